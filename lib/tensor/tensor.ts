@@ -1,0 +1,209 @@
+/**
+ * The Tensor and the autograd tape.
+ *
+ * A {@link Tensor} is a flat typed array plus a shape (row-major, contiguous). Storage is `Float32Array` for
+ * training; `Float64Array` tensors run through the same ops, which is how the gradient checks get float64
+ * precision. Every op that may need a gradient records a {@link Node} (its parents and a backward closure) on
+ * its output; {@link backward} walks those nodes in reverse topological order.
+ *
+ * @module
+ */
+
+/** Storage of a tensor: float32 for training, float64 for gradient checks. */
+export type Float = Float32Array | Float64Array;
+
+/** The element type of a tensor's storage. */
+export type DType = "float32" | "float64";
+
+/** The record an op leaves on its output: what it was computed from and how to send a gradient back. */
+export interface Node {
+  /** Op name, for error messages and debugging. */
+  readonly op: string;
+  /** Inputs that take part in differentiation. */
+  readonly parents: readonly Tensor[];
+  /** Given the gradient of the output, accumulates the gradients of the parents (via {@link accumulateGrad}). */
+  readonly backward: (grad: Float) => void;
+}
+
+let gradEnabled = true;
+
+/** Whether ops currently record the tape (false inside {@link noGrad}). */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording the tape (inference, evaluation, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Number of elements of a shape. */
+export function numel(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Allocates zeroed storage of the given dtype. */
+export function allocate(dtype: DType, n: number): Float {
+  return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+}
+
+/** A dense, row-major, contiguous n-dimensional array with an optional gradient. */
+export class Tensor {
+  /** Flat storage, row-major. */
+  data: Float;
+  /** Dimensions, outermost first. */
+  readonly shape: readonly number[];
+  /** Accumulated gradient (same length as `data`), or null until a backward pass reaches this tensor. */
+  grad: Float | null = null;
+  /** Whether gradients flow to this tensor (true for parameters and for outputs of ops on them). */
+  requiresGrad: boolean;
+  /** The op that produced this tensor, when the tape was recording. */
+  node: Node | null = null;
+  /** Optional name (parameters carry their nanoGPT name), used in error messages. */
+  name: string | undefined;
+
+  /** Wraps existing storage; its length must equal the product of `shape`. */
+  constructor(data: Float, shape: readonly number[], requiresGrad = false, name?: string) {
+    if (data.length !== numel(shape)) {
+      throw new Error(`Tensor: storage has ${data.length} elements but shape [${shape}] needs ${numel(shape)}`);
+    }
+    this.data = data;
+    this.shape = [...shape];
+    this.requiresGrad = requiresGrad;
+    this.name = name;
+  }
+
+  /** Zero-filled tensor. */
+  static zeros(shape: readonly number[], dtype: DType = "float32", requiresGrad = false): Tensor {
+    return new Tensor(allocate(dtype, numel(shape)), shape, requiresGrad);
+  }
+
+  /** Tensor filled with `value`. */
+  static full(shape: readonly number[], value: number, dtype: DType = "float32", requiresGrad = false): Tensor {
+    const t = Tensor.zeros(shape, dtype, requiresGrad);
+    t.data.fill(value);
+    return t;
+  }
+
+  /** Tensor from a plain array of numbers. */
+  static from(values: ArrayLike<number>, shape: readonly number[], dtype: DType = "float32"): Tensor {
+    const data = allocate(dtype, values.length);
+    data.set(values as ArrayLike<number>);
+    return new Tensor(data, shape);
+  }
+
+  /** Element type of the storage. */
+  get dtype(): DType {
+    return this.data instanceof Float64Array ? "float64" : "float32";
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of dimensions. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) throw new Error(`item(): tensor has ${this.data.length} elements, expected 1`);
+    return this.data[0];
+  }
+
+  /** A tensor sharing no storage with this one and cut from the tape. */
+  detach(): Tensor {
+    return new Tensor(this.data.slice(), this.shape);
+  }
+
+  /** Sets the gradient to null (parameters call this before each accumulation window). */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** Runs reverse-mode differentiation from this scalar (or from `grad` for a non-scalar). */
+  backward(grad?: Float): void {
+    backward(this, grad);
+  }
+}
+
+/** Adds `g` into `t.grad`, allocating it on first use. */
+export function accumulateGrad(t: Tensor, g: Float): void {
+  if (!t.requiresGrad) return;
+  if (t.grad === null) {
+    t.grad = t.dtype === "float64" ? new Float64Array(g) : new Float32Array(g);
+    return;
+  }
+  const dst = t.grad;
+  for (let i = 0; i < dst.length; i++) dst[i] += g[i];
+}
+
+/**
+ * Creates the output of an op: records a tape node when the tape is on and an input needs a gradient.
+ * `backward` receives the output's gradient and must call {@link accumulateGrad} on the parents it feeds.
+ */
+export function result(
+  data: Float,
+  shape: readonly number[],
+  op: string,
+  parents: readonly Tensor[],
+  backward: (grad: Float) => void,
+): Tensor {
+  const needs = gradEnabled && parents.some((p) => p.requiresGrad);
+  const out = new Tensor(data, shape, needs);
+  if (needs) out.node = { op, parents, backward };
+  return out;
+}
+
+/**
+ * Reverse-mode differentiation from `root`. With no `grad`, `root` must have one element and is seeded with 1.
+ * Gradients accumulate into `.grad` of every tensor that requires one; intermediate gradients are released
+ * after use, leaf (parameter) gradients are kept.
+ */
+export function backward(root: Tensor, grad?: Float): void {
+  if (!root.requiresGrad) throw new Error("backward(): the tensor does not require a gradient (no parameter reaches it)");
+  if (grad === undefined) {
+    if (root.size !== 1) throw new Error(`backward(): root has ${root.size} elements; pass its gradient explicitly`);
+    grad = root.dtype === "float64" ? new Float64Array([1]) : new Float32Array([1]);
+  }
+  // Iterative post-order DFS (deep models would overflow a recursive one).
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: Array<[Tensor, number]> = [[root, 0]];
+  seen.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const parents = t.node?.parents ?? [];
+    if (i < parents.length) {
+      top[1] = i + 1;
+      const p = parents[i];
+      if (p.requiresGrad && !seen.has(p)) {
+        seen.add(p);
+        stack.push([p, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(t);
+    }
+  }
+  accumulateGrad(root, grad);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const t = order[k];
+    if (t.node === null || t.grad === null) continue;
+    t.node.backward(t.grad);
+    // Free intermediate gradients and the graph as we go: the tape is single-use.
+    t.grad = null;
+    t.node = null;
+  }
+}
