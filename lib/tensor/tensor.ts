@@ -9,8 +9,8 @@
  * @module
  */
 
-/** Storage of a tensor: float32 for training, float64 for gradient checks. */
-export type Float = Float32Array | Float64Array;
+import type { Float } from "../kernels/types.ts";
+export type { Float };
 
 /** The element type of a tensor's storage. */
 export type DType = "float32" | "float64";
@@ -73,7 +73,9 @@ export class Tensor {
   /** Wraps existing storage; its length must equal the product of `shape`. */
   constructor(data: Float, shape: readonly number[], requiresGrad = false, name?: string) {
     if (data.length !== numel(shape)) {
-      throw new Error(`Tensor: storage has ${data.length} elements but shape [${shape}] needs ${numel(shape)}`);
+      throw new Error(
+        `Tensor: storage has ${data.length} elements but shape [${shape}] needs ${numel(shape)}`,
+      );
     }
     this.data = data;
     this.shape = [...shape];
@@ -87,7 +89,12 @@ export class Tensor {
   }
 
   /** Tensor filled with `value`. */
-  static full(shape: readonly number[], value: number, dtype: DType = "float32", requiresGrad = false): Tensor {
+  static full(
+    shape: readonly number[],
+    value: number,
+    dtype: DType = "float32",
+    requiresGrad = false,
+  ): Tensor {
     const t = Tensor.zeros(shape, dtype, requiresGrad);
     t.data.fill(value);
     return t;
@@ -117,7 +124,9 @@ export class Tensor {
 
   /** The single value of a one-element tensor. */
   item(): number {
-    if (this.data.length !== 1) throw new Error(`item(): tensor has ${this.data.length} elements, expected 1`);
+    if (this.data.length !== 1) {
+      throw new Error(`item(): tensor has ${this.data.length} elements, expected 1`);
+    }
     return this.data[0];
   }
 
@@ -171,9 +180,13 @@ export function result(
  * after use, leaf (parameter) gradients are kept.
  */
 export function backward(root: Tensor, grad?: Float): void {
-  if (!root.requiresGrad) throw new Error("backward(): the tensor does not require a gradient (no parameter reaches it)");
+  if (!root.requiresGrad) {
+    throw new Error("backward(): the tensor does not require a gradient (no parameter reaches it)");
+  }
   if (grad === undefined) {
-    if (root.size !== 1) throw new Error(`backward(): root has ${root.size} elements; pass its gradient explicitly`);
+    if (root.size !== 1) {
+      throw new Error(`backward(): root has ${root.size} elements; pass its gradient explicitly`);
+    }
     grad = root.dtype === "float64" ? new Float64Array([1]) : new Float32Array([1]);
   }
   // Iterative post-order DFS (deep models would overflow a recursive one).

@@ -36,11 +36,17 @@ export function assertAllClose(
   rtol = 1e-5,
   msg?: string,
 ): void {
-  assert.equal(actual.length, expected.length, `${msg ?? "arrays"}: length ${actual.length} vs ${expected.length}`);
+  assert.equal(
+    actual.length,
+    expected.length,
+    `${msg ?? "arrays"}: length ${actual.length} vs ${expected.length}`,
+  );
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i], b = expected[i];
     if (!(Math.abs(a - b) <= atol + rtol * Math.abs(b))) {
-      assert.fail(`${msg ? msg + ": " : ""}element ${i}: expected ${b}, got ${a} (atol ${atol}, rtol ${rtol})`);
+      assert.fail(
+        `${msg ? msg + ": " : ""}element ${i}: expected ${b}, got ${a} (atol ${atol}, rtol ${rtol})`,
+      );
     }
   }
 }
@@ -52,7 +58,9 @@ export function assertThrows(fn: () => unknown, ...includes: string[]): Error {
   } catch (e) {
     if (!(e instanceof Error)) assert.fail(`threw a non-Error: ${String(e)}`);
     for (const s of includes) {
-      if (!e.message.includes(s)) assert.fail(`error message ${JSON.stringify(e.message)} lacks ${JSON.stringify(s)}`);
+      if (!e.message.includes(s)) {
+        assert.fail(`error message ${JSON.stringify(e.message)} lacks ${JSON.stringify(s)}`);
+      }
     }
     return e;
   }
@@ -66,7 +74,9 @@ export async function assertRejects(fn: () => Promise<unknown>, ...includes: str
   } catch (e) {
     if (!(e instanceof Error)) assert.fail(`threw a non-Error: ${String(e)}`);
     for (const s of includes) {
-      if (!e.message.includes(s)) assert.fail(`error message ${JSON.stringify(e.message)} lacks ${JSON.stringify(s)}`);
+      if (!e.message.includes(s)) {
+        assert.fail(`error message ${JSON.stringify(e.message)} lacks ${JSON.stringify(s)}`);
+      }
     }
     return e;
   }

@@ -1,0 +1,75 @@
+/**
+ * Optimizer update loops for one parameter array: pure typed-array code, no tensors. Each function updates
+ * `p` (and its state buffers) in place. Scalars are plain numbers so a WASM SIMD version can keep the same
+ * signature. Arithmetic runs in JS doubles; results are rounded to the arrays' own element type on store.
+ *
+ * @module
+ */
+import type { Float } from "./types.ts";
+
+/**
+ * One AdamW step (PyTorch's `torch.optim.AdamW`, single-tensor path) for parameter `p` with gradient `g` and
+ * moments `m` (exp_avg) and `v` (exp_avg_sq), all of the same length. `step` is this parameter's 1-based
+ * step number, used for bias correction:
+ *
+ *   p ← p·(1 − lr·wd);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
+ *   p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + eps)
+ */
+export function adamwUpdate(
+  p: Float,
+  g: Float,
+  m: Float,
+  v: Float,
+  lr: number,
+  beta1: number,
+  beta2: number,
+  eps: number,
+  weightDecay: number,
+  step: number,
+): void {
+  const n = p.length;
+  const decay = 1 - lr * weightDecay;
+  const stepSize = lr / (1 - Math.pow(beta1, step));
+  const invBc2Sqrt = 1 / Math.sqrt(1 - Math.pow(beta2, step));
+  const c1 = 1 - beta1, c2 = 1 - beta2;
+  for (let i = 0; i < n; i++) {
+    const gi = g[i];
+    const mi = beta1 * m[i] + c1 * gi;
+    const vi = beta2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * decay - stepSize * mi / (Math.sqrt(vi) * invBc2Sqrt + eps);
+  }
+}
+
+/**
+ * One plain SGD step (no momentum) with PyTorch's L2 weight decay: p ← p − lr·(g + wd·p).
+ */
+export function sgdUpdate(p: Float, g: Float, lr: number, weightDecay: number): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) p[i] -= lr * (g[i] + weightDecay * p[i]);
+}
+
+/**
+ * One SGD-with-momentum step (PyTorch's `torch.optim.SGD`, dampening 0) on parameter `p`, gradient `g` and
+ * momentum buffer `buf` (zero before the first step, which makes the first step's buffer equal `d`):
+ *
+ *   d ← g + wd·p;  buf ← μ·buf + d;  p ← p − lr·(nesterov ? d + μ·buf : buf)
+ */
+export function sgdMomentumUpdate(
+  p: Float,
+  g: Float,
+  buf: Float,
+  lr: number,
+  momentum: number,
+  weightDecay: number,
+  nesterov: boolean,
+): void {
+  const n = p.length;
+  for (let i = 0; i < n; i++) {
+    const d = g[i] + weightDecay * p[i];
+    const b = momentum * buf[i] + d;
+    buf[i] = b;
+    p[i] -= lr * (nesterov ? d + momentum * b : b);
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * Tensor, autograd tape and differentiable ops.
+ *
+ * @module
+ */
+export * from "./tensor.ts";
+export * from "./ops/shape.ts";
+export * from "./ops/arith.ts";
+export * from "./ops/nn.ts";
