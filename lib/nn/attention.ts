@@ -1,0 +1,124 @@
+/**
+ * Multi-head causal self-attention (nanoGPT's CausalSelfAttention), with an explicit mask and an optional KV cache.
+ *
+ * @module
+ */
+import type { Rng } from "../random.ts";
+import { attention, type AttentionMask, causalMask, narrow, permute, reshape } from "../tensor/mod.ts";
+import { type DType, Tensor } from "../tensor/tensor.ts";
+import { Dropout, Linear } from "./layers.ts";
+import { Module } from "./module.ts";
+
+/** Keys and values of the positions seen so far, for one layer: (B, H, capacity, D) buffers. */
+export class KVCache {
+  /** Cached keys, (B, H, capacity, D), valid up to `length`. */
+  readonly k: Float32Array | Float64Array;
+  /** Cached values. */
+  readonly v: Float32Array | Float64Array;
+  /** Number of cached positions. */
+  length = 0;
+
+  /** Allocates an empty cache. */
+  constructor(
+    readonly B: number,
+    readonly H: number,
+    readonly capacity: number,
+    readonly D: number,
+    dtype: DType,
+  ) {
+    const n = B * H * capacity * D;
+    this.k = dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+    this.v = dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+  }
+
+  /** Appends T new positions (k, v: (B, H, T, D)) and returns the whole cached k and v as (B, H, length, D). */
+  append(k: Tensor, v: Tensor): [Tensor, Tensor] {
+    const { B, H, capacity, D } = this;
+    const T = k.shape[2];
+    if (this.length + T > capacity) {
+      throw new Error(`KV cache full: ${this.length} + ${T} > ${capacity} positions`);
+    }
+    for (let bh = 0; bh < B * H; bh++) {
+      const dst = (bh * capacity + this.length) * D;
+      this.k.set(k.data.subarray(bh * T * D, (bh + 1) * T * D), dst);
+      this.v.set(v.data.subarray(bh * T * D, (bh + 1) * T * D), dst);
+    }
+    this.length += T;
+    const L = this.length;
+    const kk = Tensor.zeros([B, H, L, D], k.dtype), vv = Tensor.zeros([B, H, L, D], k.dtype);
+    for (let bh = 0; bh < B * H; bh++) {
+      kk.data.set(this.k.subarray(bh * capacity * D, (bh * capacity + L) * D), bh * L * D);
+      vv.data.set(this.v.subarray(bh * capacity * D, (bh * capacity + L) * D), bh * L * D);
+    }
+    return [kk, vv];
+  }
+}
+
+/** Options of {@link CausalSelfAttention}. */
+export interface AttentionLayerOptions {
+  /** Init generator. */
+  rng: Rng;
+  /** Dropout generator. */
+  dropoutRng: Rng;
+  /** Storage type. */
+  dtype?: DType;
+  /** Biases in c_attn and c_proj. */
+  bias?: boolean;
+  /** Dropout on attention probabilities and on the output. */
+  dropout?: number;
+  /** Init std of c_proj. */
+  projStd?: number;
+}
+
+/**
+ * c_attn (3C, C) projects to q, k, v; heads attend under an explicit mask; c_proj (C, C) mixes the heads.
+ * Attention scale 1/√(C/H).
+ */
+export class CausalSelfAttention extends Module {
+  /** Fused q/k/v projection, (3C, C). */
+  readonly c_attn: Linear;
+  /** Output projection, (C, C). */
+  readonly c_proj: Linear;
+  /** Dropout after c_proj. */
+  readonly resid_dropout: Dropout;
+  /** Probability of attention dropout. */
+  readonly attnDropout: number;
+  /** The dropout generator (shared with the model). */
+  readonly dropoutRng: Rng;
+  /** Receives each forward's attention probabilities (B, H, T, T) when set (analysis). */
+  onProbs: ((probs: Float32Array | Float64Array) => void) | undefined;
+
+  /** Creates the layer. */
+  constructor(readonly nEmbd: number, readonly nHead: number, opts: AttentionLayerOptions) {
+    super();
+    if (nEmbd % nHead !== 0) {
+      throw new Error(`attention: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
+    }
+    this.c_attn = this.child("c_attn", new Linear(nEmbd, 3 * nEmbd, opts));
+    this.c_proj = this.child("c_proj", new Linear(nEmbd, nEmbd, { ...opts, std: opts.projStd }));
+    this.attnDropout = opts.dropout ?? 0;
+    this.dropoutRng = opts.dropoutRng;
+    this.resid_dropout = this.child("resid_dropout", new Dropout(this.attnDropout, opts.dropoutRng));
+  }
+
+  /**
+   * x (B, T, C) → (B, T, C). Without a cache the mask defaults to causal (T, T). With a cache, the new positions
+   * are appended and attend to everything cached before them (mask (T, length)).
+   */
+  forward(x: Tensor, opts: { mask?: AttentionMask; cache?: KVCache } = {}): Tensor {
+    const [B, T, C] = x.shape;
+    const H = this.nHead, D = C / H;
+    const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    const heads = (t: Tensor) => permute(reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
+    const q = heads(narrow(qkv, 2, 0, C));
+    let k = heads(narrow(qkv, 2, C, C));
+    let v = heads(narrow(qkv, 2, 2 * C, C));
+    if (opts.cache) [k, v] = opts.cache.append(k, v);
+    const Tk = k.shape[2];
+    const mask = opts.mask ?? causalMask(T, Tk);
+    const p = this.training ? this.attnDropout : 0;
+    const y = attention(q, k, v, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
+    const merged = reshape(permute(y, [0, 2, 1, 3]), [B, T, C]); // (B, T, C)
+    return this.resid_dropout.forward(this.c_proj.forward(merged));
+  }
+}

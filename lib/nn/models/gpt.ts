@@ -1,0 +1,139 @@
+/**
+ * GPT: a decoder-only transformer with learned positions, pre-norm blocks and an optionally tied LM head.
+ * The math and the parameter names are nanoGPT's, so a checkpoint loads into its `GPT` class unchanged.
+ *
+ * @module
+ */
+import { Rng } from "../../random.ts";
+import { add, crossEntropy } from "../../tensor/mod.ts";
+import type { DType, Tensor } from "../../tensor/tensor.ts";
+import { KVCache } from "../attention.ts";
+import { Block } from "../block.ts";
+import { Dropout, Embedding, LayerNorm, Linear } from "../layers.ts";
+import { Container, Module, ModuleList } from "../module.ts";
+
+/** Shape and options of a GPT. */
+export interface GPTConfig {
+  /** Tokens in the vocabulary. */
+  vocabSize: number;
+  /** Longest context (positions in wpe). */
+  blockSize: number;
+  /** Number of blocks. */
+  nLayer: number;
+  /** Attention heads per block. */
+  nHead: number;
+  /** Width. */
+  nEmbd: number;
+  /** Dropout probability (embeddings, attention, residuals). */
+  dropout: number;
+  /** Biases in Linear layers and LayerNorms. */
+  bias: boolean;
+  /** Share the token embedding with the LM head. */
+  tieWeights: boolean;
+}
+
+/** Result of {@link GPT.forward}. */
+export interface GPTOutput {
+  /** (B, T, vocab). */
+  logits: Tensor;
+  /** Mean cross-entropy against the targets (targets of -1 are ignored), when targets were given. */
+  loss: Tensor | null;
+}
+
+/** Options of {@link GPT.forward}. */
+export interface GPTForwardOptions {
+  /** Next-token targets, (B·T), -1 = ignore. */
+  targets?: Int32Array;
+  /** One KV cache per block (from {@link GPT.newCaches}); positions continue from the cached length. */
+  caches?: KVCache[];
+}
+
+/** nanoGPT's GPT. */
+export class GPT extends Module {
+  /** Holds wte, wpe, drop, h, ln_f. */
+  readonly transformer: Container;
+  /** Token embedding (vocab, C). */
+  readonly wte: Embedding;
+  /** Position embedding (block_size, C). */
+  readonly wpe: Embedding;
+  /** Embedding dropout. */
+  readonly drop: Dropout;
+  /** The blocks. */
+  readonly h: ModuleList<Block>;
+  /** Final LayerNorm. */
+  readonly ln_f: LayerNorm;
+  /** Output projection (vocab, C), no bias; shares wte.weight when tied. */
+  readonly lm_head: Linear;
+  /** The generator of every dropout mask; its state is part of a checkpoint. */
+  readonly dropoutRng: Rng;
+
+  /** Builds the model with nanoGPT's initialisation from a seeded generator. */
+  constructor(readonly config: GPTConfig, rng: Rng, dtype: DType = "float32") {
+    super();
+    const c = config;
+    if (c.nEmbd % c.nHead !== 0) {
+      throw new Error(`GPT: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
+    }
+    this.dropoutRng = rng.fork();
+    this.transformer = this.child("transformer", new Container());
+    this.wte = this.transformer.add("wte", new Embedding(c.vocabSize, c.nEmbd, { rng, dtype }));
+    this.wpe = this.transformer.add("wpe", new Embedding(c.blockSize, c.nEmbd, { rng, dtype }));
+    this.drop = this.transformer.add("drop", new Dropout(c.dropout, this.dropoutRng));
+    const blocks = Array.from({ length: c.nLayer }, () =>
+      new Block({
+        nEmbd: c.nEmbd,
+        nHead: c.nHead,
+        nLayer: c.nLayer,
+        dropout: c.dropout,
+        bias: c.bias,
+        rng,
+        dropoutRng: this.dropoutRng,
+        dtype,
+      }));
+    this.h = this.transformer.add("h", new ModuleList(blocks));
+    this.ln_f = this.transformer.add("ln_f", new LayerNorm(c.nEmbd, { bias: c.bias, dtype }));
+    this.lm_head = this.child(
+      "lm_head",
+      new Linear(c.nEmbd, c.vocabSize, {
+        rng,
+        dtype,
+        bias: false,
+        weight: c.tieWeights ? this.wte.weight : undefined,
+      }),
+    );
+  }
+
+  /** Empty KV caches (one per block) for batch B and up to `capacity` positions (default block_size). */
+  newCaches(B: number, capacity = this.config.blockSize): KVCache[] {
+    const { nHead, nEmbd } = this.config;
+    return this.h.items.map(() => new KVCache(B, nHead, capacity, nEmbd / nHead, this.wte.weight.dtype));
+  }
+
+  /**
+   * idx: (B, T) token ids, row-major. With caches, the T new tokens sit at positions cached…cached+T−1.
+   * Returns the logits (B, T, vocab) and, with targets, the loss.
+   */
+  forward(idx: Int32Array, B: number, T: number, opts: GPTForwardOptions = {}): GPTOutput {
+    const pos0 = opts.caches?.[0]?.length ?? 0;
+    if (idx.length !== B * T) throw new Error(`GPT.forward: ${idx.length} ids for shape (${B}, ${T})`);
+    if (pos0 + T > this.config.blockSize) {
+      throw new Error(`GPT.forward: ${pos0 + T} positions exceed block_size ${this.config.blockSize}`);
+    }
+    const pos = new Int32Array(T);
+    for (let t = 0; t < T; t++) pos[t] = pos0 + t;
+    let x = add(this.wte.forward(idx, [B, T]), this.wpe.forward(pos, [T])); // (B, T, C) + (T, C)
+    x = this.drop.forward(x);
+    this.h.items.forEach((block, i) => {
+      x = block.forward(x, { cache: opts.caches?.[i] });
+    });
+    x = this.ln_f.forward(x);
+    const logits = this.lm_head.forward(x); // (B, T, vocab)
+    const loss = opts.targets ? crossEntropy(logits, opts.targets, -1) : null;
+    return { logits, loss };
+  }
+}
+
+/** Convenience: a seeded GPT. */
+export function createGPT(config: GPTConfig, seed: number, dtype: DType = "float32"): GPT {
+  return new GPT(config, new Rng(seed), dtype);
+}
