@@ -1,0 +1,195 @@
+/**
+ * Training corpora: a list of text files, sorted by path, split into train and validation by whole files
+ * (the last files go to validation), hashed so a run records exactly what it trained on.
+ *
+ * The built-in corpus `"code"` is the TypeScript declaration files `lib/*.d.ts` shipped in the npm package
+ * `typescript` (found through module resolution). A non-empty `paths` list replaces it with the user's own files
+ * and folders.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+// A static import so that Deno installs the package (even on a fresh machine) before it is resolved below.
+import typescriptPackage from "typescript/package.json" with { type: "json" };
+
+/** Options for {@link loadCorpus}; the keys mirror the config's `data` section. */
+export interface CorpusOptions {
+  /** The built-in corpus, used when `paths` is empty. */
+  corpus: "code";
+  /** Files and folders to use instead of the built-in corpus (folders are walked recursively). */
+  paths: string[];
+  /** Fraction of the corpus held out for validation, in (0, 1). */
+  valFraction: number;
+}
+
+/** A loaded corpus. */
+export interface Corpus {
+  /** Every file, sorted by path. */
+  files: string[];
+  /** Files whose text is in `train`. */
+  trainFiles: string[];
+  /** Files whose text is in `val` (the last files; the single file itself when there is only one). */
+  valFiles: string[];
+  /** Training text: the train files joined with "\n". */
+  train: string;
+  /** Validation text: the validation files joined with "\n". */
+  val: string;
+  /** sha256 (hex) over each file's relative path and bytes, in order. */
+  hash: string;
+  /** Total size of the files in bytes. */
+  bytes: number;
+}
+
+interface SourceFile {
+  /** Path used for reading and reporting. */
+  path: string;
+  /** Path relative to the entry it was found under (what the hash sees). */
+  rel: string;
+  bytes: Uint8Array;
+}
+
+const BINARY_SNIFF_BYTES = 8192;
+
+function isText(bytes: Uint8Array): boolean {
+  return !bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0);
+}
+
+function errorCode(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null && "code" in e
+    ? String((e as { code: unknown }).code)
+    : undefined;
+}
+
+/** The installed `typescript` package's `lib/*.d.ts` files. */
+async function codeCorpusFiles(): Promise<SourceFile[]> {
+  const pkgDir = dirname(fileURLToPath(import.meta.resolve("typescript/package.json")));
+  const libDir = join(pkgDir, "lib");
+  const names = (await readdir(libDir)).filter((n) => n.endsWith(".d.ts")).sort();
+  if (names.length === 0) {
+    throw new Error(
+      `data.corpus: "code": no .d.ts files in ${libDir} (typescript ${typescriptPackage.version})`,
+    );
+  }
+  return await Promise.all(
+    names.map(async (n) => ({
+      path: join(libDir, n),
+      rel: `lib/${n}`,
+      bytes: await readFile(join(libDir, n)),
+    })),
+  );
+}
+
+/** Recursively lists text files under `dir` (skipping hidden folders and node_modules). */
+async function walk(dir: string, root: string, out: SourceFile[]): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) isFile = (await stat(path)).isFile(); // follow links to files, not folders
+    if (entry.isDirectory()) {
+      if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
+      await walk(path, root, out);
+    } else if (isFile) {
+      const bytes = await readFile(path);
+      if (isText(bytes)) out.push({ path, rel: relative(root, path).split("\\").join("/"), bytes });
+    }
+  }
+}
+
+async function userFiles(paths: string[]): Promise<SourceFile[]> {
+  const found: SourceFile[] = [];
+  for (let i = 0; i < paths.length; i++) {
+    const p = paths[i];
+    let info;
+    try {
+      info = await stat(p);
+    } catch (e) {
+      if (errorCode(e) === "ENOENT") throw new Error(`data.paths[${i}]: no such file or directory: ${p}`);
+      throw new Error(`data.paths[${i}]: cannot read ${p}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (info.isDirectory()) {
+      await walk(join(p), p, found);
+    } else {
+      const bytes = await readFile(p);
+      if (isText(bytes)) found.push({ path: join(p), rel: basename(p), bytes });
+    }
+  }
+  // The same file reached through two entries is used once.
+  const seen = new Set<string>();
+  const unique = found.filter((f) => {
+    const key = resolve(f.path);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  if (unique.length === 0) throw new Error(`data.paths: no text files found under ${paths.join(", ")}`);
+  return unique;
+}
+
+/** sha256 over, per file in order: relative path, NUL, byte length, NUL, bytes. */
+function hashFiles(files: readonly SourceFile[]): string {
+  const h = createHash("sha256");
+  for (const f of files) {
+    h.update(`${f.rel}\0${f.bytes.length}\0`);
+    h.update(f.bytes);
+  }
+  return h.digest("hex");
+}
+
+/** Splits one text at (1 - valFraction) of its length, never inside a surrogate pair. */
+function splitText(text: string, valFraction: number, path: string): [string, string] {
+  const tooShort = `data.paths: the only file ${path} is too short to split into train and validation`;
+  if (text.length < 2) throw new Error(tooShort);
+  let cut = Math.min(Math.max(Math.round(text.length * (1 - valFraction)), 1), text.length - 1);
+  const c = text.charCodeAt(cut - 1);
+  if (c >= 0xd800 && c <= 0xdbff) cut = cut + 1 < text.length ? cut + 1 : cut - 1;
+  if (cut < 1) throw new Error(tooShort);
+  return [text.slice(0, cut), text.slice(cut)];
+}
+
+/**
+ * Loads a corpus: the built-in `"code"` corpus, or the files under `paths` when that is non-empty. Files are
+ * sorted by path; the last ceil(valFraction·n) files (at least one, leaving at least one for training) are the
+ * validation set, except that a single file is split at (1 - valFraction) of its text. Errors name the config
+ * key (`data.paths[i]`, `data.valFraction`, `data.corpus`).
+ */
+export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
+  const { corpus, paths, valFraction } = opts;
+  if (!(valFraction > 0 && valFraction < 1)) {
+    throw new Error(`data.valFraction: must be in (0, 1), got ${valFraction}`);
+  }
+  let files: SourceFile[];
+  if (paths.length > 0) {
+    files = await userFiles(paths);
+  } else if (corpus === "code") {
+    files = await codeCorpusFiles();
+  } else {
+    throw new Error(`data.corpus: unknown corpus ${JSON.stringify(corpus)} (expected "code")`);
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const decoder = new TextDecoder("utf-8");
+  const texts = files.map((f) => decoder.decode(f.bytes));
+  const names = files.map((f) => f.path);
+  const bytes = files.reduce((s, f) => s + f.bytes.length, 0);
+  const hash = hashFiles(files);
+
+  if (files.length === 1) {
+    const [train, val] = splitText(texts[0], valFraction, names[0]);
+    return { files: names, trainFiles: names, valFiles: names, train, val, hash, bytes };
+  }
+  const n = files.length;
+  // The small epsilon keeps e.g. 0.1 · 30 = 3.0000000000000004 from rounding up to 4.
+  const nVal = Math.min(Math.max(Math.ceil(valFraction * n - 1e-9), 1), n - 1);
+  return {
+    files: names,
+    trainFiles: names.slice(0, n - nVal),
+    valFiles: names.slice(n - nVal),
+    train: texts.slice(0, n - nVal).join("\n"),
+    val: texts.slice(n - nVal).join("\n"),
+    hash,
+    bytes,
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * The experiment config schema (zod 4). Every key has a default, so `{}` resolves to the quickstart config, and
+ * every leaf carries a human description of what it expects (used in error messages). The defaults below are the
+ * one place to tune; `configs/quickstart.jsonc` spells them out and a test keeps the two equal.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+const posInt = (def: number) => z.int().min(1).describe("a positive integer").default(def);
+const nonNegInt = (def: number) => z.int().min(0).describe("an integer >= 0").default(def);
+const posNum = (def: number) => z.number().gt(0).describe("a number > 0").default(def);
+const nonNegNum = (def: number) => z.number().min(0).describe("a number >= 0").default(def);
+const fraction = (def: number) => z.number().min(0).lt(1).describe("a number in [0, 1)").default(def);
+const bool = (def: boolean) => z.boolean().describe("true or false").default(def);
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, def: T[number]) =>
+  z.enum(values).describe(`one of ${values.map((v) => JSON.stringify(v)).join(", ")}`).default(def);
+const group = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).describe("an object");
+
+const ModelSchema = group({
+  family: oneOf(["gpt"], "gpt"),
+  n_layer: posInt(4),
+  n_head: posInt(4),
+  n_embd: posInt(128),
+  block_size: posInt(128),
+  dropout: fraction(0),
+  bias: bool(true),
+  tie_weights: bool(true),
+}).superRefine((m, ctx) => {
+  if (Number.isInteger(m.n_embd) && Number.isInteger(m.n_head) && m.n_head > 0 && m.n_embd % m.n_head !== 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["n_embd"],
+      input: m.n_embd,
+      message: `a value divisible by model.n_head (${m.n_head})`,
+      params: { related: ["model.n_head"] },
+    });
+  }
+});
+
+const TrainSchema = group({
+  max_steps: posInt(2000),
+  batch_size: posInt(16),
+  learning_rate: posNum(3e-3),
+  min_learning_rate: nonNegNum(3e-4),
+  warmup_steps: nonNegInt(100),
+  lr_decay_steps: z.int().min(1).nullable().describe("a positive integer or null").default(null),
+  optimizer: oneOf(["adamw", "sgd"], "adamw"),
+  beta1: fraction(0.9),
+  beta2: fraction(0.99),
+  eps: posNum(1e-8),
+  momentum: fraction(0.9),
+  weight_decay: nonNegNum(0.1),
+  grad_clip: nonNegNum(1.0),
+  eval_interval: posInt(250),
+  eval_steps: posInt(20),
+  checkpoint_interval: posInt(500),
+  log_interval: posInt(10),
+  seed: z.int().describe("an integer").default(1337),
+  sample_tokens: nonNegInt(300),
+  sample_prompt: z.string().describe("a string").default("export function "),
+});
+
+const DataSchema = group({
+  corpus: oneOf(["code"], "code"),
+  paths: z.array(z.string().describe("a string")).describe("an array of strings").default(() => []),
+  val_fraction: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.1),
+  tokenizer: oneOf(["char"], "char"),
+});
+
+const RunSchema = group({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/)
+    .describe('a name of letters, digits, ".", "_" and "-"').default("quickstart"),
+  out_dir: z.string().min(1).describe("a non-empty string").default("runs"),
+});
+
+const Schema = group({
+  model: ModelSchema.prefault({}),
+  train: TrainSchema.prefault({}),
+  data: DataSchema.prefault({}),
+  run: RunSchema.prefault({}),
+});
+
+/** Model architecture (`model.*`). */
+export interface ModelConfig {
+  /** Model family; only "gpt" for now. */
+  family: "gpt";
+  /** Number of transformer blocks. */
+  n_layer: number;
+  /** Attention heads per block. */
+  n_head: number;
+  /** Embedding width; divisible by `n_head`. */
+  n_embd: number;
+  /** Context length in tokens. */
+  block_size: number;
+  /** Dropout probability in [0, 1). */
+  dropout: number;
+  /** Whether linear layers and layer norms carry a bias. */
+  bias: boolean;
+  /** Whether the output head shares the token embedding matrix. */
+  tie_weights: boolean;
+}
+
+/** Optimisation, schedule, evaluation and checkpoint cadence (`train.*`). */
+export interface TrainConfig {
+  /** Optimizer steps to run. */
+  max_steps: number;
+  /** Sequences per step. */
+  batch_size: number;
+  /** Peak learning rate. */
+  learning_rate: number;
+  /** Learning rate at the end of the decay. */
+  min_learning_rate: number;
+  /** Linear warm-up steps. */
+  warmup_steps: number;
+  /** Steps over which the learning rate decays to its minimum; null = `max_steps`. */
+  lr_decay_steps: number | null;
+  /** Optimizer. */
+  optimizer: "adamw" | "sgd";
+  /** AdamW beta1. */
+  beta1: number;
+  /** AdamW beta2. */
+  beta2: number;
+  /** AdamW epsilon. */
+  eps: number;
+  /** SGD momentum. */
+  momentum: number;
+  /** Decoupled weight decay. */
+  weight_decay: number;
+  /** Global gradient-norm clip; 0 = off. */
+  grad_clip: number;
+  /** Evaluate every this many steps. */
+  eval_interval: number;
+  /** Batches per evaluation. */
+  eval_steps: number;
+  /** Checkpoint every this many steps. */
+  checkpoint_interval: number;
+  /** Log training metrics every this many steps. */
+  log_interval: number;
+  /** Seed for every random choice of the run. */
+  seed: number;
+  /** Tokens to sample at each evaluation; 0 = none. */
+  sample_tokens: number;
+  /** Prompt the samples start from. */
+  sample_prompt: string;
+}
+
+/** Corpus, split and tokenizer (`data.*`). */
+export interface DataConfig {
+  /** Built-in corpus. */
+  corpus: "code";
+  /** Files or folders to use as the corpus instead of the built-in one; empty = built-in. */
+  paths: string[];
+  /** Fraction of the corpus held out for validation, in (0, 1). */
+  val_fraction: number;
+  /** Tokenizer. */
+  tokenizer: "char";
+}
+
+/** Run naming and output location (`run.*`). */
+export interface RunConfig {
+  /** Run name (letters, digits, ".", "_", "-"); the run directory is `<out_dir>/<name>`. */
+  name: string;
+  /** Folder that holds run directories. */
+  out_dir: string;
+}
+
+/** A fully resolved, validated config (every key present). */
+export interface Config {
+  /** Model architecture. */
+  model: ModelConfig;
+  /** Optimisation, schedule, evaluation and checkpoint cadence. */
+  train: TrainConfig;
+  /** Corpus, split and tokenizer. */
+  data: DataConfig;
+  /** Run naming and output location. */
+  run: RunConfig;
+}
+
+/** What a config file may contain: any subset of {@link Config}'s keys (before validation). */
+export interface ConfigInput {
+  /** See {@link ModelConfig}. */
+  model?: Partial<ModelConfig>;
+  /** See {@link TrainConfig}. */
+  train?: Partial<TrainConfig>;
+  /** See {@link DataConfig}. */
+  data?: Partial<DataConfig>;
+  /** See {@link RunConfig}. */
+  run?: Partial<RunConfig>;
+}
+
+// Compile-time proof that the hand-written interfaces match the schema.
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false;
+const _outputMatches: Same<z.output<typeof Schema>, Config> = true;
+const _inputMatches: Same<z.input<typeof Schema>, ConfigInput> = true;
+void _outputMatches, _inputMatches;
+
+/** The whole experiment config: four groups, each defaulting to `{}` (then to its keys' defaults). */
+export const ConfigSchema: z.ZodType<Config, ConfigInput> = Schema;
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object") {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The embedded default config (= `ConfigSchema.parse({})`, = configs/quickstart.jsonc). Deep-frozen. */
+export const DEFAULT_CONFIG: Config = deepFreeze(ConfigSchema.parse({}));
+
+/** The schema's wrapper layers (default, prefault, nullable, optional) from the outside in. */
+function layers(schema: z.ZodType): z.ZodType[] {
+  const out: z.ZodType[] = [schema];
+  let s: z.ZodType = schema;
+  while (
+    s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodNullable ||
+    s instanceof z.ZodOptional
+  ) {
+    s = s.unwrap() as z.ZodType;
+    out.push(s);
+  }
+  return out;
+}
+
+/** The object schema under `schema`'s wrappers, if it is one. */
+function objectOf(schema: z.ZodType): z.ZodObject | undefined {
+  return layers(schema).find((s): s is z.ZodObject => s instanceof z.ZodObject);
+}
+
+/**
+ * The schema of the key at `path` (e.g. `["train", "max_steps"]`; an array index such as `["data", "paths", "0"]`
+ * gives the element schema), or undefined when no such key exists.
+ */
+export function schemaAt(path: readonly string[]): z.ZodType | undefined {
+  let s: z.ZodType = ConfigSchema;
+  for (const key of path) {
+    const arr = layers(s).find((l): l is z.ZodArray => l instanceof z.ZodArray);
+    if (arr && /^[0-9]+$/.test(key)) {
+      s = arr.element as z.ZodType;
+      continue;
+    }
+    const obj = objectOf(s);
+    if (!obj || !Object.hasOwn(obj.shape, key)) return undefined;
+    s = obj.shape[key] as z.ZodType;
+  }
+  return s;
+}
+
+/** The keys allowed in the object at `path` (`[]` = top level), or undefined when `path` is not an object. */
+export function keysAt(path: readonly string[]): string[] | undefined {
+  const s = schemaAt(path);
+  const obj = s && objectOf(s);
+  return obj ? Object.keys(obj.shape) : undefined;
+}
+
+/** The human description of what the key at `path` expects (e.g. "a positive integer"), if known. */
+export function expectedAt(path: readonly string[]): string | undefined {
+  const s = schemaAt(path);
+  return s && layers(s).map((l) => l.description).find((d) => d !== undefined);
+}
+
+/** True when the key at `path` holds a string (so a `--set` value for it stays raw text). */
+export function isStringAt(path: readonly string[]): boolean {
+  const s = schemaAt(path);
+  return s !== undefined && layers(s).some((l) => l instanceof z.ZodString);
+}

@@ -1,0 +1,164 @@
+/**
+ * AdamW with decoupled weight decay, matching PyTorch's `torch.optim.AdamW`.
+ *
+ * @module
+ */
+import { adamwUpdate } from "../kernels/optim.ts";
+import { allocate, type Float, type Tensor } from "../tensor/tensor.ts";
+import {
+  checkStateDict,
+  type NamedParam,
+  type Optimizer,
+  type OptimizerState,
+  splitDecayGroups,
+  uniqueParams,
+} from "./param.ts";
+
+/** Options for {@link AdamW}. */
+export interface AdamWOptions {
+  /** Base learning rate (used when `step()` gets none). */
+  lr: number;
+  /** First-moment decay. Default 0.9. */
+  beta1?: number;
+  /** Second-moment decay. Default 0.999 (nanoGPT trains with 0.95). */
+  beta2?: number;
+  /** Denominator epsilon. Default 1e-8. */
+  eps?: number;
+  /** Decoupled weight decay for the decay group. Default 0.01 (PyTorch's default). */
+  weightDecay?: number;
+  /** Which parameters get weight decay. Default: {@link splitDecayGroups}'s rule (ndim >= 2, not embeddings). */
+  decay?: (p: NamedParam) => boolean;
+}
+
+interface Slot {
+  name: string;
+  tensor: Tensor;
+  decay: boolean;
+  m: Float;
+  v: Float;
+  /** This parameter's own step count (it only advances when the parameter has a gradient, as in PyTorch). */
+  t: number;
+}
+
+function checkRange(name: string, x: number, lo: number, hi: number, hiOpen: boolean): void {
+  const ok = Number.isFinite(x) && x >= lo && (hiOpen ? x < hi : x <= hi);
+  if (!ok) throw new Error(`AdamW: ${name} must be in [${lo}, ${hi}${hiOpen ? ")" : "]"}, got ${x}`);
+}
+
+/**
+ * AdamW. Per step, for each parameter with a gradient: p ← p·(1 − lr·wd) (decay group only), then the Adam update
+ * with bias correction by the parameter's own step count. Moments have the parameter's dtype; tied tensors are
+ * updated once (under their first name).
+ */
+export class AdamW implements Optimizer {
+  /** Base learning rate, used when `step()` is called without one. */
+  lr: number;
+  /** First-moment decay. */
+  readonly beta1: number;
+  /** Second-moment decay. */
+  readonly beta2: number;
+  /** Denominator epsilon. */
+  readonly eps: number;
+  /** Weight decay applied to the decay group. */
+  readonly weightDecay: number;
+  #slots: Slot[];
+  #step = 0;
+
+  /** Creates the optimizer and zero moments for every unique parameter. */
+  constructor(params: readonly NamedParam[], opts: AdamWOptions) {
+    this.lr = opts.lr;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 0.01;
+    checkRange("lr", this.lr, 0, Infinity, false);
+    checkRange("beta1", this.beta1, 0, 1, true);
+    checkRange("beta2", this.beta2, 0, 1, true);
+    checkRange("eps", this.eps, 0, Infinity, false);
+    checkRange("weightDecay", this.weightDecay, 0, Infinity, false);
+    const decaySet = new Set(splitDecayGroups(params, { decay: opts.decay }).decay);
+    this.#slots = uniqueParams(params).map((p) => ({
+      name: p.name,
+      tensor: p.tensor,
+      decay: decaySet.has(p),
+      m: allocate(p.tensor.dtype, p.tensor.size),
+      v: allocate(p.tensor.dtype, p.tensor.size),
+      t: 0,
+    }));
+  }
+
+  /** Number of `step()` calls made so far. */
+  get stepCount(): number {
+    return this.#step;
+  }
+
+  /** Names of the parameters that get weight decay (first names of tied tensors). */
+  get decayedNames(): string[] {
+    return this.#slots.filter((s) => s.decay).map((s) => s.name);
+  }
+
+  /** One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). */
+  step(lr: number = this.lr): void {
+    this.#step++;
+    for (const s of this.#slots) {
+      const g = s.tensor.grad;
+      if (g === null) continue;
+      const p = s.tensor.data;
+      if (g.length !== p.length) {
+        throw new Error(
+          `AdamW.step: grad of "${s.name}" has ${g.length} elements, parameter has ${p.length}`,
+        );
+      }
+      s.t++;
+      adamwUpdate(p, g, s.m, s.v, lr, this.beta1, this.beta2, this.eps, s.decay ? this.weightDecay : 0, s.t);
+    }
+  }
+
+  /** Sets every parameter's gradient to null. */
+  zeroGrad(): void {
+    for (const s of this.#slots) s.tensor.zeroGrad();
+  }
+
+  /**
+   * A copy of the state: `exp_avg.<name>` and `exp_avg_sq.<name>` for every parameter, as Float32Array copies
+   * (float64 moments are rounded to float32). A parameter whose own step count differs from `step` (it had no
+   * gradient on some steps) also gets `step.<name>`, a one-element array holding its count.
+   */
+  stateDict(): OptimizerState {
+    const tensors: Record<string, Float32Array> = {};
+    for (const s of this.#slots) {
+      tensors[`exp_avg.${s.name}`] = new Float32Array(s.m);
+      tensors[`exp_avg_sq.${s.name}`] = new Float32Array(s.v);
+      if (s.t !== this.#step) tensors[`step.${s.name}`] = new Float32Array([s.t]);
+    }
+    return { step: this.#step, tensors };
+  }
+
+  /**
+   * Restores a state from {@link AdamW.stateDict} (copying it). Throws, changing nothing, if a moment is missing
+   * or mis-sized or an entry is unknown; the error names each one.
+   */
+  loadStateDict(sd: OptimizerState): void {
+    const expected = new Map<string, number>();
+    for (const s of this.#slots) {
+      expected.set(`exp_avg.${s.name}`, s.tensor.size);
+      expected.set(`exp_avg_sq.${s.name}`, s.tensor.size);
+      expected.set(`step.${s.name}`, 1);
+    }
+    checkStateDict("AdamW", sd, expected, (name) => name.startsWith("step."));
+    for (const s of this.#slots) {
+      const t = sd.tensors[`step.${s.name}`];
+      if (t !== undefined && (!Number.isInteger(t[0]) || t[0] < 0 || t[0] > sd.step)) {
+        throw new Error(
+          `AdamW.loadStateDict: "step.${s.name}" must be an integer in [0, ${sd.step}], got ${t[0]}`,
+        );
+      }
+    }
+    this.#step = sd.step;
+    for (const s of this.#slots) {
+      s.m.set(sd.tensors[`exp_avg.${s.name}`]);
+      s.v.set(sd.tensors[`exp_avg_sq.${s.name}`]);
+      s.t = sd.tensors[`step.${s.name}`]?.[0] ?? sd.step;
+    }
+  }
+}
