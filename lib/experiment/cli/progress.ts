@@ -1,0 +1,41 @@
+/**
+ * Progress display for long commands: a redrawn bar on a terminal, periodic plain lines otherwise.
+ *
+ * @module
+ */
+import type { Progress } from "../../train/trainer.ts";
+
+function fmtTime(s: number): string {
+  const m = Math.floor(s / 60), sec = Math.floor(s % 60);
+  return `${m}:${String(sec).padStart(2, "0")}`;
+}
+
+/** Creates a progress callback writing to `write` (a bar when `tty`, else a line every `every` seconds). */
+export function progressPrinter(
+  write: (s: string) => void,
+  tty: boolean,
+  every = 10,
+): { update: (p: Progress) => void; done: () => void } {
+  let lastLine = -Infinity, drawn = false;
+  const text = (p: Progress) => {
+    const eta = p.step > 0 ? (p.elapsed / p.step) * (p.maxSteps - p.step) : 0;
+    const val = p.valLoss === null ? "" : ` val ${p.valLoss.toFixed(4)}`;
+    return `step ${p.step}/${p.maxSteps} loss ${p.loss.toFixed(4)}${val} ${Math.round(p.tokensPerS)} tok/s ` +
+      `${fmtTime(p.elapsed)} elapsed, eta ${fmtTime(eta)}`;
+  };
+  return {
+    update(p) {
+      if (tty) {
+        const width = 24, filled = Math.round((p.step / p.maxSteps) * width);
+        write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${text(p)}\x1b[K`);
+        drawn = true;
+      } else if (p.elapsed - lastLine >= every || p.step === p.maxSteps) {
+        lastLine = p.elapsed;
+        write(text(p) + "\n");
+      }
+    },
+    done() {
+      if (tty && drawn) write("\n");
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `deno task report <run-dir>... [--out report.html] [--title T] [--svg loss.svg]`
+ *
+ * Renders one self-contained HTML report for one run or a comparison of several. Default output:
+ * `<run>/report.html` for one run, `compare.html` for several. The last line printed is the report's path.
+ * A path that is not a run directory gives one line on stderr and exit code 2.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { writeFileAtomic } from "../../io/atomic.ts";
+import { lossFigureSvg, writeReport } from "../../report/report.ts";
+import { RunDirError } from "../../report/rundir.ts";
+
+const USAGE = "usage: report <run-dir>... [--out FILE.html] [--title TEXT] [--svg LOSS.svg]";
+
+/** Where the CLI prints; tests pass their own. */
+export interface Io {
+  /** Standard output, one line per call. */
+  out: (line: string) => void;
+  /** Standard error, one line per call. */
+  err: (line: string) => void;
+}
+
+const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
+
+/** The default output path: `<run>/report.html` for one run, `compare.html` for several. */
+export function defaultOut(runDirs: readonly string[]): string {
+  return runDirs.length === 1 ? join(runDirs[0], "report.html") : "compare.html";
+}
+
+/** Runs the CLI on `args` (without the program name); resolves to the exit code. Never throws. */
+export async function main(args: string[], io: Io = consoleIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        out: { type: "string", short: "o" },
+        title: { type: "string" },
+        svg: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    io.err(`report: ${e instanceof Error ? e.message : String(e)}`);
+    io.err(USAGE);
+    return 2;
+  }
+  const { values, positionals: runDirs } = parsed;
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (runDirs.length === 0) {
+    io.err("report: no run directory given");
+    io.err(USAGE);
+    return 2;
+  }
+  const out = values.out ?? defaultOut(runDirs);
+  try {
+    await writeReport(runDirs, out, { title: values.title });
+    if (values.svg !== undefined) {
+      await writeFileAtomic(values.svg, await lossFigureSvg(runDirs));
+      io.out(values.svg);
+    }
+  } catch (e) {
+    io.err(`report: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof RunDirError ? 2 : 1;
+  }
+  io.out(out);
+  return 0;
+}
+
+if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,42 @@
+/**
+ * Loading a trained model back from a run directory (config.json + tokenizer.json + newest checkpoint).
+ *
+ * @module
+ */
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
+import { type CharTokenizer, loadTokenizer } from "../data/char_tokenizer.ts";
+import { GPT } from "../nn/models/gpt.ts";
+import { Rng } from "../random.ts";
+import { loadCheckpoint } from "../train/checkpoint.ts";
+import { type Config, loadConfig } from "./config.ts";
+import { gptConfigOf } from "./runner.ts";
+
+/** A model restored from a run. */
+export interface LoadedRun {
+  /** The run's resolved config. */
+  config: Config;
+  /** Its tokenizer. */
+  tokenizer: CharTokenizer;
+  /** The model with the newest checkpoint's weights, in eval mode. */
+  model: GPT;
+  /** Step of that checkpoint. */
+  step: number;
+}
+
+/** Restores the newest checkpoint of `runDir`; errors name the run dir and the missing or broken file. */
+export async function loadRun(runDir: string): Promise<LoadedRun> {
+  const cfgPath = join(runDir, "config.json");
+  try {
+    await stat(cfgPath);
+  } catch {
+    throw new Error(`${runDir}: not a run directory (no config.json)`);
+  }
+  const { config } = loadConfig({ path: cfgPath });
+  const tokenizer = await loadTokenizer(join(runDir, "tokenizer.json"));
+  const ck = await loadCheckpoint(runDir);
+  const model = new GPT(gptConfigOf(config, tokenizer.vocabSize), new Rng(0));
+  model.loadStateDict(ck.weights, join(ck.dir, "model.safetensors"));
+  model.eval();
+  return { config, tokenizer, model, step: ck.state.step };
+}

@@ -1,0 +1,358 @@
+/**
+ * The experiment runner: config → run directory → data → model → training → report.
+ *
+ * A run directory holds `config.json` (the resolved config), `manifest.json` (seed, versions, hashes, times,
+ * status), `metrics.jsonl` (append-only events), `tokenizer.json`, `checkpoints/`, `samples.txt` and
+ * `report.html`. Resuming reads the config, tokenizer and newest checkpoint back from the directory.
+ *
+ * @module
+ */
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { Batcher, evalWindows } from "../data/batcher.ts";
+import { CharTokenizer, loadTokenizer, saveTokenizer } from "../data/char_tokenizer.ts";
+import { type Corpus, loadCorpus } from "../data/corpus.ts";
+import { generate } from "../generate/generate.ts";
+import { appendJsonLine, writeFileAtomic } from "../io/atomic.ts";
+import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
+import { AdamW } from "../optim/adamw.ts";
+import { type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
+import { cosineWithWarmup } from "../optim/schedule.ts";
+import { SGD } from "../optim/sgd.ts";
+import { Rng } from "../random.ts";
+import { writeReport } from "../report/report.ts";
+import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
+import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
+import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
+
+/** What {@link runExperiment} needs. */
+export interface RunOptions {
+  /** The resolved config (ignored when resuming: the run's own config.json is used, plus `sets`). */
+  config?: Config;
+  /** Resume this run directory from its newest checkpoint. */
+  resumeDir?: string;
+  /** `--set` overrides applied to a resumed run's config (e.g. a larger train.max_steps). */
+  sets?: string[];
+  /** Runtime versions for the manifest (the CLI passes Deno's). */
+  runtime?: Record<string, string>;
+  /** Progress callback. */
+  progress?: (p: Progress) => void;
+  /** Informational lines (data sizes, where things are written). */
+  info?: (line: string) => void;
+  /** Checked after each step; true → checkpoint and stop (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Clock for the run directory's timestamp. */
+  now?: () => Date;
+  /** Skip writing report.html at the end (tests that do not need it). */
+  noReport?: boolean;
+}
+
+/** Outcome of a run. */
+export interface RunResult {
+  /** The run directory. */
+  runDir: string;
+  /** Final status. */
+  status: "completed" | "interrupted";
+  /** Steps completed. */
+  step: number;
+  /** Last validation loss. */
+  valLoss: number | null;
+  /** Last training loss. */
+  trainLoss: number | null;
+}
+
+/** The run's manifest.json. */
+export interface Manifest {
+  /** Run name (config run.name). */
+  name: string;
+  /** Run directory. */
+  run_dir: string;
+  /** Seed. */
+  seed: number;
+  /** Runtime versions. */
+  runtime: Record<string, string>;
+  /** Deno version, when known. */
+  deno_version: string | null;
+  /** Commit of the working tree, when it is a git checkout. */
+  git_commit: string | null;
+  /** sha256 of the canonical config. */
+  config_hash: string;
+  /** sha256 of the corpus files. */
+  data_hash: string;
+  /** Parameters (tied weights once). */
+  params: number;
+  /** Vocabulary size. */
+  vocab_size: number;
+  /** Training tokens in the corpus. */
+  train_tokens: number;
+  /** Validation tokens. */
+  val_tokens: number;
+  /** ISO time the run started. */
+  start_time: string;
+  /** ISO time it ended (null while running). */
+  end_time: string | null;
+  /** Status. */
+  status: "running" | "completed" | "failed" | "interrupted";
+  /** Error message of a failed run. */
+  error: string | null;
+  /** Final figures. */
+  final: { step: number; train_loss: number | null; val_loss: number | null } | null;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${
+    p(d.getSeconds())
+  }`;
+}
+
+/** Reads the commit of the git checkout around `cwd` without running git (reads .git/HEAD). */
+export async function gitCommit(dir = "."): Promise<string | null> {
+  try {
+    const head = (await readFile(join(dir, ".git", "HEAD"), "utf8")).trim();
+    if (/^[0-9a-f]{40}$/.test(head)) return head;
+    const ref = head.match(/^ref: (.+)$/)?.[1];
+    if (!ref) return null;
+    if (await exists(join(dir, ".git", ref))) return (await readFile(join(dir, ".git", ref), "utf8")).trim();
+    const packed = await readFile(join(dir, ".git", "packed-refs"), "utf8").catch(() => "");
+    for (const line of packed.split("\n")) {
+      const [sha, name] = line.split(" ");
+      if (name === ref) return sha;
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+/** The model shape of a config for a given vocabulary. */
+export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
+  const m = config.model;
+  return {
+    vocabSize,
+    blockSize: m.block_size,
+    nLayer: m.n_layer,
+    nHead: m.n_head,
+    nEmbd: m.n_embd,
+    dropout: m.dropout,
+    bias: m.bias,
+    tieWeights: m.tie_weights,
+  };
+}
+
+/** Builds the optimizer named by the config. */
+export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer {
+  const t = config.train;
+  if (t.optimizer === "sgd") {
+    return new SGD(params, { lr: t.learning_rate, momentum: t.momentum, weightDecay: t.weight_decay });
+  }
+  return new AdamW(params, {
+    lr: t.learning_rate,
+    beta1: t.beta1,
+    beta2: t.beta2,
+    eps: t.eps,
+    weightDecay: t.weight_decay,
+  });
+}
+
+/** Random streams of a run, all derived from the seed in a fixed order. */
+function streams(seed: number) {
+  const root = new Rng(seed);
+  return { init: root.fork(), data: root.fork(), sample: root.fork() };
+}
+
+async function newRunDir(config: Config, now: Date): Promise<string> {
+  const base = join(config.run.out_dir, `${config.run.name}-${stamp(now)}`);
+  let dir = base;
+  for (let i = 2; await exists(dir); i++) dir = `${base}-${i}`;
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Trains (or resumes) one run; returns where it lives. Errors carry a one-line message for the CLI. */
+export async function runExperiment(opts: RunOptions): Promise<RunResult> {
+  const info = opts.info ?? (() => {});
+  const resuming = opts.resumeDir !== undefined;
+  let config: Config;
+  if (opts.resumeDir !== undefined) {
+    const p = join(opts.resumeDir, "config.json");
+    if (!(await exists(p))) throw new Error(`${opts.resumeDir}: not a run directory (no config.json)`);
+    config = loadConfig({ path: p, sets: opts.sets }).config;
+  } else {
+    if (!opts.config) throw new Error("runExperiment: a config or a resumeDir is required");
+    config = opts.config;
+  }
+  const corpus: Corpus = await loadCorpus({
+    corpus: config.data.corpus,
+    paths: config.data.paths,
+    valFraction: config.data.val_fraction,
+  });
+  const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
+  const tokenizer = resuming
+    ? await loadTokenizer(join(runDir, "tokenizer.json"))
+    : CharTokenizer.fromText(corpus.train + corpus.val);
+  const trainTokens = tokenizer.encode(corpus.train);
+  const valTokens = tokenizer.encode(corpus.val);
+  const prompt = config.train.sample_tokens > 0 ? tokenizer.encode(config.train.sample_prompt) : null;
+  info(
+    `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
+      `${trainTokens.length} train / ${valTokens.length} val tokens, vocab ${tokenizer.vocabSize}`,
+  );
+
+  const rngs = streams(config.train.seed);
+  const model = new GPT(gptConfigOf(config, tokenizer.vocabSize), rngs.init);
+  const params = uniqueParams(model.namedParameters());
+  const optimizer = buildOptimizer(config, params);
+  const batcher = new Batcher(trainTokens, config.model.block_size, config.train.batch_size, rngs.data);
+  const evalBatches = evalWindows(
+    valTokens,
+    config.model.block_size,
+    config.train.batch_size,
+    config.train.eval_steps,
+  );
+  const t = config.train;
+  const schedule = cosineWithWarmup({
+    lr: t.learning_rate,
+    minLr: t.min_learning_rate,
+    warmupSteps: Math.min(t.warmup_steps, t.lr_decay_steps ?? t.max_steps),
+    decaySteps: t.lr_decay_steps ?? t.max_steps,
+  });
+  info(
+    `model: ${model.numParameters()} parameters (${config.model.n_layer} layers, n_embd ${config.model.n_embd})`,
+  );
+
+  let start: TrainerState = {
+    step: 0,
+    tokensSeen: 0,
+    elapsed: 0,
+    intervalLoss: 0,
+    intervalSteps: 0,
+    batcher: batcher.state(),
+    dropout: model.dropoutRng.state(),
+  };
+  const manifestPath = join(runDir, "manifest.json");
+  const metricsPath = join(runDir, "metrics.jsonl");
+  let manifest: Manifest;
+  if (resuming) {
+    const ck = await loadCheckpoint(runDir);
+    model.loadStateDict(ck.weights, join(ck.dir, "model.safetensors"));
+    optimizer.loadStateDict(ck.optimizer);
+    const st = ck.state.rng as { trainer?: TrainerState };
+    if (!st.trainer) throw new Error(`${join(ck.dir, "state.json")}: corrupted (no trainer state)`);
+    start = st.trainer;
+    batcher.setState(start.batcher);
+    model.dropoutRng.setState(start.dropout);
+    manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+    if (manifest.data_hash !== corpus.hash) {
+      throw new Error(
+        `${runDir}: the corpus changed since the run started (data hash differs); start a new run`,
+      );
+    }
+    manifest.status = "running";
+    manifest.end_time = null;
+    manifest.error = null;
+    manifest.config_hash = configHash(config);
+    await writeFile(join(runDir, "config.json"), canonicalJson(config) + "\n");
+    await appendJsonLine(metricsPath, { step: start.step, split: "resume", elapsed_s: start.elapsed });
+    info(`resuming ${runDir} at step ${start.step}`);
+  } else {
+    await writeFileAtomic(join(runDir, "config.json"), canonicalJson(config) + "\n");
+    await saveTokenizer(join(runDir, "tokenizer.json"), tokenizer);
+    await writeFile(metricsPath, "");
+    manifest = {
+      name: config.run.name,
+      run_dir: runDir,
+      seed: config.train.seed,
+      runtime: opts.runtime ?? {},
+      deno_version: opts.runtime?.deno ?? null,
+      git_commit: await gitCommit(),
+      config_hash: configHash(config),
+      data_hash: corpus.hash,
+      params: model.numParameters(),
+      vocab_size: tokenizer.vocabSize,
+      train_tokens: trainTokens.length,
+      val_tokens: valTokens.length,
+      start_time: new Date().toISOString(),
+      end_time: null,
+      status: "running",
+      error: null,
+      final: null,
+    };
+  }
+  const saveManifest = () => writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + "\n");
+  await saveManifest();
+
+  const samplesPath = join(runDir, "samples.txt");
+  const afterEval = async (step: number, valLoss: number) => {
+    if (prompt === null) return;
+    const ids = generate(model, prompt, {
+      maxNewTokens: t.sample_tokens,
+      sampling: { temperature: 0.8, topK: 40 },
+      rng: new Rng(t.seed * 1000003 + step),
+    });
+    const text = tokenizer.decode(ids);
+    const header = `--- step ${step}, val loss ${valLoss.toFixed(4)}, temperature 0.8, top-k 40 ---\n`;
+    const prev = (await exists(samplesPath)) ? await readFile(samplesPath, "utf8") : "";
+    await writeFileAtomic(samplesPath, prev + header + text + "\n\n");
+  };
+
+  try {
+    const out = await train({
+      model,
+      params,
+      optimizer,
+      schedule,
+      batcher,
+      evalBatches,
+      maxSteps: t.max_steps,
+      gradClip: t.grad_clip,
+      logInterval: t.log_interval,
+      evalInterval: t.eval_interval,
+      checkpointInterval: t.checkpoint_interval,
+      log: (e) => appendJsonLine(metricsPath, e),
+      checkpoint: async (s) => {
+        await saveCheckpoint(runDir, model, optimizer.stateDict(), {
+          step: s.step,
+          rng: { trainer: s },
+          tokens_seen: s.tokensSeen,
+          elapsed_s: s.elapsed,
+        });
+      },
+      afterEval,
+      progress: opts.progress,
+      shouldStop: opts.shouldStop,
+    }, start);
+    manifest.status = out.interrupted ? "interrupted" : "completed";
+    manifest.end_time = new Date().toISOString();
+    manifest.final = { step: out.state.step, train_loss: out.trainLoss, val_loss: out.valLoss };
+    await saveManifest();
+    if (!opts.noReport) await writeReport([runDir], join(runDir, "report.html"));
+    return {
+      runDir,
+      status: out.interrupted ? "interrupted" : "completed",
+      step: out.state.step,
+      valLoss: out.valLoss,
+      trainLoss: out.trainLoss,
+    };
+  } catch (e) {
+    manifest.status = "failed";
+    manifest.end_time = new Date().toISOString();
+    manifest.error = (e as Error).message;
+    await saveManifest();
+    if (e instanceof NonFiniteError) {
+      throw new Error(
+        `${runDir}: ${e.message} (the last good checkpoint is kept in ${join(runDir, "checkpoints")})`,
+      );
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Autoregressive generation from a GPT, batch 1, with or without a KV cache.
+ *
+ * The semantics are those of nanoGPT's `generate`: at every step the model sees the last
+ * min(length, block_size) tokens, at positions 0, 1, …, and the next token is picked from the logits of the last
+ * one. The KV cache is an optimisation that must not change a single token:
+ *
+ * - the prompt (cropped to its last block_size tokens) is prefilled in one forward pass;
+ * - while the context still fits in block_size, each new token is fed alone and attends to the cached keys and
+ *   values — identical to recomputing the whole window, since nothing before it has moved;
+ * - once the context would exceed block_size, the window slides: every token moves to a new position, and with
+ *   learned absolute position embeddings the cached keys and values (computed at the old positions) are wrong.
+ *   For those steps the cache is cleared and the cropped window is recomputed from scratch, so the cache stays
+ *   exact; beyond block_size a step costs as much as a full recompute.
+ *
+ * @module
+ */
+import type { GPT } from "../nn/models/gpt.ts";
+import type { KVCache } from "../nn/attention.ts";
+import type { Rng } from "../random.ts";
+import { noGrad } from "../tensor/tensor.ts";
+import { sampleToken, type SamplingOptions, validateSampling } from "./sampling.ts";
+
+/** Options of {@link generate}. */
+export interface GenerateOptions {
+  /** Number of tokens to append (a non-negative integer); fewer when `stopAt` is produced first. */
+  maxNewTokens: number;
+  /** How each token is picked from the logits. */
+  sampling: SamplingOptions;
+  /** The generator every non-greedy draw takes its one uniform from. */
+  rng: Rng;
+  /** Reuse keys and values across steps (default true); false recomputes the whole window every step. */
+  useCache?: boolean;
+  /** Stop right after this token id is produced (it is included in the output). */
+  stopAt?: number;
+  /** Called with each new token id, in order, as soon as it is picked. */
+  onToken?: (id: number) => void;
+}
+
+/**
+ * Extends `prompt` (a non-empty sequence of token ids) by up to `maxNewTokens` tokens and returns the prompt
+ * followed by the new tokens. Runs without the autograd tape and with the model in evaluation mode (no dropout);
+ * the model's previous training flag is restored afterwards, also when an error is thrown. The result is the same
+ * with and without the cache (see the module notes).
+ */
+export function generate(model: GPT, prompt: Int32Array, opts: GenerateOptions): Int32Array {
+  const { vocabSize, blockSize } = model.config;
+  const { maxNewTokens, sampling, rng, stopAt, onToken } = opts;
+  const useCache = opts.useCache ?? true;
+  if (prompt.length === 0) throw new Error("generate: the prompt is empty; give at least one token id");
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 0) {
+    throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${maxNewTokens}`);
+  }
+  for (let i = 0; i < prompt.length; i++) {
+    if (prompt[i] < 0 || prompt[i] >= vocabSize) {
+      throw new Error(
+        `generate: prompt token ${i} is ${prompt[i]}, outside the vocabulary [0, ${vocabSize})`,
+      );
+    }
+  }
+  validateSampling(sampling);
+
+  const tokens = new Int32Array(prompt.length + maxNewTokens);
+  tokens.set(prompt);
+  let len = prompt.length;
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    noGrad(() => {
+      const caches: KVCache[] | undefined = useCache ? model.newCaches(1, blockSize) : undefined;
+      let cacheStart = 0; // tokens[cacheStart + j] is cached at position j
+      while (len < tokens.length) {
+        const start = Math.max(0, len - blockSize); // the window the model sees: tokens[start, len)
+        let feedFrom = start;
+        if (caches) {
+          const cached = caches[0].length;
+          if (cached > 0 && cacheStart === start && start + cached === len - 1) {
+            feedFrom = len - 1; // the window only grew by the last token: feed it alone
+          } else {
+            for (const c of caches) c.length = 0; // first step, or the window slid: recompute it
+            cacheStart = start;
+          }
+        }
+        const T = len - feedFrom;
+        const { logits } = model.forward(tokens.subarray(feedFrom, len), 1, T, { caches });
+        const next = sampleToken(logits.data.subarray((T - 1) * vocabSize, T * vocabSize), sampling, rng);
+        tokens[len++] = next;
+        onToken?.(next);
+        if (next === stopAt) break;
+      }
+    });
+  } finally {
+    model.train(wasTraining);
+  }
+  return tokens.slice(0, len);
+}

@@ -1,0 +1,391 @@
+/**
+ * The report's panels (loss, perplexity, learning rate, gradient norm, throughput), drawn by Observable Plot into
+ * a server-side DOM. Every figure is one standalone `<svg>` (xmlns set, title and legend inside), with runs
+ * overlaid and coloured per run. Static SVG `<title>` tooltips mark validation points; nothing needs a script.
+ *
+ * @module
+ */
+import * as Plot from "@observablehq/plot";
+import type { TrainPoint, ValPoint } from "./metrics.ts";
+import { drawHeader, headerLayout, type LegendItem } from "./legend.ts";
+import { logTicks, yExtent } from "./logticks.ts";
+import { column, type RawAndSmooth, rawAndSmooth, thin, type XY } from "./series.ts";
+
+/** One run as the figures see it. */
+export interface PlotRun {
+  /** Unique label, shown in legends. */
+  label: string;
+  /** CSS colour of the run. */
+  color: string;
+  /** Train events by step. */
+  train: readonly TrainPoint[];
+  /** Validation events by step. */
+  val: readonly ValPoint[];
+}
+
+/** Figure size and smoothing. */
+export interface FigureOptions {
+  /** Figure width in px (default 900). */
+  width?: number;
+  /** Figure height in px, header included (default 300). */
+  height?: number;
+  /**
+   * EMA decay for train loss and gradient norm. Default: chosen from the longest run's number of logged train
+   * points `n` so that the smoothing spans ~1% of the run, `clamp(1 - 100/n, 0.5, 0.99)` rounded to 2 digits.
+   */
+  beta?: number;
+  /** Trailing-mean window, in logged points, for throughput (default 10). */
+  window?: number;
+  /** Most points drawn per line (default 1000). */
+  maxPoints?: number;
+}
+
+/** A rendered panel. */
+export interface Figure {
+  /** Stable id, e.g. `loss`. */
+  id: string;
+  /** Short title (also drawn in the SVG). */
+  title: string;
+  /** One sentence on how to read it. */
+  caption: string;
+  /** The `<svg>` markup, or `null` when no run logged the data. */
+  svg: string | null;
+}
+
+/** Plot's categorical palette ("observable10"), one colour per run, cycling. */
+export const RUN_COLORS: readonly string[] = [
+  "#4269d0",
+  "#efb118",
+  "#ff725c",
+  "#6cc5b0",
+  "#3ca951",
+  "#ff8ab7",
+  "#a463f2",
+  "#97bbf5",
+  "#9c6b4e",
+  "#9498a0",
+];
+
+/** The colour of the `i`-th run. */
+export function runColor(i: number): string {
+  return RUN_COLORS[i % RUN_COLORS.length];
+}
+
+const SINGLE_VAL_COLOR = "#ff725c";
+const KEY_COLOR = "#777";
+const MARGIN_LEFT = 64;
+
+/** The default EMA decay for a series of `n` points: see {@link FigureOptions.beta}. */
+export function autoBeta(n: number): number {
+  return Math.round(100 * Math.min(0.99, Math.max(0.5, 1 - 100 / n))) / 100;
+}
+
+interface Resolved {
+  width: number;
+  height: number;
+  beta: number;
+  window: number;
+  maxPoints: number;
+}
+
+function resolve(o: FigureOptions, runs: readonly PlotRun[]): Resolved {
+  return {
+    width: o.width ?? 900,
+    height: o.height ?? 300,
+    beta: o.beta ?? autoBeta(Math.max(...runs.map((r) => r.train.length))),
+    window: o.window ?? 10,
+    maxPoints: o.maxPoints ?? 1000,
+  };
+}
+
+/** Shared x domain so panels line up: first to last logged step over all runs. */
+function stepDomain(runs: readonly PlotRun[]): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const r of runs) {
+    for (const p of [...r.train, ...r.val]) lo = Math.min(lo, p.step), hi = Math.max(hi, p.step);
+  }
+  if (!Number.isFinite(lo)) return [0, 1];
+  return lo === hi ? [lo, lo + 1] : [lo, hi];
+}
+
+interface PanelSpec {
+  yLabel: string;
+  log?: boolean;
+  zero?: boolean;
+  tickFormat?: string | ((v: number) => string);
+  /** Data range of a log panel, for {@link logTicks}. */
+  yExtent?: [number, number];
+  legend: LegendItem[];
+  marks: Plot.Markish[];
+}
+
+function renderPanel(
+  doc: Document,
+  title: string,
+  spec: PanelSpec,
+  x: [number, number],
+  o: Resolved,
+): string {
+  const layout = headerLayout(spec.legend, MARGIN_LEFT, o.width - 20);
+  const marginTop = layout.height + 22;
+  const svg = Plot.plot({
+    document: doc,
+    width: o.width,
+    height: o.height,
+    marginTop,
+    marginLeft: MARGIN_LEFT,
+    marginRight: 20,
+    marginBottom: 36,
+    style: { background: "white", color: "#222", fontSize: "11px" },
+    x: { domain: x, label: "step", labelAnchor: "right", labelArrow: "none", grid: true },
+    y: {
+      type: spec.log ? "log" : "linear",
+      label: null,
+      grid: true,
+      zero: spec.zero,
+      nice: !spec.log,
+      ticks: spec.log && spec.yExtent ? logTicks(...spec.yExtent) : undefined,
+      tickFormat: spec.tickFormat ?? (spec.log ? "~g" : undefined),
+    },
+    marks: spec.marks,
+  });
+  svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  drawHeader(
+    doc,
+    svg,
+    { title, items: spec.legend, yLabel: spec.yLabel, yLabelAt: marginTop - 10 },
+    layout,
+    MARGIN_LEFT,
+  );
+  return svg.outerHTML;
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);
+}
+
+/** Legend for "colour = run" when several runs, plus grey entries keying the line styles. */
+function legendFor(runs: readonly PlotRun[], styles: LegendItem[], singleColors: string[]): LegendItem[] {
+  if (runs.length === 1) return styles.map((s, i) => ({ ...s, color: singleColors[i] }));
+  const items: LegendItem[] = runs.map((r) => ({ label: r.label, color: r.color, style: "line" }));
+  return styles.length > 1 ? [...items, ...styles.map((s) => ({ ...s, color: KEY_COLOR }))] : items;
+}
+
+/** Faint raw line + smoothed line per run (runs without points skipped). */
+function rawSmoothMarks(series: Array<[PlotRun, RawAndSmooth]>, what: string): Plot.Markish[] {
+  const marks: Plot.Markish[] = [];
+  for (const [r, { raw, smooth }] of series) {
+    if (raw.length === 0) continue;
+    marks.push(
+      Plot.lineY(raw, { x: "x", y: "y", stroke: r.color, strokeOpacity: 0.3, strokeWidth: 1 }),
+      Plot.lineY(smooth, {
+        x: "x",
+        y: "y",
+        stroke: r.color,
+        strokeWidth: 1.8,
+        title: () => `${r.label}: ${what}`,
+      }),
+    );
+  }
+  return marks;
+}
+
+function valMarks(r: PlotRun, pts: XY[], color: string, what: string): Plot.Markish[] {
+  return [
+    Plot.lineY(pts, { x: "x", y: "y", stroke: color, strokeWidth: 1.5, strokeDasharray: "4,3" }),
+    Plot.dot(pts, {
+      x: "x",
+      y: "y",
+      r: 2.5,
+      fill: color,
+      title: (d: XY) => `${r.label}\nstep ${d.x}\n${what} ${fmt(d.y)}`,
+    }),
+  ];
+}
+
+function valColor(runs: readonly PlotRun[], r: PlotRun): string {
+  return runs.length === 1 ? SINGLE_VAL_COLOR : r.color;
+}
+
+function lossPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
+  const ema = `EMA β=${o.beta}`;
+  const series = runs.map((r): [PlotRun, RawAndSmooth] => [
+    r,
+    rawAndSmooth(column(r.train, (p) => p.loss), { ema: o.beta }, o.maxPoints),
+  ]);
+  const marks = rawSmoothMarks(series, `train loss (${ema})`);
+  for (const r of runs) {
+    const c = column(r.val, (p) => p.loss);
+    if (c.xs.length > 0) {
+      marks.push(...valMarks(r, thin(c.xs, c.ys, o.maxPoints), valColor(runs, r), "val loss"));
+    }
+  }
+  if (marks.length === 0) return null;
+  const styles: LegendItem[] = [
+    { label: "train (raw)", color: "", style: "faint" },
+    { label: `train (${ema})`, color: "", style: "line" },
+    { label: "val", color: "", style: "dashed-dot" },
+  ];
+  const c0 = runs[0].color;
+  return {
+    yLabel: "loss (nats/token)",
+    legend: legendFor(runs, styles, [c0, c0, SINGLE_VAL_COLOR]),
+    marks,
+  };
+}
+
+function perplexityPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
+  const ema = `EMA β=${o.beta}`;
+  const marks: Plot.Markish[] = [];
+  const all: XY[][] = [];
+  for (const r of runs) {
+    const c = column(r.train, (p) => p.loss);
+    if (c.xs.length > 0) {
+      const { smooth } = rawAndSmooth(c, { ema: o.beta }, o.maxPoints);
+      const pts = smooth.map((p) => ({ x: p.x, y: Math.exp(p.y) }));
+      all.push(pts);
+      marks.push(Plot.lineY(pts, { x: "x", y: "y", stroke: r.color, strokeWidth: 1.5, strokeOpacity: 0.8 }));
+    }
+    const v = column(r.val, (p) => p.ppl, true);
+    if (v.xs.length > 0) {
+      const pts = thin(v.xs, v.ys, o.maxPoints);
+      all.push(pts);
+      marks.push(...valMarks(r, pts, valColor(runs, r), "val ppl"));
+    }
+  }
+  if (marks.length === 0) return null;
+  const styles: LegendItem[] = [
+    { label: `train, exp(${ema})`, color: "", style: "line" },
+    { label: "val", color: "", style: "dashed-dot" },
+  ];
+  return {
+    yLabel: "perplexity (log scale)",
+    log: true,
+    yExtent: yExtent(all),
+    legend: legendFor(runs, styles, [runs[0].color, SINGLE_VAL_COLOR]),
+    marks,
+  };
+}
+
+function lrPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
+  const marks: Plot.Markish[] = [];
+  for (const r of runs) {
+    const c = column(r.train, (p) => p.lr);
+    if (c.xs.length === 0) continue;
+    marks.push(
+      Plot.lineY(thin(c.xs, c.ys, o.maxPoints), { x: "x", y: "y", stroke: r.color, strokeWidth: 1.8 }),
+    );
+  }
+  if (marks.length === 0) return null;
+  return {
+    yLabel: "learning rate",
+    tickFormat: "~g",
+    zero: true,
+    legend: runs.length > 1 ? legendFor(runs, [], []) : [],
+    marks,
+  };
+}
+
+function smoothedPanel(
+  runs: readonly PlotRun[],
+  o: Resolved,
+  p: {
+    yLabel: string;
+    get: (t: TrainPoint) => number | undefined;
+    smoother: { ema: number } | { window: number };
+    smoothLabel: string;
+    log?: boolean;
+    zero?: boolean;
+    tickFormat?: string | ((v: number) => string);
+  },
+): PanelSpec | null {
+  const series = runs.map((r): [PlotRun, RawAndSmooth] => [
+    r,
+    rawAndSmooth(column(r.train, p.get, p.log), p.smoother, o.maxPoints),
+  ]);
+  const marks = rawSmoothMarks(series, `${p.yLabel} (${p.smoothLabel})`);
+  if (marks.length === 0) return null;
+  const styles: LegendItem[] = [
+    { label: "raw", color: "", style: "faint" },
+    { label: p.smoothLabel, color: "", style: "line" },
+  ];
+  const c0 = runs[0].color;
+  return {
+    yLabel: p.yLabel,
+    log: p.log,
+    yExtent: yExtent(series.flatMap(([, s]) => [s.raw, s.smooth])),
+    zero: p.zero,
+    tickFormat: p.tickFormat,
+    legend: legendFor(runs, styles, [c0, c0]),
+    marks,
+  };
+}
+
+function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, string, PanelSpec | null]> {
+  const ema = `EMA β=${o.beta}`;
+  return [
+    [
+      "loss",
+      "Loss",
+      "Training loss as logged (faint) and smoothed; validation loss at each evaluation (dots).",
+      lossPanel(runs, o),
+    ],
+    [
+      "perplexity",
+      "Perplexity",
+      "Perplexity = exp(loss): validation (dots) and exp of the smoothed training loss.",
+      perplexityPanel(runs, o),
+    ],
+    ["lr", "Learning rate", "Learning rate per step (schedule incl. warm-up).", lrPanel(runs, o)],
+    [
+      "grad_norm",
+      "Gradient norm",
+      "Global gradient norm before clipping, as logged (faint) and smoothed; log scale.",
+      smoothedPanel(runs, o, {
+        yLabel: "grad norm (log scale)",
+        get: (t) => t.grad_norm,
+        smoother: { ema: o.beta },
+        smoothLabel: ema,
+        log: true,
+      }),
+    ],
+    [
+      "tokens_per_s",
+      "Throughput",
+      `Training throughput, as logged (faint) and as a trailing mean of the last ${o.window} logged points.`,
+      smoothedPanel(runs, o, {
+        yLabel: "tokens / s",
+        get: (t) => t.tokens_per_s,
+        smoother: { window: o.window },
+        smoothLabel: `mean of last ${o.window}`,
+        tickFormat: (v: number) => (v >= 1000 ? `${v / 1000}k` : String(v)),
+        zero: true,
+      }),
+    ],
+  ];
+}
+
+/** Renders every panel for `runs` (at least one) into `doc`. Panels without data come back with `svg: null`. */
+export function buildFigures(doc: Document, runs: readonly PlotRun[], opts: FigureOptions = {}): Figure[] {
+  if (runs.length === 0) throw new Error("buildFigures: no runs");
+  const o = resolve(opts, runs);
+  const x = stepDomain(runs);
+  return specs(runs, o).map(([id, title, caption, spec]) => ({
+    id,
+    title,
+    caption,
+    svg: spec === null ? null : renderPanel(doc, title, spec, x, o),
+  }));
+}
+
+/** Renders only the loss panel; `null` when no run logged a loss. */
+export function buildLossFigure(
+  doc: Document,
+  runs: readonly PlotRun[],
+  opts: FigureOptions = {},
+): string | null {
+  if (runs.length === 0) throw new Error("buildLossFigure: no runs");
+  const o = resolve(opts, runs);
+  const spec = lossPanel(runs, o);
+  return spec === null ? null : renderPanel(doc, "Loss", spec, stepDomain(runs), o);
+}

@@ -1,0 +1,183 @@
+/**
+ * Assembling the report page: one self-contained HTML string with inline CSS, inline SVG figures and no script,
+ * no external resource. All text from run directories passes through {@link escapeHtml} here (figures are
+ * escaped by the DOM serializer that produced them).
+ *
+ * @module
+ */
+import { configDiff, flattenConfig } from "./config.ts";
+import { escapeHtml } from "./escape.ts";
+import type { Figure } from "./figures.ts";
+import type { RunData } from "./rundir.ts";
+import { type Cell, summaryRows } from "./summary.ts";
+
+/** A run with its display label and colour. */
+export interface RunView {
+  /** Unique label used in legends and column headings. */
+  label: string;
+  /** CSS colour of the run in every figure. */
+  color: string;
+  /** What was read from its directory. */
+  data: RunData;
+}
+
+/** Everything on the page. */
+export interface Page {
+  /** Page heading and `<title>`. */
+  title: string;
+  /** Runs in input order. */
+  runs: RunView[];
+  /** Panels in display order. */
+  figures: Figure[];
+}
+
+/** Characters of each run's `samples.txt` shown before truncating. */
+export const SAMPLE_CHARS = 20_000;
+
+const CSS = `
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; background: #fff;
+  max-width: 960px; margin: 0 auto; padding: 24px 20px 64px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 17px; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #e3e3e3; }
+h3 { font-size: 14px; margin: 18px 0 6px; }
+.sub { color: #666; margin: 0 0 12px; }
+table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
+th, td { text-align: left; vertical-align: top; padding: 3px 12px 3px 0; border-bottom: 1px solid #eee; }
+th { font-weight: 600; white-space: nowrap; }
+td { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px;
+  overflow-wrap: anywhere; }
+thead th { border-bottom: 1px solid #ccc; }
+.note { color: #888; font-family: system-ui, sans-serif; font-size: 11px; margin-left: 6px; }
+.missing { color: #aaa; }
+.sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
+.status-completed { color: #1a7f37; } .status-failed { color: #cf222e; }
+.status-running, .status-interrupted { color: #9a6700; }
+ul.notes { margin: 4px 0; padding-left: 20px; color: #9a6700; }
+figure { margin: 18px 0 8px; }
+figure svg { max-width: 100%; height: auto; display: block; }
+figcaption { color: #666; font-size: 12px; margin-top: 2px; }
+p.empty { color: #888; font-style: italic; }
+details { margin: 6px 0; } summary { cursor: pointer; font-weight: 600; }
+pre.samples { background: #f6f8fa; border: 1px solid #e3e3e3; border-radius: 4px; padding: 10px;
+  white-space: pre-wrap; overflow-wrap: anywhere; max-height: 480px; overflow: auto; font-size: 12px; }
+`;
+
+function cell(c: Cell, extraClass = ""): string {
+  const cls = [c.text === "—" ? "missing" : "", extraClass].filter(Boolean).join(" ");
+  const note = c.note ? `<span class="note">${escapeHtml(c.note)}</span>` : "";
+  return `<td${cls ? ` class="${cls}"` : ""}>${escapeHtml(c.text)}${note}</td>`;
+}
+
+function runHead(r: RunView): string {
+  return `<th><span class="sw" style="background:${escapeHtml(r.color)}"></span>${escapeHtml(r.label)}</th>`;
+}
+
+function summarySection(runs: RunView[]): string {
+  const rows = summaryRows(runs.map((r) => r.data)).map((row) => {
+    const cells = row.cells.map((c) =>
+      cell(c, row.label === "status" ? `status-${c.text.replace(/[^a-z]/g, "")}` : "")
+    );
+    return `<tr><th>${escapeHtml(row.label)}</th>${cells.join("")}</tr>`;
+  });
+  const notes = runs.filter((r) => r.data.notes.length > 0).map((r) =>
+    `<li><b>${escapeHtml(r.label)}</b>: ${r.data.notes.map(escapeHtml).join(" ")}</li>`
+  );
+  return `<h2>${runs.length === 1 ? "Run" : "Runs"}</h2>
+<table><thead><tr><th></th>${runs.map(runHead).join("")}</tr></thead><tbody>
+${rows.join("\n")}
+</tbody></table>
+${notes.length > 0 ? `<ul class="notes">${notes.join("")}</ul>` : ""}`;
+}
+
+function configTable(config: unknown): string {
+  const rows = flattenConfig(config).map((e) =>
+    `<tr><th>${escapeHtml(e.path)}</th><td>${escapeHtml(e.value)}</td></tr>`
+  );
+  return `<table><tbody>${rows.join("\n")}</tbody></table>`;
+}
+
+function diffSection(runs: RunView[]): string {
+  const withConfig = runs.filter((r) => r.data.config !== null);
+  const lacking = runs.filter((r) => r.data.config === null).map((r) => escapeHtml(r.label));
+  const lackNote = lacking.length > 0 ? `<p class="empty">No config for ${lacking.join(", ")}.</p>` : "";
+  if (withConfig.length < 2) {
+    return `<h2>Config differences</h2>${lackNote}<p class="empty">Fewer than two configs.</p>`;
+  }
+  const rows = configDiff(withConfig.map((r) => r.data.config));
+  if (rows.length === 0) {
+    return `<h2>Config differences</h2>${lackNote}<p class="empty">All ${withConfig.length} configs are identical.</p>`;
+  }
+  const body = rows.map((row) =>
+    `<tr><th>${escapeHtml(row.path)}</th>${
+      row.values.map((v) => cell(v === undefined ? { text: "—", note: "absent" } : { text: v })).join("")
+    }</tr>`
+  );
+  return `<h2>Config differences</h2>${lackNote}
+<table class="diff"><thead><tr><th>key</th>${withConfig.map(runHead).join("")}</tr></thead><tbody>
+${body.join("\n")}
+</tbody></table>`;
+}
+
+function configSection(runs: RunView[]): string {
+  if (runs.length === 1) {
+    const c = runs[0].data.config;
+    return `<h2>Config</h2>${
+      c === null ? '<p class="empty">No config file in the run directory.</p>' : configTable(c)
+    }`;
+  }
+  const parts = runs.map((r) =>
+    `<details><summary>${escapeHtml(r.label)}</summary>${
+      r.data.config === null ? '<p class="empty">No config file.</p>' : configTable(r.data.config)
+    }</details>`
+  );
+  return `<h2>Full configs</h2>${parts.join("\n")}`;
+}
+
+function figuresSection(figures: Figure[]): string {
+  const parts = figures.map((f) =>
+    f.svg === null
+      ? `<h3>${escapeHtml(f.title)}</h3><p class="empty">No run logged this.</p>`
+      : `<figure id="fig-${f.id}">${f.svg}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
+  );
+  return `<h2>Curves</h2>\n${parts.join("\n")}`;
+}
+
+function samplesSection(runs: RunView[]): string {
+  const parts = runs.map((r) => {
+    const head = runs.length > 1 ? `<h3>${escapeHtml(r.label)}</h3>` : "";
+    const s = r.data.samples;
+    if (s === null) return `${head}<p class="empty">No samples.txt.</p>`;
+    if (s.trim() === "") return `${head}<p class="empty">samples.txt is empty.</p>`;
+    const cut = s.length > SAMPLE_CHARS;
+    const more = cut
+      ? `<p class="empty">Showing the first ${SAMPLE_CHARS} of ${s.length} characters.</p>`
+      : "";
+    return `${head}<pre class="samples">${escapeHtml(cut ? s.slice(0, SAMPLE_CHARS) : s)}</pre>${more}`;
+  });
+  return `<h2>Samples</h2>\n${parts.join("\n")}`;
+}
+
+/** The whole page as an HTML string. */
+export function renderPage(page: Page): string {
+  const n = page.runs.length;
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(page.title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${escapeHtml(page.title)}</h1>
+<p class="sub">${n === 1 ? "1 run" : `${n} runs`} · local-code-model training report</p>
+${summarySection(page.runs)}
+${n > 1 ? diffSection(page.runs) : ""}
+${figuresSection(page.figures)}
+${configSection(page.runs)}
+${samplesSection(page.runs)}
+</body>
+</html>
+`;
+}

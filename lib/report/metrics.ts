@@ -1,0 +1,103 @@
+/**
+ * Parsing a run's `metrics.jsonl` (one JSON object per line) into train and validation series.
+ *
+ * Tolerant by design: a line that does not parse (say the last one, cut short when a run was killed) is skipped
+ * and reported by number; events of unknown kinds are ignored; a step logged twice (a resumed run re-logs the
+ * steps after its checkpoint) keeps its last occurrence.
+ *
+ * @module
+ */
+
+/** One training-step event. Fields other than `step` are absent when not logged or not finite. */
+export interface TrainPoint {
+  /** Optimizer step. */
+  step: number;
+  /** Training loss (nats per token). */
+  loss?: number;
+  /** Learning rate used at this step. */
+  lr?: number;
+  /** Global gradient norm (before clipping). */
+  grad_norm?: number;
+  /** Throughput. */
+  tokens_per_s?: number;
+  /** Seconds since the run started. */
+  elapsed_s?: number;
+}
+
+/** One validation event. */
+export interface ValPoint {
+  /** Optimizer step. */
+  step: number;
+  /** Validation loss (nats per token). */
+  loss?: number;
+  /** Perplexity as logged, else `exp(loss)`. */
+  ppl?: number;
+  /** Seconds since the run started. */
+  elapsed_s?: number;
+}
+
+/** The series found in a metrics file. */
+export interface ParsedMetrics {
+  /** Train events sorted by step, one per step. */
+  train: TrainPoint[];
+  /** Validation events sorted by step, one per step. */
+  val: ValPoint[];
+  /** 1-based numbers of non-empty lines that were not a JSON object. */
+  skippedLines: number[];
+}
+
+function finite(o: Record<string, unknown>, key: string): number | undefined {
+  const v = o[key];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+}
+
+function byStep<T extends { step: number }>(points: Map<number, T>): T[] {
+  return [...points.values()].sort((a, b) => a.step - b.step);
+}
+
+/** Parses the text of a `metrics.jsonl` file. Never throws on malformed content. */
+export function parseMetrics(text: string): ParsedMetrics {
+  const train = new Map<number, TrainPoint>();
+  const val = new Map<number, ValPoint>();
+  const skippedLines: number[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === "") continue;
+    let o: unknown;
+    try {
+      o = JSON.parse(line);
+    } catch {
+      skippedLines.push(i + 1);
+      continue;
+    }
+    if (typeof o !== "object" || o === null || Array.isArray(o)) {
+      skippedLines.push(i + 1);
+      continue;
+    }
+    const ev = o as Record<string, unknown>;
+    const step = finite(ev, "step");
+    if (step === undefined) continue;
+    if (ev.split === "train") {
+      train.delete(step); // re-insert so the last occurrence wins
+      train.set(step, {
+        step,
+        loss: finite(ev, "loss"),
+        lr: finite(ev, "lr"),
+        grad_norm: finite(ev, "grad_norm"),
+        tokens_per_s: finite(ev, "tokens_per_s"),
+        elapsed_s: finite(ev, "elapsed_s"),
+      });
+    } else if (ev.split === "val") {
+      const loss = finite(ev, "loss");
+      val.delete(step);
+      val.set(step, {
+        step,
+        loss,
+        ppl: finite(ev, "ppl") ?? (loss === undefined ? undefined : Math.exp(loss)),
+        elapsed_s: finite(ev, "elapsed_s"),
+      });
+    }
+  }
+  return { train: byStep(train), val: byStep(val), skippedLines };
+}

@@ -1,0 +1,149 @@
+/**
+ * Checkpoints: `checkpoints/step-NNNNNN/` holds `model.safetensors` (F32 weights under nanoGPT's names, tied
+ * weights written under both names as in PyTorch's state_dict), `optimizer.safetensors` (the moments) and
+ * `state.json` (step, generator states, data position, counters). The folder is written under a temporary name
+ * and renamed, then `checkpoints/latest.json` is replaced atomically, so a crash never leaves a half checkpoint
+ * as the latest one.
+ *
+ * @module
+ */
+import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { writeFileAtomic } from "../io/atomic.ts";
+import type { Module } from "../nn/module.ts";
+import type { OptimizerState } from "../optim/param.ts";
+import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+
+/** The JSON part of a checkpoint. */
+export interface TrainState {
+  /** Optimizer steps completed. */
+  step: number;
+  /** Generator states and the batcher's position, keyed by owner (opaque to this module). */
+  rng: Record<string, unknown>;
+  /** Training tokens consumed so far. */
+  tokens_seen: number;
+  /** Training seconds before this checkpoint (so elapsed time continues on resume). */
+  elapsed_s: number;
+}
+
+/** Everything read back from a checkpoint. */
+export interface LoadedCheckpoint {
+  /** Checkpoint folder. */
+  dir: string;
+  /** Model weights by name. */
+  weights: Map<string, SafetensorsTensor>;
+  /** Optimizer state. */
+  optimizer: OptimizerState;
+  /** JSON state. */
+  state: TrainState;
+}
+
+/** Pointer file naming the newest complete checkpoint. */
+export const LATEST = "latest.json";
+
+function stepDirName(step: number): string {
+  return `step-${String(step).padStart(6, "0")}`;
+}
+
+/** The model's weights as safetensors records (copies; tied tensors appear under each name). */
+export function modelTensors(model: Module): Record<string, SafetensorsTensor> {
+  const out: Record<string, SafetensorsTensor> = {};
+  for (const { name, tensor } of model.namedParameters()) {
+    out[name] = { shape: [...tensor.shape], data: Float32Array.from(tensor.data) };
+  }
+  return out;
+}
+
+/**
+ * Writes a checkpoint for `state.step` under `<runDir>/checkpoints/` and keeps only the newest `keep` of them.
+ * Returns the checkpoint folder.
+ */
+export async function saveCheckpoint(
+  runDir: string,
+  model: Module,
+  optimizer: OptimizerState,
+  state: TrainState,
+  keep = 2,
+): Promise<string> {
+  const root = join(runDir, "checkpoints");
+  await mkdir(root, { recursive: true });
+  const name = stepDirName(state.step);
+  const tmp = join(root, `.tmp-${name}-${process.pid}`);
+  const final = join(root, name);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  await writeFileAtomic(
+    join(tmp, "model.safetensors"),
+    encodeSafetensors(modelTensors(model), { format: "pt" }),
+  );
+  const opt: Record<string, SafetensorsTensor> = {};
+  for (const [k, v] of Object.entries(optimizer.tensors)) opt[k] = { shape: [v.length], data: v };
+  await writeFileAtomic(
+    join(tmp, "optimizer.safetensors"),
+    encodeSafetensors(opt, { step: String(optimizer.step) }),
+  );
+  await writeFileAtomic(join(tmp, "state.json"), JSON.stringify(state, null, 2) + "\n");
+  await rm(final, { recursive: true, force: true });
+  await rename(tmp, final);
+  await writeFileAtomic(join(root, LATEST), JSON.stringify({ step: state.step, dir: name }) + "\n");
+  // prune older checkpoints
+  const dirs = (await readdir(root)).filter((d) => /^step-\d+$/.test(d)).sort();
+  for (const d of dirs.slice(0, Math.max(0, dirs.length - keep))) {
+    await rm(join(root, d), { recursive: true });
+  }
+  return final;
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the newest checkpoint of a run; every failure names the file and what is wrong with it. */
+export async function loadCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
+  const root = join(runDir, "checkpoints");
+  const latestPath = join(root, LATEST);
+  if (!(await exists(latestPath))) throw new Error(`${runDir}: no checkpoint found (missing ${latestPath})`);
+  let latest: { step?: unknown; dir?: unknown };
+  try {
+    latest = JSON.parse(await readFile(latestPath, "utf8"));
+  } catch (e) {
+    throw new Error(`${latestPath}: corrupted (${(e as Error).message})`);
+  }
+  if (typeof latest.dir !== "string" || !/^step-\d+$/.test(latest.dir)) {
+    throw new Error(`${latestPath}: corrupted (expected {"step": n, "dir": "step-…"})`);
+  }
+  const dir = join(root, latest.dir);
+  const read = async (f: string) => {
+    const p = join(dir, f);
+    if (!(await exists(p))) throw new Error(`${p}: missing checkpoint file`);
+    return await readFile(p);
+  };
+  const model = decodeSafetensors(await read("model.safetensors"), join(dir, "model.safetensors"));
+  const optFile = decodeSafetensors(await read("optimizer.safetensors"), join(dir, "optimizer.safetensors"));
+  let state: TrainState;
+  const statePath = join(dir, "state.json");
+  try {
+    state = JSON.parse(new TextDecoder().decode(await read("state.json")));
+  } catch (e) {
+    if ((e as Error).message.includes("missing checkpoint file")) throw e;
+    throw new Error(`${statePath}: corrupted (${(e as Error).message})`);
+  }
+  if (typeof state?.step !== "number" || typeof state.rng !== "object" || state.rng === null) {
+    throw new Error(`${statePath}: corrupted (expected step, rng, tokens_seen, elapsed_s)`);
+  }
+  const tensors: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries(optFile.tensors)) tensors[k] = v.data;
+  const optStep = Number(optFile.metadata.step ?? state.step);
+  return {
+    dir,
+    weights: new Map(Object.entries(model.tensors)),
+    optimizer: { step: optStep, tensors },
+    state,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * local-code-model: small transformer language models you train, study and compare on your own CPU.
+ *
+ * A tensor + reverse-mode autograd engine with CPU kernels, nanoGPT-compatible layers and GPT model, optimizers,
+ * data (char tokenizer, code corpus, batching), a trainer with checkpoints and resume, generation with a KV cache,
+ * declarative experiment configs, and Observable Plot reports.
+ *
+ * @example Train a tiny GPT for a few steps
+ * ```ts
+ * import { createGPT, AdamW, uniqueParams } from "@lcm/core";
+ * const model = createGPT({ vocabSize: 16, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true }, 1);
+ * const opt = new AdamW(uniqueParams(model.namedParameters()), { lr: 1e-2 });
+ * const x = new Int32Array([1, 2, 3, 4, 5, 6, 7, 8]), y = new Int32Array([2, 3, 4, 5, 6, 7, 8, 9]);
+ * for (let i = 0; i < 10; i++) {
+ *   const { loss } = model.forward(x, 1, 8, { targets: y });
+ *   loss!.backward();
+ *   opt.step();
+ *   opt.zeroGrad();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+// randomness
+export { Rng, type RngState } from "./lib/random.ts";
+// tensor + autograd + ops
+export * from "./lib/tensor/mod.ts";
+// kernels (pure typed-array compute)
+export { gemm, type GemmArgs } from "./lib/kernels/matmul.ts";
+export { erf32, erf64 } from "./lib/kernels/gelu.ts";
+// layers and models
+export { Container, init, Module, ModuleList, type NamedTensor } from "./lib/nn/module.ts";
+export {
+  Dropout,
+  Embedding,
+  LayerNorm,
+  type LayerOptions,
+  Linear,
+  MLP,
+  type MLPOptions,
+} from "./lib/nn/layers.ts";
+export { type AttentionLayerOptions, CausalSelfAttention, KVCache } from "./lib/nn/attention.ts";
+export { Block, type BlockOptions } from "./lib/nn/block.ts";
+export {
+  createGPT,
+  GPT,
+  type GPTConfig,
+  type GPTForwardOptions,
+  type GPTOutput,
+} from "./lib/nn/models/gpt.ts";
+// optimizers
+export {
+  type DecayGroups,
+  type DecayOptions,
+  type NamedParam,
+  type Optimizer,
+  type OptimizerState,
+  splitDecayGroups,
+  uniqueParams,
+} from "./lib/optim/param.ts";
+export { AdamW, type AdamWOptions } from "./lib/optim/adamw.ts";
+export { SGD, type SGDOptions } from "./lib/optim/sgd.ts";
+export { constantLr, type CosineOptions, cosineWithWarmup, type LrSchedule } from "./lib/optim/schedule.ts";
+export { clipGradNorm, firstNonFinite, gradNorm, type NonFinite } from "./lib/optim/clip.ts";
+// data
+export {
+  CharTokenizer,
+  type CharTokenizerJSON,
+  loadTokenizer,
+  saveTokenizer,
+} from "./lib/data/char_tokenizer.ts";
+export { type Corpus, type CorpusOptions, loadCorpus } from "./lib/data/corpus.ts";
+export { type Batch, Batcher, type BatcherState, evalWindows } from "./lib/data/batcher.ts";
+// training and checkpoints
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+  saveSafetensors,
+} from "./lib/train/safetensors.ts";
+export {
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  modelTensors,
+  saveCheckpoint,
+  type TrainState,
+} from "./lib/train/checkpoint.ts";
+export {
+  evaluate,
+  type MetricEvent,
+  NonFiniteError,
+  type Progress,
+  train,
+  type TrainerOptions,
+  type TrainerState,
+} from "./lib/train/trainer.ts";
+export { appendJsonLine, writeFileAtomic } from "./lib/io/atomic.ts";
+// experiments
+export {
+  canonicalJson,
+  type Config,
+  ConfigError,
+  configHash,
+  type ConfigInput,
+  ConfigSchema,
+  type DataConfig,
+  DEFAULT_CONFIG,
+  loadConfig,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  type ModelConfig,
+  parseSetOverride,
+  type RunConfig,
+  type SetOverride,
+  type TrainConfig,
+} from "./lib/experiment/config.ts";
+export {
+  buildOptimizer,
+  gitCommit,
+  gptConfigOf,
+  type Manifest,
+  runExperiment,
+  type RunOptions,
+  type RunResult,
+} from "./lib/experiment/runner.ts";
