@@ -126,3 +126,24 @@ export {
   type RunOptions,
   type RunResult,
 } from "./lib/experiment/runner.ts";
+export { type LoadedRun, loadRun } from "./lib/experiment/load.ts";
+// generation
+export { generate, type GenerateOptions } from "./lib/generate/generate.ts";
+export {
+  argmax,
+  sampleToken,
+  type SamplingOptions,
+  tokenProbabilities,
+  validateSampling,
+} from "./lib/generate/sampling.ts";
+// reports
+export {
+  emaDebiased,
+  type FigureOptions,
+  lossFigureSvg,
+  renderReport,
+  type ReportOptions,
+  RunDirError,
+  trailingMean,
+  writeReport,
+} from "./lib/report/mod.ts";

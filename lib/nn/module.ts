@@ -122,8 +122,18 @@ export class Container extends Module {
   }
 }
 
+/** The parameter initialisers of {@link init}. */
+export interface Initialisers {
+  /** Normal(0, std²) samples. */
+  normal(shape: readonly number[], std: number, rng: Rng, dtype?: DType): Tensor;
+  /** Zeros. */
+  zeros(shape: readonly number[], dtype?: DType): Tensor;
+  /** Ones. */
+  ones(shape: readonly number[], dtype?: DType): Tensor;
+}
+
 /** Parameter initialisers (explicit randomness: the generator is passed in). */
-export const init = {
+export const init: Initialisers = {
   /** Normal(0, std²) samples. */
   normal(shape: readonly number[], std: number, rng: Rng, dtype: DType = "float32"): Tensor {
     const t = Tensor.zeros(shape, dtype);

@@ -33,18 +33,18 @@ Deno.test("gradcheck: MLP, CausalSelfAttention, Block (float64, with dropout)", 
   const opts = { rng, dropoutRng, dtype: "float64" as const, std: 0.5, projStd: 0.5 };
   const mlp = new MLP(4, { ...opts, dropout: 0.1 });
   // re-seed the dropout stream before every evaluation so the mask is the same in each finite difference
-  const fixed = (m: { dropoutRng?: Rng }, f: () => Tensor) => () => {
+  const fixed = (f: () => Tensor) => {
     dropoutRng.setState(new Rng(9).state());
     return f();
   };
   const x = randn64([2, 3, 4], rng);
-  checkGrad((xx) => fixed({}, () => mlp.forward(xx))(), [x, ...mlp.namedParameters().map((p) => p.tensor)]);
+  checkGrad((xx) => fixed(() => mlp.forward(xx)), [x, ...mlp.namedParameters().map((p) => p.tensor)]);
   const att = new CausalSelfAttention(8, 2, { ...opts, dropout: 0.1 });
   for (const p of att.namedParameters()) {
     for (let i = 0; i < p.tensor.size; i++) p.tensor.data[i] = rng.normal() * 0.5;
   }
   const xa = randn64([2, 5, 8], rng);
-  checkGrad((xx) => fixed({}, () => att.forward(xx))(), [xa, ...att.namedParameters().map((p) => p.tensor)]);
+  checkGrad((xx) => fixed(() => att.forward(xx)), [xa, ...att.namedParameters().map((p) => p.tensor)]);
   const block = new Block({
     nEmbd: 8,
     nHead: 2,

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { accumulateGrad, allocate, type Float, numel, result, Tensor } from "../tensor.ts";
+import { accumulateGrad, allocate, type Float, numel, result, type Tensor } from "../tensor.ts";
 
 /** Same storage order, new shape (one dimension may be -1 and is inferred). The data is shared, not copied. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
