@@ -120,7 +120,9 @@ Deno.test("gradcheck: softmax; rows sum to one", () => {
   const x = randn64([3, 7], r, 3);
   checkGrad(softmax, [x]);
   const y = softmax(x);
-  for (let i = 0; i < 3; i++) assertClose(Array.from(y.data.slice(i * 7, i * 7 + 7)).reduce((a, b) => a + b), 1, 1e-12);
+  for (let i = 0; i < 3; i++) {
+    assertClose(Array.from(y.data.slice(i * 7, i * 7 + 7)).reduce((a, b) => a + b), 1, 1e-12);
+  }
 });
 
 Deno.test("gradcheck: dropout (fixed mask through a re-seeded rng); identity when p = 0 or eval", () => {
