@@ -21,8 +21,8 @@ const ModelSchema = group({
   family: oneOf(["gpt"], "gpt"),
   n_layer: posInt(4),
   n_head: posInt(4),
-  n_embd: posInt(128),
-  block_size: posInt(128),
+  n_embd: posInt(64),
+  block_size: posInt(64),
   dropout: fraction(0),
   bias: bool(true),
   tie_weights: bool(true),
@@ -39,11 +39,11 @@ const ModelSchema = group({
 });
 
 const TrainSchema = group({
-  max_steps: posInt(2000),
-  batch_size: posInt(16),
+  max_steps: posInt(350),
+  batch_size: posInt(32),
   learning_rate: posNum(3e-3),
   min_learning_rate: nonNegNum(3e-4),
-  warmup_steps: nonNegInt(100),
+  warmup_steps: nonNegInt(30),
   lr_decay_steps: z.int().min(1).nullable().describe("a positive integer or null").default(null),
   optimizer: oneOf(["adamw", "sgd"], "adamw"),
   beta1: fraction(0.9),
@@ -52,12 +52,12 @@ const TrainSchema = group({
   momentum: fraction(0.9),
   weight_decay: nonNegNum(0.1),
   grad_clip: nonNegNum(1.0),
-  eval_interval: posInt(250),
-  eval_steps: posInt(20),
-  checkpoint_interval: posInt(500),
+  eval_interval: posInt(70),
+  eval_steps: posInt(10),
+  checkpoint_interval: posInt(70),
   log_interval: posInt(10),
   seed: z.int().describe("an integer").default(1337),
-  sample_tokens: nonNegInt(300),
+  sample_tokens: nonNegInt(200),
   sample_prompt: z.string().describe("a string").default("export function "),
 });
 
@@ -159,7 +159,7 @@ export interface DataConfig {
 
 /** Run naming and output location (`run.*`). */
 export interface RunConfig {
-  /** Run name (letters, digits, ".", "_", "-"); the run directory is `<out_dir>/<name>`. */
+  /** Run name (letters, digits, ".", "_", "-"); the run directory is `<out_dir>/<name>-<date>-<time>`. */
   name: string;
   /** Folder that holds run directories. */
   out_dir: string;

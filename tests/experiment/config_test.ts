@@ -220,7 +220,7 @@ Deno.test("config: a bad value from --set blames that --set", () => {
   );
   configError(
     { sets: ["model.n_head=3"] },
-    "--set model.n_head=3: model.n_embd: expected a value divisible by model.n_head (3), got 128",
+    `--set model.n_head=3: model.n_embd: expected a value divisible by model.n_head (3), got ${DEFAULT_CONFIG.model.n_embd}`,
   );
 });
 
