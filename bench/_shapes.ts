@@ -1,0 +1,130 @@
+/**
+ * Shared bits of the benches: the kernel shapes of a GPT with n_embd 256, block 128, batch 8 (so B·T = 1024
+ * rows), their FLOP counts, seeded buffer fillers, and a reporter that turns `deno bench --json` output into
+ * GFLOP/s:
+ *
+ * ```sh
+ * deno bench --json bench/kernels_bench.ts | deno run bench/_shapes.ts
+ * ```
+ *
+ * @module
+ */
+import type { Rng } from "../lib/random.ts";
+
+/** Rows of activations in the benchmarked model: batch 8 × block 128. */
+export const ROWS = 1024;
+/** Model width. */
+export const N_EMBD = 256;
+
+/** One gemm as the model issues it: C[M,N] = op(A)[M,K] · op(B)[K,N]. */
+export interface GemmCase {
+  /** Bench name; also the key the reporter looks up. */
+  name: string;
+  /** NT: y = x·Wᵀ (Linear forward); NN: dx = dy·W; TN: dW = dyᵀ·x. */
+  layout: "NN" | "NT" | "TN";
+  /** Rows of C. */
+  M: number;
+  /** Inner dimension. */
+  K: number;
+  /** Columns of C. */
+  N: number;
+}
+
+function gemmCase(layout: GemmCase["layout"], M: number, K: number, N: number, what: string): GemmCase {
+  return { name: `gemm ${layout} M=${M} K=${K} N=${N} (${what})`, layout, M, K, N };
+}
+
+/**
+ * The three layouts of `linear` (forward NT, input-gradient NN, weight-gradient TN) for the two widest layers:
+ * c_attn (256 → 768) and mlp.c_fc (256 → 1024).
+ */
+export const GEMM_CASES: readonly GemmCase[] = [
+  gemmCase("NT", ROWS, N_EMBD, 3 * N_EMBD, "c_attn fwd"),
+  gemmCase("NT", ROWS, N_EMBD, 4 * N_EMBD, "c_fc fwd"),
+  gemmCase("NN", ROWS, 3 * N_EMBD, N_EMBD, "c_attn dx"),
+  gemmCase("NN", ROWS, 4 * N_EMBD, N_EMBD, "c_fc dx"),
+  gemmCase("TN", 3 * N_EMBD, ROWS, N_EMBD, "c_attn dW"),
+  gemmCase("TN", 4 * N_EMBD, ROWS, N_EMBD, "c_fc dW"),
+];
+
+/** Attention shape: batch 8 × 4 heads, 128 positions, head size 64. */
+export const ATTN = { BH: 32, T: 128, D: 64 } as const;
+
+/** Bench names of the attention cases. */
+export const ATTN_FWD_NAME = `attention fwd BH=${ATTN.BH} T=${ATTN.T} D=${ATTN.D}`;
+/** Bench name of the attention backward case. */
+export const ATTN_BWD_NAME = `attention bwd BH=${ATTN.BH} T=${ATTN.T} D=${ATTN.D}`;
+
+/** FLOPs (multiply and add counted separately) of one gemm. */
+export function gemmFlops(c: GemmCase): number {
+  return 2 * c.M * c.N * c.K;
+}
+
+/**
+ * FLOPs of the matrix products in attention (the full T×T products; the causal mask is applied afterwards, so
+ * the kernel does all of them): 2 gemms forward, 4 backward.
+ */
+export function attentionFlops(pass: "fwd" | "bwd"): number {
+  const one = 2 * ATTN.T * ATTN.T * ATTN.D * ATTN.BH;
+  return pass === "fwd" ? 2 * one : 4 * one;
+}
+
+/** FLOPs of each bench that has a meaningful count, by bench name. */
+export function flopsByName(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const c of GEMM_CASES) m.set(c.name, gemmFlops(c));
+  m.set(ATTN_FWD_NAME, attentionFlops("fwd"));
+  m.set(ATTN_BWD_NAME, attentionFlops("bwd"));
+  return m;
+}
+
+/** A Float32Array of n normal(0, std²) samples from `rng`. */
+export function randn(n: number, rng: Rng, std = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
+  return a;
+}
+
+/** Shape of the subset of `deno bench --json` output the reporter reads. */
+interface BenchJson {
+  runtime?: string;
+  cpu?: string;
+  benches: { name: string; group?: string; results: { ok?: { avg: number; min: number } }[] }[];
+}
+
+/**
+ * Turns `deno bench --json` output into a Markdown table: avg and min time per iteration and, for the benches
+ * with a FLOP count, GFLOP/s at the average and at the best time.
+ */
+export function gflopsReport(json: string): string {
+  const data = JSON.parse(json) as BenchJson;
+  const flops = flopsByName();
+  const lines = [
+    `${data.runtime ?? "?"} on ${data.cpu ?? "?"}`,
+    "",
+    "| bench | avg ms | min ms | GFLOP/s (avg) | GFLOP/s (best) |",
+    "| --- | ---: | ---: | ---: | ---: |",
+  ];
+  for (const b of data.benches) {
+    const r = b.results[0]?.ok;
+    if (r === undefined) {
+      lines.push(`| ${b.name} | failed | | | |`);
+      continue;
+    }
+    const f = flops.get(b.name);
+    const g = (ns: number) => f === undefined ? "" : (f / ns).toFixed(2); // FLOP per ns = GFLOP/s
+    lines.push(
+      `| ${b.name} | ${(r.avg / 1e6).toFixed(2)} | ${(r.min / 1e6).toFixed(2)} | ${g(r.avg)} | ${g(r.min)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const text = await new Response(Deno.stdin.readable).text();
+  if (text.trim() === "") {
+    console.error("usage: deno bench --json bench/kernels_bench.ts | deno run bench/_shapes.ts");
+    Deno.exit(2);
+  }
+  console.log(gflopsReport(text));
+}
