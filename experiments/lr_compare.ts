@@ -37,7 +37,7 @@ for (const lr of lrs) {
       `train.max_steps=${steps}`,
       `train.warmup_steps=${Math.min(20, steps)}`,
       `train.learning_rate=${lr}`,
-      `train.min_learning_rate=${lr / 10}`,
+      `train.min_learning_rate=${Number((lr / 10).toPrecision(6))}`,
       `train.eval_interval=${Math.max(1, Math.floor(steps / 3))}`,
       "train.eval_steps=8",
       "train.sample_tokens=0",
