@@ -7,7 +7,9 @@
  *
  * @module
  */
+import { getBackend } from "./backend.ts";
 import type { Float } from "./types.ts";
+import { gemmWasm } from "./wasm/gemm.ts";
 
 /** Arguments of {@link gemm}. */
 export interface GemmArgs {
@@ -37,8 +39,26 @@ export interface GemmArgs {
   accumulate: boolean;
 }
 
-/** C (+)= op(A) · op(B). See {@link GemmArgs}. */
+/** Below this many multiply-adds the copy into WASM memory costs more than it saves. */
+const WASM_MIN_WORK = 4096;
+
+/**
+ * C (+)= op(A) · op(B). See {@link GemmArgs}. Float32 operands run on the selected backend (`wasm` by default);
+ * float64 ones always run on the plain TypeScript loops ({@link gemmJs}).
+ */
 export function gemm(a: GemmArgs): void {
+  if (
+    a.A instanceof Float32Array && a.B instanceof Float32Array && a.C instanceof Float32Array &&
+    a.M * a.N * a.K >= WASM_MIN_WORK && getBackend() === "wasm"
+  ) {
+    gemmWasm(a);
+    return;
+  }
+  gemmJs(a);
+}
+
+/** The reference gemm in plain TypeScript (the `js` backend). */
+export function gemmJs(a: GemmArgs): void {
   const { M, N, K, A, B, C, aOff, bOff, cOff } = a;
   if (!a.accumulate) C.fill(0, cOff, cOff + M * N);
   if (!a.transA && !a.transB) gemmNN(M, N, K, A, aOff, B, bOff, C, cOff);

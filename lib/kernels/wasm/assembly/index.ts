@@ -1,0 +1,2 @@
+// Entry point of the WASM kernels (AssemblyScript). Each export is a kernel over linear memory.
+export { gemm_nn, transpose } from "./gemm";

@@ -1,0 +1,50 @@
+import { setBackend } from "../../lib/kernels/backend.ts";
+import { gemm, gemmJs } from "../../lib/kernels/matmul.ts";
+import { wasmAvailable } from "../../lib/kernels/wasm/runtime.ts";
+import { Rng } from "../../lib/random.ts";
+import { assertAllClose, assertTrue } from "../_helpers/assert.ts";
+
+function rand(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+Deno.test("wasm SIMD is available in this runtime", () => {
+  assertTrue(wasmAvailable());
+});
+
+Deno.test("wasm gemm equals the js reference: every layout, odd shapes, offsets, accumulate", () => {
+  const rng = new Rng(11);
+  setBackend("wasm");
+  try {
+    const shapes = [[1, 1, 1], [3, 5, 7], [6, 8, 4], [7, 9, 13], [13, 17, 31], [64, 48, 32], [37, 101, 65], [
+      130,
+      70,
+      257,
+    ]];
+    for (const [M, N, K] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          for (const accumulate of [false, true]) {
+            const aOff = 3, bOff = 5, cOff = 2;
+            const A = rand(aOff + M * K, rng), B = rand(bOff + K * N, rng), C0 = rand(cOff + M * N + 4, rng);
+            const want = C0.slice(), got = C0.slice();
+            const args = { transA, transB, M, N, K, A, aOff, B, bOff, cOff, accumulate };
+            gemmJs({ ...args, C: want });
+            gemm({ ...args, C: got });
+            assertAllClose(
+              got,
+              want,
+              1e-4 * Math.sqrt(K),
+              1e-4,
+              `M${M} N${N} K${K} tA${transA} tB${transB} acc${accumulate}`,
+            );
+          }
+        }
+      }
+    }
+  } finally {
+    setBackend("auto");
+  }
+});
