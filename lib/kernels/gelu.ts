@@ -3,7 +3,13 @@
  *
  * @module
  */
+import { getBackend } from "./backend.ts";
 import type { Float } from "./types.ts";
+import { wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+
+function useWasm(x: Float, n: number): x is Float32Array {
+  return x instanceof Float32Array && n >= 64 && getBackend() === "wasm";
+}
 
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -58,6 +64,13 @@ export function erf32(x: number): number {
 
 /** out[i] = gelu(x[i]). The erf precision follows the storage (float32 or float64). */
 export function geluForward(x: Float, out: Float, n: number): void {
+  if (useWasm(x, n)) {
+    const heap = wasmHeap(2 * n);
+    heap.set(x.subarray(0, n), 0);
+    wasmKernels()!.gelu_fwd(n, 0, n * 4);
+    out.set(heap.subarray(n, 2 * n));
+    return;
+  }
   const erf = x instanceof Float64Array ? erf64 : erf32;
   for (let i = 0; i < n; i++) {
     const v = x[i];
@@ -65,8 +78,16 @@ export function geluForward(x: Float, out: Float, n: number): void {
   }
 }
 
-/** dx[i] (+)= dy[i] · gelu'(x[i]), gelu'(x) = Φ(x) + x·φ(x). */
+/** dx[i] = dy[i] · gelu'(x[i]), gelu'(x) = Φ(x) + x·φ(x). */
 export function geluBackward(x: Float, dy: Float, dx: Float, n: number): void {
+  if (useWasm(x, n)) {
+    const heap = wasmHeap(3 * n);
+    heap.set(x.subarray(0, n), 0);
+    heap.set(dy.subarray(0, n), n);
+    wasmKernels()!.gelu_bwd(n, 0, n * 4, 2 * n * 4);
+    dx.set(heap.subarray(2 * n, 3 * n));
+    return;
+  }
   const erf = x instanceof Float64Array ? erf64 : erf32;
   for (let i = 0; i < n; i++) {
     const v = x[i];

@@ -6,8 +6,11 @@
  */
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 
-interface KernelExports {
+/** The functions the compiled module exports (pointer arguments are byte offsets into `memory`). */
+export interface KernelExports {
   memory: WebAssembly.Memory;
+  gelu_fwd(n: number, x: number, out: number): void;
+  gelu_bwd(n: number, x: number, dy: number, dx: number): void;
   gemm_nn(M: number, N: number, K: number, A: number, B: number, C: number): void;
   transpose(rows: number, cols: number, src: number, dst: number): void;
 }
