@@ -11,7 +11,7 @@ export interface KernelExports {
   memory: WebAssembly.Memory;
   gelu_fwd(n: number, x: number, out: number): void;
   gelu_bwd(n: number, x: number, dy: number, dx: number): void;
-  gemm_nn(M: number, N: number, K: number, A: number, B: number, C: number): void;
+  gemm_nn(M: number, N: number, K: number, A: number, B: number, C: number, P: number, Q: number): void;
   transpose(rows: number, cols: number, src: number, dst: number): void;
 }
 

@@ -9,31 +9,45 @@
   return f32x4.relaxed_madd(a, b, c);
 }
 
-@inline function bcast(p: usize): v128 {
-  return f32x4.splat(load<f32>(p));
-}
-
-// C[M,N] += A[M,K] · B[K,N]. Register block: 6 rows × 8 columns (12 accumulators + 2 B vectors + 1 broadcast,
-// which fits the 16 vector registers of x86-64 without spilling).
-export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize): void {
+// C[M,N] += A[M,K] · B[K,N]. B is first packed into panels of 8 columns (K × 8, contiguous) at P, and each block
+// of 6 rows of A is packed k-major at Q, so the 6×8 register block (12 accumulators + 2 B vectors + 1 broadcast,
+// within x86-64's 16 vector registers) reads both operands sequentially. Columns past the last full panel and
+// rows past the last full block take simpler paths. P needs K·(N & ~7) floats, Q needs 8·K floats.
+export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, P: usize, Q: usize): void {
   const ldb = <usize>N << 2;
   const lda = <usize>K << 2;
   const n8 = N & ~7;
-  const kEnd = lda;
+  const panel = <usize>K << 5; // bytes per packed panel
+  for (let j = 0; j < n8; j += 8) {
+    let src = B + (<usize>j << 2);
+    let dst = P + <usize>(j >> 3) * panel;
+    for (let k = 0; k < K; k++) {
+      v128.store(dst, ld(src));
+      v128.store(dst + 16, ld(src + 16));
+      src += ldb;
+      dst += 32;
+    }
+  }
   let i = 0;
   for (; i + 6 <= M; i += 6) {
     const a0 = A + <usize>i * lda;
-    const a1 = a0 + lda;
-    const a2 = a1 + lda;
-    const a3 = a2 + lda;
-    const a4 = a3 + lda;
-    const a5 = a4 + lda;
+    for (let k = 0; k < K; k++) {
+      const q = Q + (<usize>k << 5);
+      const ak = a0 + (<usize>k << 2);
+      store<f32>(q, load<f32>(ak));
+      store<f32>(q + 4, load<f32>(ak + lda));
+      store<f32>(q + 8, load<f32>(ak + 2 * lda));
+      store<f32>(q + 12, load<f32>(ak + 3 * lda));
+      store<f32>(q + 16, load<f32>(ak + 4 * lda));
+      store<f32>(q + 20, load<f32>(ak + 5 * lda));
+    }
     const c0 = C + <usize>i * ldb;
     const c1 = c0 + ldb;
     const c2 = c1 + ldb;
     const c3 = c2 + ldb;
     const c4 = c3 + ldb;
     const c5 = c4 + ldb;
+    const qEnd = Q + panel;
     for (let j = 0; j < n8; j += 8) {
       const jo = <usize>j << 2;
       let x00 = ld(c0 + jo), x01 = ld(c0 + jo + 16);
@@ -42,28 +56,28 @@ export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize): v
       let x30 = ld(c3 + jo), x31 = ld(c3 + jo + 16);
       let x40 = ld(c4 + jo), x41 = ld(c4 + jo + 16);
       let x50 = ld(c5 + jo), x51 = ld(c5 + jo + 16);
-      let b = B + jo;
-      for (let k: usize = 0; k < kEnd; k += 4) {
+      let b = P + <usize>(j >> 3) * panel;
+      for (let q = Q; q < qEnd; q += 32) {
         const b0 = ld(b), b1 = ld(b + 16);
-        let a = bcast(a0 + k);
+        let a = v128.load32_splat(q);
         x00 = fma(a, b0, x00);
         x01 = fma(a, b1, x01);
-        a = bcast(a1 + k);
+        a = v128.load32_splat(q + 4);
         x10 = fma(a, b0, x10);
         x11 = fma(a, b1, x11);
-        a = bcast(a2 + k);
+        a = v128.load32_splat(q + 8);
         x20 = fma(a, b0, x20);
         x21 = fma(a, b1, x21);
-        a = bcast(a3 + k);
+        a = v128.load32_splat(q + 12);
         x30 = fma(a, b0, x30);
         x31 = fma(a, b1, x31);
-        a = bcast(a4 + k);
+        a = v128.load32_splat(q + 16);
         x40 = fma(a, b0, x40);
         x41 = fma(a, b1, x41);
-        a = bcast(a5 + k);
+        a = v128.load32_splat(q + 20);
         x50 = fma(a, b0, x50);
         x51 = fma(a, b1, x51);
-        b += ldb;
+        b += 32;
       }
       v128.store(c0 + jo, x00);
       v128.store(c0 + jo + 16, x01);
@@ -78,24 +92,21 @@ export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize): v
       v128.store(c5 + jo, x50);
       v128.store(c5 + jo + 16, x51);
     }
-    if (n8 < N) {
-      rowsTail(6, N, n8, lda, ldb, a0, B, c0);
-    }
+    if (n8 < N) rowsTail(6, N, n8, lda, ldb, a0, B, c0);
   }
-  // remaining rows, one at a time
+  // remaining rows, one at a time, on the packed panels
   for (; i < M; i++) {
     const a0 = A + <usize>i * lda;
     const c0 = C + <usize>i * ldb;
-    let j = 0;
-    for (; j < n8; j += 8) {
+    for (let j = 0; j < n8; j += 8) {
       const jo = <usize>j << 2;
       let x0 = ld(c0 + jo), x1 = ld(c0 + jo + 16);
-      let b = B + jo;
-      for (let k: usize = 0; k < kEnd; k += 4) {
-        const a = bcast(a0 + k);
+      let b = P + <usize>(j >> 3) * panel;
+      for (let k: usize = 0; k < lda; k += 4) {
+        const a = v128.load32_splat(a0 + k);
         x0 = fma(a, ld(b), x0);
         x1 = fma(a, ld(b + 16), x1);
-        b += ldb;
+        b += 32;
       }
       v128.store(c0 + jo, x0);
       v128.store(c0 + jo + 16, x1);
