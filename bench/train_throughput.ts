@@ -15,6 +15,8 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
+import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
+import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
@@ -47,6 +49,10 @@ export interface ThroughputArgs {
   prompt: number;
   /** Timed generation runs per mode; the best is reported. */
   repeats: number;
+  /** Kernel backend (auto = the fastest available). */
+  backend: BackendName | "auto";
+  /** Kernel threads (0 = every core). */
+  threads: number;
 }
 
 const USAGE = `usage: deno run --allow-read --allow-env bench/train_throughput.ts [flags]
@@ -62,7 +68,9 @@ const USAGE = `usage: deno run --allow-read --allow-env bench/train_throughput.t
   --tie true|false tie lm_head to wte (default true)
   --gen N          instead of training: greedy generation of N tokens, batch 1, with and without the KV cache
   --prompt N       prompt tokens for --gen (default 1)
-  --repeats N      timed runs per mode for --gen, best reported (default 3)`;
+  --repeats N      timed runs per mode for --gen, best reported (default 3)
+  --backend B      kernel backend: auto, js, wasm, blas (default auto)
+  --threads N      kernel threads for the wasm backend, 0 = every core (default 1)`;
 
 const DEFAULTS: Record<string, string> = {
   n_layer: "4",
@@ -78,6 +86,8 @@ const DEFAULTS: Record<string, string> = {
   gen: "0",
   prompt: "1",
   repeats: "3",
+  backend: "auto",
+  threads: "1",
 };
 
 function intFlag(name: string, raw: string, min: number): number {
@@ -105,6 +115,10 @@ export function parseThroughputArgs(argv: string[]): ThroughputArgs {
   if (tieRaw !== "true" && tieRaw !== "false") {
     throw new Error(`--tie must be true or false, got "${tieRaw}"`);
   }
+  const backend = s("backend");
+  if (!["auto", "js", "wasm", "blas"].includes(backend)) {
+    throw new Error(`--backend must be one of auto, js, wasm, blas, got "${backend}"`);
+  }
   const a: ThroughputArgs = {
     n_layer: intFlag("n_layer", s("n_layer"), 1),
     n_head: intFlag("n_head", s("n_head"), 1),
@@ -119,6 +133,8 @@ export function parseThroughputArgs(argv: string[]): ThroughputArgs {
     gen: intFlag("gen", s("gen"), 0),
     prompt: intFlag("prompt", s("prompt"), 1),
     repeats: intFlag("repeats", s("repeats"), 1),
+    backend: backend as BackendName | "auto",
+    threads: intFlag("threads", s("threads"), 0),
   };
   if (a.n_embd % a.n_head !== 0) {
     throw new Error(`--n_embd (${a.n_embd}) must be a multiple of --n_head (${a.n_head})`);
@@ -235,6 +251,8 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
     steps: a.steps,
     warmup: a.warmup,
     final_loss: round(lossValue, 4),
+    backend: getBackend(),
+    threads: getThreads(),
     config: configRecord(a),
     deno: Deno.version.deno,
   };
@@ -283,6 +301,8 @@ export function runGeneration(a: ThroughputArgs): Record<string, unknown> {
     params: model.numParameters(),
     peak_rss_mb: round(peak.mb, 1),
     rss_source: peak.source,
+    backend: getBackend(),
+    threads: getThreads(),
     config: configRecord(a),
     deno: Deno.version.deno,
   };
@@ -301,5 +321,7 @@ if (import.meta.main) {
     console.error(`train_throughput: ${msg}\n${USAGE}`);
     Deno.exit(2);
   }
+  if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
+  await whenThreadsReady();
   console.log(JSON.stringify(args.gen > 0 ? runGeneration(args) : runThroughput(args)));
 }

@@ -14,7 +14,22 @@ import { encodeBase64 } from "./base64.ts";
 const ASC = "npm:assemblyscript@0.28.20/asc";
 const SOURCE = "lib/kernels/wasm/assembly/index.ts";
 const TARGET = "lib/kernels/wasm/kernels_wasm.ts";
-const FLAGS = ["-O3", "--enable", "simd", "--enable", "relaxed-simd", "--runtime", "stub", "--noAssert"];
+const FLAGS = [
+  "-O3",
+  "--enable",
+  "simd",
+  "--enable",
+  "relaxed-simd",
+  "--enable",
+  "threads",
+  "--runtime",
+  "stub",
+  "--noAssert",
+  "--importMemory",
+  "--sharedMemory",
+  "--maximumMemory",
+  "32768",
+];
 
 const check = Deno.args.includes("--check");
 const out = "lib/kernels/wasm/.build.wasm";

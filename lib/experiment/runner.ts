@@ -19,6 +19,8 @@ import { AdamW } from "../optim/adamw.ts";
 import { type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
 import { SGD } from "../optim/sgd.ts";
+import { setBackend } from "../kernels/backend.ts";
+import { defaultThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";
 import { Rng } from "../random.ts";
 import { writeReport } from "../report/report.ts";
 import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
@@ -208,6 +210,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       `${trainTokens.length} train / ${valTokens.length} val tokens, vocab ${tokenizer.vocabSize}`,
   );
 
+  const backend = setBackend(config.run.backend);
+  const threads = backend === "wasm" ? setThreads(config.run.threads || defaultThreads()) : 1;
+  await whenThreadsReady();
+  info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""}`);
   const rngs = streams(config.train.seed);
   const model = new GPT(gptConfigOf(config, tokenizer.vocabSize), rngs.init);
   const params = uniqueParams(model.namedParameters());

@@ -72,6 +72,8 @@ const RunSchema = group({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/)
     .describe('a name of letters, digits, ".", "_" and "-"').default("quickstart"),
   out_dir: z.string().min(1).describe("a non-empty string").default("runs"),
+  backend: oneOf(["auto", "js", "wasm", "blas"], "auto"),
+  threads: nonNegInt(0),
 });
 
 const Schema = group({
@@ -163,6 +165,10 @@ export interface RunConfig {
   name: string;
   /** Folder that holds run directories. */
   out_dir: string;
+  /** Kernel backend: "auto" (the fastest available: wasm), "js" (reference), "wasm", "blas" (needs OpenBLAS and --allow-ffi). */
+  backend: "auto" | "js" | "wasm" | "blas";
+  /** Kernel threads (the wasm backend splits matrix products over them); 0 = every core. */
+  threads: number;
 }
 
 /** A fully resolved, validated config (every key present). */

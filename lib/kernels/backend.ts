@@ -1,26 +1,39 @@
 /**
- * Kernel backends: `js` (plain TypeScript, the reference every fast kernel is tested against) and `wasm`
- * (WebAssembly SIMD, the default where it is available). Float64 work (gradient checks) always runs on `js`.
+ * Kernel backends: `js` (plain TypeScript, the reference every fast kernel is tested against), `wasm`
+ * (WebAssembly SIMD, the default where it is available) and `blas` (optional: float32 gemm on OpenBLAS through
+ * Deno's FFI; needs `libopenblas.so.0` and `--allow-ffi`). Float64 work (gradient checks) always runs on `js`.
  *
  * @module
  */
+import { blasAvailable, blasUnavailableReason } from "./blas.ts";
 import { wasmAvailable } from "./wasm/runtime.ts";
 
-/** A backend name; `auto` picks `wasm` when WebAssembly SIMD is available, else `js`. */
-export type BackendName = "js" | "wasm";
+/** A backend name; `auto` picks `wasm` when WebAssembly SIMD is available, else `js` (never `blas`). */
+export type BackendName = "js" | "wasm" | "blas";
 
 let current: BackendName | undefined;
 
 /** The names of the backends that can run here. */
 export function availableBackends(): BackendName[] {
-  return wasmAvailable() ? ["js", "wasm"] : ["js"];
+  const names: BackendName[] = ["js"];
+  if (wasmAvailable()) names.push("wasm");
+  if (blasAvailable()) names.push("blas");
+  return names;
 }
 
-/** Selects the backend (`auto` = the fastest available). Throws, naming the options, for an unavailable one. */
+/**
+ * Selects the backend (`auto` = the fastest available) and returns the one in use. An unavailable `blas` falls
+ * back to `auto`'s choice with one warning line on stderr; any other unavailable name throws, naming the options.
+ */
 export function setBackend(name: BackendName | "auto"): BackendName {
   if (name === "auto") {
     current = wasmAvailable() ? "wasm" : "js";
     return current;
+  }
+  if (name === "blas" && !blasAvailable()) {
+    const fallback = setBackend("auto");
+    console.warn(`backend blas: ${blasUnavailableReason()}; using ${fallback}`);
+    return fallback;
   }
   if (!availableBackends().includes(name)) {
     throw new Error(`backend "${name}" is not available here (available: ${availableBackends().join(", ")})`);

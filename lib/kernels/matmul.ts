@@ -8,6 +8,7 @@
  * @module
  */
 import { getBackend } from "./backend.ts";
+import { gemmBlas } from "./blas.ts";
 import type { Float } from "./types.ts";
 import { gemmWasm } from "./wasm/gemm.ts";
 
@@ -39,20 +40,27 @@ export interface GemmArgs {
   accumulate: boolean;
 }
 
-/** Below this many multiply-adds the copy into WASM memory costs more than it saves. */
+/** Below this many multiply-adds the copy into WASM memory (or the FFI call) costs more than it saves. */
 const WASM_MIN_WORK = 4096;
 
 /**
- * C (+)= op(A) · op(B). See {@link GemmArgs}. Float32 operands run on the selected backend (`wasm` by default);
- * float64 ones always run on the plain TypeScript loops ({@link gemmJs}).
+ * C (+)= op(A) · op(B). See {@link GemmArgs}. Float32 operands run on the selected backend (`wasm` by default,
+ * `blas` when chosen); float64 ones always run on the plain TypeScript loops ({@link gemmJs}).
  */
 export function gemm(a: GemmArgs): void {
   if (
     a.A instanceof Float32Array && a.B instanceof Float32Array && a.C instanceof Float32Array &&
-    a.M * a.N * a.K >= WASM_MIN_WORK && getBackend() === "wasm"
+    a.M * a.N * a.K >= WASM_MIN_WORK
   ) {
-    gemmWasm(a);
-    return;
+    const backend = getBackend();
+    if (backend === "wasm") {
+      gemmWasm(a);
+      return;
+    }
+    if (backend === "blas") {
+      gemmBlas(a);
+      return;
+    }
   }
   gemmJs(a);
 }

@@ -1,5 +1,6 @@
 import { setBackend } from "../../lib/kernels/backend.ts";
 import { gemm, gemmJs } from "../../lib/kernels/matmul.ts";
+import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { wasmAvailable } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose, assertTrue } from "../_helpers/assert.ts";
@@ -14,8 +15,19 @@ Deno.test("wasm SIMD is available in this runtime", () => {
   assertTrue(wasmAvailable());
 });
 
-Deno.test("wasm gemm equals the js reference: every layout, odd shapes, offsets, accumulate", () => {
-  const rng = new Rng(11);
+for (const threads of [1, 2, 3]) {
+  Deno.test(`wasm gemm on ${threads} thread(s) equals the js reference: every layout, odd shapes, offsets, accumulate`, async () => {
+    setThreads(threads);
+    await whenThreadsReady();
+    try {
+      compareWithJs(new Rng(11 + threads));
+    } finally {
+      setThreads(1);
+    }
+  });
+}
+
+function compareWithJs(rng: Rng) {
   setBackend("wasm");
   try {
     const shapes = [[1, 1, 1], [3, 5, 7], [6, 8, 4], [7, 9, 13], [13, 17, 31], [64, 48, 32], [37, 101, 65], [
@@ -47,4 +59,4 @@ Deno.test("wasm gemm equals the js reference: every layout, odd shapes, offsets,
   } finally {
     setBackend("auto");
   }
-});
+}

@@ -11,7 +11,8 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { runExperiment } from "../runner.ts";
 import { progressPrinter } from "./progress.ts";
 
-const USAGE = "usage: deno task experiment [config.jsonc] [--set key.path=value]... [--resume RUN_DIR]";
+const USAGE =
+  "usage: deno task experiment [config.jsonc] [--set key.path=value]... [--resume RUN_DIR] [--backend auto|js|wasm|blas] [--threads N]";
 
 function fail(msg: string, code: number): never {
   console.error(`experiment: ${msg}`);
@@ -27,6 +28,8 @@ async function main(args: string[]): Promise<void> {
       options: {
         set: { type: "string", multiple: true, default: [] },
         resume: { type: "string" },
+        backend: { type: "string" },
+        threads: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -44,6 +47,12 @@ async function main(args: string[]): Promise<void> {
   if (values.resume && positionals.length > 0) {
     fail("--resume takes the run's own config; drop the config file", 2);
   }
+  // --backend X and --threads N are shorthands for --set run.backend=X and --set run.threads=N
+  const sets = [
+    ...values.set,
+    ...(values.backend ? [`run.backend=${values.backend}`] : []),
+    ...(values.threads ? [`run.threads=${values.threads}`] : []),
+  ];
   const enc = new TextEncoder();
   const out = (s: string) => Deno.stdout.writeSync(enc.encode(s));
   const bar = progressPrinter(out, Deno.stdout.isTerminal());
@@ -55,11 +64,11 @@ async function main(args: string[]): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    const config = values.resume ? undefined : loadConfig({ path: positionals[0], sets: values.set }).config;
+    const config = values.resume ? undefined : loadConfig({ path: positionals[0], sets }).config;
     const result = await runExperiment({
       config,
       resumeDir: values.resume,
-      sets: values.resume ? values.set : undefined,
+      sets: values.resume ? sets : undefined,
       runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
       progress: bar.update,
       info: (line) => console.log(line),

@@ -9,15 +9,12 @@
   return f32x4.relaxed_madd(a, b, c);
 }
 
-// C[M,N] += A[M,K] · B[K,N]. B is first packed into panels of 8 columns (K × 8, contiguous) at P, and each block
-// of 6 rows of A is packed k-major at Q, so the 6×8 register block (12 accumulators + 2 B vectors + 1 broadcast,
-// within x86-64's 16 vector registers) reads both operands sequentially. Columns past the last full panel and
-// rows past the last full block take simpler paths. P needs K·(N & ~7) floats, Q needs 8·K floats.
-export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, P: usize, Q: usize): void {
+// Packs the full 8-column panels of B[K,N] into P (panel p = columns 8p..8p+7 as K × 8, contiguous).
+// P needs K·(N & ~7) floats.
+export function pack_b(N: i32, K: i32, B: usize, P: usize): void {
   const ldb = <usize>N << 2;
-  const lda = <usize>K << 2;
   const n8 = N & ~7;
-  const panel = <usize>K << 5; // bytes per packed panel
+  const panel = <usize>K << 5;
   for (let j = 0; j < n8; j += 8) {
     let src = B + (<usize>j << 2);
     let dst = P + <usize>(j >> 3) * panel;
@@ -28,8 +25,32 @@ export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, P:
       dst += 32;
     }
   }
-  let i = 0;
-  for (; i + 6 <= M; i += 6) {
+}
+
+// Rows [i0, i1) of C[M,N] += A[M,K] · B[K,N] (A's rows are ldA floats apart, so A and B may be a K-slice of larger
+// operands), with B already packed by pack_b into P. Each block of 6 rows of A is
+// packed k-major at Q (8·K floats, private to the caller's thread), so the 6×8 register block (12 accumulators +
+// 2 B vectors + 1 broadcast, within x86-64's 16 vector registers) reads both operands sequentially. Columns past
+// the last full panel and rows past the last full block take simpler paths. Threads split the rows.
+export function gemm_rows(
+  N: i32,
+  K: i32,
+  ldA: i32,
+  A: usize,
+  B: usize,
+  C: usize,
+  P: usize,
+  Q: usize,
+  i0: i32,
+  i1: i32,
+): void {
+  const ldb = <usize>N << 2;
+  const lda = <usize>ldA << 2;
+  const kBytes = <usize>K << 2;
+  const n8 = N & ~7;
+  const panel = <usize>K << 5; // bytes per packed panel
+  let i = i0;
+  for (; i + 6 <= i1; i += 6) {
     const a0 = A + <usize>i * lda;
     for (let k = 0; k < K; k++) {
       const q = Q + (<usize>k << 5);
@@ -92,17 +113,17 @@ export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, P:
       v128.store(c5 + jo, x50);
       v128.store(c5 + jo + 16, x51);
     }
-    if (n8 < N) rowsTail(6, N, n8, lda, ldb, a0, B, c0);
+    if (n8 < N) rowsTail(6, N, n8, lda, kBytes, ldb, a0, B, c0);
   }
   // remaining rows, one at a time, on the packed panels
-  for (; i < M; i++) {
+  for (; i < i1; i++) {
     const a0 = A + <usize>i * lda;
     const c0 = C + <usize>i * ldb;
     for (let j = 0; j < n8; j += 8) {
       const jo = <usize>j << 2;
       let x0 = ld(c0 + jo), x1 = ld(c0 + jo + 16);
       let b = P + <usize>(j >> 3) * panel;
-      for (let k: usize = 0; k < lda; k += 4) {
+      for (let k: usize = 0; k < kBytes; k += 4) {
         const a = v128.load32_splat(a0 + k);
         x0 = fma(a, ld(b), x0);
         x1 = fma(a, ld(b + 16), x1);
@@ -111,12 +132,12 @@ export function gemm_nn(M: i32, N: i32, K: i32, A: usize, B: usize, C: usize, P:
       v128.store(c0 + jo, x0);
       v128.store(c0 + jo + 16, x1);
     }
-    if (n8 < N) rowsTail(1, N, n8, lda, ldb, a0, B, c0);
+    if (n8 < N) rowsTail(1, N, n8, lda, kBytes, ldb, a0, B, c0);
   }
 }
 
 // Columns [j0, N) of `rows` consecutive rows, scalar.
-function rowsTail(rows: i32, N: i32, j0: i32, lda: usize, ldb: usize, a: usize, B: usize, c: usize): void {
+function rowsTail(rows: i32, N: i32, j0: i32, lda: usize, kBytes: usize, ldb: usize, a: usize, B: usize, c: usize): void {
   for (let r = 0; r < rows; r++) {
     const ar = a + <usize>r * lda;
     const cr = c + <usize>r * ldb;
@@ -124,7 +145,7 @@ function rowsTail(rows: i32, N: i32, j0: i32, lda: usize, ldb: usize, a: usize, 
       const jo = <usize>j << 2;
       let s = load<f32>(cr + jo);
       let b = B + jo;
-      for (let k: usize = 0; k < lda; k += 4) {
+      for (let k: usize = 0; k < kBytes; k += 4) {
         s += load<f32>(ar + k) * load<f32>(b);
         b += ldb;
       }

@@ -1,0 +1,180 @@
+/**
+ * The optional `blas` backend: float32 gemm on OpenBLAS's `cblas_sgemm`, reached through Deno's FFI.
+ *
+ * Nothing happens at import time: the library is opened on first use, and only when this runs in Deno with the
+ * `ffi` permission already granted (never prompted for). Anywhere else (Node, browsers, no `--allow-ffi`, no
+ * `libopenblas.so.0`) {@link blasAvailable} is false and {@link blasUnavailableReason} says why. Operands are
+ * passed in place (subarray views, no copies); OpenBLAS runs on one thread unless {@link setBlasThreads} says
+ * otherwise.
+ *
+ * @module
+ */
+import type { GemmArgs } from "./matmul.ts";
+
+// CBLAS enum values (cblas.h).
+const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
+
+/** Where Debian/Ubuntu (`apt-get install libopenblas0-pthread`) and the dynamic loader put OpenBLAS. */
+const LIBRARY_CANDIDATES = [
+  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+  "libopenblas.so.0",
+];
+
+type SgemmFn = (
+  order: number,
+  transA: number,
+  transB: number,
+  M: number,
+  N: number,
+  K: number,
+  alpha: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  beta: number,
+  C: Float32Array,
+  ldc: number,
+) => void;
+
+interface Blas {
+  sgemm: SgemmFn;
+  setThreads: ((n: number) => void) | null;
+}
+
+/** The part of Deno's API used here, typed locally so that this file type-checks and imports outside Deno. */
+interface DenoFfi {
+  permissions: { querySync(desc: { name: "ffi"; path?: string }): { state: string } };
+  dlopen(
+    path: string,
+    symbols: Record<string, { parameters: string[]; result: string; optional?: boolean }>,
+  ): { symbols: Record<string, unknown> };
+}
+
+const SYMBOLS = {
+  cblas_sgemm: {
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f32",
+      "buffer",
+      "i32",
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
+};
+
+let blas: Blas | null | undefined;
+let reason = "";
+let threads = 1;
+
+function ffiGranted(deno: DenoFfi, path: string): boolean {
+  try {
+    const desc = path.startsWith("/") ? { name: "ffi" as const, path } : { name: "ffi" as const };
+    return deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+function load(): Blas | null {
+  if (blas !== undefined) return blas;
+  blas = null;
+  const deno = (globalThis as unknown as { Deno?: DenoFfi }).Deno;
+  if (deno === undefined || typeof deno.dlopen !== "function") {
+    reason = "needs Deno's FFI (not running in Deno)";
+    return blas;
+  }
+  let permitted = false, lastError = "";
+  for (const path of LIBRARY_CANDIDATES) {
+    if (!ffiGranted(deno, path)) continue;
+    permitted = true;
+    try {
+      const lib = deno.dlopen(path, SYMBOLS);
+      const setThreads = lib.symbols.openblas_set_num_threads as ((n: number) => void) | null;
+      blas = { sgemm: lib.symbols.cblas_sgemm as SgemmFn, setThreads };
+      setThreads?.(threads);
+      return blas;
+    } catch (e) {
+      lastError = (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(
+        /^(Could not open library: )+/,
+        "",
+      );
+    }
+  }
+  reason = permitted
+    ? `libopenblas.so.0 not found (apt-get install libopenblas0-pthread): ${lastError}`
+    : "--allow-ffi not granted";
+  return blas;
+}
+
+/** Whether OpenBLAS can be used here (opens it on the first call). */
+export function blasAvailable(): boolean {
+  return load() !== null;
+}
+
+/** Why the `blas` backend is unavailable (one line), or `null` when it is available. */
+export function blasUnavailableReason(): string | null {
+  return load() === null ? reason : null;
+}
+
+/** Sets OpenBLAS's thread count (default 1); kept for when the library is opened later. */
+export function setBlasThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`blas threads must be a positive integer, got ${n}`);
+  }
+  threads = n;
+  blas?.setThreads?.(n);
+}
+
+function slice(name: string, x: GemmArgs["A"], off: number, size: number): Float32Array {
+  if (!(x instanceof Float32Array)) throw new TypeError(`gemmBlas: ${name} must be a Float32Array`);
+  // BLAS reads raw memory: a slice running past the storage would read or write outside it, so refuse it here.
+  if (!Number.isInteger(off) || off < 0 || off + size > x.length) {
+    throw new RangeError(`gemmBlas: ${name}[${off}, ${off + size}) is outside its storage of ${x.length}`);
+  }
+  return x.subarray(off, off + size);
+}
+
+/** C (+)= op(A) · op(B) on float32 storage through `cblas_sgemm` (see {@link GemmArgs}). Throws when unavailable. */
+export function gemmBlas(a: GemmArgs): void {
+  const lib = load();
+  if (lib === null) throw new Error(`blas backend unavailable: ${reason}`);
+  const { M, N, K, transA, transB } = a;
+  if (M === 0 || N === 0) return;
+  const C = slice("C", a.C, a.cOff, M * N);
+  if (K === 0) {
+    if (!a.accumulate) C.fill(0);
+    return;
+  }
+  const A = slice("A", a.A, a.aOff, M * K), B = slice("B", a.B, a.bOff, K * N);
+  // Row-major leading dimensions: A is stored (M, K) or, transposed, (K, M); B is (K, N) or (N, K).
+  const lda = transA ? M : K, ldb = transB ? K : N;
+  lib.sgemm(
+    ROW_MAJOR,
+    transA ? TRANS : NO_TRANS,
+    transB ? TRANS : NO_TRANS,
+    M,
+    N,
+    K,
+    1,
+    A,
+    lda,
+    B,
+    ldb,
+    a.accumulate ? 1 : 0,
+    C,
+    N,
+  );
+}

@@ -1,0 +1,30 @@
+/**
+ * The control block shared by the main thread and the kernel workers: an Int32Array of job fields. The main thread
+ * writes a job, bumps SEQ and notifies; each worker runs its share, increments DONE and notifies.
+ *
+ * @module
+ */
+
+/** Slots of the control block. */
+export const CTRL = {
+  SEQ: 0,
+  DONE: 1,
+  OP: 2,
+  N: 3,
+  K: 4,
+  A: 5,
+  B: 6,
+  C: 7,
+  P: 8,
+  Q: 9,
+  Q_STRIDE: 10,
+  M: 11,
+  CHUNK: 12,
+  LDA: 13,
+  LENGTH: 16,
+} as const;
+
+/** Job: rows of a packed gemm. */
+export const OP_GEMM = 1;
+/** Job: leave the loop. */
+export const OP_EXIT = 2;
