@@ -107,7 +107,8 @@ export function gemmRowsParallel(
     k.gemm_rows(N, K, lda, a, b, c, p, q, 0, M);
     return;
   }
-  const chunk = Math.ceil(M / n / 6) * 6;
+  // Rows go out in blocks of a multiple of 6 (the kernel's row block), several per thread, taken on demand.
+  const chunk = Math.max(6, Math.ceil(M / (4 * n) / 6) * 6);
   control[CTRL.OP] = OP_GEMM;
   control[CTRL.N] = N;
   control[CTRL.K] = K;
@@ -121,9 +122,12 @@ export function gemmRowsParallel(
   control[CTRL.CHUNK] = chunk;
   control[CTRL.LDA] = lda;
   Atomics.store(control, CTRL.DONE, 0);
+  Atomics.store(control, CTRL.NEXT, 0);
   Atomics.add(control, CTRL.SEQ, 1);
   Atomics.notify(control, CTRL.SEQ);
-  k.gemm_rows(N, K, lda, a, b, c, p, q, 0, Math.min(M, chunk));
+  for (let i0 = Atomics.add(control, CTRL.NEXT, chunk); i0 < M; i0 = Atomics.add(control, CTRL.NEXT, chunk)) {
+    k.gemm_rows(N, K, lda, a, b, c, p, q, i0, Math.min(M, i0 + chunk));
+  }
   const want = n - 1;
   for (let done = Atomics.load(control, CTRL.DONE); done < want; done = Atomics.load(control, CTRL.DONE)) {
     Atomics.wait(control, CTRL.DONE, done, 50);

@@ -1,6 +1,7 @@
 /**
  * The control block shared by the main thread and the kernel workers: an Int32Array of job fields. The main thread
- * writes a job, bumps SEQ and notifies; each worker runs its share, increments DONE and notifies.
+ * writes a job, bumps SEQ and notifies; every thread (the main one too) then takes row blocks of CHUNK rows by
+ * atomically advancing NEXT until none are left, and each worker increments DONE and notifies when it runs out.
  *
  * @module
  */
@@ -21,6 +22,7 @@ export const CTRL = {
   M: 11,
   CHUNK: 12,
   LDA: 13,
+  NEXT: 14,
   LENGTH: 16,
 } as const;
 

@@ -27,9 +27,8 @@ parentPort!.once("message", (init: Init) => {
     if (op === OP_EXIT) return;
     if (op === OP_GEMM) {
       const M = ctrl[CTRL.M], chunk = ctrl[CTRL.CHUNK];
-      const i0 = init.index * chunk, i1 = Math.min(M, i0 + chunk);
-      if (i0 < i1) {
-        const q = ctrl[CTRL.Q] + init.index * ctrl[CTRL.Q_STRIDE];
+      const q = ctrl[CTRL.Q] + init.index * ctrl[CTRL.Q_STRIDE];
+      for (let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk); i0 < M; i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)) {
         k.gemm_rows(
           ctrl[CTRL.N],
           ctrl[CTRL.K],
@@ -40,7 +39,7 @@ parentPort!.once("message", (init: Init) => {
           ctrl[CTRL.P],
           q,
           i0,
-          i1,
+          Math.min(M, i0 + chunk),
         );
       }
     }
