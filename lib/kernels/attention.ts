@@ -10,6 +10,21 @@ import { gemm } from "./matmul.ts";
 import { softmaxBackward } from "./softmax.ts";
 import type { Float } from "./types.ts";
 
+// The probabilities of one head after inverted dropout: P itself (at offset po) when there is no dropout, else the
+// kept entries scaled into `out` (at offset 0).
+function afterDropout(
+  P: Float,
+  po: number,
+  n: number,
+  keep: Uint8Array | null,
+  keepScale: number,
+  out: Float | null,
+): [Float, number] {
+  if (keep === null || out === null) return [P, po];
+  for (let t = 0; t < n; t++) out[t] = keep[po + t] ? P[po + t] * keepScale : 0;
+  return [out, 0];
+}
+
 /** Sizes shared by the attention kernels. */
 export interface AttentionDims {
   /** Batch × heads. */
@@ -85,12 +100,7 @@ export function attentionForward(
       const inv = 1 / sum;
       for (let j = 0; j < Tk; j++) P[o + j] *= inv;
     }
-    let src: Float = P, srcOff = po;
-    if (dropped !== null && keep !== null) {
-      for (let t = 0; t < Tq * Tk; t++) dropped[t] = keep[po + t] ? P[po + t] * keepScale : 0;
-      src = dropped;
-      srcOff = 0;
-    }
+    const [src, srcOff] = afterDropout(P, po, Tq * Tk, keep, keepScale, dropped);
     gemm({
       transA: false,
       transB: false,
@@ -130,12 +140,7 @@ export function attentionBackward(
   for (let h = 0; h < BH; h++) {
     const po = h * Tq * Tk, qo = h * Tq * D, ko = h * Tk * D;
     // dv = P'ᵀ · dy, with P' the probabilities after dropout.
-    let src: Float = probs, srcOff = po;
-    if (dropped !== null && keep !== null) {
-      for (let t = 0; t < Tq * Tk; t++) dropped[t] = keep[po + t] ? probs[po + t] * keepScale : 0;
-      src = dropped;
-      srcOff = 0;
-    }
+    const [src, srcOff] = afterDropout(probs, po, Tq * Tk, keep, keepScale, dropped);
     gemm({
       transA: true,
       transB: false,
