@@ -5,10 +5,11 @@
  */
 import { getBackend } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import { wasmAvailable, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
+// The wasm element-wise kernels serve every fast backend (blas only replaces gemm).
 function useWasm(x: Float, n: number): x is Float32Array {
-  return x instanceof Float32Array && n >= 64 && getBackend() === "wasm";
+  return x instanceof Float32Array && n >= 64 && getBackend() !== "js" && wasmAvailable();
 }
 
 const INV_SQRT2 = Math.SQRT1_2;
