@@ -1,0 +1,608 @@
+/**
+ * Ours against PyTorch, in one go on one machine: training throughput on shapes A, B, C (`train_throughput.ts`
+ * against `torch_gpt.py`, both single-threaded) and generation on shape B (`generate_throughput.ts` against
+ * `torch_gpt.py --gen`). For each shape ours runs first, then torch, so a change in machine load hits both.
+ *
+ * ```sh
+ * deno run -A bench/compare.ts [--shapes A,B,C] [--steps 5] [--gen 200] [--repeats 3] [--backend wasm] \
+ *   [--out bench/results]
+ * ```
+ *
+ * Writes `<out>/compare-<YYYY-MM-DD-HHMM>.json` (every run: command line, load average, raw JSON line or error),
+ * `.md` (the table) and `.svg` (torch ÷ ours per shape, an Observable Plot bar chart drawn into a linkedom
+ * document), and prints the table. Where torch cannot be imported it records ours only and says so.
+ *
+ * @module
+ */
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import * as Plot from "@observablehq/plot";
+import { parseHTML } from "linkedom";
+import { intFlag, round } from "./_common.ts";
+
+/** n_layer / n_head / n_embd / block / batch / vocab. */
+export type ShapeName = "A" | "B" | "C";
+
+/** A model and batch shape. */
+export interface Shape {
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  block_size: number;
+  batch_size: number;
+  vocab_size: number;
+}
+
+/** The three shapes of the README's figures. */
+export const SHAPES: Record<ShapeName, Shape> = {
+  A: { n_layer: 2, n_head: 4, n_embd: 128, block_size: 64, batch_size: 16, vocab_size: 96 },
+  B: { n_layer: 4, n_head: 4, n_embd: 256, block_size: 128, batch_size: 8, vocab_size: 512 },
+  C: { n_layer: 6, n_head: 6, n_embd: 384, block_size: 256, batch_size: 8, vocab_size: 4096 },
+};
+
+/** The shape as `2 / 4 / 128 / 64 / 16 / 96`. */
+export function shapeText(s: Shape): string {
+  return [s.n_layer, s.n_head, s.n_embd, s.block_size, s.batch_size, s.vocab_size].join(" / ");
+}
+
+/** The path of torch_gpt.py as passed to python, relative to the repository root. */
+export const TORCH_SCRIPT = "../shared/bench-ref/torch_gpt.py";
+const PYTHON = "/usr/bin/python3";
+
+/** Parsed command line. */
+export interface CompareArgs {
+  shapes: ShapeName[];
+  /** Timed training steps for A and B; C gets ceil(steps / 2). */
+  steps: number;
+  /** Generated tokens for the shape-B generation bench; 0 skips it. */
+  gen: number;
+  /** Timed generation runs per mode (ours; torch_gpt.py always does 3). */
+  repeats: number;
+  /** Our kernel backend. */
+  backend: string;
+  /** Output folder. */
+  out: string;
+}
+
+const USAGE = `usage: deno run -A bench/compare.ts [flags]
+  --shapes A,B,C   training shapes to compare (default A,B,C)
+  --steps N        timed training steps for A and B (default 5; C gets ceil(N/2), warm-up 1)
+  --gen N          tokens for the shape-B generation bench, 0 to skip (default 200)
+  --repeats N      timed generation runs per mode, ours (default 3; torch_gpt.py always does 3)
+  --backend NAME   our kernel backend: auto, js, wasm or blas (default wasm)
+  --out DIR        output folder (default bench/results)`;
+
+/** Parses and validates the flags; throws an Error naming the bad flag ("help" for --help). */
+export function parseCompareArgs(argv: string[]): CompareArgs {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      shapes: { type: "string", default: "A,B,C" },
+      steps: { type: "string", default: "5" },
+      gen: { type: "string", default: "200" },
+      repeats: { type: "string", default: "3" },
+      backend: { type: "string", default: "wasm" },
+      out: { type: "string", default: "bench/results" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) throw new Error("help");
+  const shapes = values.shapes.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== "");
+  for (const s of shapes) {
+    if (!(s in SHAPES)) {
+      throw new Error(`--shapes: unknown shape "${s}" (known: ${Object.keys(SHAPES).join(", ")})`);
+    }
+  }
+  if (new Set(shapes).size !== shapes.length) {
+    throw new Error(`--shapes lists a shape twice: "${values.shapes}"`);
+  }
+  if (!["auto", "js", "wasm", "blas"].includes(values.backend)) {
+    throw new Error(`--backend must be auto, js, wasm or blas, got "${values.backend}"`);
+  }
+  return {
+    shapes: shapes as ShapeName[],
+    steps: intFlag("steps", values.steps, 1),
+    gen: intFlag("gen", values.gen, 0),
+    repeats: intFlag("repeats", values.repeats, 1),
+    backend: values.backend,
+    out: values.out,
+  };
+}
+
+/** One subprocess and what came of it. */
+export interface RunRecord {
+  /** `ours` or `torch`. */
+  impl: "ours" | "torch";
+  /** `train A`, `generate B`, … */
+  what: string;
+  /** Program and arguments, run from the repository root. */
+  argv: string[];
+  /** Flags our script rejected (unknown option) and that were dropped before a retry. */
+  dropped_flags?: string[];
+  /** 1-minute load average before and after the run. */
+  loadavg_before: number;
+  loadavg_after: number;
+  /** Wall time of the subprocess. */
+  wall_s: number;
+  /** The parsed JSON line the bench printed, when it succeeded. */
+  result?: Record<string, unknown>;
+  /** Why it failed: exit status and the end of stderr. */
+  error?: string;
+}
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+function load1(): number {
+  return round(loadavg()[0], 2);
+}
+
+function lastJsonLine(stdout: string): Record<string, unknown> {
+  const lines = stdout.trim().split("\n").filter((l) => l.trim() !== "");
+  const last = lines.at(-1);
+  if (last === undefined) throw new Error("printed nothing on stdout");
+  return JSON.parse(last) as Record<string, unknown>;
+}
+
+async function runOnce(argv: string[]): Promise<{ code: number; stdout: string; stderr: string; s: number }> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+    s: (performance.now() - t0) / 1000,
+  };
+}
+
+/**
+ * Runs `base` plus the `optional` flag pairs; when the script rejects one of them as an unknown option (an older
+ * version of the script), drops it and runs again.
+ */
+async function runBench(
+  impl: RunRecord["impl"],
+  what: string,
+  base: string[],
+  optional: [string, string][] = [],
+): Promise<RunRecord> {
+  const flags = [...optional];
+  const dropped: string[] = [];
+  for (;;) {
+    const argv = [...base, ...flags.flat()];
+    console.error(`[compare] ${impl} ${what}: ${argv.join(" ")}`);
+    const before = load1();
+    const r = await runOnce(argv);
+    const rec: RunRecord = {
+      impl,
+      what,
+      argv,
+      ...(dropped.length > 0 ? { dropped_flags: dropped } : {}),
+      loadavg_before: before,
+      loadavg_after: load1(),
+      wall_s: round(r.s, 1),
+    };
+    if (r.code === 0) {
+      try {
+        rec.result = lastJsonLine(r.stdout);
+        console.error(`[compare]   done in ${rec.wall_s} s`);
+        return rec;
+      } catch (e) {
+        rec.error = `exit 0 but no JSON line: ${e instanceof Error ? e.message : String(e)}`;
+        return rec;
+      }
+    }
+    const unknown = /Unknown option '(--[\w-]+)'/.exec(r.stderr)?.[1];
+    const i = flags.findIndex(([f]) => f === unknown);
+    if (i >= 0) {
+      console.error(`[compare]   ${unknown} not accepted: retrying without it`);
+      dropped.push(flags[i].join(" "));
+      flags.splice(i, 1);
+      continue;
+    }
+    rec.error = `exit ${r.code}: ${r.stderr.trim().split("\n").slice(-6).join("\n")}`;
+    console.error(`[compare]   FAILED (${rec.error})`);
+    return rec;
+  }
+}
+
+/** Whether `/usr/bin/python3` can import torch and torch_gpt.py is there; the reason when not. */
+async function torchStatus(): Promise<{ ok: boolean; why?: string }> {
+  if (!existsSync(join(ROOT, TORCH_SCRIPT))) return { ok: false, why: `${TORCH_SCRIPT} not found` };
+  try {
+    const r = await runOnce([PYTHON, "-c", "import torch"]);
+    return r.code === 0 ? { ok: true } : { ok: false, why: `${PYTHON} cannot import torch` };
+  } catch (e) {
+    return { ok: false, why: `${PYTHON} did not start: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+function trainSteps(name: ShapeName, steps: number): { steps: number; warmup: number } {
+  return name === "C" ? { steps: Math.ceil(steps / 2), warmup: 1 } : { steps, warmup: 2 };
+}
+
+/** `deno run` with the permissions of our benches (blas loads OpenBLAS through FFI). */
+function denoRun(backend: string): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--allow-read",
+    "--allow-env",
+    ...(backend === "blas" ? ["--allow-ffi"] : []),
+  ];
+}
+
+function oursTrainArgv(s: Shape, steps: number, warmup: number, backend: string): string[] {
+  return [
+    ...denoRun(backend),
+    "bench/train_throughput.ts",
+    ...["--n_layer", s.n_layer, "--n_head", s.n_head, "--n_embd", s.n_embd, "--block_size", s.block_size]
+      .map(String),
+    ...["--batch_size", s.batch_size, "--vocab_size", s.vocab_size, "--steps", steps, "--warmup", warmup]
+      .map(String),
+  ];
+}
+
+function torchArgv(s: Shape, extra: (string | number)[]): string[] {
+  return [
+    PYTHON,
+    TORCH_SCRIPT,
+    ...["--layers", s.n_layer, "--heads", s.n_head, "--dim", s.n_embd, "--ctx", s.block_size, "--batch"]
+      .map(String),
+    ...[s.batch_size, "--vocab", s.vocab_size, "--threads", 1, ...extra].map(String),
+  ];
+}
+
+function oursGenArgv(s: Shape, tokens: number, repeats: number, backend: string): string[] {
+  return [
+    ...denoRun(backend),
+    "bench/generate_throughput.ts",
+    ...["--n_layer", s.n_layer, "--n_head", s.n_head, "--n_embd", s.n_embd, "--block_size", s.block_size]
+      .map(String),
+    ...["--vocab_size", s.vocab_size, "--tokens", tokens, "--prompt", 1, "--repeats", repeats].map(String),
+  ];
+}
+
+/** One line of the table. */
+export interface Row {
+  /** `A`, `B gen, KV cache`, … */
+  label: string;
+  kind: "train" | "generate";
+  /** The shape, `2 / 4 / 128 / 64 / 16 / 96`. */
+  config: string;
+  ours?: { tokens_per_s: number; peak_rss_mb: number; params?: number };
+  torch?: { tokens_per_s: number; peak_rss_mb: number; params?: number };
+  /** torch ÷ ours tokens/s, when both ran. */
+  ratio?: number;
+  /** Set when a run failed or the two implementations disagree on something that should match. */
+  note?: string;
+}
+
+function num(o: Record<string, unknown> | undefined, ...path: string[]): number | undefined {
+  let v: unknown = o;
+  for (const k of path) {
+    v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[k] : undefined;
+  }
+  return typeof v === "number" ? v : undefined;
+}
+
+function side(rec: RunRecord | undefined, tpsPath: string[]): Row["ours"] {
+  const tps = num(rec?.result, ...tpsPath), rss = num(rec?.result, "peak_rss_mb");
+  if (tps === undefined || rss === undefined) return undefined;
+  return { tokens_per_s: tps, peak_rss_mb: rss, params: num(rec?.result, "params") };
+}
+
+function makeRow(
+  label: string,
+  kind: Row["kind"],
+  shape: Shape,
+  ours: RunRecord | undefined,
+  torch: RunRecord | undefined,
+  tpsPath: string[],
+): Row {
+  const row: Row = {
+    label,
+    kind,
+    config: shapeText(shape),
+    ours: side(ours, tpsPath),
+    torch: side(torch, tpsPath),
+  };
+  const notes: string[] = [];
+  if (ours?.error !== undefined) notes.push("ours failed");
+  if (torch?.error !== undefined) notes.push("torch failed");
+  if (row.ours && row.torch) {
+    row.ratio = round(row.torch.tokens_per_s / row.ours.tokens_per_s, 2);
+    if (
+      row.ours.params !== undefined && row.torch.params !== undefined && row.ours.params !== row.torch.params
+    ) {
+      notes.push(`params differ: ours ${row.ours.params}, torch ${row.torch.params}`);
+    }
+  }
+  if (kind === "generate") {
+    for (const [who, rec] of [["ours", ours], ["torch", torch]] as const) {
+      if (rec?.result !== undefined && rec.result.same_tokens !== true) {
+        notes.push(`${who}: cache changed tokens`);
+      }
+    }
+  }
+  if (notes.length > 0) row.note = notes.join("; ");
+  return row;
+}
+
+/** Table rows from the run records (training shapes in order, then the generation rows). */
+export function buildRows(
+  train: { name: ShapeName; ours?: RunRecord; torch?: RunRecord }[],
+  gen?: { ours?: RunRecord; torch?: RunRecord },
+): Row[] {
+  const rows = train.map((t) => makeRow(t.name, "train", SHAPES[t.name], t.ours, t.torch, ["tokens_per_s"]));
+  if (gen) {
+    const b1 = { ...SHAPES.B, batch_size: 1 };
+    rows.push(
+      makeRow("B gen, KV cache", "generate", b1, gen.ours, gen.torch, ["kv_cache", "tokens_per_s"]),
+      makeRow("B gen, no cache", "generate", b1, gen.ours, gen.torch, ["no_cache", "tokens_per_s"]),
+    );
+  }
+  return rows;
+}
+
+function fmtTps(v: number | undefined): string {
+  if (v === undefined) return "–";
+  return v >= 100 ? Math.round(v).toLocaleString("en-US") : v.toPrecision(3);
+}
+
+function fmtMb(v: number | undefined): string {
+  return v === undefined ? "–" : `${Math.round(v).toLocaleString("en-US")} MB`;
+}
+
+function fmtRatio(v: number | undefined): string {
+  return v === undefined ? "–" : `${v < 10 ? v.toFixed(2) : v.toFixed(1)}×`;
+}
+
+/** The Markdown table: shape, tokens/s of both, torch ÷ ours, peak RSS of both (and notes when any). */
+export function markdownTable(rows: readonly Row[]): string {
+  const withNotes = rows.some((r) => r.note !== undefined);
+  const head = [
+    "shape",
+    "config",
+    "ours tok/s",
+    "torch tok/s",
+    "torch ÷ ours",
+    "ours peak RSS",
+    "torch peak RSS",
+  ];
+  const align = ["---", "---", "---:", "---:", "---:", "---:", "---:"];
+  if (withNotes) head.push("note"), align.push("---");
+  const lines = [`| ${head.join(" | ")} |`, `| ${align.join(" | ")} |`];
+  for (const r of rows) {
+    const cells = [
+      r.label,
+      r.config,
+      fmtTps(r.ours?.tokens_per_s),
+      fmtTps(r.torch?.tokens_per_s),
+      fmtRatio(r.ratio),
+      fmtMb(r.ours?.peak_rss_mb),
+      fmtMb(r.torch?.peak_rss_mb),
+    ];
+    if (withNotes) cells.push(r.note ?? "");
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+const KIND_COLORS: Record<Row["kind"], string> = { train: "#4269d0", generate: "#efb118" };
+const KIND_LABELS: Record<Row["kind"], string> = { train: "training step", generate: "generation, batch 1" };
+
+function svgEl(doc: Document, name: string, attrs: Record<string, string | number>, text?: string): Element {
+  const e = doc.createElementNS("http://www.w3.org/2000/svg", name);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, String(v));
+  if (text !== undefined) e.appendChild(doc.createTextNode(text));
+  return e;
+}
+
+/**
+ * A bar per row that has a ratio: torch ÷ ours tokens/s, coloured by kind (training or generation), the value
+ * written above each bar and a dashed rule at 1× (parity). Categorical colours with a swatch legend drawn into
+ * the top margin, so the figure is one standalone `<svg>`. Returns null when no row has a ratio.
+ */
+export function ratioChartSvg(rows: readonly Row[], title: string, width = 720, height = 340): string | null {
+  const data = rows.filter((r) => r.ratio !== undefined).map((r) => ({
+    label: r.label,
+    ratio: r.ratio!,
+    color: KIND_COLORS[r.kind],
+    text: fmtRatio(r.ratio),
+  }));
+  if (data.length === 0) return null;
+  const doc = parseHTML("<!doctype html><html><head></head><body></body></html>")
+    .document as unknown as Document;
+  const marginLeft = 56, marginTop = 66;
+  const svg = Plot.plot({
+    document: doc,
+    width,
+    height,
+    marginTop,
+    marginLeft,
+    marginRight: 20,
+    marginBottom: 40,
+    style: { background: "white", color: "#222", fontSize: "11px" },
+    x: { domain: data.map((d) => d.label), label: null, padding: 0.3 },
+    y: { label: null, grid: true, zero: true, nice: true },
+    color: { type: "identity" },
+    marks: [
+      Plot.barY(data, { x: "label", y: "ratio", fill: "color", title: (d) => `${d.label}: ${d.text}` }),
+      Plot.text(data, { x: "label", y: "ratio", text: "text", dy: -7, fontSize: 11 }),
+      Plot.ruleY([1], { stroke: "#555", strokeDasharray: "4,3" }),
+      Plot.ruleY([0]),
+    ],
+  }) as unknown as Element;
+  svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
+  const g = svgEl(doc, "g", { "aria-label": "legend", "text-anchor": "start", "font-size": 11 });
+  g.appendChild(svgEl(doc, "text", { x: marginLeft, y: 16, "font-size": 13, "font-weight": 600 }, title));
+  let x = marginLeft;
+  const kinds = (["train", "generate"] as const).filter((k) => rows.some((r) => r.kind === k && r.ratio));
+  for (const k of kinds) {
+    g.appendChild(svgEl(doc, "rect", { x, y: 26, width: 12, height: 12, fill: KIND_COLORS[k] }));
+    g.appendChild(svgEl(doc, "text", { x: x + 18, y: 32, dy: "0.32em" }, KIND_LABELS[k]));
+    x += 18 + KIND_LABELS[k].length * 6.4 + 20;
+  }
+  g.appendChild(
+    svgEl(doc, "line", { x1: x, x2: x + 18, y1: 32, y2: 32, stroke: "#555", "stroke-dasharray": "4,3" }),
+  );
+  g.appendChild(svgEl(doc, "text", { x: x + 24, y: 32, dy: "0.32em" }, "parity (1×)"));
+  g.appendChild(svgEl(doc, "text", { x: 6, y: marginTop - 8 }, "↑ PyTorch ÷ ours, tokens/s"));
+  svg.appendChild(g);
+  return svg.outerHTML + "\n";
+}
+
+function stamp(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}${
+    p(d.getUTCMinutes())
+  }`;
+}
+
+/** Runs everything, writes the three files, prints the table. */
+export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: string[]; failed: boolean }> {
+  const started = new Date();
+  const torch = await torchStatus();
+  if (!torch.ok) console.error(`[compare] PyTorch unavailable (${torch.why}): recording ours only`);
+  const oursFlags: [string, string][] = [["--backend", a.backend], ["--threads", "1"]];
+  const machine = {
+    cpu: cpus()[0]?.model ?? "unknown",
+    logical_cpus: cpus().length,
+    loadavg_start: loadavg().map((v) => round(v, 2)),
+    deno: Deno.version.deno,
+  };
+
+  const train: { name: ShapeName; ours?: RunRecord; torch?: RunRecord }[] = [];
+  for (const name of a.shapes) {
+    const s = SHAPES[name];
+    const { steps, warmup } = trainSteps(name, a.steps);
+    const ours = await runBench(
+      "ours",
+      `train ${name}`,
+      oursTrainArgv(s, steps, warmup, a.backend),
+      oursFlags,
+    );
+    const t = torch.ok
+      ? await runBench("torch", `train ${name}`, torchArgv(s, ["--steps", steps, "--warmup", warmup]))
+      : undefined;
+    train.push({ name, ours, torch: t });
+  }
+  let gen: { ours?: RunRecord; torch?: RunRecord } | undefined;
+  if (a.gen > 0) {
+    const argv = oursGenArgv(SHAPES.B, a.gen, a.repeats, a.backend);
+    const ours = await runBench("ours", "generate B", argv, [["--backend", a.backend]]);
+    const t = torch.ok
+      ? await runBench("torch", "generate B", torchArgv(SHAPES.B, ["--gen", a.gen, "--prompt", 1]))
+      : undefined;
+    gen = { ours, torch: t };
+  }
+  const rows = buildRows(train, gen);
+  const records = [...train.flatMap((t) => [t.ours, t.torch]), gen?.ours, gen?.torch].filter(
+    (r): r is RunRecord => r !== undefined,
+  );
+  const finished = new Date();
+  const torchVersion = records.find((r) => r.impl === "torch" && r.result)?.result?.torch;
+  const oursBackend = records.find((r) => r.impl === "ours" && r.result?.backend)?.result?.backend;
+
+  const base = join(a.out, `compare-${stamp(started)}`);
+  const cStep = trainSteps("C", a.steps);
+  const settings = [
+    `Training: ${a.steps} timed steps after 2 warm-up steps (C: ${cStep.steps} after ${cStep.warmup})`,
+    ...(a.gen > 0
+      ? [`generation: ${a.gen} tokens from a 1-token prompt, best of ${a.repeats} (torch: 3)`]
+      : []),
+  ];
+  const backend = String(oursBackend ?? a.backend);
+  const when = started.toISOString().slice(0, 16).replace("T", " ");
+  const loads = `${machine.loadavg_start[0]} at the start, ${load1()} at the end`;
+  const torchText = torch.ok
+    ? `PyTorch ${torchVersion ?? "?"} fp32, \`--threads 1\`.`
+    : `**PyTorch unavailable (${torch.why}): ours only.**`;
+  const md = [
+    `# Ours vs PyTorch, ${when} UTC`,
+    "",
+    `Machine: ${machine.cpu}, ${machine.logical_cpus} logical CPUs, shared with other work (1-minute load ` +
+    `average ${loads}). Deno ${machine.deno}, ours on the \`${backend}\` backend, one thread; ${torchText}`,
+    "",
+    `Shapes are n_layer / n_head / n_embd / block / batch / vocab. ${settings.join("; ")}.`,
+    "",
+    markdownTable(rows),
+    "",
+  ].join("\n");
+  const svg = ratioChartSvg(
+    rows,
+    `PyTorch ÷ ours, tokens/s, 1 thread (${when.slice(0, 10)}, ${backend} backend)`,
+  );
+
+  await mkdir(a.out, { recursive: true });
+  const files = [`${base}.json`, `${base}.md`];
+  await writeFile(
+    `${base}.json`,
+    JSON.stringify(
+      {
+        started: started.toISOString(),
+        finished: finished.toISOString(),
+        machine,
+        torch: torch.ok ? { available: true, version: torchVersion } : { available: false, why: torch.why },
+        args: a,
+        runs: records,
+        rows,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  await writeFile(`${base}.md`, md);
+  if (svg !== null) {
+    await writeFile(`${base}.svg`, svg);
+    files.push(`${base}.svg`);
+  } else {
+    console.error("[compare] no ratios (torch did not run): no SVG written");
+  }
+  // Leave the outputs as `deno fmt` would, so the repository's `deno fmt --check` stays clean (best effort).
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", ...files],
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  if (fmt.code !== 0) {
+    console.error(`[compare] deno fmt of the outputs failed: ${new TextDecoder().decode(fmt.stderr)}`);
+  }
+  return { rows, files, failed: records.some((r) => r.error !== undefined) };
+}
+
+if (import.meta.main) {
+  let args: CompareArgs;
+  try {
+    args = parseCompareArgs(Deno.args);
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg === "help") {
+      console.log(USAGE);
+      Deno.exit(0);
+    }
+    console.error(`compare: ${msg}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  const { rows, files, failed } = await compare(args);
+  console.log(markdownTable(rows));
+  console.log(
+    `\nwrote ${
+      files.map((f) => relative(Deno.cwd(), f).startsWith("..") ? f : relative(Deno.cwd(), f)).join(", ")
+    }`,
+  );
+  if (failed) Deno.exit(1);
+}
