@@ -18,6 +18,7 @@ import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
+import { intFlag, PeakRss, round } from "./_common.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
 
@@ -90,14 +91,6 @@ const DEFAULTS: Record<string, string> = {
   threads: "1",
 };
 
-function intFlag(name: string, raw: string, min: number): number {
-  const v = Number(raw);
-  if (raw.trim() === "" || !Number.isSafeInteger(v) || v < min) {
-    throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
-  }
-  return v;
-}
-
 /** Parses and validates the flags; throws an Error whose message names the bad flag. */
 export function parseThroughputArgs(argv: string[]): ThroughputArgs {
   const options = Object.fromEntries(
@@ -140,44 +133,6 @@ export function parseThroughputArgs(argv: string[]): ThroughputArgs {
     throw new Error(`--n_embd (${a.n_embd}) must be a multiple of --n_head (${a.n_head})`);
   }
   return a;
-}
-
-/**
- * Peak resident set size, from the first source that answers:
- * 1. `VmHWM` in /proc/self/status (Deno 2.9 only lets a script read /proc/self with --allow-all);
- * 2. `ru_maxrss` of getrusage via `node:process` `resourceUsage().maxRSS` (the same peak, no permission needed;
- *    it is what torch_gpt.py reports);
- * 3. the largest `Deno.memoryUsage().rss` sampled after each step.
- */
-class PeakRss {
-  #sampled = 0;
-
-  /** Records the current RSS (the last-resort source). */
-  sample(): void {
-    this.#sampled = Math.max(this.#sampled, Deno.memoryUsage().rss);
-  }
-
-  /** Peak in MiB and where it came from. */
-  read(): { mb: number; source: string } {
-    try {
-      const m = /^VmHWM:\s*(\d+)\s*kB/m.exec(Deno.readTextFileSync("/proc/self/status"));
-      if (m) return { mb: Number(m[1]) / 1024, source: "VmHWM" };
-    } catch {
-      // not readable (no --allow-all) or not Linux: try the next source
-    }
-    try {
-      const kb = process.resourceUsage().maxRSS;
-      if (kb > 0) return { mb: kb / 1024, source: "getrusage ru_maxrss" };
-    } catch {
-      // not available: fall through
-    }
-    this.sample();
-    return { mb: this.#sampled / (1024 * 1024), source: "Deno.memoryUsage().rss (max of per-step samples)" };
-  }
-}
-
-function round(v: number, d: number): number {
-  return Math.round(v * 10 ** d) / 10 ** d;
 }
 
 function configRecord(a: ThroughputArgs): Record<string, unknown> {
