@@ -12,7 +12,6 @@
  *
  * @module
  */
-import process from "node:process";
 import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
