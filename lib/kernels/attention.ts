@@ -6,9 +6,13 @@
  *
  * @module
  */
+import { getBackend } from "./backend.ts";
 import { gemm } from "./matmul.ts";
 import { softmaxBackward } from "./softmax.ts";
 import type { Float } from "./types.ts";
+import { attentionParallel, getThreads } from "./wasm/pool.ts";
+import { OP_ATTN_BWD, OP_ATTN_FWD } from "./wasm/protocol.ts";
+import { wasmAvailable, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 // The probabilities of one head after inverted dropout: P itself (at offset po) when there is no dropout, else the
 // kept entries scaled into `out` (at offset 0).
@@ -42,9 +46,31 @@ export interface AttentionDims {
 /**
  * y = dropout(softmax(mask(q·kᵀ·scale))) · v. Fills `probs` with the softmax (before dropout). `keep`, when given,
  * holds one 0/1 byte per probability and `keepScale` = 1/(1−p) multiplies the kept ones (inverted dropout).
- * A row whose mask is all zero gets all-zero probabilities (and output).
+ * A row whose mask is all zero gets all-zero probabilities (and output). Runs on the WASM kernels for float32
+ * storage unless the backend is `js`.
  */
 export function attentionForward(
+  q: Float,
+  k: Float,
+  v: Float,
+  mask: Uint8Array,
+  probs: Float,
+  y: Float,
+  d: AttentionDims,
+  keep: Uint8Array | null,
+  keepScale: number,
+): void {
+  if (useWasm(q)) {
+    const L = headsLayout(d.Tq, d.D), Lk = headsLayout(d.Tk, d.D);
+    const ops = { q, k, v, y, qL: L, kL: Lk, vL: Lk, yL: L };
+    attentionWasm("fwd", { ...d, H: 1 }, ops, mask, probs as Float32Array, keep, keepScale);
+    return;
+  }
+  attentionForwardJs(q, k, v, mask, probs, y, d, keep, keepScale);
+}
+
+/** The plain TypeScript forward (the `js` backend and float64). */
+export function attentionForwardJs(
   q: Float,
   k: Float,
   v: Float,
@@ -132,6 +158,29 @@ export function attentionBackward(
   keep: Uint8Array | null,
   keepScale: number,
 ): void {
+  if (useWasm(q)) {
+    const L = headsLayout(d.Tq, d.D), Lk = headsLayout(d.Tk, d.D);
+    const ops = { q, k, v, y: dy, qL: L, kL: Lk, vL: Lk, yL: L, dq, dk, dv };
+    attentionWasm("bwd", { ...d, H: 1 }, ops, null, probs as Float32Array, keep, keepScale);
+    return;
+  }
+  attentionBackwardJs(q, k, v, probs, dy, dq, dk, dv, d, keep, keepScale);
+}
+
+/** The plain TypeScript backward (the `js` backend and float64). */
+export function attentionBackwardJs(
+  q: Float,
+  k: Float,
+  v: Float,
+  probs: Float,
+  dy: Float,
+  dq: Float,
+  dk: Float,
+  dv: Float,
+  d: AttentionDims,
+  keep: Uint8Array | null,
+  keepScale: number,
+): void {
   const { BH, Tq, Tk, D, scale } = d;
   const Ctor = probs.constructor as { new (n: number): Float };
   const dP = new Ctor(Tq * Tk);
@@ -202,4 +251,226 @@ export function attentionBackward(
       accumulate: false,
     });
   }
+}
+
+/**
+ * Where the (batch, head) slices of one operand live in its flat storage: element (b, h, t, d) sits at
+ * `offset + b·batch + h·head + t·row + d`.
+ */
+export interface SliceLayout {
+  /** First element. */
+  offset: number;
+  /** Elements between batch entries. */
+  batch: number;
+  /** Elements between heads. */
+  head: number;
+  /** Elements between positions. */
+  row: number;
+}
+
+// Contiguous (BH, T, D) slices, seen as BH batch entries of one head each.
+function headsLayout(T: number, D: number): SliceLayout {
+  return { offset: 0, batch: T * D, head: T * D, row: D };
+}
+
+/** Dimensions of the packed attention: {@link AttentionDims} plus the batch and head counts (BH = B·H). */
+export interface PackedAttentionDims extends AttentionDims {
+  /** Heads. */
+  H: number;
+}
+
+// Layouts of q, k, v inside the fused projection output (B, T, 3C) and of the merged output (B, T, C).
+function packedLayouts(
+  d: PackedAttentionDims,
+): { q: SliceLayout; k: SliceLayout; v: SliceLayout; y: SliceLayout } {
+  const C = d.H * d.D, T = d.Tq;
+  const part = (i: number): SliceLayout => ({ offset: i * C, batch: T * 3 * C, head: d.D, row: 3 * C });
+  return { q: part(0), k: part(1), v: part(2), y: { offset: 0, batch: T * C, head: d.D, row: C } };
+}
+
+/**
+ * Self-attention on the fused projection output: qkv (B, T, 3C) holds q, k, v side by side in each row (nanoGPT's
+ * c_attn split), y (B, T, C) receives the heads merged back (the input of c_proj). Same semantics as
+ * {@link attentionForward} with Tq = Tk = T and C = H·D, without any permute or copy of the heads.
+ */
+export function packedAttentionForward(
+  qkv: Float,
+  mask: Uint8Array,
+  probs: Float,
+  y: Float,
+  d: PackedAttentionDims,
+  keep: Uint8Array | null,
+  keepScale: number,
+): void {
+  const L = packedLayouts(d);
+  if (useWasm(qkv)) {
+    const ops = { q: qkv, k: qkv, v: qkv, y, qL: L.q, kL: L.k, vL: L.v, yL: L.y };
+    attentionWasm("fwd", d, ops, mask, probs as Float32Array, keep, keepScale);
+    return;
+  }
+  const q = gather(qkv, L.q, d), k = gather(qkv, L.k, d), v = gather(qkv, L.v, d);
+  const yh = new (qkv.constructor as { new (n: number): Float })(q.length);
+  attentionForwardJs(q, k, v, mask, probs, yh, d, keep, keepScale);
+  scatter(yh, y, L.y, d);
+}
+
+/** Gradient of {@link packedAttentionForward}: writes dqkv (B, T, 3C) from dy (B, T, C), overwriting it. */
+export function packedAttentionBackward(
+  qkv: Float,
+  probs: Float,
+  dy: Float,
+  dqkv: Float,
+  d: PackedAttentionDims,
+  keep: Uint8Array | null,
+  keepScale: number,
+): void {
+  const L = packedLayouts(d);
+  if (useWasm(qkv)) {
+    const ops = {
+      q: qkv,
+      k: qkv,
+      v: qkv,
+      y: dy,
+      qL: L.q,
+      kL: L.k,
+      vL: L.v,
+      yL: L.y,
+      dq: dqkv,
+      dk: dqkv,
+      dv: dqkv,
+    };
+    attentionWasm("bwd", d, ops, null, probs as Float32Array, keep, keepScale);
+    return;
+  }
+  const q = gather(qkv, L.q, d), k = gather(qkv, L.k, d), v = gather(qkv, L.v, d), g = gather(dy, L.y, d);
+  const Ctor = qkv.constructor as { new (n: number): Float };
+  const dq = new Ctor(q.length), dk = new Ctor(q.length), dv = new Ctor(q.length);
+  attentionBackwardJs(q, k, v, probs, g, dq, dk, dv, d, keep, keepScale);
+  scatter(dq, dqkv, L.q, d);
+  scatter(dk, dqkv, L.k, d);
+  scatter(dv, dqkv, L.v, d);
+}
+
+// Copies the slices of `src` (layout L) into a contiguous (BH, T, D) buffer.
+function gather(src: Float, L: SliceLayout, d: PackedAttentionDims): Float {
+  const { BH, H, Tq: T, D } = d;
+  const out = new (src.constructor as { new (n: number): Float })(BH * T * D);
+  for (let bh = 0; bh < BH; bh++) {
+    const b = Math.floor(bh / H), base = L.offset + b * L.batch + (bh - b * H) * L.head;
+    for (let t = 0; t < T; t++) {
+      out.set(src.subarray(base + t * L.row, base + t * L.row + D), (bh * T + t) * D);
+    }
+  }
+  return out;
+}
+
+// The inverse of gather: contiguous (BH, T, D) slices into `dst` (layout L).
+function scatter(src: Float, dst: Float, L: SliceLayout, d: PackedAttentionDims): void {
+  const { BH, H, Tq: T, D } = d;
+  for (let bh = 0; bh < BH; bh++) {
+    const b = Math.floor(bh / H), base = L.offset + b * L.batch + (bh - b * H) * L.head;
+    for (let t = 0; t < T; t++) {
+      dst.set(src.subarray((bh * T + t) * D, (bh * T + t + 1) * D), base + t * L.row);
+    }
+  }
+}
+
+function useWasm(x: Float): x is Float32Array {
+  return x instanceof Float32Array && getBackend() !== "js" && wasmAvailable();
+}
+
+/** The operands of one wasm attention call; q, k, v (and dq, dk, dv) may share one storage. */
+interface WasmOperands {
+  q: Float;
+  k: Float;
+  v: Float;
+  /** y for the forward, dy for the backward. */
+  y: Float;
+  qL: SliceLayout;
+  kL: SliceLayout;
+  vL: SliceLayout;
+  yL: SliceLayout;
+  dq?: Float;
+  dk?: Float;
+  dv?: Float;
+}
+
+/** Slots of the descriptor read by attn_fwd / attn_bwd (see assembly/attention.ts). */
+const DESC_SLOTS = 32;
+
+// Runs attn_fwd or attn_bwd: copies the distinct storages into the kernel memory once each, writes the
+// descriptor, splits the slices over the pool, and copies the outputs (y and probs, or dq, dk, dv) back.
+function attentionWasm(
+  dir: "fwd" | "bwd",
+  d: PackedAttentionDims,
+  o: WasmOperands,
+  mask: Uint8Array | null,
+  probs: Float32Array,
+  keep: Uint8Array | null,
+  keepScale: number,
+): void {
+  const kern = wasmKernels()!;
+  const { BH, Tq, Tk, D } = d;
+  // float offsets: the descriptor first, then each distinct input storage, the outputs, probs, byte masks
+  let top = DESC_SLOTS;
+  const placed = new Map<Float, number>();
+  const place = (a: Float): number => {
+    let at = placed.get(a);
+    if (at === undefined) {
+      at = top;
+      placed.set(a, at);
+      top = (top + a.length + 3) & ~3;
+    }
+    return at;
+  };
+  const inputs = dir === "fwd" ? [o.q, o.k, o.v] : [o.q, o.k, o.v, o.y];
+  for (const a of inputs) place(a);
+  const outputs = dir === "fwd" ? [o.y] : [o.dq!, o.dk!, o.dv!];
+  for (const a of outputs) place(a);
+  const probsAt = place(probs);
+  const maskAt = top, maskBytes = mask === null ? 0 : Tq * Tk;
+  const keepAt = maskAt + ((maskBytes + 15) >> 2 & ~3), keepBytes = keep === null ? 0 : BH * Tq * Tk;
+  const scratchAt = keepAt + ((keepBytes + 15) >> 2 & ~3);
+  let heap = wasmHeap(scratchAt);
+  const desc = new Int32Array(heap.buffer, 0, DESC_SLOTS);
+  const descF = new Float32Array(heap.buffer, 0, DESC_SLOTS);
+  const layout = (slot: number, base: number, L: SliceLayout) => {
+    desc[slot] = (base + L.offset) * 4;
+    desc[slot + 1] = L.batch;
+    desc[slot + 2] = L.head;
+    desc[slot + 3] = L.row;
+  };
+  desc[0] = d.H;
+  desc[1] = Tq;
+  desc[2] = Tk;
+  desc[3] = D;
+  layout(4, placed.get(o.q)!, o.qL);
+  layout(8, placed.get(o.k)!, o.kL);
+  layout(12, placed.get(o.v)!, o.vL);
+  layout(16, placed.get(o.y)!, o.yL);
+  desc[20] = probsAt * 4;
+  desc[21] = maskAt * 4;
+  desc[22] = keep === null ? 0 : keepAt * 4;
+  descF[23] = d.scale;
+  descF[24] = keepScale;
+  if (dir === "bwd") {
+    desc[25] = (placed.get(o.y)! + o.yL.offset) * 4;
+    desc[26] = (placed.get(o.dq!)! + o.qL.offset) * 4;
+    desc[27] = (placed.get(o.dk!)! + o.kL.offset) * 4;
+    desc[28] = (placed.get(o.dv!)! + o.vL.offset) * 4;
+  }
+  const stride = kern.attn_scratch_bytes(0) >> 2;
+  heap = wasmHeap(scratchAt + stride * getThreads());
+  for (const a of inputs) heap.set(a as Float32Array, placed.get(a)!);
+  if (dir === "bwd") heap.set(probs, probsAt);
+  const bytes = new Uint8Array(heap.buffer);
+  if (mask !== null) bytes.set(mask, maskAt * 4);
+  if (keep !== null) bytes.set(keep, keepAt * 4);
+  const work = BH * Tq * Tk * D;
+  attentionParallel(dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD, 0, BH, scratchAt * 4, stride * 4, work);
+  for (const a of new Set(outputs)) {
+    const at = placed.get(a)!;
+    (a as Float32Array).set(heap.subarray(at, at + a.length));
+  }
+  if (dir === "fwd") probs.set(heap.subarray(probsAt, probsAt + probs.length));
 }

@@ -4,7 +4,15 @@
  * @module
  */
 import type { Rng } from "../random.ts";
-import { attention, type AttentionMask, causalMask, narrow, permute, reshape } from "../tensor/mod.ts";
+import {
+  attention,
+  type AttentionMask,
+  causalMask,
+  narrow,
+  permute,
+  reshape,
+  selfAttention,
+} from "../tensor/mod.ts";
 import { type DType, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Linear } from "./layers.ts";
 import { Module } from "./module.ts";
@@ -109,14 +117,20 @@ export class CausalSelfAttention extends Module {
     const [B, T, C] = x.shape;
     const H = this.nHead, D = C / H;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    const p = this.training ? this.attnDropout : 0;
+    if (!opts.cache) {
+      // training and full recompute: attention reads the heads in place from qkv
+      const mask = opts.mask ?? causalMask(T);
+      const y = selfAttention(qkv, H, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
+      return this.resid_dropout.forward(this.c_proj.forward(y));
+    }
     const heads = (t: Tensor) => permute(reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
     const q = heads(narrow(qkv, 2, 0, C));
     let k = heads(narrow(qkv, 2, C, C));
     let v = heads(narrow(qkv, 2, 2 * C, C));
-    if (opts.cache) [k, v] = opts.cache.append(k, v);
+    [k, v] = opts.cache.append(k, v);
     const Tk = k.shape[2];
     const mask = opts.mask ?? causalMask(T, Tk);
-    const p = this.training ? this.attnDropout : 0;
     const y = attention(q, k, v, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
     const merged = reshape(permute(y, [0, 2, 1, 3]), [B, T, C]); // (B, T, C)
     return this.resid_dropout.forward(this.c_proj.forward(merged));

@@ -6,7 +6,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { CTRL, OP_GEMM } from "./protocol.ts";
+import { CTRL, type OP_ATTN_BWD, OP_ATTN_FWD, OP_GEMM } from "./protocol.ts";
 import { sharedKernels, wasmKernels } from "./runtime.ts";
 
 /** Multiply-adds below which a product runs on the calling thread alone. */
@@ -83,52 +83,109 @@ function activeWorkers(): number {
   return ready === workers.length ? workers.length : 0;
 }
 
-/**
- * Runs rows [0, M) of a packed gemm (see gemm_rows; A's rows are `lda` floats apart) split over the pool; byte
- * pointers into the shared memory.
- * `q` is the first of `threads` private A-packing areas, `qStride` bytes apart.
- */
-export function gemmRowsParallel(
-  M: number,
-  N: number,
-  K: number,
-  lda: number,
-  a: number,
-  b: number,
-  c: number,
-  p: number,
-  q: number,
-  qStride: number,
-): void {
+/** Operands of one packed gemm in the shared memory (byte pointers; leading dimensions in floats). */
+export interface GemmRowsJob {
+  /** Rows of C. */
+  M: number;
+  /** Columns of C. */
+  N: number;
+  /** Depth of this block. */
+  K: number;
+  /** op(A)'s storage. */
+  a: number;
+  /** Leading dimension of A as stored. */
+  lda: number;
+  /** A is stored (K, M). */
+  transA: boolean;
+  /** op(B) packed by pack_b / pack_bt. */
+  p: number;
+  /** C. */
+  c: number;
+  /** Leading dimension of C. */
+  ldc: number;
+  /** Add into C instead of overwriting it. */
+  acc: boolean;
+  /** The first of `threads` private A-packing areas, `qStride` bytes apart. */
+  q: number;
+  /** Bytes between the threads' A-packing areas. */
+  qStride: number;
+}
+
+/** Runs rows [0, M) of a packed gemm (see gemm_rows) split over the pool. */
+export function gemmRowsParallel(j: GemmRowsJob): void {
   const k = wasmKernels()!;
   const n = activeWorkers() + 1;
+  const transA = j.transA ? 1 : 0, acc = j.acc ? 1 : 0;
   // Small products finish before a worker would wake up: run them here.
-  if (n === 1 || M < 12 || M * N * K < PARALLEL_MIN_WORK) {
-    k.gemm_rows(N, K, lda, a, b, c, p, q, 0, M);
+  if (n === 1 || j.M < 12 || j.M * j.N * j.K < PARALLEL_MIN_WORK) {
+    k.gemm_rows(j.N, j.K, j.a, j.lda, transA, j.p, j.c, j.ldc, acc, j.q, 0, j.M);
     return;
   }
   // Rows go out in blocks of a multiple of 6 (the kernel's row block), several per thread, taken on demand.
-  const chunk = Math.max(6, Math.ceil(M / (4 * n) / 6) * 6);
+  const chunk = Math.max(6, Math.ceil(j.M / (4 * n) / 6) * 6);
   control[CTRL.OP] = OP_GEMM;
-  control[CTRL.N] = N;
-  control[CTRL.K] = K;
-  control[CTRL.A] = a;
-  control[CTRL.B] = b;
-  control[CTRL.C] = c;
-  control[CTRL.P] = p;
-  control[CTRL.Q] = q;
-  control[CTRL.Q_STRIDE] = qStride;
-  control[CTRL.M] = M;
+  control[CTRL.N] = j.N;
+  control[CTRL.K] = j.K;
+  control[CTRL.A] = j.a;
+  control[CTRL.LDA] = j.lda;
+  control[CTRL.TRANS_A] = transA;
+  control[CTRL.P] = j.p;
+  control[CTRL.C] = j.c;
+  control[CTRL.LDC] = j.ldc;
+  control[CTRL.ACC] = acc;
+  control[CTRL.Q] = j.q;
+  control[CTRL.Q_STRIDE] = j.qStride;
+  run(
+    j.M,
+    chunk,
+    (i0) =>
+      k.gemm_rows(j.N, j.K, j.a, j.lda, transA, j.p, j.c, j.ldc, acc, j.q, i0, Math.min(j.M, i0 + chunk)),
+  );
+}
+
+/**
+ * Runs attention over `slices` (batch·head) slices split over the pool: `op` is OP_ATTN_FWD or OP_ATTN_BWD, `desc`
+ * the descriptor's byte pointer, `scratch` the first of `threads` scratch areas `stride` bytes apart.
+ */
+export function attentionParallel(
+  op: typeof OP_ATTN_FWD | typeof OP_ATTN_BWD,
+  desc: number,
+  slices: number,
+  scratch: number,
+  stride: number,
+  work: number,
+): void {
+  const k = wasmKernels()!;
+  const fn = op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd;
+  const n = activeWorkers() + 1;
+  if (n === 1 || slices < 2 || work < PARALLEL_MIN_WORK) {
+    fn(desc, 0, slices, scratch);
+    return;
+  }
+  control[CTRL.OP] = op;
+  control[CTRL.A] = desc;
+  control[CTRL.Q] = scratch;
+  control[CTRL.Q_STRIDE] = stride;
+  run(slices, 1, (h) => fn(desc, h, h + 1, scratch));
+}
+
+// Publishes the job written into the control block, takes CHUNK-sized pieces of [0, total) on this thread too,
+// and waits for the workers to finish theirs.
+function run(total: number, chunk: number, piece: (start: number) => void): void {
+  control[CTRL.M] = total;
   control[CTRL.CHUNK] = chunk;
-  control[CTRL.LDA] = lda;
   Atomics.store(control, CTRL.DONE, 0);
   Atomics.store(control, CTRL.NEXT, 0);
   Atomics.add(control, CTRL.SEQ, 1);
   Atomics.notify(control, CTRL.SEQ);
-  for (let i0 = Atomics.add(control, CTRL.NEXT, chunk); i0 < M; i0 = Atomics.add(control, CTRL.NEXT, chunk)) {
-    k.gemm_rows(N, K, lda, a, b, c, p, q, i0, Math.min(M, i0 + chunk));
+  for (
+    let i0 = Atomics.add(control, CTRL.NEXT, chunk);
+    i0 < total;
+    i0 = Atomics.add(control, CTRL.NEXT, chunk)
+  ) {
+    piece(i0);
   }
-  const want = n - 1;
+  const want = workers.length;
   for (let done = Atomics.load(control, CTRL.DONE); done < want; done = Atomics.load(control, CTRL.DONE)) {
     Atomics.wait(control, CTRL.DONE, done, 50);
   }

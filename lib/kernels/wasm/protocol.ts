@@ -1,7 +1,7 @@
 /**
  * The control block shared by the main thread and the kernel workers: an Int32Array of job fields. The main thread
- * writes a job, bumps SEQ and notifies; every thread (the main one too) then takes row blocks of CHUNK rows by
- * atomically advancing NEXT until none are left, and each worker increments DONE and notifies when it runs out.
+ * writes a job, bumps SEQ and notifies; every thread (the main one too) then takes blocks of CHUNK rows (or
+ * attention slices) by atomically advancing NEXT until none are left, and each worker increments DONE and notifies when it runs out.
  *
  * @module
  */
@@ -23,10 +23,17 @@ export const CTRL = {
   CHUNK: 12,
   LDA: 13,
   NEXT: 14,
-  LENGTH: 16,
+  LDC: 15,
+  TRANS_A: 16,
+  ACC: 17,
+  LENGTH: 20,
 } as const;
 
 /** Job: rows of a packed gemm. */
 export const OP_GEMM = 1;
 /** Job: leave the loop. */
 export const OP_EXIT = 2;
+/** Job: attention forward over (batch, head) slices: A = descriptor, Q = scratch, M = slices, CHUNK = 1. */
+export const OP_ATTN_FWD = 3;
+/** Job: attention backward, laid out like {@link OP_ATTN_FWD}. */
+export const OP_ATTN_BWD = 4;

@@ -9,20 +9,26 @@ import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 
 /** The functions the compiled module exports (pointer arguments are byte offsets into the shared memory). */
 export interface KernelExports {
-  pack_b(N: number, K: number, B: number, P: number): void;
+  pack_a_bytes(K: number): number;
+  pack_b(N: number, K: number, B: number, ldb: number, P: number): void;
+  pack_bt(N: number, K: number, B: number, ldb: number, P: number): void;
   gemm_rows(
     N: number,
     K: number,
-    ldA: number,
     A: number,
-    B: number,
-    C: number,
+    lda: number,
+    transA: number,
     P: number,
+    C: number,
+    ldc: number,
+    acc: number,
     Q: number,
     i0: number,
     i1: number,
   ): void;
-  transpose(rows: number, cols: number, src: number, dst: number): void;
+  attn_scratch_bytes(desc: number): number;
+  attn_fwd(desc: number, h0: number, h1: number, scratch: number): void;
+  attn_bwd(desc: number, h0: number, h1: number, scratch: number): void;
   gelu_fwd(n: number, x: number, out: number): void;
   gelu_bwd(n: number, x: number, dy: number, dx: number): void;
 }

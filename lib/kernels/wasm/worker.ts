@@ -1,11 +1,11 @@
 /**
  * A kernel worker thread: instantiates the WASM kernels on the shared memory, then waits on the control block for
- * jobs (see pool.ts for the protocol) and runs its share of rows.
+ * jobs (see pool.ts for the protocol) and runs its share of rows (gemm) or slices (attention).
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { CTRL, OP_EXIT, OP_GEMM } from "./protocol.ts";
+import { CTRL, OP_ATTN_BWD, OP_ATTN_FWD, OP_EXIT, OP_GEMM } from "./protocol.ts";
 import { instantiateKernels } from "./runtime.ts";
 
 interface Init {
@@ -25,22 +25,26 @@ parentPort!.once("message", (init: Init) => {
     seq = Atomics.load(ctrl, CTRL.SEQ);
     const op = ctrl[CTRL.OP];
     if (op === OP_EXIT) return;
+    const total = ctrl[CTRL.M], chunk = ctrl[CTRL.CHUNK];
+    const q = ctrl[CTRL.Q] + init.index * ctrl[CTRL.Q_STRIDE];
     if (op === OP_GEMM) {
-      const M = ctrl[CTRL.M], chunk = ctrl[CTRL.CHUNK];
-      const q = ctrl[CTRL.Q] + init.index * ctrl[CTRL.Q_STRIDE];
-      for (let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk); i0 < M; i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)) {
-        k.gemm_rows(
-          ctrl[CTRL.N],
-          ctrl[CTRL.K],
-          ctrl[CTRL.LDA],
-          ctrl[CTRL.A],
-          ctrl[CTRL.B],
-          ctrl[CTRL.C],
-          ctrl[CTRL.P],
-          q,
-          i0,
-          Math.min(M, i0 + chunk),
-        );
+      const N = ctrl[CTRL.N],
+        K = ctrl[CTRL.K],
+        a = ctrl[CTRL.A],
+        lda = ctrl[CTRL.LDA],
+        transA = ctrl[CTRL.TRANS_A];
+      const p = ctrl[CTRL.P], c = ctrl[CTRL.C], ldc = ctrl[CTRL.LDC], acc = ctrl[CTRL.ACC];
+      for (
+        let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk);
+        i0 < total;
+        i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
+      ) {
+        k.gemm_rows(N, K, a, lda, transA, p, c, ldc, acc, q, i0, Math.min(total, i0 + chunk));
+      }
+    } else if (op === OP_ATTN_FWD || op === OP_ATTN_BWD) {
+      const fn = op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd, desc = ctrl[CTRL.A];
+      for (let h = Atomics.add(ctrl, CTRL.NEXT, 1); h < total; h = Atomics.add(ctrl, CTRL.NEXT, 1)) {
+        fn(desc, h, h + 1, q);
       }
     }
     Atomics.add(ctrl, CTRL.DONE, 1);

@@ -4,7 +4,12 @@
  *
  * @module
  */
-import { attentionBackward, attentionForward } from "../../kernels/attention.ts";
+import {
+  attentionBackward,
+  attentionForward,
+  packedAttentionBackward,
+  packedAttentionForward,
+} from "../../kernels/attention.ts";
 import { geluBackward, geluForward } from "../../kernels/gelu.ts";
 import { layerNormBackward, layerNormForward } from "../../kernels/layernorm.ts";
 import {
@@ -173,13 +178,7 @@ export function attention(
     throw new Error(`attention: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${Tq}, ${Tk})`);
   }
   const dims = { BH: B * H, Tq, Tk, D, scale: 1 / Math.sqrt(D) };
-  const p = opts.dropout ?? 0;
-  let keep: Uint8Array | null = null;
-  if (p > 0) {
-    if (!opts.rng) throw new Error("attention: dropout > 0 needs an rng");
-    keep = dropoutMask(B * H * Tq * Tk, p, opts.rng);
-  }
-  const keepScale = p > 0 ? 1 / (1 - p) : 1;
+  const { keep, keepScale } = attentionDropout(B * H * Tq * Tk, opts);
   const probs = allocate(q.dtype, B * H * Tq * Tk);
   const y = allocate(q.dtype, B * H * Tq * D);
   attentionForward(q.data, k.data, v.data, mask.data, probs, y, dims, keep, keepScale);
@@ -190,6 +189,49 @@ export function attention(
     accumulateGrad(q, dq);
     accumulateGrad(k, dk);
     accumulateGrad(v, dv);
+  });
+}
+
+// The dropout mask of the attention probabilities (null without dropout) and the inverted-dropout scale.
+function attentionDropout(n: number, opts: AttentionOptions): { keep: Uint8Array | null; keepScale: number } {
+  const p = opts.dropout ?? 0;
+  if (!(p > 0)) return { keep: null, keepScale: 1 };
+  if (!opts.rng) throw new Error("attention: dropout > 0 needs an rng");
+  return { keep: dropoutMask(n, p, opts.rng), keepScale: 1 / (1 - p) };
+}
+
+/**
+ * Multi-head self-attention straight from the fused projection: qkv (B, T, 3C) holds q, k and v side by side in
+ * each row (nanoGPT's `c_attn(x).split(C, dim=2)`), C = nHead·D. Returns the heads merged back into (B, T, C).
+ * The same result and gradients as `narrow` + `reshape` + `permute` into (B, H, T, D), {@link attention}, and the
+ * inverse permute, without materialising any of those copies. The mask is (T, T).
+ */
+export function selfAttention(
+  qkv: Tensor,
+  nHead: number,
+  mask: AttentionMask,
+  opts: AttentionOptions = {},
+): Tensor {
+  const [B, T, C3] = qkv.shape;
+  if (qkv.ndim !== 3 || C3 % 3 !== 0 || (C3 / 3) % nHead !== 0) {
+    throw new Error(
+      `selfAttention: qkv [${qkv.shape}] must be (B, T, 3C) with C a multiple of ${nHead} heads`,
+    );
+  }
+  if (mask.Tq !== T || mask.Tk !== T) {
+    throw new Error(`selfAttention: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${T}, ${T})`);
+  }
+  const C = C3 / 3, D = C / nHead;
+  const dims = { BH: B * nHead, H: nHead, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
+  const { keep, keepScale } = attentionDropout(B * nHead * T * T, opts);
+  const probs = allocate(qkv.dtype, B * nHead * T * T);
+  const y = allocate(qkv.dtype, B * T * C);
+  packedAttentionForward(qkv.data, mask.data, probs, y, dims, keep, keepScale);
+  opts.onProbs?.(probs);
+  return result(y, [B, T, C], "selfAttention", [qkv], (g) => {
+    const dqkv = allocate(qkv.dtype, qkv.size);
+    packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale);
+    accumulateGrad(qkv, dqkv);
   });
 }
 

@@ -11,7 +11,7 @@
 
 // exp(x) for f32 lanes: 2^(x·log2 e) = 2^n · 2^f with f in [-0.5, 0.5], 2^f by a degree-6 Taylor polynomial
 // (relative error ≈ 1.2e-7); inputs are clamped to [-87, 88] so 2^n stays a normal float.
-@inline function exp4(x: v128): v128 {
+@inline export function exp4(x: v128): v128 {
   x = f32x4.max(f32x4.min(x, splat(88.0)), splat(-87.0));
   const t = f32x4.mul(x, splat(1.4426950408889634));
   const n = f32x4.nearest(t);

@@ -1,5 +1,8 @@
-// AssemblyScript source of the WASM SIMD kernels (compiled by `deno task build:wasm`; not TypeScript for Deno).
-// All matrices are row-major f32; pointer arguments are byte offsets into linear memory.
+// AssemblyScript source of the WASM SIMD gemm (compiled by `deno task build:wasm`; not TypeScript for Deno).
+// All matrices are row-major f32 with explicit leading dimensions (in floats); pointer arguments are byte offsets
+// into linear memory. C (+)= op(A) · op(B): B is packed into 8-column panels first (pack_b or pack_bt, which read
+// either layout), A is packed 6 rows at a time inside gemm_rows (either layout), so no operand is ever transposed
+// in memory and one 6×8 register-blocked kernel serves every layout.
 
 @inline function ld(p: usize): v128 {
   return v128.load(p);
@@ -9,180 +12,252 @@
   return f32x4.relaxed_madd(a, b, c);
 }
 
-// Packs the full 8-column panels of B[K,N] into P (panel p = columns 8p..8p+7 as K × 8, contiguous).
-// P needs K·(N & ~7) floats.
-export function pack_b(N: i32, K: i32, B: usize, P: usize): void {
-  const ldb = <usize>N << 2;
-  const n8 = N & ~7;
+/** Bytes of the per-thread A-packing area gemm_rows needs for depth K (8·K floats plus a 6×8 edge tile). */
+export function pack_a_bytes(K: i32): i32 {
+  return (K << 5) + 6 * 32;
+}
+
+// Packs op(B) (K × N) into panels of 8 columns (panel p = columns 8p..8p+7 as K rows of 8, contiguous); the last
+// panel is zero-padded. P needs K · ceil(N/8) · 8 floats. B[k, j] = B[k·ldb + j].
+export function pack_b(N: i32, K: i32, B: usize, ldb: i32, P: usize): void {
+  const ldbB = <usize>ldb << 2;
   const panel = <usize>K << 5;
+  const n8 = N & ~7;
   for (let j = 0; j < n8; j += 8) {
     let src = B + (<usize>j << 2);
     let dst = P + <usize>(j >> 3) * panel;
     for (let k = 0; k < K; k++) {
       v128.store(dst, ld(src));
       v128.store(dst + 16, ld(src + 16));
-      src += ldb;
+      src += ldbB;
+      dst += 32;
+    }
+  }
+  if (n8 < N) {
+    const rem = N - n8;
+    let src = B + (<usize>n8 << 2);
+    let dst = P + <usize>(n8 >> 3) * panel;
+    for (let k = 0; k < K; k++) {
+      v128.store(dst, f32x4.splat(0));
+      v128.store(dst + 16, f32x4.splat(0));
+      for (let c = 0; c < rem; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+      src += ldbB;
       dst += 32;
     }
   }
 }
 
-// Rows [i0, i1) of C[M,N] += A[M,K] · B[K,N] (A's rows are ldA floats apart, so A and B may be a K-slice of larger
-// operands), with B already packed by pack_b into P. Each block of 6 rows of A is
-// packed k-major at Q (8·K floats, private to the caller's thread), so the 6×8 register block (12 accumulators +
-// 2 B vectors + 1 broadcast, within x86-64's 16 vector registers) reads both operands sequentially. Columns past
-// the last full panel and rows past the last full block take simpler paths. Threads split the rows.
+// As pack_b for op(B) = Bᵀ: B is stored (N × K) with rows ldb floats apart, op(B)[k, j] = B[j·ldb + k].
+// Full panels move 4×4 tiles through registers.
+export function pack_bt(N: i32, K: i32, B: usize, ldb: i32, P: usize): void {
+  const ldbB = <usize>ldb << 2;
+  const panel = <usize>K << 5;
+  const n8 = N & ~7;
+  const k4 = K & ~3;
+  for (let j = 0; j < n8; j += 8) {
+    const s0 = B + <usize>j * ldbB;
+    const s4 = s0 + 4 * ldbB;
+    let dst = P + <usize>(j >> 3) * panel;
+    for (let k = 0; k < k4; k += 4) {
+      const o = <usize>k << 2;
+      const a0 = ld(s0 + o), a1 = ld(s0 + ldbB + o), a2 = ld(s0 + 2 * ldbB + o), a3 = ld(s0 + 3 * ldbB + o);
+      const b0 = ld(s4 + o), b1 = ld(s4 + ldbB + o), b2 = ld(s4 + 2 * ldbB + o), b3 = ld(s4 + 3 * ldbB + o);
+      const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5);
+      const t1 = i32x4.shuffle(a2, a3, 0, 4, 1, 5);
+      const t2 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+      const t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+      const u0 = i32x4.shuffle(b0, b1, 0, 4, 1, 5);
+      const u1 = i32x4.shuffle(b2, b3, 0, 4, 1, 5);
+      const u2 = i32x4.shuffle(b0, b1, 2, 6, 3, 7);
+      const u3 = i32x4.shuffle(b2, b3, 2, 6, 3, 7);
+      v128.store(dst, i64x2.shuffle(t0, t1, 0, 2));
+      v128.store(dst + 16, i64x2.shuffle(u0, u1, 0, 2));
+      v128.store(dst + 32, i64x2.shuffle(t0, t1, 1, 3));
+      v128.store(dst + 48, i64x2.shuffle(u0, u1, 1, 3));
+      v128.store(dst + 64, i64x2.shuffle(t2, t3, 0, 2));
+      v128.store(dst + 80, i64x2.shuffle(u2, u3, 0, 2));
+      v128.store(dst + 96, i64x2.shuffle(t2, t3, 1, 3));
+      v128.store(dst + 112, i64x2.shuffle(u2, u3, 1, 3));
+      dst += 128;
+    }
+    for (let k = k4; k < K; k++) {
+      const o = <usize>k << 2;
+      for (let c = 0; c < 8; c++) store<f32>(dst + (<usize>c << 2), load<f32>(s0 + <usize>c * ldbB + o));
+      dst += 32;
+    }
+  }
+  if (n8 < N) {
+    const rem = N - n8;
+    const s0 = B + <usize>n8 * ldbB;
+    let dst = P + <usize>(n8 >> 3) * panel;
+    for (let k = 0; k < K; k++) {
+      const o = <usize>k << 2;
+      v128.store(dst, f32x4.splat(0));
+      v128.store(dst + 16, f32x4.splat(0));
+      for (let c = 0; c < rem; c++) store<f32>(dst + (<usize>c << 2), load<f32>(s0 + <usize>c * ldbB + o));
+      dst += 32;
+    }
+  }
+}
+
+// Packs rows [i, i + rows) of op(A) k-major into Q: Q[k·8 + r] = op(A)[i + r, k]; rows ≤ 6, the unused lanes of
+// a short block are zeroed. transA = 0: A[i, k] = A[i·lda + k]; otherwise A is stored (K × M): A[k·lda + i].
+@inline function packA(A: usize, ldaB: usize, transA: i32, i: i32, rows: i32, K: i32, Q: usize): void {
+  if (transA == 0) {
+    const a0 = A + <usize>i * ldaB;
+    if (rows == 6) {
+      for (let k = 0; k < K; k++) {
+        const q = Q + (<usize>k << 5);
+        const ak = a0 + (<usize>k << 2);
+        store<f32>(q, load<f32>(ak));
+        store<f32>(q + 4, load<f32>(ak + ldaB));
+        store<f32>(q + 8, load<f32>(ak + 2 * ldaB));
+        store<f32>(q + 12, load<f32>(ak + 3 * ldaB));
+        store<f32>(q + 16, load<f32>(ak + 4 * ldaB));
+        store<f32>(q + 20, load<f32>(ak + 5 * ldaB));
+      }
+      return;
+    }
+    for (let k = 0; k < K; k++) {
+      const q = Q + (<usize>k << 5);
+      v128.store(q, f32x4.splat(0));
+      v128.store(q + 16, f32x4.splat(0));
+      const ak = a0 + (<usize>k << 2);
+      for (let r = 0; r < rows; r++) store<f32>(q + (<usize>r << 2), load<f32>(ak + <usize>r * ldaB));
+    }
+    return;
+  }
+  const a0 = A + (<usize>i << 2);
+  if (rows == 6) {
+    for (let k = 0; k < K; k++) {
+      const q = Q + (<usize>k << 5);
+      const ak = a0 + <usize>k * ldaB;
+      v128.store(q, ld(ak));
+      store<u64>(q + 16, load<u64>(ak + 16));
+    }
+    return;
+  }
+  for (let k = 0; k < K; k++) {
+    const q = Q + (<usize>k << 5);
+    v128.store(q, f32x4.splat(0));
+    v128.store(q + 16, f32x4.splat(0));
+    const ak = a0 + <usize>k * ldaB;
+    for (let r = 0; r < rows; r++) store<f32>(q + (<usize>r << 2), load<f32>(ak + (<usize>r << 2)));
+  }
+}
+
+// One 6×8 block of C (rows × cols valid, at most 6 × 8): C (+)= Qblock · Ppanel over depth K. The 12 accumulators,
+// 2 B vectors and 1 broadcast fit x86-64's 16 vector registers. Edge blocks go through the tile at T.
+@inline function block(Q: usize, P: usize, K: i32, c0: usize, ldcB: usize, rows: i32, cols: i32, acc: i32, T: usize): void {
+  let x00 = f32x4.splat(0), x01 = f32x4.splat(0);
+  let x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+  let x20 = f32x4.splat(0), x21 = f32x4.splat(0);
+  let x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+  let x40 = f32x4.splat(0), x41 = f32x4.splat(0);
+  let x50 = f32x4.splat(0), x51 = f32x4.splat(0);
+  let b = P;
+  const qEnd = Q + (<usize>K << 5);
+  for (let q = Q; q < qEnd; q += 32) {
+    const b0 = ld(b), b1 = ld(b + 16);
+    let a = v128.load32_splat(q);
+    x00 = fma(a, b0, x00);
+    x01 = fma(a, b1, x01);
+    a = v128.load32_splat(q + 4);
+    x10 = fma(a, b0, x10);
+    x11 = fma(a, b1, x11);
+    a = v128.load32_splat(q + 8);
+    x20 = fma(a, b0, x20);
+    x21 = fma(a, b1, x21);
+    a = v128.load32_splat(q + 12);
+    x30 = fma(a, b0, x30);
+    x31 = fma(a, b1, x31);
+    a = v128.load32_splat(q + 16);
+    x40 = fma(a, b0, x40);
+    x41 = fma(a, b1, x41);
+    a = v128.load32_splat(q + 20);
+    x50 = fma(a, b0, x50);
+    x51 = fma(a, b1, x51);
+    b += 32;
+  }
+  if (rows == 6 && cols == 8) {
+    const c1 = c0 + ldcB, c2 = c1 + ldcB, c3 = c2 + ldcB, c4 = c3 + ldcB, c5 = c4 + ldcB;
+    if (acc != 0) {
+      x00 = f32x4.add(x00, ld(c0));
+      x01 = f32x4.add(x01, ld(c0 + 16));
+      x10 = f32x4.add(x10, ld(c1));
+      x11 = f32x4.add(x11, ld(c1 + 16));
+      x20 = f32x4.add(x20, ld(c2));
+      x21 = f32x4.add(x21, ld(c2 + 16));
+      x30 = f32x4.add(x30, ld(c3));
+      x31 = f32x4.add(x31, ld(c3 + 16));
+      x40 = f32x4.add(x40, ld(c4));
+      x41 = f32x4.add(x41, ld(c4 + 16));
+      x50 = f32x4.add(x50, ld(c5));
+      x51 = f32x4.add(x51, ld(c5 + 16));
+    }
+    v128.store(c0, x00);
+    v128.store(c0 + 16, x01);
+    v128.store(c1, x10);
+    v128.store(c1 + 16, x11);
+    v128.store(c2, x20);
+    v128.store(c2 + 16, x21);
+    v128.store(c3, x30);
+    v128.store(c3 + 16, x31);
+    v128.store(c4, x40);
+    v128.store(c4 + 16, x41);
+    v128.store(c5, x50);
+    v128.store(c5 + 16, x51);
+    return;
+  }
+  v128.store(T, x00);
+  v128.store(T + 16, x01);
+  v128.store(T + 32, x10);
+  v128.store(T + 48, x11);
+  v128.store(T + 64, x20);
+  v128.store(T + 80, x21);
+  v128.store(T + 96, x30);
+  v128.store(T + 112, x31);
+  v128.store(T + 128, x40);
+  v128.store(T + 144, x41);
+  v128.store(T + 160, x50);
+  v128.store(T + 176, x51);
+  for (let r = 0; r < rows; r++) {
+    const cr = c0 + <usize>r * ldcB, tr = T + (<usize>r << 5);
+    for (let c = 0; c < cols; c++) {
+      const o = <usize>c << 2;
+      const v = load<f32>(tr + o);
+      store<f32>(cr + o, acc != 0 ? load<f32>(cr + o) + v : v);
+    }
+  }
+}
+
+// Rows [i0, i1) of C[M, N] (+)= op(A)[M, K] · op(B)[K, N], with op(B) already packed by pack_b / pack_bt into P.
+// acc = 0 overwrites C, otherwise adds to it. Q is the caller thread's private packing area (pack_a_bytes(K)).
+// Threads split the rows; i0 must be a multiple of 6 unless it is the last block.
 export function gemm_rows(
   N: i32,
   K: i32,
-  ldA: i32,
   A: usize,
-  B: usize,
-  C: usize,
+  lda: i32,
+  transA: i32,
   P: usize,
+  C: usize,
+  ldc: i32,
+  acc: i32,
   Q: usize,
   i0: i32,
   i1: i32,
 ): void {
-  const ldb = <usize>N << 2;
-  const lda = <usize>ldA << 2;
-  const kBytes = <usize>K << 2;
-  const n8 = N & ~7;
-  const panel = <usize>K << 5; // bytes per packed panel
-  let i = i0;
-  for (; i + 6 <= i1; i += 6) {
-    const a0 = A + <usize>i * lda;
-    for (let k = 0; k < K; k++) {
-      const q = Q + (<usize>k << 5);
-      const ak = a0 + (<usize>k << 2);
-      store<f32>(q, load<f32>(ak));
-      store<f32>(q + 4, load<f32>(ak + lda));
-      store<f32>(q + 8, load<f32>(ak + 2 * lda));
-      store<f32>(q + 12, load<f32>(ak + 3 * lda));
-      store<f32>(q + 16, load<f32>(ak + 4 * lda));
-      store<f32>(q + 20, load<f32>(ak + 5 * lda));
-    }
-    const c0 = C + <usize>i * ldb;
-    const c1 = c0 + ldb;
-    const c2 = c1 + ldb;
-    const c3 = c2 + ldb;
-    const c4 = c3 + ldb;
-    const c5 = c4 + ldb;
-    const qEnd = Q + panel;
-    for (let j = 0; j < n8; j += 8) {
-      const jo = <usize>j << 2;
-      let x00 = ld(c0 + jo), x01 = ld(c0 + jo + 16);
-      let x10 = ld(c1 + jo), x11 = ld(c1 + jo + 16);
-      let x20 = ld(c2 + jo), x21 = ld(c2 + jo + 16);
-      let x30 = ld(c3 + jo), x31 = ld(c3 + jo + 16);
-      let x40 = ld(c4 + jo), x41 = ld(c4 + jo + 16);
-      let x50 = ld(c5 + jo), x51 = ld(c5 + jo + 16);
-      let b = P + <usize>(j >> 3) * panel;
-      for (let q = Q; q < qEnd; q += 32) {
-        const b0 = ld(b), b1 = ld(b + 16);
-        let a = v128.load32_splat(q);
-        x00 = fma(a, b0, x00);
-        x01 = fma(a, b1, x01);
-        a = v128.load32_splat(q + 4);
-        x10 = fma(a, b0, x10);
-        x11 = fma(a, b1, x11);
-        a = v128.load32_splat(q + 8);
-        x20 = fma(a, b0, x20);
-        x21 = fma(a, b1, x21);
-        a = v128.load32_splat(q + 12);
-        x30 = fma(a, b0, x30);
-        x31 = fma(a, b1, x31);
-        a = v128.load32_splat(q + 16);
-        x40 = fma(a, b0, x40);
-        x41 = fma(a, b1, x41);
-        a = v128.load32_splat(q + 20);
-        x50 = fma(a, b0, x50);
-        x51 = fma(a, b1, x51);
-        b += 32;
-      }
-      v128.store(c0 + jo, x00);
-      v128.store(c0 + jo + 16, x01);
-      v128.store(c1 + jo, x10);
-      v128.store(c1 + jo + 16, x11);
-      v128.store(c2 + jo, x20);
-      v128.store(c2 + jo + 16, x21);
-      v128.store(c3 + jo, x30);
-      v128.store(c3 + jo + 16, x31);
-      v128.store(c4 + jo, x40);
-      v128.store(c4 + jo + 16, x41);
-      v128.store(c5 + jo, x50);
-      v128.store(c5 + jo + 16, x51);
-    }
-    if (n8 < N) rowsTail(6, N, n8, lda, kBytes, ldb, a0, B, c0);
-  }
-  // remaining rows, one at a time, on the packed panels
-  for (; i < i1; i++) {
-    const a0 = A + <usize>i * lda;
-    const c0 = C + <usize>i * ldb;
-    for (let j = 0; j < n8; j += 8) {
-      const jo = <usize>j << 2;
-      let x0 = ld(c0 + jo), x1 = ld(c0 + jo + 16);
-      let b = P + <usize>(j >> 3) * panel;
-      for (let k: usize = 0; k < kBytes; k += 4) {
-        const a = v128.load32_splat(a0 + k);
-        x0 = fma(a, ld(b), x0);
-        x1 = fma(a, ld(b + 16), x1);
-        b += 32;
-      }
-      v128.store(c0 + jo, x0);
-      v128.store(c0 + jo + 16, x1);
-    }
-    if (n8 < N) rowsTail(1, N, n8, lda, kBytes, ldb, a0, B, c0);
-  }
-}
-
-// Columns [j0, N) of `rows` consecutive rows, scalar.
-function rowsTail(rows: i32, N: i32, j0: i32, lda: usize, kBytes: usize, ldb: usize, a: usize, B: usize, c: usize): void {
-  for (let r = 0; r < rows; r++) {
-    const ar = a + <usize>r * lda;
-    const cr = c + <usize>r * ldb;
-    for (let j = j0; j < N; j++) {
-      const jo = <usize>j << 2;
-      let s = load<f32>(cr + jo);
-      let b = B + jo;
-      for (let k: usize = 0; k < kBytes; k += 4) {
-        s += load<f32>(ar + k) * load<f32>(b);
-        b += ldb;
-      }
-      store<f32>(cr + jo, s);
-    }
-  }
-}
-
-// dst[cols, rows] = src[rows, cols]ᵀ, in 4×4 tiles where possible.
-export function transpose(rows: i32, cols: i32, src: usize, dst: usize): void {
-  const r4 = rows & ~3;
-  const c4 = cols & ~3;
-  const ls = <usize>cols << 2;
-  const ldd = <usize>rows << 2;
-  for (let r = 0; r < r4; r += 4) {
-    for (let c = 0; c < c4; c += 4) {
-      const s = src + <usize>r * ls + (<usize>c << 2);
-      const v0 = ld(s), v1 = ld(s + ls), v2 = ld(s + 2 * ls), v3 = ld(s + 3 * ls);
-      const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5);
-      const t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
-      const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-      const t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-      const d = dst + <usize>c * ldd + (<usize>r << 2);
-      v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
-      v128.store(d + ldd, i64x2.shuffle(t0, t1, 1, 3));
-      v128.store(d + 2 * ldd, i64x2.shuffle(t2, t3, 0, 2));
-      v128.store(d + 3 * ldd, i64x2.shuffle(t2, t3, 1, 3));
-    }
-    for (let c = c4; c < cols; c++) {
-      for (let q = 0; q < 4; q++) {
-        store<f32>(dst + <usize>c * ldd + (<usize>(r + q) << 2), load<f32>(src + <usize>(r + q) * ls + (<usize>c << 2)));
-      }
-    }
-  }
-  for (let r = r4; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      store<f32>(dst + <usize>c * ldd + (<usize>r << 2), load<f32>(src + <usize>r * ls + (<usize>c << 2)));
+  const ldaB = <usize>lda << 2;
+  const ldcB = <usize>ldc << 2;
+  const panel = <usize>K << 5;
+  const T = Q + panel;
+  for (let i = i0; i < i1; i += 6) {
+    const rows = min(6, i1 - i);
+    packA(A, ldaB, transA, i, rows, K, Q);
+    const c0 = C + <usize>i * ldcB;
+    for (let j = 0; j < N; j += 8) {
+      block(Q, P + <usize>(j >> 3) * panel, K, c0 + (<usize>j << 2), ldcB, rows, min(8, N - j), acc, T);
     }
   }
 }

@@ -1,0 +1,244 @@
+// Scaled dot-product attention with an explicit mask, forward and backward, one (batch, head) slice at a time
+// (AssemblyScript; compiled by `deno task build:wasm`). The slices [h0, h1) of a call are independent, so threads
+// split them. Every product runs on the packed gemm of gemm.ts, reading q, k, v, y and their gradients in place
+// through strides, so the fused q/k/v projection output (B, T, 3C) and the merged output (B, T, C) need no
+// permute. The arguments live in a descriptor of i32 slots (below) at `desc`; pointers are byte offsets, strides
+// are in floats.
+
+import { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
+import { exp4 } from "./gelu";
+
+// Descriptor slots. For each of q, k, v, y: base pointer, batch stride, head stride, row stride. The gradients dq,
+// dk, dv, dy share the strides of q, k, v, y.
+const H: i32 = 0;
+const TQ: i32 = 1;
+const TK: i32 = 2;
+const D: i32 = 3;
+const Q_PTR: i32 = 4;
+const K_PTR: i32 = 8;
+const V_PTR: i32 = 12;
+const Y_PTR: i32 = 16;
+const PROBS: i32 = 20; // (BH, Tq, Tk) contiguous: written by the forward, read by the backward
+const MASK: i32 = 21; // (Tq, Tk) bytes, 1 = may attend
+const KEEP: i32 = 22; // (BH, Tq, Tk) bytes of the dropout mask, or 0 for no dropout
+const SCALE: i32 = 23; // f32
+const KEEP_SCALE: i32 = 24; // f32, 1/(1 − p)
+const DY_PTR: i32 = 25;
+const DQ_PTR: i32 = 26;
+const DK_PTR: i32 = 27;
+const DV_PTR: i32 = 28;
+
+@inline function slot(desc: usize, s: i32): i32 {
+  return load<i32>(desc + (<usize>s << 2));
+}
+
+@inline function slotf(desc: usize, s: i32): f32 {
+  return load<f32>(desc + (<usize>s << 2));
+}
+
+@inline function round8(n: i32): i32 {
+  return (n + 7) & ~7;
+}
+
+// Byte offset of slice bh of the operand whose slots start at `s` (pointer, batch stride, head stride).
+@inline function slice(desc: usize, s: i32, base: i32, bh: i32): usize {
+  const h = slot(desc, H);
+  const b = bh / h;
+  return <usize>base + ((<usize>b * <usize>slot(desc, s + 1) + <usize>(bh - b * h) * <usize>slot(desc, s + 2)) << 2);
+}
+
+// Per-thread scratch: packed B panels, the A-packing area, and two Tq × Tk work matrices.
+@inline function panelBytes(desc: usize): i32 {
+  const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
+  return max(d * round8(tk), max(tq, tk) * round8(d)) << 2;
+}
+
+/** Bytes of scratch one thread needs for attn_fwd / attn_bwd with this descriptor (a multiple of 16). */
+export function attn_scratch_bytes(desc: usize): i32 {
+  const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
+  const packA = (pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15;
+  return panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
+}
+
+// Four mask bytes at m as lanes of all-ones (nonzero byte) or zero.
+@inline function maskLanes(m: usize): v128 {
+  const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(m)));
+  return i32x4.ne(w, i32x4.splat(0));
+}
+
+@inline function hmax(v: v128): f32 {
+  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// Row s[0..n) of raw scores → masked softmax of (s · scale); a row with no allowed entry becomes all zero.
+function softmaxRow(s: usize, m: usize, n: i32, scale: f32): void {
+  const n4 = n & ~3;
+  const ninf = f32x4.splat(-Infinity);
+  const sc = f32x4.splat(scale);
+  let mv = ninf;
+  for (let j = 0; j < n4; j += 4) {
+    const p = s + (<usize>j << 2);
+    const v = f32x4.mul(v128.load(p), sc);
+    v128.store(p, v);
+    mv = f32x4.max(mv, v128.bitselect(v, ninf, maskLanes(m + <usize>j)));
+  }
+  let mx = hmax(mv);
+  for (let j = n4; j < n; j++) {
+    const p = s + (<usize>j << 2);
+    const v = load<f32>(p) * scale;
+    store<f32>(p, v);
+    if (load<u8>(m + <usize>j) != 0 && v > mx) mx = v;
+  }
+  if (mx == -Infinity) {
+    memory.fill(s, 0, <usize>n << 2);
+    return;
+  }
+  const mxv = f32x4.splat(mx);
+  const zero = f32x4.splat(0);
+  let sv = zero;
+  for (let j = 0; j < n4; j += 4) {
+    const p = s + (<usize>j << 2);
+    const e = v128.bitselect(exp4(f32x4.sub(v128.load(p), mxv)), zero, maskLanes(m + <usize>j));
+    v128.store(p, e);
+    sv = f32x4.add(sv, e);
+  }
+  let sum = hsum(sv);
+  for (let j = n4; j < n; j++) {
+    const p = s + (<usize>j << 2);
+    let e: f32 = 0;
+    if (load<u8>(m + <usize>j) != 0) e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(p) - mx)), 0);
+    store<f32>(p, e);
+    sum += e;
+  }
+  const inv = f32x4.splat(<f32>1 / sum);
+  for (let j = 0; j < n4; j += 4) {
+    const p = s + (<usize>j << 2);
+    v128.store(p, f32x4.mul(v128.load(p), inv));
+  }
+  const invs = <f32>1 / sum;
+  for (let j = n4; j < n; j++) {
+    const p = s + (<usize>j << 2);
+    store<f32>(p, load<f32>(p) * invs);
+  }
+}
+
+// dst[t] = keep[t] ? src[t] · ks : 0 for t < n (inverted dropout); dst may equal src.
+function dropout(src: usize, keep: usize, dst: usize, n: i32, ks: f32): void {
+  const n4 = n & ~3;
+  const k4 = f32x4.splat(ks);
+  const zero = f32x4.splat(0);
+  for (let t = 0; t < n4; t += 4) {
+    const o = <usize>t << 2;
+    v128.store(dst + o, v128.bitselect(f32x4.mul(v128.load(src + o), k4), zero, maskLanes(keep + <usize>t)));
+  }
+  for (let t = n4; t < n; t++) {
+    const o = <usize>t << 2;
+    store<f32>(dst + o, load<u8>(keep + <usize>t) != 0 ? load<f32>(src + o) * ks : 0);
+  }
+}
+
+// g[0..n) ← p ⊙ (g − ⟨g, p⟩) · scale: the softmax Jacobian-vector product, then the score scale.
+function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
+  const n4 = n & ~3;
+  let dv = f32x4.splat(0);
+  for (let j = 0; j < n4; j += 4) {
+    const o = <usize>j << 2;
+    dv = f32x4.relaxed_madd(v128.load(p + o), v128.load(g + o), dv);
+  }
+  let dot = hsum(dv);
+  for (let j = n4; j < n; j++) {
+    const o = <usize>j << 2;
+    dot += load<f32>(p + o) * load<f32>(g + o);
+  }
+  const d4 = f32x4.splat(dot);
+  const s4 = f32x4.splat(scale);
+  for (let j = 0; j < n4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(g + o, f32x4.mul(f32x4.mul(v128.load(p + o), f32x4.sub(v128.load(g + o), d4)), s4));
+  }
+  for (let j = n4; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(g + o, load<f32>(p + o) * (load<f32>(g + o) - dot) * scale);
+  }
+}
+
+/**
+ * Forward for slices [h0, h1): probs = softmax(mask(q·kᵀ·scale)) (saved), y = dropout(probs) · v.
+ * `scratch` is this thread's area of attn_scratch_bytes(desc) bytes.
+ */
+export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
+  const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
+  const P = scratch;
+  const Qa = P + <usize>panelBytes(desc);
+  const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
+  const scale = slotf(desc, SCALE), ks = slotf(desc, KEEP_SCALE);
+  const keep = slot(desc, KEEP), mask = <usize>slot(desc, MASK);
+  const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
+  const tt = <usize>tq * <usize>tk;
+  for (let bh = h0; bh < h1; bh++) {
+    const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
+    const kp = slice(desc, K_PTR, slot(desc, K_PTR), bh);
+    const vp = slice(desc, V_PTR, slot(desc, V_PTR), bh);
+    const yp = slice(desc, Y_PTR, slot(desc, Y_PTR), bh);
+    const S = <usize>slot(desc, PROBS) + ((<usize>bh * tt) << 2);
+    pack_bt(tk, d, kp, ldk, P);
+    gemm_rows(tk, d, qp, ldq, 0, P, S, tk, 0, Qa, 0, tq);
+    for (let i = 0; i < tq; i++) softmaxRow(S + ((<usize>i * <usize>tk) << 2), mask + <usize>i * <usize>tk, tk, scale);
+    let A = S;
+    if (keep != 0) {
+      dropout(S, <usize>keep + <usize>bh * tt, W1, <i32>tt, ks);
+      A = W1;
+    }
+    pack_b(d, tk, vp, ldv, P);
+    gemm_rows(d, tk, A, tk, 0, P, yp, ldy, 0, Qa, 0, tq);
+  }
+}
+
+/** Backward for slices [h0, h1): writes (overwrites) dq, dk, dv from dy and the saved probabilities. */
+export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
+  const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
+  const P = scratch;
+  const Qa = P + <usize>panelBytes(desc);
+  const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
+  const tt = <usize>tq * <usize>tk;
+  const W2 = W1 + (((tt << 2) + 15) & ~15);
+  const scale = slotf(desc, SCALE), ks = slotf(desc, KEEP_SCALE);
+  const keep = slot(desc, KEEP);
+  const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
+  for (let bh = h0; bh < h1; bh++) {
+    const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
+    const kp = slice(desc, K_PTR, slot(desc, K_PTR), bh);
+    const vp = slice(desc, V_PTR, slot(desc, V_PTR), bh);
+    const dyp = slice(desc, Y_PTR, slot(desc, DY_PTR), bh);
+    const dqp = slice(desc, Q_PTR, slot(desc, DQ_PTR), bh);
+    const dkp = slice(desc, K_PTR, slot(desc, DK_PTR), bh);
+    const dvp = slice(desc, V_PTR, slot(desc, DV_PTR), bh);
+    const S = <usize>slot(desc, PROBS) + ((<usize>bh * tt) << 2);
+    const kb = <usize>keep + <usize>bh * tt;
+    let Pd = S;
+    if (keep != 0) {
+      dropout(S, kb, W1, <i32>tt, ks);
+      Pd = W1;
+    }
+    // dv = Pdᵀ · dy
+    pack_b(d, tq, dyp, ldy, P);
+    gemm_rows(d, tq, Pd, tk, 1, P, dvp, ldv, 0, Qa, 0, tk);
+    // dP = dy · vᵀ, back through dropout and the softmax (→ dS, scaled)
+    pack_bt(tk, d, vp, ldv, P);
+    gemm_rows(tk, d, dyp, ldy, 0, P, W2, tk, 0, Qa, 0, tq);
+    if (keep != 0) dropout(W2, kb, W2, <i32>tt, ks);
+    for (let i = 0; i < tq; i++) {
+      const o = (<usize>i * <usize>tk) << 2;
+      softmaxBackwardRow(S + o, W2 + o, tk, scale);
+    }
+    // dq = dS · k, dk = dSᵀ · q
+    pack_b(d, tk, kp, ldk, P);
+    gemm_rows(d, tk, W2, tk, 0, P, dqp, ldq, 0, Qa, 0, tq);
+    pack_b(d, tq, qp, ldq, P);
+    gemm_rows(d, tq, W2, tk, 1, P, dkp, ldk, 0, Qa, 0, tk);
+  }
+}
