@@ -431,43 +431,42 @@ function attentionWasm(
   const maskAt = top, maskBytes = mask === null ? 0 : Tq * Tk;
   const keepAt = maskAt + ((maskBytes + 15) >> 2 & ~3), keepBytes = keep === null ? 0 : BH * Tq * Tk;
   const scratchAt = keepAt + ((keepBytes + 15) >> 2 & ~3);
-  let heap = wasmHeap(scratchAt);
-  const desc = new Int32Array(heap.buffer, 0, DESC_SLOTS);
-  const descF = new Float32Array(heap.buffer, 0, DESC_SLOTS);
-  const layout = (slot: number, base: number, L: SliceLayout) => {
-    desc[slot] = (base + L.offset) * 4;
-    desc[slot + 1] = L.batch;
-    desc[slot + 2] = L.head;
-    desc[slot + 3] = L.row;
+  // the per-thread scratch size comes from the kernel (it only reads the dimensions)
+  const dims = wasmHeap(DESC_SLOTS);
+  new Int32Array(dims.buffer, dims.byteOffset, 4).set([d.H, Tq, Tk, D]);
+  const stride = kern.attn_scratch_bytes(dims.byteOffset) >> 2;
+  const heap = wasmHeap(scratchAt + stride * getThreads()), base = heap.byteOffset;
+  const desc = new Int32Array(heap.buffer, base, DESC_SLOTS);
+  const descF = new Float32Array(heap.buffer, base, DESC_SLOTS);
+  const ptr = (a: Float, L: SliceLayout) => base + (placed.get(a)! + L.offset) * 4;
+  const layout = (slot: number, a: Float, L: SliceLayout) => {
+    desc.set([ptr(a, L), L.batch, L.head, L.row], slot);
   };
-  desc[0] = d.H;
-  desc[1] = Tq;
-  desc[2] = Tk;
-  desc[3] = D;
-  layout(4, placed.get(o.q)!, o.qL);
-  layout(8, placed.get(o.k)!, o.kL);
-  layout(12, placed.get(o.v)!, o.vL);
-  layout(16, placed.get(o.y)!, o.yL);
-  desc[20] = probsAt * 4;
-  desc[21] = maskAt * 4;
-  desc[22] = keep === null ? 0 : keepAt * 4;
+  desc.set([d.H, Tq, Tk, D]);
+  layout(4, o.q, o.qL);
+  layout(8, o.k, o.kL);
+  layout(12, o.v, o.vL);
+  layout(16, o.y, o.yL);
+  desc[20] = base + probsAt * 4;
+  desc[21] = base + maskAt * 4;
+  desc[22] = keep === null ? 0 : base + keepAt * 4;
   descF[23] = d.scale;
   descF[24] = keepScale;
-  if (dir === "bwd") {
-    desc[25] = (placed.get(o.y)! + o.yL.offset) * 4;
-    desc[26] = (placed.get(o.dq!)! + o.qL.offset) * 4;
-    desc[27] = (placed.get(o.dk!)! + o.kL.offset) * 4;
-    desc[28] = (placed.get(o.dv!)! + o.vL.offset) * 4;
-  }
-  const stride = kern.attn_scratch_bytes(0) >> 2;
-  heap = wasmHeap(scratchAt + stride * getThreads());
+  if (dir === "bwd") desc.set([ptr(o.y, o.yL), ptr(o.dq!, o.qL), ptr(o.dk!, o.kL), ptr(o.dv!, o.vL)], 25);
   for (const a of inputs) heap.set(a as Float32Array, placed.get(a)!);
   if (dir === "bwd") heap.set(probs, probsAt);
-  const bytes = new Uint8Array(heap.buffer);
+  const bytes = new Uint8Array(heap.buffer, base);
   if (mask !== null) bytes.set(mask, maskAt * 4);
   if (keep !== null) bytes.set(keep, keepAt * 4);
   const work = BH * Tq * Tk * D;
-  attentionParallel(dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD, 0, BH, scratchAt * 4, stride * 4, work);
+  attentionParallel(
+    dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD,
+    base,
+    BH,
+    base + scratchAt * 4,
+    stride * 4,
+    work,
+  );
   for (const a of new Set(outputs)) {
     const at = placed.get(a)!;
     (a as Float32Array).set(heap.subarray(at, at + a.length));

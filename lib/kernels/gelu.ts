@@ -66,9 +66,9 @@ export function erf32(x: number): number {
 /** out[i] = gelu(x[i]). The erf precision follows the storage (float32 or float64). */
 export function geluForward(x: Float, out: Float, n: number): void {
   if (useWasm(x, n)) {
-    const heap = wasmHeap(2 * n);
+    const heap = wasmHeap(2 * n), p = heap.byteOffset;
     heap.set(x.subarray(0, n), 0);
-    wasmKernels()!.gelu_fwd(n, 0, n * 4);
+    wasmKernels()!.gelu_fwd(n, p, p + n * 4);
     out.set(heap.subarray(n, 2 * n));
     return;
   }
@@ -82,10 +82,10 @@ export function geluForward(x: Float, out: Float, n: number): void {
 /** dx[i] = dy[i] · gelu'(x[i]), gelu'(x) = Φ(x) + x·φ(x). */
 export function geluBackward(x: Float, dy: Float, dx: Float, n: number): void {
   if (useWasm(x, n)) {
-    const heap = wasmHeap(3 * n);
+    const heap = wasmHeap(3 * n), p = heap.byteOffset;
     heap.set(x.subarray(0, n), 0);
     heap.set(dy.subarray(0, n), n);
-    wasmKernels()!.gelu_bwd(n, 0, n * 4, 2 * n * 4);
+    wasmKernels()!.gelu_bwd(n, p, p + n * 4, p + 2 * n * 4);
     dx.set(heap.subarray(2 * n, 3 * n));
     return;
   }

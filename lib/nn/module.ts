@@ -5,6 +5,7 @@
  */
 import type { Rng } from "../random.ts";
 import { type DType, Tensor } from "../tensor/tensor.ts";
+import { residentAddress, residentFloat32 } from "../kernels/wasm/runtime.ts";
 
 /** A parameter with its fully qualified name (e.g. `transformer.h.0.attn.c_attn.weight`). */
 export interface NamedTensor {
@@ -21,8 +22,18 @@ export abstract class Module {
   /** Training mode (dropout on) or evaluation mode. */
   training = true;
 
-  /** Registers a parameter under a local name and returns it. */
+  /**
+   * Registers a parameter under a local name and returns it. Float32 parameters move into the WASM kernels'
+   * memory (when available), where the kernels read them in place instead of copying them on every call.
+   */
   protected param(name: string, t: Tensor): Tensor {
+    if (t.data instanceof Float32Array && residentAddress(t.data) < 0) {
+      const home = residentFloat32(t.size);
+      if (home !== null) {
+        home.set(t.data);
+        t.data = home;
+      }
+    }
     t.requiresGrad = true;
     this.#params.set(name, t);
     return t;

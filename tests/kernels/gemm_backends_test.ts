@@ -1,6 +1,7 @@
 import { setBackend } from "../../lib/kernels/backend.ts";
 import { gemm, gemmJs } from "../../lib/kernels/matmul.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
+import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
 import { wasmAvailable } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose, assertTrue } from "../_helpers/assert.ts";
@@ -30,11 +31,24 @@ for (const threads of [1, 2, 3]) {
 function compareWithJs(rng: Rng) {
   setBackend("wasm");
   try {
-    const shapes = [[1, 1, 1], [3, 5, 7], [6, 8, 4], [7, 9, 13], [13, 17, 31], [64, 48, 32], [37, 101, 65], [
-      130,
-      70,
-      257,
-    ]];
+    // [1, 300, 67], [2, 64, 64], [4, 129, 33]: the matrix-vector path (few rows of A, Bᵀ)
+    const shapes = [
+      [1, 1, 1],
+      [3, 5, 7],
+      [6, 8, 4],
+      [7, 9, 13],
+      [13, 17, 31],
+      [64, 48, 32],
+      [37, 101, 65],
+      [
+        130,
+        70,
+        257,
+      ],
+      [1, 300, 67],
+      [2, 64, 64],
+      [4, 129, 33],
+    ];
     for (const [M, N, K] of shapes) {
       for (const transA of [false, true]) {
         for (const transB of [false, true]) {
@@ -45,13 +59,16 @@ function compareWithJs(rng: Rng) {
             const args = { transA, transB, M, N, K, A, aOff, B, bOff, cOff, accumulate };
             gemmJs({ ...args, C: want });
             gemm({ ...args, C: got });
-            assertAllClose(
-              got,
-              want,
-              1e-4 * Math.sqrt(K),
-              1e-4,
-              `M${M} N${N} K${K} tA${transA} tB${transB} acc${accumulate}`,
-            );
+            const what = `M${M} N${N} K${K} tA${transA} tB${transB} acc${accumulate}`;
+            assertAllClose(got, want, 1e-4 * Math.sqrt(K), 1e-4, what);
+            // operands that live in the kernel memory (as parameters do) are read and written in place
+            const [rA, rB, rC] = [A, B, C0].map((x) => {
+              const r = residentFloat32(x.length)!;
+              r.set(x);
+              return r;
+            });
+            gemm({ ...args, A: rA, B: rB, C: rC });
+            assertAllClose(rC, want, 1e-4 * Math.sqrt(K), 1e-4, `resident ${what}`);
           }
         }
       }

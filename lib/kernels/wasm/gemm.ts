@@ -7,7 +7,7 @@
  */
 import type { GemmArgs } from "../matmul.ts";
 import { gemmRowsParallel, getThreads } from "./pool.ts";
-import { wasmHeap, wasmKernels } from "./runtime.ts";
+import { residentAddress, wasmHeap, wasmKernels } from "./runtime.ts";
 
 /** Depth of one K block: a packed B panel and a packed A block stay in L1 together. */
 const KC = 256;
@@ -19,34 +19,50 @@ export function gemmWasm(a: GemmArgs): void {
   const k = wasmKernels()!;
   const kc = Math.min(K, KC);
   const qStride = k.pack_a_bytes(kc) >> 2;
-  // layout (floats): [A | B | C | packed B panels | one A-packing area per thread]
-  const offA = 0, offB = sa, offC = offB + sb, offP = align4(offC + sc);
+  const A = a.A as Float32Array, B = a.B as Float32Array, C = a.C as Float32Array;
+  // Operands that live in the kernel memory (parameters) are used in place; the others are copied in.
+  const ra = residentAddress(A), rb = residentAddress(B), rc = residentAddress(C);
+  // scratch layout (floats): [A | B | C | packed B panels | one A-packing area per thread], copies only
+  const offA = 0, offB = offA + (ra < 0 ? sa : 0), offC = offB + (rb < 0 ? sb : 0);
+  const offP = align4(offC + (rc < 0 ? sc : 0));
   const offQ = align4(offP + kc * ((N + 7) & ~7));
   const heap = wasmHeap(offQ + qStride * getThreads());
-  heap.set((a.A as Float32Array).subarray(a.aOff, a.aOff + sa), offA);
-  heap.set((a.B as Float32Array).subarray(a.bOff, a.bOff + sb), offB);
-  if (a.accumulate) heap.set((a.C as Float32Array).subarray(a.cOff, a.cOff + sc), offC);
-  for (let k0 = 0; k0 < K; k0 += kc) {
-    const kk = Math.min(kc, K - k0);
-    if (transB) k.pack_bt(N, kk, (offB + k0) * 4, K, offP * 4); // B stored (N, K)
-    else k.pack_b(N, kk, (offB + k0 * N) * 4, N, offP * 4);
-    gemmRowsParallel({
-      M,
-      N,
-      K: kk,
-      a: (offA + (transA ? k0 * M : k0)) * 4, // A stored (K, M) or (M, K)
-      lda: transA ? M : K,
-      transA,
-      p: offP * 4,
-      c: offC * 4,
-      ldc: N,
-      acc: a.accumulate || k0 > 0,
-      q: offQ * 4,
-      qStride: qStride * 4,
-    });
+  const base = heap.byteOffset;
+  if (ra < 0) heap.set(A.subarray(a.aOff, a.aOff + sa), offA);
+  if (rb < 0) heap.set(B.subarray(a.bOff, a.bOff + sb), offB);
+  if (rc < 0 && a.accumulate) heap.set(C.subarray(a.cOff, a.cOff + sc), offC);
+  const pa = ra < 0 ? base + offA * 4 : ra + a.aOff * 4;
+  const pb = rb < 0 ? base + offB * 4 : rb + a.bOff * 4;
+  const pc = rc < 0 ? base + offC * 4 : rc + a.cOff * 4;
+  if (M <= GEMV_MAX_ROWS && transB && !transA) {
+    // matrix-vector products (decoding one token): stream B once, no packing
+    k.gemv_nt(M, N, K, pa, K, pb, K, pc, N, a.accumulate ? 1 : 0);
+  } else {
+    for (let k0 = 0; k0 < K; k0 += kc) {
+      const kk = Math.min(kc, K - k0);
+      if (transB) k.pack_bt(N, kk, pb + k0 * 4, K, base + offP * 4); // B stored (N, K)
+      else k.pack_b(N, kk, pb + k0 * N * 4, N, base + offP * 4);
+      gemmRowsParallel({
+        M,
+        N,
+        K: kk,
+        a: pa + (transA ? k0 * M : k0) * 4, // A stored (K, M) or (M, K)
+        lda: transA ? M : K,
+        transA,
+        p: base + offP * 4,
+        c: pc,
+        ldc: N,
+        acc: a.accumulate || k0 > 0,
+        q: base + offQ * 4,
+        qStride: qStride * 4,
+      });
+    }
   }
-  (a.C as Float32Array).set(heap.subarray(offC, offC + sc), a.cOff);
+  if (rc < 0) C.set(heap.subarray(offC, offC + sc), a.cOff);
 }
+
+/** Up to this many rows of A, y = x · Bᵀ runs as matrix-vector products. */
+const GEMV_MAX_ROWS = 4;
 
 // Rounds a float offset up to 16 bytes (v128 stores in the packing areas).
 function align4(n: number): number {

@@ -26,6 +26,18 @@ export interface KernelExports {
     i0: number,
     i1: number,
   ): void;
+  gemv_nt(
+    M: number,
+    N: number,
+    K: number,
+    A: number,
+    lda: number,
+    B: number,
+    ldb: number,
+    C: number,
+    ldc: number,
+    acc: number,
+  ): void;
   attn_scratch_bytes(desc: number): number;
   attn_fwd(desc: number, h0: number, h1: number, scratch: number): void;
   attn_bwd(desc: number, h0: number, h1: number, scratch: number): void;
@@ -67,7 +79,9 @@ export function instantiateKernels(bytes: Uint8Array, memory: WebAssembly.Memory
 
 let kernels: KernelExports | null | undefined;
 let shared: SharedKernels | null = null;
-let heap = new Float32Array(0);
+let view = new Float32Array(0);
+/** Every buffer object the memory has handed out (one per growth): views on them are resident. */
+const memoryBuffers = new WeakSet<ArrayBufferLike>();
 
 /** The instantiated kernels, or null where WebAssembly SIMD or shared memory is unavailable. */
 export function wasmKernels(): KernelExports | null {
@@ -94,15 +108,117 @@ export function wasmAvailable(): boolean {
   return wasmKernels() !== null;
 }
 
-/** A float32 view of the kernels' memory with room for at least `floats` elements (grows, never shrinks). */
-export function wasmHeap(floats: number): Float32Array {
+function memory(): WebAssembly.Memory {
   if (wasmKernels() === null || shared === null) {
     throw new Error("WebAssembly SIMD kernels are not available in this runtime");
   }
-  const memory = shared.memory;
-  const need = floats * 4;
-  const have = memory.buffer.byteLength;
-  if (need > have) memory.grow(Math.ceil((need - have) / 65536));
-  if (heap.length * 4 !== memory.buffer.byteLength) heap = new Float32Array(memory.buffer);
-  return heap;
+  return shared.memory;
+}
+
+// A float32 view of the whole memory, renewed after growth.
+function wholeView(): Float32Array {
+  const buf = memory().buffer;
+  if (view.buffer !== buf) {
+    memoryBuffers.add(buf);
+    view = new Float32Array(buf);
+  }
+  return view;
+}
+
+// ---- allocator: first fit over a sorted free list, 64-byte blocks, coalescing, growing the memory at the top
+
+const ALIGN = 64;
+/** Free blocks, sorted by address. */
+const free: Array<{ at: number; size: number }> = [];
+let top = ALIGN; // bytes below are never handed out (address 0 stays invalid)
+
+function alloc(bytes: number): number {
+  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  for (let i = 0; i < free.length; i++) {
+    const b = free[i];
+    if (b.size < size) continue;
+    const at = b.at;
+    if (b.size === size) free.splice(i, 1);
+    else {
+      b.at += size;
+      b.size -= size;
+    }
+    return at;
+  }
+  const at = top, end = top + size;
+  const mem = memory(), have = mem.buffer.byteLength;
+  if (end > have) {
+    const pages = Math.ceil((end - have) / 65536);
+    if (have / 65536 + pages > MAX_PAGES) {
+      throw new Error(`wasm kernels: out of memory (${end} bytes needed, the limit is ${MAX_PAGES * 65536})`);
+    }
+    mem.grow(pages);
+  }
+  top = end;
+  return at;
+}
+
+function release(at: number, bytes: number): void {
+  const size = Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  let i = 0;
+  while (i < free.length && free[i].at < at) i++;
+  free.splice(i, 0, { at, size });
+  // merge with the next, then with the previous block
+  if (i + 1 < free.length && free[i].at + free[i].size === free[i + 1].at) {
+    free[i].size += free[i + 1].size;
+    free.splice(i + 1, 1);
+  }
+  if (i > 0 && free[i - 1].at + free[i - 1].size === free[i].at) {
+    free[i - 1].size += free[i].size;
+    free.splice(i, 1);
+    i--;
+  }
+  if (free[i].at + free[i].size === top) {
+    top = free[i].at;
+    free.splice(i, 1);
+  }
+}
+
+let scratchAt = 0, scratchBytes = 0;
+
+/**
+ * The kernels' scratch area: a float32 view of at least `floats` elements of the shared memory, valid until the
+ * next call (a bigger request may move it; the contents are not kept). Pointers into it are
+ * `view.byteOffset + 4·index`.
+ */
+export function wasmHeap(floats: number): Float32Array {
+  const bytes = floats * 4;
+  if (bytes > scratchBytes) {
+    if (scratchBytes > 0) release(scratchAt, scratchBytes);
+    scratchBytes = Math.max(bytes, Math.ceil(scratchBytes * 1.25));
+    scratchAt = alloc(scratchBytes);
+  }
+  return wholeView().subarray(scratchAt >> 2, (scratchAt + bytes) >> 2);
+}
+
+const registry = new FinalizationRegistry<[number, number]>(([at, bytes]) => release(at, bytes));
+
+/**
+ * A zeroed float32 array that lives in the kernels' memory (kernels use it in place, with no copy). Its block is
+ * returned to the allocator when the array object is garbage-collected, so keep the array itself (not only a
+ * subarray of it) alive while it is in use. Null where the WASM kernels are unavailable.
+ */
+export function residentFloat32(n: number): Float32Array | null {
+  if (wasmKernels() === null) return null;
+  const bytes = n * 4;
+  let at: number;
+  try {
+    at = alloc(bytes);
+  } catch {
+    return null; // out of kernel memory: the caller keeps ordinary storage
+  }
+  const a = wholeView().subarray(at >> 2, (at >> 2) + n);
+  a.fill(0);
+  registry.register(a, [at, bytes]);
+  return a;
+}
+
+/** The byte address of `a[0]` in the kernels' memory when `a` lives there, else -1. */
+export function residentAddress(a: ArrayBufferView): number {
+  return memoryBuffers.has(a.buffer) ? a.byteOffset : -1;
 }

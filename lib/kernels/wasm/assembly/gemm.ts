@@ -261,3 +261,54 @@ export function gemm_rows(
     }
   }
 }
+
+// Four dot-product accumulators reduced to one vector of their sums (lane r = sum of a_r's lanes).
+@inline function sum4(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const s01 = f32x4.add(i32x4.shuffle(a0, a1, 0, 4, 1, 5), i32x4.shuffle(a0, a1, 2, 6, 3, 7));
+  const s23 = f32x4.add(i32x4.shuffle(a2, a3, 0, 4, 1, 5), i32x4.shuffle(a2, a3, 2, 6, 3, 7));
+  return f32x4.add(i64x2.shuffle(s01, s23, 0, 2), i64x2.shuffle(s01, s23, 1, 3));
+}
+
+// C[i, j] (+)= Σ_k A[i·lda + k] · B[j·ldb + k] for a few rows of A (y = x · Bᵀ, one token at a time when
+// decoding): B is streamed once per row of A, four of its rows at a time, with no packing.
+export function gemv_nt(M: i32, N: i32, K: i32, A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, acc: i32): void {
+  const ldbB = <usize>ldb << 2;
+  const k4 = K & ~3;
+  const kBytes4 = <usize>k4 << 2;
+  for (let i = 0; i < M; i++) {
+    const a = A + ((<usize>i * <usize>lda) << 2);
+    const c = C + ((<usize>i * <usize>ldc) << 2);
+    let j = 0;
+    for (; j + 4 <= N; j += 4) {
+      const b0 = B + <usize>j * ldbB, b1 = b0 + ldbB, b2 = b1 + ldbB, b3 = b2 + ldbB;
+      let x0 = f32x4.splat(0), x1 = f32x4.splat(0), x2 = f32x4.splat(0), x3 = f32x4.splat(0);
+      for (let o: usize = 0; o < kBytes4; o += 16) {
+        const av = v128.load(a + o);
+        x0 = fma(av, v128.load(b0 + o), x0);
+        x1 = fma(av, v128.load(b1 + o), x1);
+        x2 = fma(av, v128.load(b2 + o), x2);
+        x3 = fma(av, v128.load(b3 + o), x3);
+      }
+      let r = sum4(x0, x1, x2, x3);
+      for (let k = k4; k < K; k++) {
+        const o = <usize>k << 2;
+        const av = f32x4.splat(load<f32>(a + o));
+        const bv = f32x4.replace_lane(
+          f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(b0 + o)), 1, load<f32>(b1 + o)), 2, load<f32>(b2 + o)),
+          3,
+          load<f32>(b3 + o),
+        );
+        r = fma(av, bv, r);
+      }
+      const cj = c + (<usize>j << 2);
+      v128.store(cj, acc != 0 ? f32x4.add(v128.load(cj), r) : r);
+    }
+    for (; j < N; j++) {
+      const b0 = B + <usize>j * ldbB;
+      let s: f32 = 0;
+      for (let k = 0; k < K; k++) s += load<f32>(a + (<usize>k << 2)) * load<f32>(b0 + (<usize>k << 2));
+      const cj = c + (<usize>j << 2);
+      store<f32>(cj, acc != 0 ? load<f32>(cj) + s : s);
+    }
+  }
+}

@@ -1,4 +1,4 @@
 // Entry point of the WASM kernels (AssemblyScript). Each export is a kernel over linear memory.
-export { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
+export { gemm_rows, gemv_nt, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 export { attn_bwd, attn_fwd, attn_scratch_bytes } from "./attention";
 export { gelu_bwd, gelu_fwd } from "./gelu";

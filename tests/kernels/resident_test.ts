@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { residentAddress, residentFloat32, wasmHeap } from "../../lib/kernels/wasm/runtime.ts";
+import { GPT } from "../../lib/nn/models/gpt.ts";
+import { Rng } from "../../lib/random.ts";
+
+Deno.test("resident arrays: zeroed, 64-byte aligned, disjoint from each other and from the scratch area", () => {
+  const arrays = [5, 1, 1000, 17, 64, 3000].map((n) => residentFloat32(n)!);
+  const spans = arrays.map((a) => [residentAddress(a), residentAddress(a) + a.byteLength] as const);
+  const heap = wasmHeap(50_000); // a scratch request may move the scratch area, never onto a resident array
+  spans.push([heap.byteOffset, heap.byteOffset + heap.byteLength]);
+  for (const a of arrays) {
+    assert.ok(a.every((v) => v === 0));
+    assert.equal(residentAddress(a) % 64, 0);
+    a.fill(7);
+  }
+  heap.fill(-1);
+  for (const a of arrays) assert.ok(a.every((v) => v === 7), "scratch writes must not reach resident arrays");
+  for (let i = 0; i < spans.length; i++) {
+    for (let j = i + 1; j < spans.length; j++) {
+      assert.ok(spans[i][1] <= spans[j][0] || spans[j][1] <= spans[i][0], `blocks ${i} and ${j} overlap`);
+    }
+  }
+  assert.equal(residentAddress(new Float32Array(4)), -1);
+});
+
+Deno.test("float32 parameters live in the kernel memory; their values are those the initialiser drew", () => {
+  const cfg = {
+    vocabSize: 11,
+    blockSize: 8,
+    nLayer: 1,
+    nHead: 2,
+    nEmbd: 8,
+    dropout: 0,
+    bias: true,
+    tieWeights: true,
+  };
+  const model = new GPT(cfg, new Rng(1));
+  for (const { name, tensor: p } of model.namedParameters()) {
+    assert.ok(residentAddress(p.data) >= 0, `${name} is not resident`);
+  }
+  const again = new GPT(cfg, new Rng(1));
+  const a = model.namedParameters(), b = again.namedParameters();
+  for (let i = 0; i < a.length; i++) assert.deepEqual(a[i].tensor.data, b[i].tensor.data);
+});
