@@ -144,7 +144,10 @@ export function attentionForwardJs(
   }
 }
 
-/** Gradients of {@link attentionForward}: writes dq, dk, dv (overwriting them). */
+/**
+ * Gradients of {@link attentionForward}: writes dq, dk, dv (overwriting them). Passing the forward's `mask` lets
+ * the kernels skip the blocked part of the products (without it they compute everything).
+ */
 export function attentionBackward(
   q: Float,
   k: Float,
@@ -157,11 +160,12 @@ export function attentionBackward(
   d: AttentionDims,
   keep: Uint8Array | null,
   keepScale: number,
+  mask: Uint8Array | null = null,
 ): void {
   if (useWasm(q)) {
     const L = headsLayout(d.Tq, d.D), Lk = headsLayout(d.Tk, d.D);
     const ops = { q, k, v, y: dy, qL: L, kL: Lk, vL: Lk, yL: L, dq, dk, dv };
-    attentionWasm("bwd", { ...d, H: 1 }, ops, null, probs as Float32Array, keep, keepScale);
+    attentionWasm("bwd", { ...d, H: 1 }, ops, mask, probs as Float32Array, keep, keepScale);
     return;
   }
   attentionBackwardJs(q, k, v, probs, dy, dq, dk, dv, d, keep, keepScale);
@@ -314,7 +318,10 @@ export function packedAttentionForward(
   scatter(yh, y, L.y, d);
 }
 
-/** Gradient of {@link packedAttentionForward}: writes dqkv (B, T, 3C) from dy (B, T, C), overwriting it. */
+/**
+ * Gradient of {@link packedAttentionForward}: writes dqkv (B, T, 3C) from dy (B, T, C), overwriting it. `mask` as
+ * in {@link attentionBackward}.
+ */
 export function packedAttentionBackward(
   qkv: Float,
   probs: Float,
@@ -323,6 +330,7 @@ export function packedAttentionBackward(
   d: PackedAttentionDims,
   keep: Uint8Array | null,
   keepScale: number,
+  mask: Uint8Array | null = null,
 ): void {
   const L = packedLayouts(d);
   if (useWasm(qkv)) {
@@ -339,7 +347,7 @@ export function packedAttentionBackward(
       dk: dqkv,
       dv: dqkv,
     };
-    attentionWasm("bwd", d, ops, null, probs as Float32Array, keep, keepScale);
+    attentionWasm("bwd", d, ops, mask, probs as Float32Array, keep, keepScale);
     return;
   }
   const q = gather(qkv, L.q, d), k = gather(qkv, L.k, d), v = gather(qkv, L.v, d), g = gather(dy, L.y, d);
@@ -395,6 +403,39 @@ interface WasmOperands {
   dv?: Float;
 }
 
+const rangesCache = new WeakMap<Uint8Array, Int32Array>();
+
+// For each query row the span [lo, hi) of its allowed keys, and for each key the span of the queries allowed to
+// see it (empty rows: 0, 0), as rowLo, rowHi, colLo, colHi back to back; no mask means everything.
+function maskRanges(mask: Uint8Array | null, Tq: number, Tk: number): Int32Array {
+  const cached = mask === null ? undefined : rangesCache.get(mask);
+  if (cached !== undefined && cached.length === 2 * (Tq + Tk)) return cached;
+  const r = new Int32Array(2 * (Tq + Tk));
+  const rowLo = r.subarray(0, Tq), rowHi = r.subarray(Tq, 2 * Tq);
+  const colLo = r.subarray(2 * Tq, 2 * Tq + Tk), colHi = r.subarray(2 * Tq + Tk);
+  if (mask === null) {
+    rowHi.fill(Tk);
+    colHi.fill(Tq);
+    return r;
+  }
+  colLo.fill(Tq);
+  for (let i = 0; i < Tq; i++) {
+    let lo = Tk, hi = 0;
+    for (let j = 0, o = i * Tk; j < Tk; j++) {
+      if (mask[o + j] === 0) continue;
+      if (lo === Tk) lo = j;
+      hi = j + 1;
+      if (colLo[j] > i) colLo[j] = i;
+      colHi[j] = i + 1;
+    }
+    rowLo[i] = hi > 0 ? lo : 0;
+    rowHi[i] = hi;
+  }
+  for (let j = 0; j < Tk; j++) if (colHi[j] === 0) colLo[j] = 0;
+  rangesCache.set(mask, r);
+  return r;
+}
+
 /** Slots of the descriptor read by attn_fwd / attn_bwd (see assembly/attention.ts). */
 const DESC_SLOTS = 32;
 
@@ -428,7 +469,10 @@ function attentionWasm(
   const outputs = dir === "fwd" ? [o.y] : [o.dq!, o.dk!, o.dv!];
   for (const a of outputs) place(a);
   const probsAt = place(probs);
-  const maskAt = top, maskBytes = mask === null ? 0 : Tq * Tk;
+  const ranges = maskRanges(mask, Tq, Tk);
+  const rangesAt = top;
+  top += ranges.length + 3 & ~3;
+  const maskAt = top, maskBytes = dir === "fwd" && mask !== null ? Tq * Tk : 0; // only the forward reads it
   const keepAt = maskAt + ((maskBytes + 15) >> 2 & ~3), keepBytes = keep === null ? 0 : BH * Tq * Tk;
   const scratchAt = keepAt + ((keepBytes + 15) >> 2 & ~3);
   // the per-thread scratch size comes from the kernel (it only reads the dimensions)
@@ -452,11 +496,13 @@ function attentionWasm(
   desc[22] = keep === null ? 0 : base + keepAt * 4;
   descF[23] = d.scale;
   descF[24] = keepScale;
+  desc[29] = base + rangesAt * 4;
+  new Int32Array(heap.buffer, base + rangesAt * 4, ranges.length).set(ranges);
   if (dir === "bwd") desc.set([ptr(o.y, o.yL), ptr(o.dq!, o.qL), ptr(o.dk!, o.kL), ptr(o.dv!, o.vL)], 25);
   for (const a of inputs) heap.set(a as Float32Array, placed.get(a)!);
   if (dir === "bwd") heap.set(probs, probsAt);
   const bytes = new Uint8Array(heap.buffer, base);
-  if (mask !== null) bytes.set(mask, maskAt * 4);
+  if (maskBytes > 0) bytes.set(mask!, maskAt * 4);
   if (keep !== null) bytes.set(keep, keepAt * 4);
   const work = BH * Tq * Tk * D;
   attentionParallel(

@@ -37,6 +37,13 @@ function randomMask(Tq: number, Tk: number, rng: Rng): AttentionMask {
   return { Tq, Tk, data };
 }
 
+// A sliding window: query i sees keys (i + Tk − Tq) − w … (i + Tk − Tq), so both ends of each row are blocked.
+function windowMask(Tq: number, Tk: number, w: number): AttentionMask {
+  const data = new Uint8Array(Tq * Tk), off = Tk - Tq;
+  for (let i = 0; i < Tq; i++) for (let j = Math.max(0, i + off - w); j <= i + off; j++) data[i * Tk + j] = 1;
+  return { Tq, Tk, data };
+}
+
 // Output, probabilities and input gradients of attention(q, k, v) on one backend, weighted by a fixed dy.
 function runAttention(
   backend: "js" | "wasm",
@@ -75,6 +82,7 @@ Deno.test("wasm attention equals the js kernels: odd sizes, causal / full / rand
       "random",
       randomMask(Tq, Tk, rng),
     ]];
+    masks.push(["window", windowMask(Tq, Tk, 3)]);
     if (Tq === Tk) masks.push(["full", fullMask(Tq)]);
     for (const [name, mask] of masks) {
       for (const p of [0, 0.3]) {
@@ -125,7 +133,12 @@ Deno.test("selfAttention on the packed qkv equals split + permute + attention + 
   for (const [B, T, H, D] of [[1, 1, 1, 1], [2, 7, 3, 5], [3, 16, 2, 8], [2, 33, 4, 16]]) {
     const qkv = randn([B, T, 3 * H * D], rng);
     for (const backend of ["js", "wasm"] as const) {
-      for (const [name, mask] of [["causal", causalMask(T)], ["random", randomMask(T, T, rng)]] as const) {
+      for (
+        const [name, mask] of [["causal", causalMask(T)], ["random", randomMask(T, T, rng)], [
+          "window",
+          windowMask(T, T, 4),
+        ]] as const
+      ) {
         for (const p of [0, 0.25]) {
           const what = `${backend} B=${B} T=${T} H=${H} D=${D} ${name} dropout=${p}`;
           const a = withBackend(

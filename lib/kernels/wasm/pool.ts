@@ -118,7 +118,7 @@ export function gemmRowsParallel(j: GemmRowsJob): void {
   const transA = j.transA ? 1 : 0, acc = j.acc ? 1 : 0;
   // Small products finish before a worker would wake up: run them here.
   if (n === 1 || j.M < 12 || j.M * j.N * j.K < PARALLEL_MIN_WORK) {
-    k.gemm_rows(j.N, j.K, j.a, j.lda, transA, j.p, j.c, j.ldc, acc, j.q, 0, j.M);
+    k.gemm_rows(j.N, j.K, j.a, j.lda, transA, j.p, j.K, j.c, j.ldc, acc, j.q, 0, j.M);
     return;
   }
   // Rows go out in blocks of a multiple of 6 (the kernel's row block), several per thread, taken on demand.
@@ -139,7 +139,21 @@ export function gemmRowsParallel(j: GemmRowsJob): void {
     j.M,
     chunk,
     (i0) =>
-      k.gemm_rows(j.N, j.K, j.a, j.lda, transA, j.p, j.c, j.ldc, acc, j.q, i0, Math.min(j.M, i0 + chunk)),
+      k.gemm_rows(
+        j.N,
+        j.K,
+        j.a,
+        j.lda,
+        transA,
+        j.p,
+        j.K,
+        j.c,
+        j.ldc,
+        acc,
+        j.q,
+        i0,
+        Math.min(j.M, i0 + chunk),
+      ),
   );
 }
 

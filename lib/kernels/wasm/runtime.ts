@@ -19,6 +19,7 @@ export interface KernelExports {
     lda: number,
     transA: number,
     P: number,
+    kp: number,
     C: number,
     ldc: number,
     acc: number,

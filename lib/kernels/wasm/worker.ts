@@ -39,7 +39,7 @@ parentPort!.once("message", (init: Init) => {
         i0 < total;
         i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
       ) {
-        k.gemm_rows(N, K, a, lda, transA, p, c, ldc, acc, q, i0, Math.min(total, i0 + chunk));
+        k.gemm_rows(N, K, a, lda, transA, p, K, c, ldc, acc, q, i0, Math.min(total, i0 + chunk));
       }
     } else if (op === OP_ATTN_FWD || op === OP_ATTN_BWD) {
       const fn = op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd, desc = ctrl[CTRL.A];

@@ -185,7 +185,7 @@ export function attention(
   opts.onProbs?.(probs);
   return result(y, [B, H, Tq, D], "attention", [q, k, v], (g) => {
     const dq = allocate(q.dtype, q.size), dk = allocate(q.dtype, k.size), dv = allocate(q.dtype, v.size);
-    attentionBackward(q.data, k.data, v.data, probs, g, dq, dk, dv, dims, keep, keepScale);
+    attentionBackward(q.data, k.data, v.data, probs, g, dq, dk, dv, dims, keep, keepScale, mask.data);
     accumulateGrad(q, dq);
     accumulateGrad(k, dk);
     accumulateGrad(v, dv);
@@ -230,7 +230,7 @@ export function selfAttention(
   opts.onProbs?.(probs);
   return result(y, [B, T, C], "selfAttention", [qkv], (g) => {
     const dqkv = allocate(qkv.dtype, qkv.size);
-    packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale);
+    packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale, mask.data);
     accumulateGrad(qkv, dqkv);
   });
 }

@@ -27,6 +27,10 @@ const DY_PTR: i32 = 25;
 const DQ_PTR: i32 = 26;
 const DK_PTR: i32 = 27;
 const DV_PTR: i32 = 28;
+// i32 ranges derived from the mask: for query row i the keys [rowLo[i], rowHi[i]) hold every allowed one, for key
+// j the queries [colLo[j], colHi[j]); arrays rowLo, rowHi (Tq each), colLo, colHi (Tk each), back to back.
+// Products skip what lies outside them (half of the work under a causal mask).
+const RANGES: i32 = 29;
 
 @inline function slot(desc: usize, s: i32): i32 {
   return load<i32>(desc + (<usize>s << 2));
@@ -72,6 +76,18 @@ export function attn_scratch_bytes(desc: usize): i32 {
 
 @inline function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// Row s[0..n) of raw scores → masked softmax of (s · scale), computed on [lo, hi) (which holds every allowed
+// entry; outside it the row is set to zero); a row with no allowed entry becomes all zero.
+function softmaxRange(s: usize, m: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
+  if (hi <= lo) {
+    memory.fill(s, 0, <usize>n << 2);
+    return;
+  }
+  memory.fill(s, 0, <usize>lo << 2);
+  memory.fill(s + (<usize>hi << 2), 0, <usize>(n - hi) << 2);
+  softmaxRow(s + (<usize>lo << 2), m + <usize>lo, hi - lo, scale);
 }
 
 // Row s[0..n) of raw scores → masked softmax of (s · scale); a row with no allowed entry becomes all zero.
@@ -141,6 +157,17 @@ function dropout(src: usize, keep: usize, dst: usize, n: i32, ks: f32): void {
   }
 }
 
+// As softmaxBackwardRow on [lo, hi) of a row; the rest of g (which may hold anything) is set to zero.
+function softmaxBackwardRange(p: usize, g: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
+  if (hi <= lo) {
+    memory.fill(g, 0, <usize>n << 2);
+    return;
+  }
+  memory.fill(g, 0, <usize>lo << 2);
+  memory.fill(g + (<usize>hi << 2), 0, <usize>(n - hi) << 2);
+  softmaxBackwardRow(p + (<usize>lo << 2), g + (<usize>lo << 2), hi - lo, scale);
+}
+
 // g[0..n) ← p ⊙ (g − ⟨g, p⟩) · scale: the softmax Jacobian-vector product, then the score scale.
 function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
   const n4 = n & ~3;
@@ -166,6 +193,73 @@ function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
   }
 }
 
+// The union [lo, hi) of the ranges of rows [i0, i1) (lo ≥ hi when all are empty), packed as lo | hi << 32.
+@inline function unionRange(lo: usize, hi: usize, i0: i32, i1: i32): u64 {
+  let a = i32.MAX_VALUE, b = 0;
+  for (let i = i0; i < i1; i++) {
+    const l = load<i32>(lo + (<usize>i << 2)), h = load<i32>(hi + (<usize>i << 2));
+    if (h > l) {
+      a = min(a, l);
+      b = max(b, h);
+    }
+  }
+  return <u64><u32>a | (<u64><u32>b << 32);
+}
+
+// C[M, N] = A · op(B)ᵀ-style products where row block i of C needs only the columns in the union of its rows'
+// ranges: B is packed (pack_bt of an (N, K) operand) once, each block of 6 rows runs on its own column span.
+function productColumns(
+  M: i32,
+  N: i32,
+  K: i32,
+  A: usize,
+  lda: i32,
+  P: usize,
+  C: usize,
+  ldc: i32,
+  Qa: usize,
+  lo: usize,
+  hi: usize,
+): void {
+  for (let i = 0; i < M; i += 6) {
+    const i1 = min(M, i + 6);
+    const r = unionRange(lo, hi, i, i1);
+    const a = <i32>(r & 0xffffffff), b = <i32>(r >> 32);
+    if (b <= a) continue;
+    const j0 = a & ~7;
+    gemm_rows(b - j0, K, A, lda, 0, P + (<usize>(j0 >> 3) * (<usize>K << 5)), K, C + (<usize>j0 << 2), ldc, 0, Qa, i, i1);
+  }
+}
+
+// C[M, N] = op(A) · B where row block i of C only needs depth [lo, hi) (the union of its rows' ranges): B (K × N)
+// is packed once; blocks with an empty range get zero rows. transA as in gemm_rows (A stored (K, M) when set).
+function productDepth(
+  M: i32,
+  N: i32,
+  K: i32,
+  A: usize,
+  lda: i32,
+  transA: i32,
+  P: usize,
+  C: usize,
+  ldc: i32,
+  Qa: usize,
+  lo: usize,
+  hi: usize,
+): void {
+  for (let i = 0; i < M; i += 6) {
+    const i1 = min(M, i + 6);
+    const r = unionRange(lo, hi, i, i1);
+    let a = <i32>(r & 0xffffffff), b = <i32>(r >> 32);
+    if (b <= a) {
+      a = 0;
+      b = 0;
+    }
+    const Ak = transA != 0 ? A + ((<usize>a * <usize>lda) << 2) : A + (<usize>a << 2);
+    gemm_rows(N, b - a, Ak, lda, transA, P + (<usize>a << 5), K, C, ldc, 0, Qa, i, i1);
+  }
+}
+
 /**
  * Forward for slices [h0, h1): probs = softmax(mask(q·kᵀ·scale)) (saved), y = dropout(probs) · v.
  * `scratch` is this thread's area of attn_scratch_bytes(desc) bytes.
@@ -177,6 +271,7 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
   const scale = slotf(desc, SCALE), ks = slotf(desc, KEEP_SCALE);
   const keep = slot(desc, KEEP), mask = <usize>slot(desc, MASK);
+  const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   const tt = <usize>tq * <usize>tk;
   for (let bh = h0; bh < h1; bh++) {
@@ -186,15 +281,19 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     const yp = slice(desc, Y_PTR, slot(desc, Y_PTR), bh);
     const S = <usize>slot(desc, PROBS) + ((<usize>bh * tt) << 2);
     pack_bt(tk, d, kp, ldk, P);
-    gemm_rows(tk, d, qp, ldq, 0, P, S, tk, 0, Qa, 0, tq);
-    for (let i = 0; i < tq; i++) softmaxRow(S + ((<usize>i * <usize>tk) << 2), mask + <usize>i * <usize>tk, tk, scale);
+    productColumns(tq, tk, d, qp, ldq, P, S, tk, Qa, rowLo, rowHi);
+    for (let i = 0; i < tq; i++) {
+      const o = <usize>i * <usize>tk;
+      const lo = load<i32>(rowLo + (<usize>i << 2)), hi = load<i32>(rowHi + (<usize>i << 2));
+      softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale);
+    }
     let A = S;
     if (keep != 0) {
       dropout(S, <usize>keep + <usize>bh * tt, W1, <i32>tt, ks);
       A = W1;
     }
     pack_b(d, tk, vp, ldv, P);
-    gemm_rows(d, tk, A, tk, 0, P, yp, ldy, 0, Qa, 0, tq);
+    productDepth(tq, d, tk, A, tk, 0, P, yp, ldy, Qa, rowLo, rowHi);
   }
 }
 
@@ -208,6 +307,8 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const W2 = W1 + (((tt << 2) + 15) & ~15);
   const scale = slotf(desc, SCALE), ks = slotf(desc, KEEP_SCALE);
   const keep = slot(desc, KEEP);
+  const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
+  const colLo = rowHi + (<usize>tq << 2), colHi = colLo + (<usize>tk << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   for (let bh = h0; bh < h1; bh++) {
     const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
@@ -224,21 +325,22 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
       dropout(S, kb, W1, <i32>tt, ks);
       Pd = W1;
     }
-    // dv = Pdᵀ · dy
+    // dv = Pdᵀ · dy (key j only gathers the queries that may attend to it)
     pack_b(d, tq, dyp, ldy, P);
-    gemm_rows(d, tq, Pd, tk, 1, P, dvp, ldv, 0, Qa, 0, tk);
+    productDepth(tk, d, tq, Pd, tk, 1, P, dvp, ldv, Qa, colLo, colHi);
     // dP = dy · vᵀ, back through dropout and the softmax (→ dS, scaled)
     pack_bt(tk, d, vp, ldv, P);
-    gemm_rows(tk, d, dyp, ldy, 0, P, W2, tk, 0, Qa, 0, tq);
+    productColumns(tq, tk, d, dyp, ldy, P, W2, tk, Qa, rowLo, rowHi);
     if (keep != 0) dropout(W2, kb, W2, <i32>tt, ks);
     for (let i = 0; i < tq; i++) {
       const o = (<usize>i * <usize>tk) << 2;
-      softmaxBackwardRow(S + o, W2 + o, tk, scale);
+      const lo = load<i32>(rowLo + (<usize>i << 2)), hi = load<i32>(rowHi + (<usize>i << 2));
+      softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, scale);
     }
     // dq = dS · k, dk = dSᵀ · q
     pack_b(d, tk, kp, ldk, P);
-    gemm_rows(d, tk, W2, tk, 0, P, dqp, ldq, 0, Qa, 0, tq);
+    productDepth(tq, d, tk, W2, tk, 0, P, dqp, ldq, Qa, rowLo, rowHi);
     pack_b(d, tq, qp, ldq, P);
-    gemm_rows(d, tq, W2, tk, 1, P, dkp, ldk, 0, Qa, 0, tk);
+    productDepth(tk, d, tq, W2, tk, 1, P, dkp, ldk, Qa, colLo, colHi);
   }
 }

@@ -231,7 +231,8 @@ export function pack_bt(N: i32, K: i32, B: usize, ldb: i32, P: usize): void {
   }
 }
 
-// Rows [i0, i1) of C[M, N] (+)= op(A)[M, K] · op(B)[K, N], with op(B) already packed by pack_b / pack_bt into P.
+// Rows [i0, i1) of C[M, N] (+)= op(A)[M, K] · op(B)[K, N], with op(B) already packed by pack_b / pack_bt into P
+// as panels of kp ≥ K rows (P may point k rows into them, to use a slice of the depth).
 // acc = 0 overwrites C, otherwise adds to it. Q is the caller thread's private packing area (pack_a_bytes(K)).
 // Threads split the rows; i0 must be a multiple of 6 unless it is the last block.
 export function gemm_rows(
@@ -241,6 +242,7 @@ export function gemm_rows(
   lda: i32,
   transA: i32,
   P: usize,
+  kp: i32,
   C: usize,
   ldc: i32,
   acc: i32,
@@ -250,8 +252,8 @@ export function gemm_rows(
 ): void {
   const ldaB = <usize>lda << 2;
   const ldcB = <usize>ldc << 2;
-  const panel = <usize>K << 5;
-  const T = Q + panel;
+  const panel = <usize>kp << 5;
+  const T = Q + (<usize>K << 5);
   for (let i = i0; i < i1; i += 6) {
     const rows = min(6, i1 - i);
     packA(A, ldaB, transA, i, rows, K, Q);
