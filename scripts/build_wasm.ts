@@ -44,6 +44,14 @@ if (!res.success) {
 }
 const bytes = await Deno.readFile(out);
 await Deno.remove(out);
+if (hasDataSection(bytes)) {
+  // The runtime allocates all of linear memory itself (scratch and resident arrays), which would overwrite static
+  // data (lookup tables).
+  console.error(
+    "build:wasm: the module has a data section (static data, e.g. a std lookup table); kernels must not",
+  );
+  Deno.exit(1);
+}
 const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)))
   .map((b) => b.toString(16).padStart(2, "0")).join("");
 const b64 = encodeBase64(bytes);
@@ -74,4 +82,21 @@ if (check) {
 } else {
   await Deno.writeTextFile(TARGET, text);
   console.log(`build:wasm: wrote ${TARGET} (${bytes.length} bytes, sha256 ${digest.slice(0, 16)}…)`);
+}
+
+/** Whether a wasm binary has a data section (id 11): walks the section headers (id byte, LEB128 size). */
+function hasDataSection(wasm: Uint8Array): boolean {
+  let i = 8; // magic and version
+  while (i < wasm.length) {
+    const id = wasm[i++];
+    let size = 0, shift = 0, byte;
+    do {
+      byte = wasm[i++];
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (byte & 0x80);
+    if (id === 11) return true;
+    i += size;
+  }
+  return false;
 }

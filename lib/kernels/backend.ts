@@ -6,6 +6,7 @@
  * @module
  */
 import { blasAvailable, blasUnavailableReason } from "./blas.ts";
+import type { Float } from "./types.ts";
 import { wasmAvailable } from "./wasm/runtime.ts";
 
 /** A backend name; `auto` picks `wasm` when WebAssembly SIMD is available, else `js` (never `blas`). */
@@ -45,4 +46,16 @@ export function setBackend(name: BackendName | "auto"): BackendName {
 /** The backend in use (auto-detected on first use). */
 export function getBackend(): BackendName {
   return current ?? setBackend("auto");
+}
+
+/** Below this many elements a kernel call stays on the TypeScript loop (the copies would cost more than they save). */
+export const WASM_MIN_ELEMENTS = 64;
+
+/**
+ * Whether a kernel on `x` (`n` elements) runs on the wasm SIMD kernels: float32 storage, at least
+ * {@link WASM_MIN_ELEMENTS} elements, and a backend other than `js` (`blas` replaces only gemm, so the wasm
+ * kernels serve it too) where WebAssembly SIMD is available. Float64 work always takes the TypeScript loop.
+ */
+export function useWasm(x: Float, n: number): x is Float32Array {
+  return x instanceof Float32Array && n >= WASM_MIN_ELEMENTS && getBackend() !== "js" && wasmAvailable();
 }

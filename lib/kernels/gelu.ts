@@ -3,14 +3,9 @@
  *
  * @module
  */
-import { getBackend } from "./backend.ts";
+import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { wasmAvailable, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
-
-// The wasm element-wise kernels serve every fast backend (blas only replaces gemm).
-function useWasm(x: Float, n: number): x is Float32Array {
-  return x instanceof Float32Array && n >= 64 && getBackend() !== "js" && wasmAvailable();
-}
+import { wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);

@@ -1,11 +1,15 @@
 /**
  * Optimizer update loops for one parameter array: pure typed-array code, no tensors. Each function updates
  * `p` (and its state buffers) in place. Scalars are plain numbers so a WASM SIMD version can keep the same
- * signature. Arithmetic runs in JS doubles; results are rounded to the arrays' own element type on store.
+ * signature. Arithmetic runs in JS doubles; results are rounded to the arrays' own element type on store. On
+ * float32 storage and a backend other than `js`, {@link adamwUpdate} runs on the WASM SIMD kernel instead, in
+ * f32 arithmetic (within ~1e-6 relative of the double-precision loop).
  *
  * @module
  */
+import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
+import { WASM_CHUNK, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 /**
  * One AdamW step (PyTorch's `torch.optim.AdamW`, single-tensor path) for parameter `p` with gradient `g` and
@@ -32,6 +36,40 @@ export function adamwUpdate(
   const stepSize = lr / (1 - Math.pow(beta1, step));
   const invBc2Sqrt = 1 / Math.sqrt(1 - Math.pow(beta2, step));
   const c1 = 1 - beta1, c2 = 1 - beta2;
+  if (useWasm(p, n)) {
+    const k = wasmKernels()!;
+    const ch = Math.min(n, WASM_CHUNK);
+    // heap layout (floats): [p | g | m | v], one chunk each
+    const offP = 0, offG = ch, offM = 2 * ch, offV = 3 * ch;
+    const heap = wasmHeap(4 * ch);
+    const base = heap.byteOffset;
+    for (let i0 = 0; i0 < n; i0 += ch) {
+      const len = Math.min(ch, n - i0), i1 = i0 + len;
+      heap.set(p.subarray(i0, i1), offP);
+      heap.set(g.subarray(i0, i1), offG);
+      heap.set(m.subarray(i0, i1), offM);
+      heap.set(v.subarray(i0, i1), offV);
+      k.adamw_update(
+        len,
+        base + offP * 4,
+        base + offG * 4,
+        base + offM * 4,
+        base + offV * 4,
+        beta1,
+        beta2,
+        c1,
+        c2,
+        eps,
+        decay,
+        stepSize,
+        invBc2Sqrt,
+      );
+      p.set(heap.subarray(offP, offP + len), i0);
+      m.set(heap.subarray(offM, offM + len), i0);
+      v.set(heap.subarray(offV, offV + len), i0);
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const gi = g[i];
     const mi = beta1 * m[i] + c1 * gi;

@@ -44,6 +44,75 @@ export interface KernelExports {
   attn_bwd(desc: number, h0: number, h1: number, scratch: number): void;
   gelu_fwd(n: number, x: number, out: number): void;
   gelu_bwd(n: number, x: number, dy: number, dx: number): void;
+  layernorm_fwd(
+    rows: number,
+    C: number,
+    x: number,
+    w: number,
+    b: number,
+    hasBias: number,
+    out: number,
+    mean: number,
+    rstd: number,
+    eps: number,
+  ): void;
+  layernorm_bwd(
+    rows: number,
+    C: number,
+    x: number,
+    w: number,
+    mean: number,
+    rstd: number,
+    dy: number,
+    dx: number,
+    dw: number,
+    db: number,
+    flags: number,
+  ): void;
+  cross_entropy_fwd(rows: number, cols: number, x: number, targets: number, probs: number): number;
+  cross_entropy_bwd(
+    rows: number,
+    cols: number,
+    probs: number,
+    targets: number,
+    dx: number,
+    scale: number,
+  ): void;
+  adamw_update(
+    n: number,
+    p: number,
+    g: number,
+    m: number,
+    v: number,
+    beta1: number,
+    beta2: number,
+    c1: number,
+    c2: number,
+    eps: number,
+    decay: number,
+    stepSize: number,
+    invBc2Sqrt: number,
+  ): void;
+}
+
+/** `layernorm_bwd` flag: write dx (overwritten). */
+export const LN_BWD_DX = 1;
+/** `layernorm_bwd` flag: accumulate into dw. */
+export const LN_BWD_DW = 2;
+/** `layernorm_bwd` flag: accumulate into db. */
+export const LN_BWD_DB = 4;
+
+/**
+ * Floats per operand that a row-wise or element-wise kernel moves through the heap per call (256 KiB): large
+ * inputs are processed in chunks of this size, which bounds the heap (logits of a large vocabulary would not fit
+ * the 2 GiB memory in one piece) and keeps a chunk's operands in cache between the copy in, the kernel and the
+ * copy out.
+ */
+export const WASM_CHUNK = 65536;
+
+/** Rows of width `width` per chunk of {@link WASM_CHUNK} floats (at least one, for rows wider than a chunk). */
+export function wasmChunkRows(width: number): number {
+  return Math.max(1, Math.floor(WASM_CHUNK / width));
 }
 
 /** What a worker needs to run the same kernels: the compiled bytes and the shared memory. */

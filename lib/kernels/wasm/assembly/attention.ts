@@ -6,7 +6,7 @@
 // are in floats.
 
 import { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
-import { exp4 } from "./gelu";
+import { exp1, exp4, expInit, hmax, hsum } from "./simd_math";
 
 // Descriptor slots. For each of q, k, v, y: base pointer, batch stride, head stride, row stride. The gradients dq,
 // dk, dv, dy share the strides of q, k, v, y.
@@ -70,14 +70,6 @@ export function attn_scratch_bytes(desc: usize): i32 {
   return i32x4.ne(w, i32x4.splat(0));
 }
 
-@inline function hmax(v: v128): f32 {
-  return max(max(f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)), max(f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
-}
-
-@inline function hsum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
 // Row s[0..n) of raw scores → masked softmax of (s · scale), computed on [lo, hi) (which holds every allowed
 // entry; outside it the row is set to zero); a row with no allowed entry becomes all zero.
 function softmaxRange(s: usize, m: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
@@ -126,7 +118,7 @@ function softmaxRow(s: usize, m: usize, n: i32, scale: f32): void {
   for (let j = n4; j < n; j++) {
     const p = s + (<usize>j << 2);
     let e: f32 = 0;
-    if (load<u8>(m + <usize>j) != 0) e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(p) - mx)), 0);
+    if (load<u8>(m + <usize>j) != 0) e = exp1(load<f32>(p) - mx);
     store<f32>(p, e);
     sum += e;
   }
@@ -265,6 +257,7 @@ function productDepth(
  * `scratch` is this thread's area of attn_scratch_bytes(desc) bytes.
  */
 export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
+  expInit();
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const P = scratch;
   const Qa = P + <usize>panelBytes(desc);

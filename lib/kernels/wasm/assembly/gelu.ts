@@ -1,31 +1,7 @@
 // GELU (exact erf form) forward and backward, four lanes at a time. erf uses the same Abramowitz & Stegun 7.1.26
 // rational form as the TypeScript float32 path (|error| < 1.5e-7), with a SIMD exp.
 
-@inline function splat(v: f32): v128 {
-  return f32x4.splat(v);
-}
-
-@inline function fma(a: v128, b: v128, c: v128): v128 {
-  return f32x4.relaxed_madd(a, b, c);
-}
-
-// exp(x) for f32 lanes: 2^(x·log2 e) = 2^n · 2^f with f in [-0.5, 0.5], 2^f by a degree-6 Taylor polynomial
-// (relative error ≈ 1.2e-7); inputs are clamped to [-87, 88] so 2^n stays a normal float.
-@inline export function exp4(x: v128): v128 {
-  x = f32x4.max(f32x4.min(x, splat(88.0)), splat(-87.0));
-  const t = f32x4.mul(x, splat(1.4426950408889634));
-  const n = f32x4.nearest(t);
-  const f = f32x4.sub(t, n);
-  let p = splat(0.00015403530393381609);
-  p = fma(p, f, splat(0.0013333558146428443));
-  p = fma(p, f, splat(0.009618129107628477));
-  p = fma(p, f, splat(0.05550410866482158));
-  p = fma(p, f, splat(0.2402265069591007));
-  p = fma(p, f, splat(0.6931471805599453));
-  p = fma(p, f, splat(1.0));
-  const e = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
-  return f32x4.mul(p, e);
-}
+import { exp4, expInit, fma, splat } from "./simd_math";
 
 @inline function erf4(x: v128): v128 {
   const ax = f32x4.abs(x);
@@ -50,6 +26,7 @@
 
 // out[i] = x[i] · Φ(x[i])
 export function gelu_fwd(n: i32, x: usize, out: usize): void {
+  expInit();
   const n4 = n & ~3;
   for (let i = 0; i < n4; i += 4) {
     const o = <usize>i << 2;
@@ -65,6 +42,7 @@ export function gelu_fwd(n: i32, x: usize, out: usize): void {
 
 // dx[i] = dy[i] · (Φ(x) + x · φ(x)), φ(x) = exp(-x²/2)/√(2π)
 export function gelu_bwd(n: i32, x: usize, dy: usize, dx: usize): void {
+  expInit();
   const n4 = n & ~3;
   for (let i = 0; i < n4; i += 4) {
     const o = <usize>i << 2;

@@ -2,3 +2,6 @@
 export { gemm_rows, gemv_nt, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 export { attn_bwd, attn_fwd, attn_scratch_bytes } from "./attention";
 export { gelu_bwd, gelu_fwd } from "./gelu";
+export { layernorm_bwd, layernorm_fwd } from "./layernorm";
+export { adamw_update } from "./optim";
+export { cross_entropy_bwd, cross_entropy_fwd } from "./softmax";
