@@ -270,7 +270,10 @@ function oursGenArgv(s: Shape, tokens: number, repeats: number, backend: string)
     "bench/generate_throughput.ts",
     ...["--n_layer", s.n_layer, "--n_head", s.n_head, "--n_embd", s.n_embd, "--block_size", s.block_size]
       .map(String),
-    ...["--vocab_size", s.vocab_size, "--tokens", tokens, "--prompt", 1, "--repeats", repeats].map(String),
+    ...["--vocab_size", s.vocab_size, "--tokens", tokens, "--prompt", 1, "--repeats", repeats, "--threads", 1]
+      .map(
+        String,
+      ),
   ];
 }
 

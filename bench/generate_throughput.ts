@@ -9,7 +9,7 @@
  * ```sh
  * deno run --allow-read --allow-env bench/generate_throughput.ts --n_layer 4 --n_head 4 --n_embd 256 \
  *   --block_size 128 --vocab_size 512 --tokens 200 [--prompt 1] [--repeats 3] [--backend auto|js|wasm|blas] \
- *   [--seed 0]
+ *   [--seed 0] [--threads 1]
  * ```
  *
  * @module
@@ -17,6 +17,7 @@
 import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, setBackend } from "../lib/kernels/backend.ts";
+import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { Rng } from "../lib/random.ts";
 import { intFlag, PeakRss, round } from "./_common.ts";
@@ -47,6 +48,8 @@ export interface GenerateArgs {
   seed: number;
   /** Tie lm_head to the token embedding. */
   tie: boolean;
+  /** Kernel threads for the wasm backend (0 = every core). */
+  threads: number;
 }
 
 const USAGE = `usage: deno run --allow-read --allow-env bench/generate_throughput.ts [flags]
@@ -61,7 +64,8 @@ const USAGE = `usage: deno run --allow-read --allow-env bench/generate_throughpu
   --warmup N        untimed tokens per mode before timing (default 5)
   --backend NAME    kernel backend: auto, js, wasm or blas (blas needs --allow-ffi; default auto)
   --seed N          seed of weights and prompt (default 0)
-  --tie true|false  tie lm_head to wte (default true)`;
+  --tie true|false  tie lm_head to wte (default true)
+  --threads N       kernel threads for the wasm backend, 0 = every core (default 1)`;
 
 const DEFAULTS: Record<string, string> = {
   n_layer: "4",
@@ -76,6 +80,7 @@ const DEFAULTS: Record<string, string> = {
   backend: "auto",
   seed: "0",
   tie: "true",
+  threads: "1",
 };
 
 /** Parses and validates the flags; throws an Error whose message names the bad flag ("help" for --help). */
@@ -110,6 +115,7 @@ export function parseGenerateArgs(argv: string[]): GenerateArgs {
     backend,
     seed: intFlag("seed", s("seed"), 0),
     tie: tie === "true",
+    threads: intFlag("threads", s("threads"), 0),
   };
   if (a.n_embd % a.n_head !== 0) {
     throw new Error(`--n_embd (${a.n_embd}) must be a multiple of --n_head (${a.n_head})`);
@@ -167,7 +173,7 @@ export function runGenerate(a: GenerateArgs): Record<string, unknown> {
     no_cache: timed.no_cache,
     same_tokens: a0.length === a1.length && a0.every((t, i) => t === a1[i]),
     backend,
-    threads: 1, // the wasm thread pool starts with one thread and this bench never changes it
+    threads: getThreads(),
     params: model.numParameters(),
     peak_rss_mb: round(peak.mb, 1),
     rss_source: peak.source,
@@ -206,6 +212,8 @@ if (import.meta.main) {
     console.error(`generate_throughput: ${msg}\n${USAGE}`);
     Deno.exit(2);
   }
+  if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
+  await whenThreadsReady();
   let record: Record<string, unknown>;
   try {
     record = runGenerate(args);

@@ -12,7 +12,7 @@ import { softmaxBackward } from "./softmax.ts";
 import type { Float } from "./types.ts";
 import { attentionParallel, getThreads } from "./wasm/pool.ts";
 import { OP_ATTN_BWD, OP_ATTN_FWD } from "./wasm/protocol.ts";
-import { wasmAvailable, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import { residentAddress, wasmAvailable, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 // The probabilities of one head after inverted dropout: P itself (at offset po) when there is no dropout, else the
 // kept entries scaled into `out` (at offset 0).
@@ -359,6 +359,33 @@ export function packedAttentionBackward(
   scatter(dv, dqkv, L.v, d);
 }
 
+/**
+ * Attention of T new positions over a KV cache, in place (inference; WASM kernels only, see
+ * {@link cachedAttentionSupported}): q comes from the fused projection output qkv (B, T, 3C), keys and values from
+ * the cache buffers kCache / vCache (B, H, capacity, D), of which the first `d.Tk` positions are valid (the new
+ * ones already appended). Writes y (B, T, C) and the probabilities (B·H, T, Tk).
+ */
+export function cachedAttentionForward(
+  qkv: Float32Array,
+  kCache: Float32Array,
+  vCache: Float32Array,
+  capacity: number,
+  mask: Uint8Array,
+  probs: Float32Array,
+  y: Float32Array,
+  d: PackedAttentionDims,
+): void {
+  const L = packedLayouts(d);
+  const cacheL: SliceLayout = { offset: 0, batch: d.H * capacity * d.D, head: capacity * d.D, row: d.D };
+  const ops = { q: qkv, k: kCache, v: vCache, y, qL: L.q, kL: cacheL, vL: cacheL, yL: L.y };
+  attentionWasm("fwd", d, ops, mask, probs, null, 1);
+}
+
+/** Whether {@link cachedAttentionForward} can run on this storage (float32, WASM kernels, backend not `js`). */
+export function cachedAttentionSupported(x: Float): x is Float32Array {
+  return useWasm(x);
+}
+
 // Copies the slices of `src` (layout L) into a contiguous (BH, T, D) buffer.
 function gather(src: Float, L: SliceLayout, d: PackedAttentionDims): Float {
   const { BH, H, Tq: T, D } = d;
@@ -453,14 +480,18 @@ function attentionWasm(
   const kern = wasmKernels()!;
   const { BH, Tq, Tk, D } = d;
   // float offsets: the descriptor first, then each distinct input storage, the outputs, probs, byte masks
+  // (storages that already live in the kernel memory, like a KV cache, are read and written in place)
   let top = DESC_SLOTS;
   const placed = new Map<Float, number>();
+  const resident = new Map<Float, number>();
   const place = (a: Float): number => {
     let at = placed.get(a);
     if (at === undefined) {
+      const r = residentAddress(a);
+      if (r >= 0) resident.set(a, r);
       at = top;
       placed.set(a, at);
-      top = (top + a.length + 3) & ~3;
+      if (r < 0) top = (top + a.length + 3) & ~3;
     }
     return at;
   };
@@ -482,7 +513,7 @@ function attentionWasm(
   const heap = wasmHeap(scratchAt + stride * getThreads()), base = heap.byteOffset;
   const desc = new Int32Array(heap.buffer, base, DESC_SLOTS);
   const descF = new Float32Array(heap.buffer, base, DESC_SLOTS);
-  const ptr = (a: Float, L: SliceLayout) => base + (placed.get(a)! + L.offset) * 4;
+  const ptr = (a: Float, L: SliceLayout) => (resident.get(a) ?? base + placed.get(a)! * 4) + L.offset * 4;
   const layout = (slot: number, a: Float, L: SliceLayout) => {
     desc.set([ptr(a, L), L.batch, L.head, L.row], slot);
   };
@@ -491,7 +522,7 @@ function attentionWasm(
   layout(8, o.k, o.kL);
   layout(12, o.v, o.vL);
   layout(16, o.y, o.yL);
-  desc[20] = base + probsAt * 4;
+  desc[20] = ptr(probs, { offset: 0, batch: 0, head: 0, row: 0 });
   desc[21] = base + maskAt * 4;
   desc[22] = keep === null ? 0 : base + keepAt * 4;
   descF[23] = d.scale;
@@ -499,8 +530,8 @@ function attentionWasm(
   desc[29] = base + rangesAt * 4;
   new Int32Array(heap.buffer, base + rangesAt * 4, ranges.length).set(ranges);
   if (dir === "bwd") desc.set([ptr(o.y, o.yL), ptr(o.dq!, o.qL), ptr(o.dk!, o.kL), ptr(o.dv!, o.vL)], 25);
-  for (const a of inputs) heap.set(a as Float32Array, placed.get(a)!);
-  if (dir === "bwd") heap.set(probs, probsAt);
+  for (const a of new Set(inputs)) if (!resident.has(a)) heap.set(a as Float32Array, placed.get(a)!);
+  if (dir === "bwd" && !resident.has(probs)) heap.set(probs, probsAt);
   const bytes = new Uint8Array(heap.buffer, base);
   if (maskBytes > 0) bytes.set(mask!, maskAt * 4);
   if (keep !== null) bytes.set(keep, keepAt * 4);
@@ -514,8 +545,9 @@ function attentionWasm(
     work,
   );
   for (const a of new Set(outputs)) {
+    if (resident.has(a)) continue;
     const at = placed.get(a)!;
     (a as Float32Array).set(heap.subarray(at, at + a.length));
   }
-  if (dir === "fwd") probs.set(heap.subarray(probsAt, probsAt + probs.length));
+  if (dir === "fwd" && !resident.has(probs)) probs.set(heap.subarray(probsAt, probsAt + probs.length));
 }

@@ -13,6 +13,8 @@ import {
   reshape,
   selfAttention,
 } from "../tensor/mod.ts";
+import { cachedAttentionForward, cachedAttentionSupported } from "../kernels/attention.ts";
+import { residentFloat32 } from "../kernels/wasm/runtime.ts";
 import { type DType, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Linear } from "./layers.ts";
 import { Module } from "./module.ts";
@@ -35,8 +37,36 @@ export class KVCache {
     dtype: DType,
   ) {
     const n = B * H * capacity * D;
-    this.k = dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
-    this.v = dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+    // float32 caches live in the kernel memory, where attention reads them in place
+    this.k = dtype === "float64" ? new Float64Array(n) : residentFloat32(n) ?? new Float32Array(n);
+    this.v = dtype === "float64" ? new Float64Array(n) : residentFloat32(n) ?? new Float32Array(n);
+  }
+
+  /**
+   * Appends T new positions straight from the fused projection output qkv (B, T, 3C) (k and v are its second
+   * and third thirds, heads side by side) without forming (B, H, T, D) tensors.
+   */
+  appendPacked(qkv: Tensor): void {
+    const { B, H, capacity, D } = this;
+    const T = qkv.shape[1], C = H * D;
+    if (qkv.ndim !== 3 || qkv.shape[0] !== B || qkv.shape[2] !== 3 * C) {
+      throw new Error(`KVCache.appendPacked: qkv [${qkv.shape}] must be (${B}, T, ${3 * C})`);
+    }
+    if (this.length + T > capacity) {
+      throw new Error(`KV cache full: ${this.length} + ${T} > ${capacity} positions`);
+    }
+    const src = qkv.data;
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < T; t++) {
+        const row = (b * T + t) * 3 * C;
+        for (let h = 0; h < H; h++) {
+          const dst = ((b * H + h) * capacity + this.length + t) * D;
+          this.k.set(src.subarray(row + C + h * D, row + C + (h + 1) * D), dst);
+          this.v.set(src.subarray(row + 2 * C + h * D, row + 2 * C + (h + 1) * D), dst);
+        }
+      }
+    }
+    this.length += T;
   }
 
   /** Appends T new positions (k, v: (B, H, T, D)) and returns the whole cached k and v as (B, H, length, D). */
@@ -124,11 +154,29 @@ export class CausalSelfAttention extends Module {
       const y = selfAttention(qkv, H, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
       return this.resid_dropout.forward(this.c_proj.forward(y));
     }
+    const cache = opts.cache, kc = cache.k, vc = cache.v;
+    if (
+      cachedAttentionSupported(qkv.data) && cachedAttentionSupported(kc) && cachedAttentionSupported(vc) &&
+      !qkv.requiresGrad && p === 0
+    ) {
+      // decoding: append k, v from qkv and attend over the cache in place (no gradient, no dropout)
+      const Tk = cache.length + T;
+      const mask = opts.mask ?? causalMask(T, Tk);
+      if (mask.Tq !== T || mask.Tk !== Tk) {
+        throw new Error(`attention: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${T}, ${Tk})`);
+      }
+      cache.appendPacked(qkv);
+      const probs = new Float32Array(B * H * T * Tk), y = new Float32Array(B * T * C);
+      const dims = { BH: B * H, H, Tq: T, Tk, D, scale: 1 / Math.sqrt(D) };
+      cachedAttentionForward(qkv.data, kc, vc, cache.capacity, mask.data, probs, y, dims);
+      this.onProbs?.(probs);
+      return this.resid_dropout.forward(this.c_proj.forward(new Tensor(y, [B, T, C])));
+    }
     const heads = (t: Tensor) => permute(reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
     const q = heads(narrow(qkv, 2, 0, C));
     let k = heads(narrow(qkv, 2, C, C));
     let v = heads(narrow(qkv, 2, 2 * C, C));
-    [k, v] = opts.cache.append(k, v);
+    [k, v] = cache.append(k, v);
     const Tk = k.shape[2];
     const mask = opts.mask ?? causalMask(T, Tk);
     const y = attention(q, k, v, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
