@@ -16,6 +16,7 @@ import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
+import { withArena } from "../lib/kernels/wasm/runtime.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { intFlag, PeakRss, round } from "./_common.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
@@ -182,13 +183,17 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
     }
   }
   const step = (): number => {
-    const { loss } = model.forward(x, B, T, { targets: y });
-    if (loss === null) throw new Error("GPT.forward returned no loss");
-    opt.zeroGrad();
-    loss.backward();
-    opt.step();
+    // like the trainer: the step's activations live in the arena
+    const value = withArena(() => {
+      const { loss } = model.forward(x, B, T, { targets: y });
+      if (loss === null) throw new Error("GPT.forward returned no loss");
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      return loss.data[0];
+    });
     rss.sample();
-    return loss.data[0];
+    return value;
   };
   for (let i = 0; i < a.warmup; i++) step();
   let lossValue = NaN;

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { withArena } from "../kernels/wasm/runtime.ts";
 import type { GPT } from "../nn/models/gpt.ts";
 import type { KVCache } from "../nn/attention.ts";
 import type { Rng } from "../random.ts";
@@ -82,8 +83,10 @@ export function generate(model: GPT, prompt: Int32Array, opts: GenerateOptions):
           }
         }
         const T = len - feedFrom;
-        const { logits } = model.forward(tokens.subarray(feedFrom, len), 1, T, { caches });
-        const next = sampleToken(logits.data.subarray((T - 1) * vocabSize, T * vocabSize), sampling, rng);
+        const next = withArena(() => {
+          const { logits } = model.forward(tokens.subarray(feedFrom, len), 1, T, { caches });
+          return sampleToken(logits.data.subarray((T - 1) * vocabSize, T * vocabSize), sampling, rng);
+        });
         tokens[len++] = next;
         onToken?.(next);
         if (next === stopAt) break;

@@ -5,7 +5,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import { residentAddresses, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 const INV_SQRT2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -61,6 +61,8 @@ export function erf32(x: number): number {
 /** out[i] = gelu(x[i]). The erf precision follows the storage (float32 or float64). */
 export function geluForward(x: Float, out: Float, n: number): void {
   if (useWasm(x, n)) {
+    const r = residentAddresses(x, out);
+    if (r !== null) return wasmKernels()!.gelu_fwd(n, r[0], r[1]); // in place, no copies
     const heap = wasmHeap(2 * n), p = heap.byteOffset;
     heap.set(x.subarray(0, n), 0);
     wasmKernels()!.gelu_fwd(n, p, p + n * 4);
@@ -77,6 +79,8 @@ export function geluForward(x: Float, out: Float, n: number): void {
 /** dx[i] = dy[i] · gelu'(x[i]), gelu'(x) = Φ(x) + x·φ(x). */
 export function geluBackward(x: Float, dy: Float, dx: Float, n: number): void {
   if (useWasm(x, n)) {
+    const r = residentAddresses(x, dy, dx);
+    if (r !== null) return wasmKernels()!.gelu_bwd(n, r[0], r[1], r[2]);
     const heap = wasmHeap(3 * n), p = heap.byteOffset;
     heap.set(x.subarray(0, n), 0);
     heap.set(dy.subarray(0, n), n);

@@ -7,7 +7,15 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { LN_BWD_DB, LN_BWD_DW, LN_BWD_DX, wasmChunkRows, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import {
+  LN_BWD_DB,
+  LN_BWD_DW,
+  LN_BWD_DX,
+  residentAddresses,
+  wasmChunkRows,
+  wasmHeap,
+  wasmKernels,
+} from "./wasm/runtime.ts";
 
 /** Forward for `rows` rows of width C. Saves mean and 1/std per row (for the backward pass). */
 export function layerNormForward(
@@ -96,12 +104,18 @@ function layerNormForwardWasm(
   C: number,
   eps: number,
 ): void {
+  const k = wasmKernels()!;
+  const r = residentAddresses(x, w, b, out, mean, rstd);
+  if (r !== null) {
+    // everything lives in the kernel memory: one call, in place
+    k.layernorm_fwd(rows, C, r[0], r[1], r[2], b === null ? 0 : 1, r[3], r[4], r[5], eps);
+    return;
+  }
   const R = Math.min(rows, wasmChunkRows(C));
   // heap layout (floats): [w | b | mean | rstd | x | out], the last four for R rows
   const offW = 0, offB = C, offM = 2 * C, offS = offM + R, offX = offS + R, offY = offX + R * C;
   const heap = wasmHeap(offY + R * C);
   const base = heap.byteOffset;
-  const k = wasmKernels()!;
   heap.set(w.subarray(0, C), offW);
   if (b !== null) heap.set(b.subarray(0, C), offB);
   for (let r0 = 0; r0 < rows; r0 += R) {
@@ -139,17 +153,22 @@ function layerNormBackwardWasm(
   C: number,
 ): void {
   if (dx === null && dw === null && db === null) return;
+  const flags = (dx !== null ? LN_BWD_DX : 0) | (dw !== null ? LN_BWD_DW : 0) | (db !== null ? LN_BWD_DB : 0);
+  const k = wasmKernels()!;
+  const r = residentAddresses(x, w, mean, rstd, dy, dx, dw, db);
+  if (r !== null) {
+    k.layernorm_bwd(rows, C, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], flags);
+    return;
+  }
   const R = Math.min(rows, wasmChunkRows(C));
   // heap layout (floats): [w | dw | db | mean | rstd | x | dy | dx], the last five for R rows
   const offW = 0, offDw = C, offDb = 2 * C, offM = 3 * C, offS = offM + R;
   const offX = offS + R, offG = offX + R * C, offDx = offG + R * C;
   const heap = wasmHeap(offDx + R * C);
   const base = heap.byteOffset;
-  const k = wasmKernels()!;
   heap.set(w.subarray(0, C), offW);
   if (dw !== null) heap.set(dw.subarray(0, C), offDw);
   if (db !== null) heap.set(db.subarray(0, C), offDb);
-  const flags = (dx !== null ? LN_BWD_DX : 0) | (dw !== null ? LN_BWD_DW : 0) | (db !== null ? LN_BWD_DB : 0);
   for (let r0 = 0; r0 < rows; r0 += R) {
     const nr = Math.min(R, rows - r0), o = r0 * C, n = nr * C;
     heap.set(mean.subarray(r0, r0 + nr), offM);

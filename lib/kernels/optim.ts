@@ -9,7 +9,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { WASM_CHUNK, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import { residentAddresses, WASM_CHUNK, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 /**
  * One AdamW step (PyTorch's `torch.optim.AdamW`, single-tensor path) for parameter `p` with gradient `g` and
@@ -38,6 +38,12 @@ export function adamwUpdate(
   const c1 = 1 - beta1, c2 = 1 - beta2;
   if (useWasm(p, n)) {
     const k = wasmKernels()!;
+    const r = residentAddresses(p, g, m, v);
+    if (r !== null) {
+      // parameters, gradients and moments all live in the kernel memory: one call, in place
+      k.adamw_update(n, r[0], r[1], r[2], r[3], beta1, beta2, c1, c2, eps, decay, stepSize, invBc2Sqrt);
+      return;
+    }
     const ch = Math.min(n, WASM_CHUNK);
     // heap layout (floats): [p | g | m | v], one chunk each
     const offP = 0, offG = ch, offM = 2 * ch, offV = 3 * ch;

@@ -7,7 +7,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { wasmChunkRows, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import { residentAddresses, wasmChunkRows, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 /** out[r,:] = softmax(x[r,:]) for each of `rows` rows of length `cols` (max-subtracted, so it never overflows). */
 export function softmaxForward(x: Float, out: Float, rows: number, cols: number): void {
@@ -131,13 +131,20 @@ function crossEntropyForwardWasm(
   cols: number,
   ignoreIndex: number,
 ): number {
+  const k = wasmKernels()!;
+  const r = residentAddresses(logits, probs);
+  if (r !== null) {
+    // logits and probs live in the kernel memory: only the targets are copied
+    const heap = wasmHeap(rows), tgt = new Int32Array(heap.buffer, heap.byteOffset, rows);
+    packTargets(targets, 0, rows, ignoreIndex, tgt);
+    return k.cross_entropy_fwd(rows, cols, r[0], heap.byteOffset, r[1]);
+  }
   const R = Math.min(rows, wasmChunkRows(cols));
   // heap layout (4-byte words): [targets (int32) | logits | probs] for R rows
   const offT = 0, offX = R, offP = offX + R * cols;
   const heap = wasmHeap(offP + R * cols);
   const base = heap.byteOffset;
   const tgt = new Int32Array(heap.buffer, base + offT * 4, R);
-  const k = wasmKernels()!;
   let total = 0;
   for (let r0 = 0; r0 < rows; r0 += R) {
     const nr = Math.min(R, rows - r0), o = r0 * cols, n = nr * cols;
@@ -160,13 +167,20 @@ function crossEntropyBackwardWasm(
   scale: number,
 ): void {
   countTargets(targets, rows, cols, ignoreIndex);
+  const k = wasmKernels()!;
+  const r = residentAddresses(probs, dlogits);
+  if (r !== null) {
+    const heap = wasmHeap(rows), tgt = new Int32Array(heap.buffer, heap.byteOffset, rows);
+    packTargets(targets, 0, rows, ignoreIndex, tgt);
+    k.cross_entropy_bwd(rows, cols, r[0], heap.byteOffset, r[1], scale);
+    return;
+  }
   const R = Math.min(rows, wasmChunkRows(cols));
   // heap layout (4-byte words): [targets (int32) | probs | dlogits] for R rows
   const offT = 0, offP = R, offD = offP + R * cols;
   const heap = wasmHeap(offD + R * cols);
   const base = heap.byteOffset;
   const tgt = new Int32Array(heap.buffer, base + offT * 4, R);
-  const k = wasmKernels()!;
   for (let r0 = 0; r0 < rows; r0 += R) {
     const nr = Math.min(R, rows - r0), o = r0 * cols, n = nr * cols;
     packTargets(targets, r0, nr, ignoreIndex, tgt);

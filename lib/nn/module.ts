@@ -5,7 +5,7 @@
  */
 import type { Rng } from "../random.ts";
 import { type DType, Tensor } from "../tensor/tensor.ts";
-import { residentAddress, residentFloat32 } from "../kernels/wasm/runtime.ts";
+import { inArena, residentAddress, residentFloat32 } from "../kernels/wasm/runtime.ts";
 
 /** A parameter with its fully qualified name (e.g. `transformer.h.0.attn.c_attn.weight`). */
 export interface NamedTensor {
@@ -27,7 +27,7 @@ export abstract class Module {
    * memory (when available), where the kernels read them in place instead of copying them on every call.
    */
   protected param(name: string, t: Tensor): Tensor {
-    if (t.data instanceof Float32Array && residentAddress(t.data) < 0) {
+    if (t.data instanceof Float32Array && (residentAddress(t.data) < 0 || inArena(t.data))) {
       const home = residentFloat32(t.size);
       if (home !== null) {
         home.set(t.data);

@@ -4,7 +4,7 @@
  * @module
  */
 import { adamwUpdate } from "../kernels/optim.ts";
-import { allocate, type Float, type Tensor } from "../tensor/tensor.ts";
+import { allocatePersistent, type Float, type Tensor } from "../tensor/tensor.ts";
 import {
   checkStateDict,
   type NamedParam,
@@ -81,8 +81,8 @@ export class AdamW implements Optimizer {
       name: p.name,
       tensor: p.tensor,
       decay: decaySet.has(p),
-      m: allocate(p.tensor.dtype, p.tensor.size),
-      v: allocate(p.tensor.dtype, p.tensor.size),
+      m: allocatePersistent(p.tensor.dtype, p.tensor.size),
+      v: allocatePersistent(p.tensor.dtype, p.tensor.size),
       t: 0,
     }));
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { sgdMomentumUpdate, sgdUpdate } from "../kernels/optim.ts";
-import { allocate, type Float, type Tensor } from "../tensor/tensor.ts";
+import { allocatePersistent, type Float, type Tensor } from "../tensor/tensor.ts";
 import {
   checkStateDict,
   type NamedParam,
@@ -71,7 +71,7 @@ export class SGD implements Optimizer {
     this.#slots = uniqueParams(params).map((p) => ({
       name: p.name,
       tensor: p.tensor,
-      buf: this.momentum > 0 ? allocate(p.tensor.dtype, p.tensor.size) : null,
+      buf: this.momentum > 0 ? allocatePersistent(p.tensor.dtype, p.tensor.size) : null,
     }));
   }
 

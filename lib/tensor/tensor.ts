@@ -10,6 +10,7 @@
  */
 
 import type { Float } from "../kernels/types.ts";
+import { arenaFloat32, residentFloat32 } from "../kernels/wasm/runtime.ts";
 export type { Float };
 
 /** The element type of a tensor's storage. */
@@ -50,9 +51,23 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** Allocates zeroed storage of the given dtype. */
+/**
+ * Allocates zeroed storage of the given dtype. Inside a `withArena` scope float32 storage comes from the arena
+ * (in the kernel memory, released when the scope ends); use {@link allocatePersistent} for storage that outlives
+ * the scope.
+ */
 export function allocate(dtype: DType, n: number): Float {
-  return dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+  if (dtype === "float64") return new Float64Array(n);
+  return arenaFloat32(n) ?? new Float32Array(n);
+}
+
+/**
+ * Zeroed long-lived storage (parameters, optimizer state, caches): float32 goes into the kernel memory where
+ * the WASM kernels use it in place, never into an arena.
+ */
+export function allocatePersistent(dtype: DType, n: number): Float {
+  if (dtype === "float64") return new Float64Array(n);
+  return residentFloat32(n) ?? new Float32Array(n);
 }
 
 /** A dense, row-major, contiguous n-dimensional array with an optional gradient. */
@@ -146,11 +161,23 @@ export class Tensor {
   }
 }
 
+/** The gradient buffers of leaf tensors, reused from step to step. */
+const leafGrads = new WeakMap<Tensor, Float>();
+
 /** Adds `g` into `t.grad`, allocating it on first use. */
 export function accumulateGrad(t: Tensor, g: Float): void {
   if (!t.requiresGrad) return;
   if (t.grad === null) {
-    t.grad = t.dtype === "float64" ? new Float64Array(g) : new Float32Array(g);
+    // A leaf (a parameter) keeps one long-lived gradient buffer across steps; an intermediate gets fresh storage
+    // (from the arena inside a step). Either way `g` is copied: ops may pass the same array to several parents.
+    let buf: Float;
+    if (t.node === null) {
+      const kept = leafGrads.get(t);
+      buf = kept !== undefined && kept.length === t.size ? kept : allocatePersistent(t.dtype, t.size);
+      leafGrads.set(t, buf);
+    } else buf = allocate(t.dtype, t.size);
+    buf.set(g);
+    t.grad = buf;
     return;
   }
   const dst = t.grad;

@@ -12,6 +12,7 @@ import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
 import type { NamedParam, Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { RngState } from "../random.ts";
+import { withArena } from "../kernels/wasm/runtime.ts";
 import { noGrad } from "../tensor/tensor.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -117,7 +118,7 @@ export function evaluate(model: GPT, batches: Batch[]): number {
     let total = 0;
     for (const b of batches) {
       const T = model.config.blockSize, B = b.x.length / T;
-      total += noGrad(() => model.forward(b.x, B, T, { targets: b.y }).loss!.item());
+      total += noGrad(() => withArena(() => model.forward(b.x, B, T, { targets: b.y }).loss!.item()));
     }
     return total / batches.length;
   } finally {
@@ -140,25 +141,29 @@ export async function train(
   while (s.step < o.maxSteps) {
     const lr = o.schedule(s.step);
     const batch = o.batcher.next();
-    const { loss } = o.model.forward(batch.x, B, T, { targets: batch.y });
-    const lossValue = loss!.item();
     const step = s.step + 1;
-    if (!Number.isFinite(lossValue)) {
-      const bad = firstNonFiniteData(o.params);
-      throw new NonFiniteError(step, bad ?? "loss", `loss is ${lossValue}`);
-    }
-    loss!.backward();
-    const badGrad = firstNonFinite(o.params);
-    if (badGrad) {
-      throw new NonFiniteError(
-        step,
-        `${badGrad.name}.grad`,
-        `gradient is ${badGrad.value} at index ${badGrad.index}`,
-      );
-    }
-    const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
-    o.optimizer.step(lr);
-    o.optimizer.zeroGrad();
+    // One step's activations and their gradients live in the arena (the kernel memory, reused every step).
+    const { lossValue, norm } = withArena(() => {
+      const { loss } = o.model.forward(batch.x, B, T, { targets: batch.y });
+      const lossValue = loss!.item();
+      if (!Number.isFinite(lossValue)) {
+        const bad = firstNonFiniteData(o.params);
+        throw new NonFiniteError(step, bad ?? "loss", `loss is ${lossValue}`);
+      }
+      loss!.backward();
+      const badGrad = firstNonFinite(o.params);
+      if (badGrad) {
+        throw new NonFiniteError(
+          step,
+          `${badGrad.name}.grad`,
+          `gradient is ${badGrad.value} at index ${badGrad.index}`,
+        );
+      }
+      const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
+      o.optimizer.step(lr);
+      o.optimizer.zeroGrad();
+      return { lossValue, norm };
+    });
     s.step = step;
     s.tokensSeen += B * T;
     s.intervalLoss += lossValue;

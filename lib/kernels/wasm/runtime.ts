@@ -288,6 +288,79 @@ export function residentFloat32(n: number): Float32Array | null {
   return a;
 }
 
+// ---- the step arena: short-lived float32 storage (activations, gradients of activations) in the kernel memory
+
+/** The arena's block, the bytes handed out in the current scope, and the most any scope has asked for. */
+const arena = { at: 0, bytes: 0, used: 0, wanted: 0, depth: 0 };
+
+/**
+ * Runs `fn` with an arena: every float32 array the tensor ops allocate inside (see `allocate` in lib/tensor) is
+ * carved from one block of the kernel memory, so the kernels use it in place (no copies) and a training step
+ * allocates no new storage once the block has grown to fit. Everything allocated inside is released when the
+ * outermost scope returns: no storage made inside may be used after it (read the numbers you need inside, copy
+ * with `slice()` what must survive; parameters, their gradients, optimizer state and KV caches live outside).
+ * Nested calls share the outer scope. Without the WASM kernels it just runs `fn`.
+ */
+export function withArena<T>(fn: () => T): T {
+  if (wasmKernels() === null) return fn();
+  arena.depth++;
+  try {
+    return fn();
+  } finally {
+    if (--arena.depth === 0) {
+      arena.used = 0;
+      if (arena.wanted > arena.bytes) {
+        // this scope did not fit: the next one gets a block as large as this one wanted
+        if (arena.bytes > 0) release(arena.at, arena.bytes);
+        arena.bytes = 0;
+        try {
+          arena.at = alloc(arena.wanted);
+          arena.bytes = Math.ceil(arena.wanted / ALIGN) * ALIGN;
+        } catch {
+          arena.wanted = 0; // the memory limit: keep using ordinary storage
+        }
+      }
+      arena.wanted = 0;
+    }
+  }
+}
+
+/**
+ * Zeroed float32 storage of `n` elements from the current arena scope, or null outside a scope or when the block
+ * is full (then the caller uses ordinary storage, and the next scope gets a larger block).
+ */
+export function arenaFloat32(n: number): Float32Array | null {
+  if (arena.depth === 0) return null;
+  const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
+  const start = arena.used;
+  arena.used += bytes;
+  arena.wanted = Math.max(arena.wanted, arena.used);
+  if (arena.used > arena.bytes) return null;
+  const a = wholeView().subarray((arena.at + start) >> 2, ((arena.at + start) >> 2) + n);
+  a.fill(0);
+  return a;
+}
+
+/** Whether `a` is storage of the arena (released at the end of its scope), as opposed to long-lived storage. */
+export function inArena(a: ArrayBufferView): boolean {
+  const r = residentAddress(a);
+  return r >= 0 && arena.bytes > 0 && r >= arena.at && r < arena.at + arena.bytes;
+}
+
+/**
+ * The byte addresses of arrays that all live in the kernel memory (null entries give 0), or null when one of
+ * them does not: then the caller copies through the scratch area instead.
+ */
+export function residentAddresses(...arrays: (ArrayBufferView | null)[]): number[] | null {
+  const out: number[] = [];
+  for (const a of arrays) {
+    const r = a === null ? 0 : residentAddress(a);
+    if (r < 0) return null;
+    out.push(r);
+  }
+  return out;
+}
+
 /** The byte address of `a[0]` in the kernels' memory when `a` lives there, else -1. */
 export function residentAddress(a: ArrayBufferView): number {
   return memoryBuffers.has(a.buffer) ? a.byteOffset : -1;
