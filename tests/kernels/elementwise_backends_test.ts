@@ -1,5 +1,7 @@
 import { setBackend } from "../../lib/kernels/backend.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
+import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
+import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose } from "../_helpers/assert.ts";
 
@@ -32,5 +34,38 @@ Deno.test("wasm GELU forward/backward equal the js kernels and the float64 truth
     assertAllClose(wasm.dx, js.dx, 5e-7, 2e-6, `gelu backward n=${n}`);
     const truth = Array.from(x, (v) => 0.5 * v * (1 + erf64(v / Math.SQRT2)));
     assertAllClose(wasm.y, truth, 1e-6, 2e-6, `gelu forward vs float64 n=${n}`);
+  }
+});
+
+Deno.test("wasm GELU split over 2 threads equals one thread (in place on resident storage and through copies)", async () => {
+  const n = 200_003; // several pieces and a ragged end
+  const rng = new Rng(9);
+  const x = residentFloat32(n)!, dy = residentFloat32(n)!;
+  for (let i = 0; i < n; i++) {
+    x[i] = rng.normal() * 3;
+    dy[i] = rng.normal();
+  }
+  const run = () =>
+    withBackend("wasm", () => {
+      const y = residentFloat32(n)!, dx = residentFloat32(n)!;
+      geluForward(x, y, n);
+      geluBackward(x, dy, dx, n);
+      const yc = new Float32Array(n), dxc = new Float32Array(n); // ordinary storage: the copying path
+      geluForward(x.slice(), yc, n);
+      geluBackward(x.slice(), dy.slice(), dxc, n);
+      return { y: y.slice(), dx: dx.slice(), yc, dxc };
+    });
+  setThreads(1);
+  const one = run();
+  try {
+    setThreads(2);
+    await whenThreadsReady();
+    const two = run();
+    assertAllClose(two.y, one.y, 0, 0, "forward, in place");
+    assertAllClose(two.dx, one.dx, 0, 0, "backward, in place");
+    assertAllClose(two.yc, one.y, 0, 0, "forward, copied");
+    assertAllClose(two.dxc, one.dx, 0, 0, "backward, copied");
+  } finally {
+    setThreads(1);
   }
 });

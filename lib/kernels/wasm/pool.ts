@@ -6,7 +6,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { CTRL, type OP_ATTN_BWD, OP_ATTN_FWD, OP_GEMM } from "./protocol.ts";
+import { CTRL, type OP_ATTN_BWD, OP_ATTN_FWD, OP_GELU_BWD, OP_GELU_FWD, OP_GEMM } from "./protocol.ts";
 import { sharedKernels, wasmKernels } from "./runtime.ts";
 
 /** Multiply-adds below which a product runs on the calling thread alone. */
@@ -181,6 +181,33 @@ export function attentionParallel(
   control[CTRL.Q] = scratch;
   control[CTRL.Q_STRIDE] = stride;
   run(slices, 1, (h) => fn(desc, h, h + 1, scratch));
+}
+
+/** Elements per piece of a parallel element-wise kernel (a multiple of 4). */
+const ELEMENTWISE_CHUNK = 1 << 15;
+
+/**
+ * GELU forward (dy = 0) or backward over n elements at byte pointers into the shared memory, split over the pool
+ * when large enough.
+ */
+export function geluParallel(n: number, x: number, dy: number, out: number): void {
+  const k = wasmKernels()!;
+  const backward = dy !== 0;
+  const piece = (i0: number) => {
+    const len = Math.min(ELEMENTWISE_CHUNK, n - i0), o = i0 * 4;
+    if (backward) k.gelu_bwd(len, x + o, dy + o, out + o);
+    else k.gelu_fwd(len, x + o, out + o);
+  };
+  if (activeWorkers() === 0 || n < 2 * ELEMENTWISE_CHUNK) {
+    if (backward) k.gelu_bwd(n, x, dy, out);
+    else k.gelu_fwd(n, x, out);
+    return;
+  }
+  control[CTRL.OP] = backward ? OP_GELU_BWD : OP_GELU_FWD;
+  control[CTRL.A] = x;
+  control[CTRL.B] = dy;
+  control[CTRL.C] = out;
+  run(n, ELEMENTWISE_CHUNK, piece);
 }
 
 // Publishes the job written into the control block, takes CHUNK-sized pieces of [0, total) on this thread too,

@@ -37,3 +37,7 @@ export const OP_EXIT = 2;
 export const OP_ATTN_FWD = 3;
 /** Job: attention backward, laid out like {@link OP_ATTN_FWD}. */
 export const OP_ATTN_BWD = 4;
+/** Job: GELU forward over M elements in pieces of CHUNK: A = x, C = out. */
+export const OP_GELU_FWD = 5;
+/** Job: GELU backward: A = x, B = dy, C = dx. */
+export const OP_GELU_BWD = 6;

@@ -5,7 +5,7 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { CTRL, OP_ATTN_BWD, OP_ATTN_FWD, OP_EXIT, OP_GEMM } from "./protocol.ts";
+import { CTRL, OP_ATTN_BWD, OP_ATTN_FWD, OP_EXIT, OP_GELU_BWD, OP_GELU_FWD, OP_GEMM } from "./protocol.ts";
 import { instantiateKernels } from "./runtime.ts";
 
 interface Init {
@@ -40,6 +40,17 @@ parentPort!.once("message", (init: Init) => {
         i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
       ) {
         k.gemm_rows(N, K, a, lda, transA, p, K, c, ldc, acc, q, i0, Math.min(total, i0 + chunk));
+      }
+    } else if (op === OP_GELU_FWD || op === OP_GELU_BWD) {
+      const x = ctrl[CTRL.A], dy = ctrl[CTRL.B], out = ctrl[CTRL.C];
+      for (
+        let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk);
+        i0 < total;
+        i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
+      ) {
+        const len = Math.min(chunk, total - i0), o = i0 * 4;
+        if (op === OP_GELU_BWD) k.gelu_bwd(len, x + o, dy + o, out + o);
+        else k.gelu_fwd(len, x + o, out + o);
       }
     } else if (op === OP_ATTN_FWD || op === OP_ATTN_BWD) {
       const fn = op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd, desc = ctrl[CTRL.A];
