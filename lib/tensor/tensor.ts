@@ -10,7 +10,7 @@
  */
 
 import type { Float } from "../kernels/types.ts";
-import { arenaFloat32, residentFloat32 } from "../kernels/wasm/runtime.ts";
+import { arenaFloat32, arenaRelease, residentFloat32 } from "../kernels/wasm/runtime.ts";
 export type { Float };
 
 /** The element type of a tensor's storage. */
@@ -164,12 +164,20 @@ export class Tensor {
 /** The gradient buffers of leaf tensors, reused from step to step. */
 const leafGrads = new WeakMap<Tensor, Float>();
 
-/** Adds `g` into `t.grad`, allocating it on first use. */
-export function accumulateGrad(t: Tensor, g: Float): void {
+/**
+ * Adds `g` into `t.grad`, allocating it on first use. `owned` says that the caller allocated `g` for this call
+ * alone (with `allocate`, full length) and will not touch it again: then an intermediate tensor takes it as its
+ * gradient without a copy, and otherwise it goes back to the step arena for reuse once added.
+ */
+export function accumulateGrad(t: Tensor, g: Float, owned = false): void {
   if (!t.requiresGrad) return;
   if (t.grad === null) {
+    if (owned && t.node !== null && g.length === t.size) {
+      t.grad = g;
+      return;
+    }
     // A leaf (a parameter) keeps one long-lived gradient buffer across steps; an intermediate gets fresh storage
-    // (from the arena inside a step). Either way `g` is copied: ops may pass the same array to several parents.
+    // (from the arena inside a step). `g` is copied: ops may pass the same array to several parents.
     let buf: Float;
     if (t.node === null) {
       const kept = leafGrads.get(t);
@@ -178,10 +186,11 @@ export function accumulateGrad(t: Tensor, g: Float): void {
     } else buf = allocate(t.dtype, t.size);
     buf.set(g);
     t.grad = buf;
-    return;
+  } else {
+    const dst = t.grad;
+    for (let i = 0; i < dst.length; i++) dst[i] += g[i];
   }
-  const dst = t.grad;
-  for (let i = 0; i < dst.length; i++) dst[i] += g[i];
+  if (owned) arenaRelease(g);
 }
 
 /**
@@ -242,7 +251,9 @@ export function backward(root: Tensor, grad?: Float): void {
     const t = order[k];
     if (t.node === null || t.grad === null) continue;
     t.node.backward(t.grad);
-    // Free intermediate gradients and the graph as we go: the tape is single-use.
+    // Free intermediate gradients and the graph as we go: the tape is single-use. The gradient's storage goes
+    // back to the step arena (when it came from there) for the next gradient of the same size.
+    arenaRelease(t.grad);
     t.grad = null;
     t.node = null;
   }

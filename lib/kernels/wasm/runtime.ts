@@ -290,13 +290,25 @@ export function residentFloat32(n: number): Float32Array | null {
 
 // ---- the step arena: short-lived float32 storage (activations, gradients of activations) in the kernel memory
 
-/** The arena's block, the bytes handed out in the current scope, and the most any scope has asked for. */
-const arena = { at: 0, bytes: 0, used: 0, wanted: 0, depth: 0 };
+/** Bytes of one arena block (a larger request gets a block of its own size). */
+const ARENA_BLOCK = 32 << 20;
+
+/**
+ * The arena: blocks of the kernel memory handed out front to back (`cur`, `used`) within a scope and reused by
+ * the next one, plus storage released early in the scope (`free`, by size) for reuse within it.
+ */
+const arena = {
+  blocks: [] as { at: number; bytes: number }[],
+  cur: 0,
+  used: 0,
+  depth: 0,
+  free: new Map<number, number[]>(),
+};
 
 /**
  * Runs `fn` with an arena: every float32 array the tensor ops allocate inside (see `allocate` in lib/tensor) is
- * carved from one block of the kernel memory, so the kernels use it in place (no copies) and a training step
- * allocates no new storage once the block has grown to fit. Everything allocated inside is released when the
+ * carved from blocks of the kernel memory, so the kernels use it in place (no copies), and once the blocks have
+ * grown to fit, a training step allocates no new storage. Everything allocated inside is released when the
  * outermost scope returns: no storage made inside may be used after it (read the numbers you need inside, copy
  * with `slice()` what must survive; parameters, their gradients, optimizer state and KV caches live outside).
  * Nested calls share the outer scope. Without the WASM kernels it just runs `fn`.
@@ -308,43 +320,72 @@ export function withArena<T>(fn: () => T): T {
     return fn();
   } finally {
     if (--arena.depth === 0) {
+      arena.cur = 0;
       arena.used = 0;
-      if (arena.wanted > arena.bytes) {
-        // this scope did not fit: the next one gets a block as large as this one wanted
-        if (arena.bytes > 0) release(arena.at, arena.bytes);
-        arena.bytes = 0;
-        try {
-          arena.at = alloc(arena.wanted);
-          arena.bytes = Math.ceil(arena.wanted / ALIGN) * ALIGN;
-        } catch {
-          arena.wanted = 0; // the memory limit: keep using ordinary storage
-        }
-      }
-      arena.wanted = 0;
+      arena.free.clear();
     }
   }
 }
 
+function arenaBytes(n: number): number {
+  return Math.max(ALIGN, Math.ceil((n * 4) / ALIGN) * ALIGN);
+}
+
 /**
- * Zeroed float32 storage of `n` elements from the current arena scope, or null outside a scope or when the block
- * is full (then the caller uses ordinary storage, and the next scope gets a larger block).
+ * Zeroed float32 storage of `n` elements from the current arena scope, or null outside a scope (or when the
+ * kernel memory is exhausted: then the caller uses ordinary storage).
  */
 export function arenaFloat32(n: number): Float32Array | null {
   if (arena.depth === 0) return null;
-  const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
-  const start = arena.used;
-  arena.used += bytes;
-  arena.wanted = Math.max(arena.wanted, arena.used);
-  if (arena.used > arena.bytes) return null;
-  const a = wholeView().subarray((arena.at + start) >> 2, ((arena.at + start) >> 2) + n);
+  const bytes = arenaBytes(n);
+  let at = arena.free.get(bytes)?.pop();
+  if (at === undefined) {
+    for (;;) {
+      const block = arena.blocks[arena.cur];
+      if (block !== undefined && arena.used + bytes <= block.bytes) {
+        at = block.at + arena.used;
+        arena.used += bytes;
+        break;
+      }
+      if (block !== undefined && arena.cur + 1 < arena.blocks.length) {
+        arena.cur++;
+        arena.used = 0;
+        continue;
+      }
+      try {
+        const size = Math.max(bytes, ARENA_BLOCK);
+        arena.blocks.push({ at: alloc(size), bytes: size });
+      } catch {
+        return null;
+      }
+      arena.cur = arena.blocks.length - 1;
+      arena.used = 0;
+    }
+  }
+  const a = wholeView().subarray(at >> 2, (at >> 2) + n);
   a.fill(0);
   return a;
+}
+
+/**
+ * Gives arena storage back before the scope ends, for reuse by a later allocation of the same size in the scope.
+ * Only for storage nothing else refers to any more (the autograd engine releases gradients it has consumed).
+ * Storage that is not the arena's is left alone.
+ */
+export function arenaRelease(a: Float32Array | Float64Array): void {
+  if (arena.depth === 0 || !inArena(a)) return;
+  const bytes = arenaBytes(a.length);
+  const list = arena.free.get(bytes);
+  if (list === undefined) arena.free.set(bytes, [residentAddress(a)]);
+  else list.push(residentAddress(a));
 }
 
 /** Whether `a` is storage of the arena (released at the end of its scope), as opposed to long-lived storage. */
 export function inArena(a: ArrayBufferView): boolean {
   const r = residentAddress(a);
-  return r >= 0 && arena.bytes > 0 && r >= arena.at && r < arena.at + arena.bytes;
+  if (r < 0) return false;
+  for (const b of arena.blocks) if (r >= b.at && r < b.at + b.bytes) return true;
+  return false;
 }
 
 /**

@@ -223,7 +223,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         cOff: 0,
         accumulate: false,
       });
-      accumulateGrad(x, gx);
+      accumulateGrad(x, gx, true);
     }
     if (w.requiresGrad) {
       // dW: (out, in) = gᵀ: (out, rows) · x: (rows, in)
@@ -242,8 +242,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         cOff: 0,
         accumulate: false,
       });
-      accumulateGrad(w, gw);
+      accumulateGrad(w, gw, true);
     }
-    if (b !== null && b.requiresGrad) accumulateGrad(b, reduceToSuffix(g, outF, b.dtype));
+    if (b !== null && b.requiresGrad) accumulateGrad(b, reduceToSuffix(g, outF, b.dtype), true);
   });
 }

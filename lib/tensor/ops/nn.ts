@@ -40,7 +40,7 @@ export function embedding(ids: Int32Array, idsShape: readonly number[], weight: 
       const o = ids[i] * C, go = i * C;
       for (let j = 0; j < C; j++) gw[o + j] += g[go + j];
     }
-    accumulateGrad(weight, gw);
+    accumulateGrad(weight, gw, true);
   });
 }
 
@@ -60,9 +60,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
     const db = bias !== null && bias.requiresGrad ? allocate(x.dtype, C) : null;
     layerNormBackward(x.data, weight.data, meanBuf, rstd, g, dx, dw, db, rows, C);
-    if (dx) accumulateGrad(x, dx);
-    if (dw) accumulateGrad(weight, dw);
-    if (db && bias) accumulateGrad(bias, db);
+    if (dx) accumulateGrad(x, dx, true);
+    if (dw) accumulateGrad(weight, dw, true);
+    if (db && bias) accumulateGrad(bias, db, true);
   });
 }
 
@@ -73,7 +73,7 @@ export function gelu(x: Tensor): Tensor {
   return result(out, x.shape, "gelu", [x], (g) => {
     const dx = allocate(x.dtype, x.size);
     geluBackward(x.data, g, dx, x.size);
-    accumulateGrad(x, dx);
+    accumulateGrad(x, dx, true);
   });
 }
 
@@ -85,7 +85,7 @@ export function softmax(x: Tensor): Tensor {
   return result(out, x.shape, "softmax", [x], (g) => {
     const dx = allocate(x.dtype, x.size);
     softmaxBackward(out, g, dx, rows, C);
-    accumulateGrad(x, dx);
+    accumulateGrad(x, dx, true);
   });
 }
 
@@ -109,7 +109,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   return result(out, x.shape, "dropout", [x], (g) => {
     const dx = allocate(x.dtype, x.size);
     for (let i = 0; i < dx.length; i++) dx[i] = keep[i] ? g[i] * s : 0;
-    accumulateGrad(x, dx);
+    accumulateGrad(x, dx, true);
   });
 }
 
@@ -186,9 +186,9 @@ export function attention(
   return result(y, [B, H, Tq, D], "attention", [q, k, v], (g) => {
     const dq = allocate(q.dtype, q.size), dk = allocate(q.dtype, k.size), dv = allocate(q.dtype, v.size);
     attentionBackward(q.data, k.data, v.data, probs, g, dq, dk, dv, dims, keep, keepScale, mask.data);
-    accumulateGrad(q, dq);
-    accumulateGrad(k, dk);
-    accumulateGrad(v, dv);
+    accumulateGrad(q, dq, true);
+    accumulateGrad(k, dk, true);
+    accumulateGrad(v, dv, true);
   });
 }
 
@@ -231,7 +231,7 @@ export function selfAttention(
   return result(y, [B, T, C], "selfAttention", [qkv], (g) => {
     const dqkv = allocate(qkv.dtype, qkv.size);
     packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale, mask.data);
-    accumulateGrad(qkv, dqkv);
+    accumulateGrad(qkv, dqkv, true);
   });
 }
 
@@ -251,6 +251,6 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
   return result(out, [], "crossEntropy", [logits], (g) => {
     const dx = allocate(logits.dtype, logits.size);
     crossEntropyBackward(probs, targets, dx, rows, V, ignoreIndex, count > 0 ? g[0] / count : 0);
-    accumulateGrad(logits, dx);
+    accumulateGrad(logits, dx, true);
   });
 }
