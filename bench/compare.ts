@@ -1,11 +1,14 @@
 /**
  * Ours against PyTorch, in one go on one machine: training throughput on shapes A, B, C (`train_throughput.ts`
  * against `torch_gpt.py`, both single-threaded) and generation on shape B (`generate_throughput.ts` against
- * `torch_gpt.py --gen`). For each shape ours runs first, then torch, so a change in machine load hits both.
+ * `torch_gpt.py --gen`). Each training shape also gets the extra runs of `--extras`: ours with `--threads 2`
+ * (same backend; our own 2-thread speed-up) and ours on `--backend blas --threads 1` (OpenBLAS gemm through FFI,
+ * against torch). Per shape the order is ours 1 thread, ours 2 threads, ours blas, torch, so a change in machine
+ * load hits all of them alike.
  *
  * ```sh
  * deno run -A bench/compare.ts [--shapes A,B,C] [--steps 5] [--gen 200] [--repeats 3] [--backend wasm] \
- *   [--out bench/results]
+ *   [--extras threads2,blas] [--out bench/results]
  * ```
  *
  * Writes `<out>/compare-<YYYY-MM-DD-HHMM>.json` (every run: command line, load average, raw JSON line or error),
@@ -53,6 +56,12 @@ export function shapeText(s: Shape): string {
 export const TORCH_SCRIPT = "../shared/bench-ref/torch_gpt.py";
 const PYTHON = "/usr/bin/python3";
 
+/** An extra training run per shape: ours with `--threads 2`, or ours on `--backend blas --threads 1`. */
+export type ExtraRun = "threads2" | "blas";
+
+/** The extra runs `--extras` accepts, in the order they run. */
+export const EXTRA_RUNS: readonly ExtraRun[] = ["threads2", "blas"];
+
 /** Parsed command line. */
 export interface CompareArgs {
   shapes: ShapeName[];
@@ -64,6 +73,8 @@ export interface CompareArgs {
   repeats: number;
   /** Our kernel backend. */
   backend: string;
+  /** Extra training runs per shape (empty for `--extras none`), in {@link EXTRA_RUNS} order. */
+  extras: ExtraRun[];
   /** Output folder. */
   out: string;
 }
@@ -74,7 +85,32 @@ const USAGE = `usage: deno run -A bench/compare.ts [flags]
   --gen N          tokens for the shape-B generation bench, 0 to skip (default 200)
   --repeats N      timed generation runs per mode, ours (default 3; torch_gpt.py always does 3)
   --backend NAME   our kernel backend: auto, js, wasm or blas (default wasm)
+  --extras LIST    extra training runs per shape, comma list of threads2 (ours, --threads 2, same backend) and
+                   blas (ours, --backend blas --threads 1), or none (default threads2,blas)
   --out DIR        output folder (default bench/results)`;
+
+/**
+ * Parses the value of `--extras`: a comma list of {@link EXTRA_RUNS} names, or `none` alone. Returns them in
+ * run order; throws an Error naming `--extras` on an unknown or repeated name, an empty list, or `none` mixed
+ * with names.
+ */
+export function parseExtras(raw: string): ExtraRun[] {
+  const names = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
+  if (names.length === 0) throw new Error(`--extras is empty; give ${EXTRA_RUNS.join(", ")} or none`);
+  if (names.includes("none")) {
+    if (names.length > 1) {
+      throw new Error(`--extras: "none" cannot be combined with other runs, got "${raw}"`);
+    }
+    return [];
+  }
+  for (const n of names) {
+    if (!(EXTRA_RUNS as readonly string[]).includes(n)) {
+      throw new Error(`--extras: unknown run "${n}" (known: ${EXTRA_RUNS.join(", ")}, none)`);
+    }
+  }
+  if (new Set(names).size !== names.length) throw new Error(`--extras lists a run twice: "${raw}"`);
+  return EXTRA_RUNS.filter((e) => names.includes(e));
+}
 
 /** Parses and validates the flags; throws an Error naming the bad flag ("help" for --help). */
 export function parseCompareArgs(argv: string[]): CompareArgs {
@@ -86,6 +122,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
       gen: { type: "string", default: "200" },
       repeats: { type: "string", default: "3" },
       backend: { type: "string", default: "wasm" },
+      extras: { type: "string", default: "threads2,blas" },
       out: { type: "string", default: "bench/results" },
       help: { type: "boolean", default: false },
     },
@@ -107,6 +144,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   }
   return {
     shapes: shapes as ShapeName[],
+    extras: parseExtras(values.extras),
     steps: intFlag("steps", values.steps, 1),
     gen: intFlag("gen", values.gen, 0),
     repeats: intFlag("repeats", values.repeats, 1),
@@ -119,8 +157,10 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
 export interface RunRecord {
   /** `ours` or `torch`. */
   impl: "ours" | "torch";
-  /** `train A`, `generate B`, … */
+  /** `train A`, `train A, 2 threads`, `train A, blas`, `generate B`, … */
   what: string;
+  /** Which extra run of `--extras` this is; absent for the base runs (ours 1 thread, torch, generation). */
+  variant?: ExtraRun;
   /** Program and arguments, run from the repository root. */
   argv: string[];
   /** Flags our script rejected (unknown option) and that were dropped before a retry. */
@@ -132,6 +172,8 @@ export interface RunRecord {
   wall_s: number;
   /** The parsed JSON line the bench printed, when it succeeded. */
   result?: Record<string, unknown>;
+  /** The end of stderr of a run that succeeded but printed there (e.g. the blas fallback warning). */
+  stderr_tail?: string;
   /** Why it failed: exit status and the end of stderr. */
   error?: string;
 }
@@ -176,6 +218,7 @@ async function runBench(
   what: string,
   base: string[],
   optional: [string, string][] = [],
+  variant?: ExtraRun,
 ): Promise<RunRecord> {
   const flags = [...optional];
   const dropped: string[] = [];
@@ -187,6 +230,7 @@ async function runBench(
     const rec: RunRecord = {
       impl,
       what,
+      ...(variant !== undefined ? { variant } : {}),
       argv,
       ...(dropped.length > 0 ? { dropped_flags: dropped } : {}),
       loadavg_before: before,
@@ -194,6 +238,8 @@ async function runBench(
       wall_s: round(r.s, 1),
     };
     if (r.code === 0) {
+      const err = r.stderr.trim();
+      if (err !== "") rec.stderr_tail = err.split("\n").slice(-6).join("\n");
       try {
         rec.result = lastJsonLine(r.stdout);
         console.error(`[compare]   done in ${rec.wall_s} s`);
@@ -277,6 +323,13 @@ function oursGenArgv(s: Shape, tokens: number, repeats: number, backend: string)
   ];
 }
 
+/** What one run measured. */
+export interface Side {
+  tokens_per_s: number;
+  peak_rss_mb: number;
+  params?: number;
+}
+
 /** One line of the table. */
 export interface Row {
   /** `A`, `B gen, KV cache`, … */
@@ -284,10 +337,19 @@ export interface Row {
   kind: "train" | "generate";
   /** The shape, `2 / 4 / 128 / 64 / 16 / 96`. */
   config: string;
-  ours?: { tokens_per_s: number; peak_rss_mb: number; params?: number };
-  torch?: { tokens_per_s: number; peak_rss_mb: number; params?: number };
+  /** Ours, one thread, `--backend` of the compare. */
+  ours?: Side;
+  torch?: Side;
   /** torch ÷ ours tokens/s, when both ran. */
   ratio?: number;
+  /** Training only, `--extras threads2`: ours with `--threads 2`, when it ran on 2 threads. */
+  ours_2t?: Side;
+  /** Ours 2 threads ÷ ours 1 thread tokens/s (our own speed-up), when both ran. */
+  speedup_2t?: number;
+  /** Training only, `--extras blas`: ours on `--backend blas --threads 1`, when it ran on blas (no fallback). */
+  ours_blas?: Side;
+  /** torch ÷ ours-on-blas tokens/s, when both ran. */
+  ratio_blas?: number;
   /** Set when a run failed or the two implementations disagree on something that should match. */
   note?: string;
 }
@@ -300,20 +362,61 @@ function num(o: Record<string, unknown> | undefined, ...path: string[]): number 
   return typeof v === "number" ? v : undefined;
 }
 
-function side(rec: RunRecord | undefined, tpsPath: string[]): Row["ours"] {
+function side(rec: RunRecord | undefined, tpsPath: string[]): Side | undefined {
   const tps = num(rec?.result, ...tpsPath), rss = num(rec?.result, "peak_rss_mb");
   if (tps === undefined || rss === undefined) return undefined;
   return { tokens_per_s: tps, peak_rss_mb: rss, params: num(rec?.result, "params") };
+}
+
+/** The base and extra runs of one training shape (or the generation runs, which have no extras). */
+export interface ShapeRuns {
+  ours?: RunRecord;
+  torch?: RunRecord;
+  /** Ours with `--threads 2`. */
+  threads2?: RunRecord;
+  /** Ours on `--backend blas --threads 1`. */
+  blas?: RunRecord;
+}
+
+/** Fills the 2-thread and blas fields of a training row from its extra runs; returns the notes they give. */
+function addExtras(row: Row, runs: ShapeRuns, tpsPath: string[]): string[] {
+  const notes: string[] = [];
+  const t2 = runs.threads2;
+  if (t2?.error !== undefined) notes.push("ours 2T failed");
+  const t2Side = side(t2, tpsPath);
+  if (t2Side !== undefined) {
+    const threads = t2?.result?.threads;
+    if (threads !== 2) {
+      notes.push(`2T run reported ${threads === undefined ? "no thread count" : `${threads} thread(s)`}`);
+    } else {
+      row.ours_2t = t2Side;
+      if (row.ours) row.speedup_2t = round(t2Side.tokens_per_s / row.ours.tokens_per_s, 2);
+    }
+  }
+  const bl = runs.blas;
+  if (bl?.error !== undefined) notes.push("ours blas failed");
+  const blSide = side(bl, tpsPath);
+  if (blSide !== undefined) {
+    const backend = bl?.result?.backend;
+    if (backend !== "blas") {
+      const why = /backend blas: (.*); using/.exec(bl?.stderr_tail ?? "")?.[1];
+      notes.push(`blas unavailable${why !== undefined ? ` (${why})` : ""}: ran on ${String(backend ?? "?")}`);
+    } else {
+      row.ours_blas = blSide;
+      if (row.torch) row.ratio_blas = round(row.torch.tokens_per_s / blSide.tokens_per_s, 2);
+    }
+  }
+  return notes;
 }
 
 function makeRow(
   label: string,
   kind: Row["kind"],
   shape: Shape,
-  ours: RunRecord | undefined,
-  torch: RunRecord | undefined,
+  runs: ShapeRuns,
   tpsPath: string[],
 ): Row {
+  const { ours, torch } = runs;
   const row: Row = {
     label,
     kind,
@@ -332,6 +435,7 @@ function makeRow(
       notes.push(`params differ: ours ${row.ours.params}, torch ${row.torch.params}`);
     }
   }
+  if (kind === "train") notes.push(...addExtras(row, runs, tpsPath));
   if (kind === "generate") {
     for (const [who, rec] of [["ours", ours], ["torch", torch]] as const) {
       if (rec?.result !== undefined && rec.result.same_tokens !== true) {
@@ -343,17 +447,23 @@ function makeRow(
   return row;
 }
 
-/** Table rows from the run records (training shapes in order, then the generation rows). */
+/**
+ * Table rows from the run records (training shapes in order, then the generation rows). A training shape's
+ * extra runs fill `ours_2t` / `speedup_2t` and `ours_blas` / `ratio_blas`; a 2-thread run that did not report 2
+ * threads, or a blas run that reported another backend (OpenBLAS missing: it fell back), leaves them empty and
+ * adds a note.
+ */
 export function buildRows(
-  train: { name: ShapeName; ours?: RunRecord; torch?: RunRecord }[],
+  train: ({ name: ShapeName } & ShapeRuns)[],
   gen?: { ours?: RunRecord; torch?: RunRecord },
 ): Row[] {
-  const rows = train.map((t) => makeRow(t.name, "train", SHAPES[t.name], t.ours, t.torch, ["tokens_per_s"]));
+  const rows = train.map((t) => makeRow(t.name, "train", SHAPES[t.name], t, ["tokens_per_s"]));
   if (gen) {
     const b1 = { ...SHAPES.B, batch_size: 1 };
+    const g = { ours: gen.ours, torch: gen.torch };
     rows.push(
-      makeRow("B gen, KV cache", "generate", b1, gen.ours, gen.torch, ["kv_cache", "tokens_per_s"]),
-      makeRow("B gen, no cache", "generate", b1, gen.ours, gen.torch, ["no_cache", "tokens_per_s"]),
+      makeRow("B gen, KV cache", "generate", b1, g, ["kv_cache", "tokens_per_s"]),
+      makeRow("B gen, no cache", "generate", b1, g, ["no_cache", "tokens_per_s"]),
     );
   }
   return rows;
@@ -372,39 +482,47 @@ function fmtRatio(v: number | undefined): string {
   return v === undefined ? "–" : `${v < 10 ? v.toFixed(2) : v.toFixed(1)}×`;
 }
 
-/** The Markdown table: shape, tokens/s of both, torch ÷ ours, peak RSS of both (and notes when any). */
-export function markdownTable(rows: readonly Row[]): string {
+/**
+ * The Markdown table: shape, tokens/s of both, torch ÷ ours, then for each of `extras` its columns ("ours 2T
+ * tok/s", "2T ÷ 1T"; "ours blas tok/s", "torch ÷ blas"; blank on generation rows, "–" where the run failed or
+ * fell back), then peak RSS of both (and notes when any). Without extras it is the 1-thread table alone.
+ */
+export function markdownTable(rows: readonly Row[], extras: readonly ExtraRun[] = []): string {
   const withNotes = rows.some((r) => r.note !== undefined);
-  const head = [
-    "shape",
-    "config",
-    "ours tok/s",
-    "torch tok/s",
-    "torch ÷ ours",
-    "ours peak RSS",
-    "torch peak RSS",
-  ];
-  const align = ["---", "---", "---:", "---:", "---:", "---:", "---:"];
+  const t2 = extras.includes("threads2"), blas = extras.includes("blas");
+  const head = ["shape", "config", "ours tok/s", "torch tok/s", "torch ÷ ours"];
+  if (t2) head.push("ours 2T tok/s", "2T ÷ 1T");
+  if (blas) head.push("ours blas tok/s", "torch ÷ blas");
+  head.push("ours peak RSS", "torch peak RSS");
+  const align = head.map((_, i) => i < 2 ? "---" : "---:");
   if (withNotes) head.push("note"), align.push("---");
   const lines = [`| ${head.join(" | ")} |`, `| ${align.join(" | ")} |`];
   for (const r of rows) {
+    const train = r.kind === "train";
     const cells = [
       r.label,
       r.config,
       fmtTps(r.ours?.tokens_per_s),
       fmtTps(r.torch?.tokens_per_s),
       fmtRatio(r.ratio),
-      fmtMb(r.ours?.peak_rss_mb),
-      fmtMb(r.torch?.peak_rss_mb),
     ];
+    if (t2) cells.push(train ? fmtTps(r.ours_2t?.tokens_per_s) : "", train ? fmtRatio(r.speedup_2t) : "");
+    if (blas) cells.push(train ? fmtTps(r.ours_blas?.tokens_per_s) : "", train ? fmtRatio(r.ratio_blas) : "");
+    cells.push(fmtMb(r.ours?.peak_rss_mb), fmtMb(r.torch?.peak_rss_mb));
     if (withNotes) cells.push(r.note ?? "");
     lines.push(`| ${cells.join(" | ")} |`);
   }
   return lines.join("\n");
 }
 
-const KIND_COLORS: Record<Row["kind"], string> = { train: "#4269d0", generate: "#efb118" };
-const KIND_LABELS: Record<Row["kind"], string> = { train: "training step", generate: "generation, batch 1" };
+/** A bar series of the chart: torch ÷ ours per row, torch ÷ ours-on-blas per training row. */
+type Series = Row["kind"] | "blas";
+const SERIES_COLORS: Record<Series, string> = { train: "#4269d0", blas: "#3ca951", generate: "#efb118" };
+const SERIES_LABELS: Record<Series, string> = {
+  train: "training step",
+  blas: "training step, ours on blas",
+  generate: "generation, batch 1",
+};
 
 function svgEl(doc: Document, name: string, attrs: Record<string, string | number>, text?: string): Element {
   const e = doc.createElementNS("http://www.w3.org/2000/svg", name);
@@ -415,17 +533,26 @@ function svgEl(doc: Document, name: string, attrs: Record<string, string | numbe
 
 /**
  * A bar per row that has a ratio: torch ÷ ours tokens/s, coloured by kind (training or generation), the value
- * written above each bar and a dashed rule at 1× (parity). Categorical colours with a swatch legend drawn into
- * the top margin, so the figure is one standalone `<svg>`. Returns null when no row has a ratio.
+ * written above each bar and a dashed rule at 1× (parity). A training row with a blas ratio gets a second bar
+ * (`A · blas`, torch ÷ ours on blas) right after its own, in a third colour. Categorical colours with a swatch
+ * legend drawn into the top margin, so the figure is one standalone `<svg>`. Returns null when no row has a
+ * ratio. The figure is at least `width` wide, wider when there are more than 6 bars.
  */
 export function ratioChartSvg(rows: readonly Row[], title: string, width = 720, height = 340): string | null {
-  const data = rows.filter((r) => r.ratio !== undefined).map((r) => ({
-    label: r.label,
-    ratio: r.ratio!,
-    color: KIND_COLORS[r.kind],
-    text: fmtRatio(r.ratio),
-  }));
+  const data: { label: string; ratio: number; series: Series; color: string; text: string }[] = [];
+  for (const r of rows) {
+    const bars: [string, number | undefined, Series][] = [
+      [r.label, r.ratio, r.kind],
+      [`${r.label} · blas`, r.ratio_blas, "blas"],
+    ];
+    for (const [label, ratio, series] of bars) {
+      if (ratio === undefined) continue;
+      data.push({ label, ratio, series, color: SERIES_COLORS[series], text: fmtRatio(ratio) });
+    }
+  }
   if (data.length === 0) return null;
+  // ~104 px per bar keeps the x labels ("B gen, no cache") apart when the blas bars are added.
+  width = Math.max(width, 76 + 104 * data.length);
   const doc = parseHTML("<!doctype html><html><head></head><body></body></html>")
     .document as unknown as Document;
   const marginLeft = 56, marginTop = 66;
@@ -443,7 +570,17 @@ export function ratioChartSvg(rows: readonly Row[], title: string, width = 720, 
     color: { type: "identity" },
     marks: [
       Plot.barY(data, { x: "label", y: "ratio", fill: "color", title: (d) => `${d.label}: ${d.text}` }),
-      Plot.text(data, { x: "label", y: "ratio", text: "text", dy: -7, fontSize: 11 }),
+      Plot.text(data, {
+        x: "label",
+        y: "ratio",
+        text: "text",
+        dy: -7,
+        fontSize: 11,
+        fill: "#222",
+        stroke: "white",
+        strokeWidth: 3,
+        paintOrder: "stroke",
+      }),
       Plot.ruleY([1], { stroke: "#555", strokeDasharray: "4,3" }),
       Plot.ruleY([0]),
     ],
@@ -452,11 +589,11 @@ export function ratioChartSvg(rows: readonly Row[], title: string, width = 720, 
   const g = svgEl(doc, "g", { "aria-label": "legend", "text-anchor": "start", "font-size": 11 });
   g.appendChild(svgEl(doc, "text", { x: marginLeft, y: 16, "font-size": 13, "font-weight": 600 }, title));
   let x = marginLeft;
-  const kinds = (["train", "generate"] as const).filter((k) => rows.some((r) => r.kind === k && r.ratio));
-  for (const k of kinds) {
-    g.appendChild(svgEl(doc, "rect", { x, y: 26, width: 12, height: 12, fill: KIND_COLORS[k] }));
-    g.appendChild(svgEl(doc, "text", { x: x + 18, y: 32, dy: "0.32em" }, KIND_LABELS[k]));
-    x += 18 + KIND_LABELS[k].length * 6.4 + 20;
+  const shown = (["train", "blas", "generate"] as const).filter((k) => data.some((d) => d.series === k));
+  for (const k of shown) {
+    g.appendChild(svgEl(doc, "rect", { x, y: 26, width: 12, height: 12, fill: SERIES_COLORS[k] }));
+    g.appendChild(svgEl(doc, "text", { x: x + 18, y: 32, dy: "0.32em" }, SERIES_LABELS[k]));
+    x += 18 + SERIES_LABELS[k].length * 6.4 + 20;
   }
   g.appendChild(
     svgEl(doc, "line", { x1: x, x2: x + 18, y1: 32, y2: 32, stroke: "#555", "stroke-dasharray": "4,3" }),
@@ -487,20 +624,38 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
     deno: Deno.version.deno,
   };
 
-  const train: { name: ShapeName; ours?: RunRecord; torch?: RunRecord }[] = [];
+  const train: ({ name: ShapeName } & ShapeRuns)[] = [];
   for (const name of a.shapes) {
     const s = SHAPES[name];
     const { steps, warmup } = trainSteps(name, a.steps);
+    // Order per shape: ours 1 thread, ours 2 threads, ours blas, torch.
     const ours = await runBench(
       "ours",
       `train ${name}`,
       oursTrainArgv(s, steps, warmup, a.backend),
       oursFlags,
     );
+    const threads2 = a.extras.includes("threads2")
+      ? await runBench(
+        "ours",
+        `train ${name}, 2 threads`,
+        oursTrainArgv(s, steps, warmup, a.backend),
+        [["--backend", a.backend], ["--threads", "2"]],
+        "threads2",
+      )
+      : undefined;
+    // With --backend blas the base run already is the blas run.
+    const blas = !a.extras.includes("blas") ? undefined : a.backend === "blas" ? ours : await runBench(
+      "ours",
+      `train ${name}, blas`,
+      oursTrainArgv(s, steps, warmup, "blas"),
+      [["--backend", "blas"], ["--threads", "1"]],
+      "blas",
+    );
     const t = torch.ok
       ? await runBench("torch", `train ${name}`, torchArgv(s, ["--steps", steps, "--warmup", warmup]))
       : undefined;
-    train.push({ name, ours, torch: t });
+    train.push({ name, ours, threads2, blas, torch: t });
   }
   let gen: { ours?: RunRecord; torch?: RunRecord } | undefined;
   if (a.gen > 0) {
@@ -512,12 +667,13 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
     gen = { ours, torch: t };
   }
   const rows = buildRows(train, gen);
-  const records = [...train.flatMap((t) => [t.ours, t.torch]), gen?.ours, gen?.torch].filter(
-    (r): r is RunRecord => r !== undefined,
-  );
+  const records = [
+    ...new Set([...train.flatMap((t) => [t.ours, t.threads2, t.blas, t.torch]), gen?.ours, gen?.torch]),
+  ].filter((r): r is RunRecord => r !== undefined);
   const finished = new Date();
   const torchVersion = records.find((r) => r.impl === "torch" && r.result)?.result?.torch;
-  const oursBackend = records.find((r) => r.impl === "ours" && r.result?.backend)?.result?.backend;
+  const oursBackend = records.find((r) => r.impl === "ours" && r.variant === undefined && r.result?.backend)
+    ?.result?.backend;
 
   const base = join(a.out, `compare-${stamp(started)}`);
   const cStep = trainSteps("C", a.steps);
@@ -533,15 +689,30 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
   const torchText = torch.ok
     ? `PyTorch ${torchVersion ?? "?"} fp32, \`--threads 1\`.`
     : `**PyTorch unavailable (${torch.why}): ours only.**`;
+  const extraText = a.extras.map((e) =>
+    e === "threads2"
+      ? `ours with \`--threads 2\` on the same backend (2T ÷ 1T: our own speed-up)`
+      : `ours on \`--backend blas --threads 1\` (OpenBLAS gemm through FFI; torch ÷ blas)`
+  );
+  const order = [
+    "ours 1 thread",
+    ...a.extras.map((e) => e === "threads2" ? "ours 2 threads" : "ours blas"),
+    ...(torch.ok ? ["torch"] : []),
+  ];
+  const extrasSentence = extraText.length > 0
+    ? ` Each training shape also ran ${extraText.join(" and ")}; per shape the order was ` +
+      `${order.join(", ")}.`
+    : "";
   const md = [
     `# Ours vs PyTorch, ${when} UTC`,
     "",
     `Machine: ${machine.cpu}, ${machine.logical_cpus} logical CPUs, shared with other work (1-minute load ` +
-    `average ${loads}). Deno ${machine.deno}, ours on the \`${backend}\` backend, one thread; ${torchText}`,
+    `average ${loads}). Deno ${machine.deno}, ours on the \`${backend}\` backend, one thread; ${torchText}` +
+    extrasSentence,
     "",
     `Shapes are n_layer / n_head / n_embd / block / batch / vocab. ${settings.join("; ")}.`,
     "",
-    markdownTable(rows),
+    markdownTable(rows, a.extras),
     "",
   ].join("\n");
   const svg = ratioChartSvg(
@@ -601,7 +772,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const { rows, files, failed } = await compare(args);
-  console.log(markdownTable(rows));
+  console.log(markdownTable(rows, args.extras));
   console.log(
     `\nwrote ${
       files.map((f) => relative(Deno.cwd(), f).startsWith("..") ? f : relative(Deno.cwd(), f)).join(", ")
