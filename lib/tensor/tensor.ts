@@ -165,6 +165,25 @@ export class Tensor {
 const leafGrads = new WeakMap<Tensor, Float>();
 
 /**
+ * The storage an op may write `t`'s gradient into directly (instead of computing it apart and calling
+ * {@link accumulateGrad}): `t.grad` itself with `accumulate` true when a gradient is already there, else new
+ * storage (a leaf's long-lived buffer, or fresh zeroed storage) installed as `t.grad`, with `accumulate` false:
+ * the op must then write every element. Null when `t` needs no gradient.
+ */
+export function gradBuffer(t: Tensor): { buf: Float; accumulate: boolean } | null {
+  if (!t.requiresGrad) return null;
+  if (t.grad !== null) return { buf: t.grad, accumulate: true };
+  let buf: Float;
+  if (t.node === null) {
+    const kept = leafGrads.get(t);
+    buf = kept !== undefined && kept.length === t.size ? kept : allocatePersistent(t.dtype, t.size);
+    leafGrads.set(t, buf);
+  } else buf = allocate(t.dtype, t.size);
+  t.grad = buf;
+  return { buf, accumulate: false };
+}
+
+/**
  * Adds `g` into `t.grad`, allocating it on first use. `owned` says that the caller allocated `g` for this call
  * alone (with `allocate`, full length) and will not touch it again: then an intermediate tensor takes it as its
  * gradient without a copy, and otherwise it goes back to the step arena for reuse once added.

@@ -1,4 +1,5 @@
 import { setBackend } from "../../lib/kernels/backend.ts";
+import { addBias, sumRows } from "../../lib/kernels/bias.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
@@ -67,5 +68,25 @@ Deno.test("wasm GELU split over 2 threads equals one thread (in place on residen
     assertAllClose(two.dxc, one.dx, 0, 0, "backward, copied");
   } finally {
     setThreads(1);
+  }
+});
+
+Deno.test("bias add and row sums: wasm in place equals the plain loops (odd widths)", () => {
+  const rng = new Rng(10);
+  for (const [rows, n] of [[1, 1], [7, 3], [33, 13], [64, 130], [5, 1024]]) {
+    const y = residentFloat32(rows * n)!, b = residentFloat32(n)!, out = residentFloat32(n)!;
+    for (let i = 0; i < y.length; i++) y[i] = rng.normal();
+    for (let j = 0; j < n; j++) b[j] = out[j] = rng.normal();
+    const yJs = y.slice(), outJs = out.slice();
+    withBackend("js", () => {
+      addBias(yJs, b.slice(), rows, n);
+      sumRows(y.slice(), rows, n, outJs);
+    });
+    withBackend("wasm", () => {
+      sumRows(y, rows, n, out); // before the add, like the js side
+      addBias(y, b, rows, n);
+    });
+    assertAllClose(y, yJs, 0, 0, `add_bias ${rows}×${n}`);
+    assertAllClose(out, outJs, 0, 0, `sum_rows ${rows}×${n}`);
   }
 });

@@ -39,6 +39,8 @@ export interface KernelExports {
     ldc: number,
     acc: number,
   ): void;
+  add_bias(rows: number, n: number, y: number, b: number): void;
+  sum_rows(rows: number, n: number, g: number, out: number): void;
   attn_scratch_bytes(desc: number): number;
   attn_fwd(desc: number, h0: number, h1: number, scratch: number): void;
   attn_bwd(desc: number, h0: number, h1: number, scratch: number): void;

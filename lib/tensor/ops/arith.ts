@@ -6,8 +6,9 @@
  *
  * @module
  */
+import { addBias, sumRows } from "../../kernels/bias.ts";
 import { gemm } from "../../kernels/matmul.ts";
-import { accumulateGrad, allocate, type Float, result, type Tensor } from "../tensor.ts";
+import { accumulateGrad, allocate, type Float, gradBuffer, result, type Tensor } from "../tensor.ts";
 
 function isSuffix(small: readonly number[], big: readonly number[]): boolean {
   if (small.length > big.length) return false;
@@ -18,7 +19,7 @@ function isSuffix(small: readonly number[], big: readonly number[]): boolean {
 // Sums a gradient of the big shape down to the small (suffix) shape.
 function reduceToSuffix(g: Float, n: number, dtype: "float32" | "float64"): Float {
   const out = allocate(dtype, n);
-  for (let o = 0; o < g.length; o += n) for (let j = 0; j < n; j++) out[j] += g[o + j];
+  sumRows(g, g.length / n, n, out);
   return out;
 }
 
@@ -200,15 +201,13 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     cOff: 0,
     accumulate: false,
   });
-  if (b !== null) {
-    const bd = b.data;
-    for (let r = 0; r < rows; r++) for (let j = 0, o = r * outF; j < outF; j++) out[o + j] += bd[j];
-  }
+  if (b !== null) addBias(out, b.data, rows, outF);
   const parents = b === null ? [x, w] : [x, w, b];
   return result(out, [...x.shape.slice(0, -1), outF], "linear", parents, (g) => {
-    if (x.requiresGrad) {
+    // dx and dW go straight into the gradients' storage (accumulating when one is already there)
+    const gx = gradBuffer(x);
+    if (gx !== null) {
       // dx: (rows, in) = g: (rows, out) · W: (out, in)
-      const gx = allocate(x.dtype, x.size);
       gemm({
         transA: false,
         transB: false,
@@ -219,15 +218,14 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         aOff: 0,
         B: w.data,
         bOff: 0,
-        C: gx,
+        C: gx.buf,
         cOff: 0,
-        accumulate: false,
+        accumulate: gx.accumulate,
       });
-      accumulateGrad(x, gx, true);
     }
-    if (w.requiresGrad) {
+    const gw = gradBuffer(w);
+    if (gw !== null) {
       // dW: (out, in) = gᵀ: (out, rows) · x: (rows, in)
-      const gw = allocate(w.dtype, w.size);
       gemm({
         transA: true,
         transB: false,
@@ -238,11 +236,10 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         aOff: 0,
         B: x.data,
         bOff: 0,
-        C: gw,
+        C: gw.buf,
         cOff: 0,
-        accumulate: false,
+        accumulate: gw.accumulate,
       });
-      accumulateGrad(w, gw, true);
     }
     if (b !== null && b.requiresGrad) accumulateGrad(b, reduceToSuffix(g, outF, b.dtype), true);
   });
