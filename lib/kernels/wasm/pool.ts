@@ -226,7 +226,9 @@ function run(total: number, chunk: number, piece: (start: number) => void): void
   ) {
     piece(i0);
   }
+  // the workers finish at most one piece after this thread: poll before sleeping
   const want = workers.length;
+  for (let i = 0; i < 4000 && Atomics.load(control, CTRL.DONE) < want; i++);
   for (let done = Atomics.load(control, CTRL.DONE); done < want; done = Atomics.load(control, CTRL.DONE)) {
     Atomics.wait(control, CTRL.DONE, done, 50);
   }
