@@ -11,6 +11,10 @@ import { residentAddresses, wasmChunkRows, wasmHeap, wasmKernels } from "./wasm/
 
 /** out[r,:] = softmax(x[r,:]) for each of `rows` rows of length `cols` (max-subtracted, so it never overflows). */
 export function softmaxForward(x: Float, out: Float, rows: number, cols: number): void {
+  if (useWasm(x, rows * cols)) {
+    const r = residentAddresses(x, out);
+    if (r !== null) return wasmKernels()!.softmax_fwd(rows, cols, r[0], r[1]); // in place (arena, resident)
+  }
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let max = -Infinity;
@@ -28,6 +32,10 @@ export function softmaxForward(x: Float, out: Float, rows: number, cols: number)
 
 /** dx[r,:] = p ⊙ (dy − ⟨dy, p⟩) for softmax output p: the Jacobian-vector product of softmax. */
 export function softmaxBackward(p: Float, dy: Float, dx: Float, rows: number, cols: number): void {
+  if (useWasm(p, rows * cols)) {
+    const r = residentAddresses(p, dy, dx);
+    if (r !== null) return wasmKernels()!.softmax_bwd(rows, cols, r[0], r[1], r[2]);
+  }
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     let dot = 0;

@@ -1,5 +1,6 @@
 import { setBackend } from "../../lib/kernels/backend.ts";
 import { addBias, sumRows } from "../../lib/kernels/bias.ts";
+import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
@@ -88,5 +89,30 @@ Deno.test("bias add and row sums: wasm in place equals the plain loops (odd widt
     });
     assertAllClose(y, yJs, 0, 0, `add_bias ${rows}×${n}`);
     assertAllClose(out, outJs, 0, 0, `sum_rows ${rows}×${n}`);
+  }
+});
+
+Deno.test("row softmax forward/backward: wasm in place equals the plain loops (odd widths, large logits)", () => {
+  const rng = new Rng(11);
+  for (const [rows, cols] of [[1, 1], [3, 5], [17, 13], [40, 130], [2, 1031]]) {
+    const n = rows * cols;
+    const x = residentFloat32(n)!, dy = residentFloat32(n)!;
+    for (let i = 0; i < n; i++) {
+      x[i] = rng.normal() * (i % 11 === 0 ? 40 : 3);
+      dy[i] = rng.normal();
+    }
+    const want = withBackend("js", () => {
+      const p = new Float32Array(n), dx = new Float32Array(n);
+      softmaxForward(x.slice(), p, rows, cols);
+      softmaxBackward(p, dy.slice(), dx, rows, cols);
+      return { p, dx };
+    });
+    const p = residentFloat32(n)!, dx = residentFloat32(n)!;
+    withBackend("wasm", () => {
+      softmaxForward(x, p, rows, cols);
+      softmaxBackward(p, dy, dx, rows, cols);
+    });
+    assertAllClose(p, want.p, 1e-7, 2e-6, `softmax ${rows}×${cols}`);
+    assertAllClose(dx, want.dx, 1e-6, 2e-5, `softmax backward ${rows}×${cols}`);
   }
 });

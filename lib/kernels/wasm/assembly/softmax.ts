@@ -1,4 +1,4 @@
-// Fused softmax + cross-entropy over rows of `cols` logits (f32, row-major), one exp per logit. Targets are one
+// Row softmax (forward, backward) and the fused softmax + cross-entropy over rows of `cols` logits (f32, row-major), one exp per logit. Targets are one
 // i32 per row, already checked to lie in [0, cols) by the caller; a negative target marks an ignored row.
 // Pointer arguments are byte offsets into linear memory.
 
@@ -24,51 +24,99 @@ import { exp1, exp4, expInit, hmax, hsum, log64, splat, SUM_BLOCK } from "./simd
   return m;
 }
 
+// pr[0..cols) = softmax(xr[0..cols)), returning Σ exp(x − max) (in f64: blocks of SUM_BLOCK summed in f32
+// lanes, the block sums in f64, so a 50k-wide row stays accurate). Max, then exp(x − max) stored while summing,
+// then scaled by 1/sum.
+@inline function softmaxRow(xr: usize, pr: usize, cols: i32, mx: f32): f64 {
+  const c4 = cols & ~3;
+  const mv = splat(mx);
+  let sum: f64 = 0;
+  for (let j0 = 0; j0 < c4; j0 += SUM_BLOCK) {
+    const j1 = min(j0 + SUM_BLOCK, c4);
+    let acc = splat(0);
+    for (let j = j0; j < j1; j += 4) {
+      const o = <usize>j << 2;
+      const e = exp4(f32x4.sub(v128.load(xr + o), mv));
+      v128.store(pr + o, e);
+      acc = f32x4.add(acc, e);
+    }
+    sum += <f64>hsum(acc);
+  }
+  for (let j = c4; j < cols; j++) {
+    const o = <usize>j << 2;
+    const e = exp1(load<f32>(xr + o) - mx);
+    store<f32>(pr + o, e);
+    sum += <f64>e;
+  }
+  const inv = <f32>(1.0 / sum);
+  const iv = splat(inv);
+  for (let j = 0; j < c4; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(pr + o, f32x4.mul(v128.load(pr + o), iv));
+  }
+  for (let j = c4; j < cols; j++) {
+    const o = <usize>j << 2;
+    store<f32>(pr + o, load<f32>(pr + o) * inv);
+  }
+  return sum;
+}
+
 // probs = softmax(x) per row; returns Σ over the rows with a target t ≥ 0 of −log p_t, computed as
-// log Σ exp(x − max) − (x_t − max) so it keeps its precision when p_t is tiny. Per row: max, then exp(x − max)
-// stored into probs while summing, then probs scaled by 1/sum.
+// log Σ exp(x − max) − (x_t − max) so it keeps its precision when p_t is tiny.
 export function cross_entropy_fwd(rows: i32, cols: i32, x: usize, targets: usize, probs: usize): f64 {
   expInit();
-  const c4 = cols & ~3;
   let total: f64 = 0;
   for (let r = 0; r < rows; r++) {
     const ro = (<usize>r * <usize>cols) << 2;
-    const xr = x + ro, pr = probs + ro;
+    const xr = x + ro;
     const mx = rowMax(xr, cols);
-    const mv = splat(mx);
-    // Σ exp: blocks of SUM_BLOCK summed in f32 lanes, the block sums in f64 (a 50k-wide row stays accurate)
-    let sum: f64 = 0;
+    const sum = softmaxRow(xr, probs + ro, cols, mx);
+    const t = load<i32>(targets + (<usize>r << 2));
+    if (t >= 0) total += log64(sum) - <f64>(load<f32>(xr + (<usize>t << 2)) - mx);
+  }
+  return total;
+}
+
+// out = softmax(x) per row (max-subtracted).
+export function softmax_fwd(rows: i32, cols: i32, x: usize, out: usize): void {
+  expInit();
+  for (let r = 0; r < rows; r++) {
+    const ro = (<usize>r * <usize>cols) << 2;
+    softmaxRow(x + ro, out + ro, cols, rowMax(x + ro, cols));
+  }
+}
+
+// dx = p ⊙ (dy − ⟨dy, p⟩) per row (the dot in f64, like the sums above).
+export function softmax_bwd(rows: i32, cols: i32, p: usize, dy: usize, dx: usize): void {
+  const c4 = cols & ~3;
+  for (let r = 0; r < rows; r++) {
+    const ro = (<usize>r * <usize>cols) << 2;
+    const pr = p + ro, gr = dy + ro, xr = dx + ro;
+    let dot: f64 = 0;
     for (let j0 = 0; j0 < c4; j0 += SUM_BLOCK) {
       const j1 = min(j0 + SUM_BLOCK, c4);
       let acc = splat(0);
       for (let j = j0; j < j1; j += 4) {
         const o = <usize>j << 2;
-        const e = exp4(f32x4.sub(v128.load(xr + o), mv));
-        v128.store(pr + o, e);
-        acc = f32x4.add(acc, e);
+        acc = f32x4.add(acc, f32x4.mul(v128.load(pr + o), v128.load(gr + o)));
       }
-      sum += <f64>hsum(acc);
+      dot += <f64>hsum(acc);
     }
     for (let j = c4; j < cols; j++) {
       const o = <usize>j << 2;
-      const e = exp1(load<f32>(xr + o) - mx);
-      store<f32>(pr + o, e);
-      sum += <f64>e;
+      dot += <f64>(load<f32>(pr + o) * load<f32>(gr + o));
     }
-    const inv = <f32>(1.0 / sum);
-    const iv = splat(inv);
+    const d = <f32>dot;
+    const dv = splat(d);
     for (let j = 0; j < c4; j += 4) {
       const o = <usize>j << 2;
-      v128.store(pr + o, f32x4.mul(v128.load(pr + o), iv));
+      v128.store(xr + o, f32x4.mul(v128.load(pr + o), f32x4.sub(v128.load(gr + o), dv)));
     }
     for (let j = c4; j < cols; j++) {
       const o = <usize>j << 2;
-      store<f32>(pr + o, load<f32>(pr + o) * inv);
+      store<f32>(xr + o, load<f32>(pr + o) * (load<f32>(gr + o) - d));
     }
-    const t = load<i32>(targets + (<usize>r << 2));
-    if (t >= 0) total += log64(sum) - <f64>(load<f32>(xr + (<usize>t << 2)) - mx);
   }
-  return total;
 }
 
 // dx = scale · (probs − onehot(t)) per row; rows with a negative target get zero.
