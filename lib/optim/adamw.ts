@@ -4,7 +4,8 @@
  * @module
  */
 import { adamwUpdate } from "../kernels/optim.ts";
-import { allocatePersistent, type Float, type Tensor } from "../tensor/tensor.ts";
+import { wasmAvailable } from "../kernels/wasm/runtime.ts";
+import { adoptStorage, allocatePersistent, type Float, type Tensor } from "../tensor/tensor.ts";
 import {
   checkStateDict,
   type NamedParam,
@@ -36,6 +37,8 @@ interface Slot {
   decay: boolean;
   m: Float;
   v: Float;
+  /** The parameter's gradient view of the flat gradient buffer (flat layout only). */
+  gradView?: Float;
   /** This parameter's own step count (it only advances when the parameter has a gradient, as in PyTorch). */
   t: number;
 }
@@ -49,6 +52,12 @@ function checkRange(name: string, x: number, lo: number, hi: number, hiOpen: boo
  * AdamW. Per step, for each parameter with a gradient: p ← p·(1 − lr·wd) (decay group only), then the Adam update
  * with bias correction by the parameter's own step count. Moments have the parameter's dtype; tied tensors are
  * updated once (under their first name).
+ *
+ * Float32 parameters (where the WASM kernels exist) are gathered into one flat buffer in the kernel memory, with
+ * their gradients and moments in three more: each tensor's `data` becomes a view of it (so an array taken from
+ * `tensor.data` before the optimizer was made is no longer the parameter's storage). When every parameter has
+ * its gradient in that buffer and all share a step count, a step is two fused kernel calls (decay group, then the
+ * rest); otherwise it goes parameter by parameter, with the same result.
  */
 export class AdamW implements Optimizer {
   /** Base learning rate, used when `step()` is called without one. */
@@ -77,7 +86,38 @@ export class AdamW implements Optimizer {
     checkRange("eps", this.eps, 0, Infinity, false);
     checkRange("weightDecay", this.weightDecay, 0, Infinity, false);
     const decaySet = new Set(splitDecayGroups(params, { decay: opts.decay }).decay);
-    this.#slots = uniqueParams(params).map((p) => ({
+    const unique = uniqueParams(params);
+    const flat = unique.length > 0 && unique.every((p) => p.tensor.dtype === "float32") && wasmAvailable();
+    if (flat) {
+      // One flat buffer each for the parameters, their gradients and both moments (in the kernel memory),
+      // decayed parameters first: a step is then two AdamW kernel calls over contiguous memory.
+      const ordered = [...unique.filter((p) => decaySet.has(p)), ...unique.filter((p) => !decaySet.has(p))];
+      const total = ordered.reduce((n, p) => n + p.tensor.size, 0);
+      const [P, G, M, V] = [0, 1, 2, 3].map(() => allocatePersistent("float32", total));
+      this.#flat = { p: P, g: G, m: M, v: V, decayEnd: 0 };
+      let off = 0;
+      this.#slots = ordered.map((p) => {
+        const n = p.tensor.size, view = (a: Float) => a.subarray(off, off + n);
+        const slot: Slot = {
+          name: p.name,
+          tensor: p.tensor,
+          decay: decaySet.has(p),
+          m: view(M),
+          v: view(V),
+          gradView: view(G),
+          t: 0,
+        };
+        adoptStorage(p.tensor, view(P), slot.gradView!, [P, G]);
+        off += n;
+        if (slot.decay) this.#flat!.decayEnd = off;
+        return slot;
+      });
+      // keep the declared order for names, state dicts and per-parameter fallbacks
+      const rank = new Map(unique.map((p, i) => [p.tensor, i]));
+      this.#slots.sort((a, b) => rank.get(a.tensor)! - rank.get(b.tensor)!);
+      return;
+    }
+    this.#slots = unique.map((p) => ({
       name: p.name,
       tensor: p.tensor,
       decay: decaySet.has(p),
@@ -86,6 +126,9 @@ export class AdamW implements Optimizer {
       t: 0,
     }));
   }
+
+  /** The flat buffers (float32 parameters where the WASM kernels exist), or null. */
+  #flat: { p: Float; g: Float; m: Float; v: Float; decayEnd: number } | null = null;
 
   /** Number of `step()` calls made so far. */
   get stepCount(): number {
@@ -100,6 +143,46 @@ export class AdamW implements Optimizer {
   /** One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). */
   step(lr: number = this.lr): void {
     this.#step++;
+    const f = this.#flat;
+    if (
+      f !== null &&
+      this.#slots.every((s) =>
+        s.tensor.grad === s.gradView && s.tensor.data.buffer === f.p.buffer && s.t === this.#step - 1
+      )
+    ) {
+      // every parameter has its gradient in the flat buffer and the same step count: two calls in all
+      for (const s of this.#slots) s.t++;
+      const n = f.p.length, d = f.decayEnd, wd = this.weightDecay;
+      if (d > 0) {
+        adamwUpdate(
+          f.p.subarray(0, d),
+          f.g.subarray(0, d),
+          f.m.subarray(0, d),
+          f.v.subarray(0, d),
+          lr,
+          this.beta1,
+          this.beta2,
+          this.eps,
+          wd,
+          this.#step,
+        );
+      }
+      if (d < n) {
+        adamwUpdate(
+          f.p.subarray(d),
+          f.g.subarray(d),
+          f.m.subarray(d),
+          f.v.subarray(d),
+          lr,
+          this.beta1,
+          this.beta2,
+          this.eps,
+          0,
+          this.#step,
+        );
+      }
+      return;
+    }
     for (const s of this.#slots) {
       const g = s.tensor.grad;
       if (g === null) continue;

@@ -163,6 +163,30 @@ export class Tensor {
 
 /** The gradient buffers of leaf tensors, reused from step to step. */
 const leafGrads = new WeakMap<Tensor, Float>();
+/** Arrays whose views a tensor's storage or gradient buffer is: kept alive as long as the tensor. */
+const storageOwners = new WeakMap<Tensor, Float[]>();
+
+/**
+ * Moves a leaf tensor's values and gradient buffer into caller-given storage (views into larger buffers, e.g.
+ * an optimizer's flat parameter buffer): `data` receives the current values and becomes `t.data`; `grad`
+ * becomes the buffer every later backward pass writes `t`'s gradient into (the current gradient, if any, is
+ * copied there). `owners` are the arrays the views belong to; they stay alive as long as `t` does.
+ */
+export function adoptStorage(t: Tensor, data: Float, grad: Float, owners: Float[]): void {
+  if (data.length !== t.size || grad.length !== t.size || data.constructor !== t.data.constructor) {
+    throw new Error(
+      `adoptStorage: storage for [${t.shape}] must be two ${t.dtype} arrays of ${t.size} elements`,
+    );
+  }
+  data.set(t.data);
+  t.data = data;
+  if (t.grad !== null) {
+    grad.set(t.grad);
+    t.grad = grad;
+  }
+  leafGrads.set(t, grad);
+  storageOwners.set(t, [...(storageOwners.get(t) ?? []), ...owners]);
+}
 
 /**
  * The storage an op may write `t`'s gradient into directly (instead of computing it apart and calling

@@ -1,6 +1,9 @@
-import { type DType, Tensor } from "../../lib/tensor/tensor.ts";
+import { accumulateGrad, type DType, Tensor } from "../../lib/tensor/tensor.ts";
 import type { NamedParam } from "../../lib/optim/param.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
+import { residentAddress } from "../../lib/kernels/wasm/runtime.ts";
+import { GPT } from "../../lib/nn/models/gpt.ts";
+import { Rng } from "../../lib/random.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 function param(name: string, values: number[], shape: number[], dtype: DType = "float32"): NamedParam {
@@ -218,4 +221,47 @@ Deno.test("AdamW: rejects bad options and mismatched gradients", () => {
   const opt = new AdamW([p], { lr: 1 });
   p.tensor.grad = new Float32Array(3);
   assertThrows(() => opt.step(), `"w"`, "3 elements");
+});
+
+Deno.test("AdamW over one flat buffer (float32, wasm): same steps as the per-parameter path", () => {
+  // n_embd 64: every tensor has at least 64 elements, so both paths run the same f32 kernel (smaller ones would
+  // take the TypeScript loop parameter by parameter) and must agree exactly.
+  const cfg = {
+    vocabSize: 13,
+    blockSize: 8,
+    nLayer: 1,
+    nHead: 2,
+    nEmbd: 64,
+    dropout: 0,
+    bias: true,
+    tieWeights: true,
+  };
+  const run = (perParameter: boolean) => {
+    const model = new GPT(cfg, new Rng(3));
+    const params = model.namedParameters(undefined, true);
+    const opt = new AdamW(model.namedParameters(), { lr: 1e-2, weightDecay: 0.1 });
+    const rng = new Rng(4);
+    for (let s = 0; s < 3; s++) {
+      opt.zeroGrad();
+      for (const { tensor } of params) {
+        const g = new Float32Array(tensor.size).map(() => rng.normal());
+        // the autograd path writes into the flat gradient buffer; a plain array makes the optimizer go
+        // parameter by parameter
+        if (perParameter) tensor.grad = g;
+        else accumulateGrad(tensor, g);
+      }
+      opt.step();
+    }
+    return params.map(({ name, tensor }) => ({ name, data: tensor.data.slice() }));
+  };
+  // the flat layout: every parameter is a view of one buffer in the kernel memory
+  const model = new GPT(cfg, new Rng(3));
+  new AdamW(model.namedParameters(), { lr: 1e-2 });
+  const buffers = new Set(model.namedParameters().map(({ tensor }) => tensor.data.buffer));
+  assertEquals(buffers.size, 1);
+  assertTrue(model.namedParameters().every(({ tensor }) => residentAddress(tensor.data) >= 0));
+  const flat = run(false), perParameter = run(true);
+  for (let i = 0; i < flat.length; i++) {
+    assertAllClose(flat[i].data, perParameter[i].data, 0, 0, flat[i].name);
+  }
 });
