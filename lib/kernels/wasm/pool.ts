@@ -122,7 +122,7 @@ export function gemmRowsParallel(j: GemmRowsJob): void {
     return;
   }
   // Rows go out in blocks of a multiple of 6 (the kernel's row block), several per thread, taken on demand.
-  const chunk = Math.max(6, Math.ceil(j.M / (4 * n) / 6) * 6);
+  const chunk = Math.max(6, Math.ceil(j.M / (8 * n) / 6) * 6);
   control[CTRL.OP] = OP_GEMM;
   control[CTRL.N] = j.N;
   control[CTRL.K] = j.K;
