@@ -7,6 +7,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
+import { layerNormForwardParallel } from "./wasm/pool.ts";
 import {
   LN_BWD_DB,
   LN_BWD_DW,
@@ -108,7 +109,7 @@ function layerNormForwardWasm(
   const r = residentAddresses(x, w, b, out, mean, rstd);
   if (r !== null) {
     // everything lives in the kernel memory: one call, in place
-    k.layernorm_fwd(rows, C, r[0], r[1], r[2], b === null ? 0 : 1, r[3], r[4], r[5], eps);
+    layerNormForwardParallel(rows, C, r[0], r[1], r[2], r[3], r[4], r[5], eps);
     return;
   }
   const R = Math.min(rows, wasmChunkRows(C));

@@ -1,5 +1,6 @@
 import { setBackend } from "../../lib/kernels/backend.ts";
-import { addBias, sumRows } from "../../lib/kernels/bias.ts";
+import { addBias, addRows, addVec, sumRows } from "../../lib/kernels/bias.ts";
+import { layerNormForward } from "../../lib/kernels/layernorm.ts";
 import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
@@ -114,5 +115,43 @@ Deno.test("row softmax forward/backward: wasm in place equals the plain loops (o
     });
     assertAllClose(p, want.p, 1e-7, 2e-6, `softmax ${rows}×${cols}`);
     assertAllClose(dx, want.dx, 1e-6, 2e-5, `softmax backward ${rows}×${cols}`);
+  }
+});
+
+Deno.test("row adds, element-wise add, row sums and LayerNorm split over 2 threads equal one thread", async () => {
+  const rng = new Rng(12);
+  const rows = 700, n = 130, size = rows * n; // several pieces, ragged ends, widths not a multiple of 4
+  const fill = (len: number) => {
+    const a = residentFloat32(len)!;
+    for (let i = 0; i < len; i++) a[i] = rng.normal();
+    return a;
+  };
+  const x = fill(size), y = fill(size), b = fill(n), w = fill(n);
+  const run = () =>
+    withBackend("wasm", () => {
+      const rowsOut = residentFloat32(size)!, vecOut = residentFloat32(size)!, sums = residentFloat32(n)!;
+      const ln = residentFloat32(size)!, mean = residentFloat32(rows)!, rstd = residentFloat32(rows)!;
+      addRows(x, b, rowsOut, rows, n);
+      addVec(x, y, vecOut, size);
+      sumRows(x, rows, n, sums);
+      layerNormForward(x, w, b, ln, mean, rstd, rows, n, 1e-5);
+      return [rowsOut, vecOut, sums, ln, mean, rstd].map((a) => a.slice());
+    });
+  setThreads(1);
+  const one = run();
+  try {
+    setThreads(2);
+    await whenThreadsReady();
+    const two = run();
+    const names = ["add_rows", "add_vec", "sum_rows", "layernorm out", "layernorm mean", "layernorm rstd"];
+    names.forEach((name, i) => assertAllClose(two[i], one[i], 0, 0, name));
+    const js = withBackend("js", () => {
+      const out = new Float32Array(size);
+      addRows(x.slice(), b.slice(), out, rows, n);
+      return out;
+    });
+    assertAllClose(one[0], js, 0, 0, "add_rows against the plain loop");
+  } finally {
+    setThreads(1);
   }
 });

@@ -6,7 +6,19 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { CTRL, type OP_ATTN_BWD, OP_ATTN_FWD, OP_GELU_BWD, OP_GELU_FWD, OP_GEMM } from "./protocol.ts";
+import { runPiece } from "./pieces.ts";
+import {
+  CTRL,
+  OP_ADD_ROWS,
+  OP_ADD_VEC,
+  type OP_ATTN_BWD,
+  OP_ATTN_FWD,
+  OP_GELU_BWD,
+  OP_GELU_FWD,
+  OP_GEMM,
+  OP_LN_FWD,
+  OP_SUM_ROWS,
+} from "./protocol.ts";
 import { sharedKernels, wasmKernels } from "./runtime.ts";
 
 /** Multiply-adds below which a product runs on the calling thread alone. */
@@ -18,6 +30,7 @@ let readyWaiters: Array<() => void> = [];
 let generation = 0;
 let threads = 1;
 let control = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
+let controlF64 = new Float64Array(control.buffer);
 
 /** Threads in use (1 = the calling thread only). */
 export function getThreads(): number {
@@ -42,6 +55,7 @@ export function setThreads(n: number): number {
   workers = [];
   ready = 0;
   control = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
+  controlF64 = new Float64Array(control.buffer);
   const gen = ++generation;
   while (sk !== null && workers.length < n - 1) {
     const index = workers.length + 1;
@@ -135,26 +149,7 @@ export function gemmRowsParallel(j: GemmRowsJob): void {
   control[CTRL.ACC] = acc;
   control[CTRL.Q] = j.q;
   control[CTRL.Q_STRIDE] = j.qStride;
-  run(
-    j.M,
-    chunk,
-    (i0) =>
-      k.gemm_rows(
-        j.N,
-        j.K,
-        j.a,
-        j.lda,
-        transA,
-        j.p,
-        j.K,
-        j.c,
-        j.ldc,
-        acc,
-        j.q,
-        i0,
-        Math.min(j.M, i0 + chunk),
-      ),
-  );
+  run(j.M, chunk);
 }
 
 /**
@@ -180,7 +175,7 @@ export function attentionParallel(
   control[CTRL.A] = desc;
   control[CTRL.Q] = scratch;
   control[CTRL.Q_STRIDE] = stride;
-  run(slices, 1, (h) => fn(desc, h, h + 1, scratch));
+  run(slices, 1);
 }
 
 /** Elements per piece of a parallel element-wise kernel (a multiple of 4). */
@@ -192,27 +187,80 @@ const ELEMENTWISE_CHUNK = 1 << 15;
  */
 export function geluParallel(n: number, x: number, dy: number, out: number): void {
   const k = wasmKernels()!;
-  const backward = dy !== 0;
-  const piece = (i0: number) => {
-    const len = Math.min(ELEMENTWISE_CHUNK, n - i0), o = i0 * 4;
-    if (backward) k.gelu_bwd(len, x + o, dy + o, out + o);
-    else k.gelu_fwd(len, x + o, out + o);
-  };
   if (activeWorkers() === 0 || n < 2 * ELEMENTWISE_CHUNK) {
-    if (backward) k.gelu_bwd(n, x, dy, out);
+    if (dy !== 0) k.gelu_bwd(n, x, dy, out);
     else k.gelu_fwd(n, x, out);
     return;
   }
-  control[CTRL.OP] = backward ? OP_GELU_BWD : OP_GELU_FWD;
+  control[CTRL.OP] = dy !== 0 ? OP_GELU_BWD : OP_GELU_FWD;
   control[CTRL.A] = x;
   control[CTRL.B] = dy;
   control[CTRL.C] = out;
-  run(n, ELEMENTWISE_CHUNK, piece);
+  run(n, ELEMENTWISE_CHUNK);
 }
 
-// Publishes the job written into the control block, takes CHUNK-sized pieces of [0, total) on this thread too,
-// and waits for the workers to finish theirs.
-function run(total: number, chunk: number, piece: (start: number) => void): void {
+/** Whether a job of `work` elements is worth splitting over the pool. */
+function pooled(work: number): boolean {
+  return activeWorkers() > 0 && work >= 2 * ELEMENTWISE_CHUNK;
+}
+
+/** out[r, :] = x[r, :] + b for `rows` rows of width n (byte pointers; out may be x), split over the pool by rows. */
+export function addRowsParallel(rows: number, n: number, x: number, b: number, out: number): void {
+  if (!pooled(rows * n)) return wasmKernels()!.add_rows(rows, n, x, b, out);
+  control[CTRL.OP] = OP_ADD_ROWS;
+  control.set([x, b, out], CTRL.A);
+  control[CTRL.N] = n;
+  run(rows, Math.max(1, Math.floor(ELEMENTWISE_CHUNK / n)));
+}
+
+/** out = a + b over n elements (byte pointers), split over the pool. */
+export function addVecParallel(n: number, a: number, b: number, out: number): void {
+  if (!pooled(n)) return wasmKernels()!.add_vec(n, a, b, out);
+  control[CTRL.OP] = OP_ADD_VEC;
+  control.set([a, b, out], CTRL.A);
+  run(n, ELEMENTWISE_CHUNK);
+}
+
+/** out[j] += Σ_r g[r, j] over `rows` rows of width n (byte pointers), columns split over the pool. */
+export function sumRowsParallel(rows: number, n: number, g: number, out: number): void {
+  if (!pooled(rows * n) || n < 16) return wasmKernels()!.sum_rows(rows, n, n, g, out);
+  control[CTRL.OP] = OP_SUM_ROWS;
+  control[CTRL.A] = g;
+  control[CTRL.C] = out;
+  control[CTRL.N] = n;
+  control[CTRL.K] = rows;
+  run(n, Math.max(4, (Math.ceil(n / (4 * (activeWorkers() + 1))) + 3) & ~3));
+}
+
+/** LayerNorm forward (see layernorm_fwd; byte pointers, b = 0 for none) split over the pool by rows. */
+export function layerNormForwardParallel(
+  rows: number,
+  C: number,
+  x: number,
+  w: number,
+  b: number,
+  out: number,
+  mean: number,
+  rstd: number,
+  eps: number,
+): void {
+  const hasBias = b === 0 ? 0 : 1;
+  if (!pooled(rows * C)) return wasmKernels()!.layernorm_fwd(rows, C, x, w, b, hasBias, out, mean, rstd, eps);
+  control[CTRL.OP] = OP_LN_FWD;
+  control.set([x, w, out], CTRL.A);
+  control[CTRL.P] = b;
+  control[CTRL.ACC] = hasBias;
+  control[CTRL.N] = C;
+  control[CTRL.LDA] = mean;
+  control[CTRL.LDC] = rstd;
+  controlF64[CTRL.F64 / 2] = eps;
+  run(rows, Math.max(1, Math.floor(ELEMENTWISE_CHUNK / C)));
+}
+
+// Publishes the job written into the control block, takes CHUNK-sized pieces of [0, total) on this thread too
+// (thread 0), and waits for the workers to finish theirs.
+function run(total: number, chunk: number): void {
+  const k = wasmKernels()!;
   control[CTRL.M] = total;
   control[CTRL.CHUNK] = chunk;
   Atomics.store(control, CTRL.DONE, 0);
@@ -224,7 +272,7 @@ function run(total: number, chunk: number, piece: (start: number) => void): void
     i0 < total;
     i0 = Atomics.add(control, CTRL.NEXT, chunk)
   ) {
-    piece(i0);
+    runPiece(k, control, controlF64, 0, i0);
   }
   // the workers finish at most one piece after this thread: poll before sleeping
   const want = workers.length;

@@ -26,7 +26,9 @@ export const CTRL = {
   LDC: 15,
   TRANS_A: 16,
   ACC: 17,
-  LENGTH: 20,
+  /** A float64 (LayerNorm's eps) in two slots; index 20 is byte offset 80, 8-byte aligned. */
+  F64: 20,
+  LENGTH: 24,
 } as const;
 
 /** Job: rows of a packed gemm. */
@@ -41,3 +43,14 @@ export const OP_ATTN_BWD = 4;
 export const OP_GELU_FWD = 5;
 /** Job: GELU backward: A = x, B = dy, C = dx. */
 export const OP_GELU_BWD = 6;
+/** Job: out[r, :] = x[r, :] + b over M rows of width N in pieces of CHUNK rows: A = x, B = b, C = out. */
+export const OP_ADD_ROWS = 7;
+/** Job: out = a + b over M elements: A = a, B = b, C = out. */
+export const OP_ADD_VEC = 8;
+/** Job: out[j] += Σ_r g[r, j] over M columns in pieces, K rows of length N: A = g, C = out. */
+export const OP_SUM_ROWS = 9;
+/**
+ * Job: LayerNorm forward over M rows of width N: A = x, B = w, P = bias (ACC = has bias), C = out, LDA = mean,
+ * LDC = rstd, eps as the float64 at F64.
+ */
+export const OP_LN_FWD = 10;

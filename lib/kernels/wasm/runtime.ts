@@ -39,10 +39,11 @@ export interface KernelExports {
     ldc: number,
     acc: number,
   ): void;
-  add_bias(rows: number, n: number, y: number, b: number): void;
+  add_rows(rows: number, n: number, x: number, b: number, out: number): void;
+  add_vec(n: number, a: number, b: number, out: number): void;
   softmax_fwd(rows: number, cols: number, x: number, out: number): void;
   softmax_bwd(rows: number, cols: number, p: number, dy: number, dx: number): void;
-  sum_rows(rows: number, n: number, g: number, out: number): void;
+  sum_rows(rows: number, n: number, ld: number, g: number, out: number): void;
   attn_scratch_bytes(desc: number): number;
   attn_fwd(desc: number, h0: number, h1: number, scratch: number): void;
   attn_bwd(desc: number, h0: number, h1: number, scratch: number): void;

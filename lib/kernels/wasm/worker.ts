@@ -1,11 +1,12 @@
 /**
  * A kernel worker thread: instantiates the WASM kernels on the shared memory, then waits on the control block for
- * jobs (see pool.ts for the protocol) and runs its share of rows (gemm) or slices (attention).
+ * jobs (see pool.ts for the protocol) and runs its pieces of each job (pieces.ts).
  *
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { CTRL, OP_ATTN_BWD, OP_ATTN_FWD, OP_EXIT, OP_GELU_BWD, OP_GELU_FWD, OP_GEMM } from "./protocol.ts";
+import { runPiece } from "./pieces.ts";
+import { CTRL, OP_EXIT } from "./protocol.ts";
 import { instantiateKernels } from "./runtime.ts";
 
 interface Init {
@@ -25,7 +26,7 @@ function spinPause(): void {
 
 parentPort!.once("message", (init: Init) => {
   const k = instantiateKernels(init.bytes, init.memory);
-  const ctrl = new Int32Array(init.control);
+  const ctrl = new Int32Array(init.control), f64 = new Float64Array(init.control);
   parentPort!.postMessage("ready");
   let seq = 0;
   for (;;) {
@@ -37,37 +38,8 @@ parentPort!.once("message", (init: Init) => {
     const op = ctrl[CTRL.OP];
     if (op === OP_EXIT) return;
     const total = ctrl[CTRL.M], chunk = ctrl[CTRL.CHUNK];
-    const q = ctrl[CTRL.Q] + init.index * ctrl[CTRL.Q_STRIDE];
-    if (op === OP_GEMM) {
-      const N = ctrl[CTRL.N],
-        K = ctrl[CTRL.K],
-        a = ctrl[CTRL.A],
-        lda = ctrl[CTRL.LDA],
-        transA = ctrl[CTRL.TRANS_A];
-      const p = ctrl[CTRL.P], c = ctrl[CTRL.C], ldc = ctrl[CTRL.LDC], acc = ctrl[CTRL.ACC];
-      for (
-        let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk);
-        i0 < total;
-        i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
-      ) {
-        k.gemm_rows(N, K, a, lda, transA, p, K, c, ldc, acc, q, i0, Math.min(total, i0 + chunk));
-      }
-    } else if (op === OP_GELU_FWD || op === OP_GELU_BWD) {
-      const x = ctrl[CTRL.A], dy = ctrl[CTRL.B], out = ctrl[CTRL.C];
-      for (
-        let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk);
-        i0 < total;
-        i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
-      ) {
-        const len = Math.min(chunk, total - i0), o = i0 * 4;
-        if (op === OP_GELU_BWD) k.gelu_bwd(len, x + o, dy + o, out + o);
-        else k.gelu_fwd(len, x + o, out + o);
-      }
-    } else if (op === OP_ATTN_FWD || op === OP_ATTN_BWD) {
-      const fn = op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd, desc = ctrl[CTRL.A];
-      for (let h = Atomics.add(ctrl, CTRL.NEXT, 1); h < total; h = Atomics.add(ctrl, CTRL.NEXT, 1)) {
-        fn(desc, h, h + 1, q);
-      }
+    for (let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk); i0 < total; i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)) {
+      runPiece(k, ctrl, f64, init.index, i0);
     }
     Atomics.add(ctrl, CTRL.DONE, 1);
     Atomics.notify(ctrl, CTRL.DONE);

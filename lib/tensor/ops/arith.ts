@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { addBias, sumRows } from "../../kernels/bias.ts";
+import { addBias, addRows, addVec, sumRows } from "../../kernels/bias.ts";
 import { gemm } from "../../kernels/matmul.ts";
 import { accumulateGrad, allocate, type Float, gradBuffer, result, type Tensor } from "../tensor.ts";
 
@@ -35,8 +35,8 @@ function broadcastPair(a: Tensor, b: Tensor, op: string): [Tensor, Tensor, boole
 export function add(a: Tensor, b: Tensor): Tensor {
   const [big, small] = broadcastPair(a, b, "add");
   const n = small.size, out = allocate(big.dtype, big.size);
-  const x = big.data, y = small.data;
-  for (let o = 0; o < out.length; o += n) for (let j = 0; j < n; j++) out[o + j] = x[o + j] + y[j];
+  if (n === big.size) addVec(big.data, small.data, out, n);
+  else addRows(big.data, small.data, out, big.size / n, n);
   return result(out, big.shape, "add", [big, small], (g) => {
     accumulateGrad(big, g);
     if (small.requiresGrad) accumulateGrad(small, n === g.length ? g : reduceToSuffix(g, n, small.dtype));

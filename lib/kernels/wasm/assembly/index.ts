@@ -5,4 +5,4 @@ export { gelu_bwd, gelu_fwd } from "./gelu";
 export { layernorm_bwd, layernorm_fwd } from "./layernorm";
 export { adamw_update } from "./optim";
 export { cross_entropy_bwd, cross_entropy_fwd, softmax_bwd, softmax_fwd } from "./softmax";
-export { add_bias, sum_rows } from "./bias";
+export { add_rows, add_vec, sum_rows } from "./bias";

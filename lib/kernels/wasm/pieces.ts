@@ -1,0 +1,92 @@
+/**
+ * One piece of a pooled job, the same code on the main thread and in the workers: reads the job's fields from the
+ * control block (see protocol.ts) and runs the kernel on the piece that starts at `i0` (rows, slices, elements or
+ * columns, up to CHUNK of them).
+ *
+ * @module
+ */
+import {
+  CTRL,
+  OP_ADD_ROWS,
+  OP_ADD_VEC,
+  OP_ATTN_BWD,
+  OP_ATTN_FWD,
+  OP_GELU_BWD,
+  OP_GELU_FWD,
+  OP_GEMM,
+  OP_LN_FWD,
+  OP_SUM_ROWS,
+} from "./protocol.ts";
+import type { KernelExports } from "./runtime.ts";
+
+/** Runs the piece starting at `i0` of the job in `ctrl` (`f64`: a float64 view of the same block) on `thread`. */
+export function runPiece(
+  k: KernelExports,
+  ctrl: Int32Array,
+  f64: Float64Array,
+  thread: number,
+  i0: number,
+): void {
+  const op = ctrl[CTRL.OP], total = ctrl[CTRL.M], len = Math.min(ctrl[CTRL.CHUNK], total - i0);
+  const A = ctrl[CTRL.A], B = ctrl[CTRL.B], C = ctrl[CTRL.C], N = ctrl[CTRL.N];
+  switch (op) {
+    case OP_GEMM: {
+      const K = ctrl[CTRL.K], q = ctrl[CTRL.Q] + thread * ctrl[CTRL.Q_STRIDE];
+      k.gemm_rows(
+        N,
+        K,
+        A,
+        ctrl[CTRL.LDA],
+        ctrl[CTRL.TRANS_A],
+        ctrl[CTRL.P],
+        K,
+        C,
+        ctrl[CTRL.LDC],
+        ctrl[CTRL.ACC],
+        q,
+        i0,
+        i0 + len,
+      );
+      return;
+    }
+    case OP_ATTN_FWD:
+    case OP_ATTN_BWD: {
+      const q = ctrl[CTRL.Q] + thread * ctrl[CTRL.Q_STRIDE];
+      (op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd)(A, i0, i0 + len, q);
+      return;
+    }
+    case OP_GELU_FWD:
+      k.gelu_fwd(len, A + i0 * 4, C + i0 * 4);
+      return;
+    case OP_GELU_BWD:
+      k.gelu_bwd(len, A + i0 * 4, B + i0 * 4, C + i0 * 4);
+      return;
+    case OP_ADD_ROWS:
+      k.add_rows(len, N, A + i0 * N * 4, B, C + i0 * N * 4);
+      return;
+    case OP_ADD_VEC:
+      k.add_vec(len, A + i0 * 4, B + i0 * 4, C + i0 * 4);
+      return;
+    case OP_SUM_ROWS:
+      k.sum_rows(ctrl[CTRL.K], len, N, A + i0 * 4, C + i0 * 4);
+      return;
+    case OP_LN_FWD: {
+      const mean = ctrl[CTRL.LDA], rstd = ctrl[CTRL.LDC];
+      k.layernorm_fwd(
+        len,
+        N,
+        A + i0 * N * 4,
+        B,
+        ctrl[CTRL.P],
+        ctrl[CTRL.ACC],
+        C + i0 * N * 4,
+        mean + i0 * 4,
+        rstd + i0 * 4,
+        f64[CTRL.F64 / 2],
+      );
+      return;
+    }
+    default:
+      throw new Error(`kernel pool: unknown job ${op}`);
+  }
+}
