@@ -386,28 +386,26 @@ export function cachedAttentionSupported(x: Float): x is Float32Array {
   return useWasm(x);
 }
 
-// Copies the slices of `src` (layout L) into a contiguous (BH, T, D) buffer.
-function gather(src: Float, L: SliceLayout, d: PackedAttentionDims): Float {
+// Calls `f(o, c)` for every row of every slice: `o` is the row's offset in a buffer of layout L, `c` its offset
+// in a contiguous (BH, T, D) buffer.
+function forEachRow(L: SliceLayout, d: PackedAttentionDims, f: (o: number, c: number) => void): void {
   const { BH, H, Tq: T, D } = d;
-  const out = new (src.constructor as { new (n: number): Float })(BH * T * D);
   for (let bh = 0; bh < BH; bh++) {
     const b = Math.floor(bh / H), base = L.offset + b * L.batch + (bh - b * H) * L.head;
-    for (let t = 0; t < T; t++) {
-      out.set(src.subarray(base + t * L.row, base + t * L.row + D), (bh * T + t) * D);
-    }
+    for (let t = 0; t < T; t++) f(base + t * L.row, (bh * T + t) * D);
   }
+}
+
+// Copies the slices of `src` (layout L) into a contiguous (BH, T, D) buffer.
+function gather(src: Float, L: SliceLayout, d: PackedAttentionDims): Float {
+  const out = new (src.constructor as { new (n: number): Float })(d.BH * d.Tq * d.D);
+  forEachRow(L, d, (o, c) => out.set(src.subarray(o, o + d.D), c));
   return out;
 }
 
 // The inverse of gather: contiguous (BH, T, D) slices into `dst` (layout L).
 function scatter(src: Float, dst: Float, L: SliceLayout, d: PackedAttentionDims): void {
-  const { BH, H, Tq: T, D } = d;
-  for (let bh = 0; bh < BH; bh++) {
-    const b = Math.floor(bh / H), base = L.offset + b * L.batch + (bh - b * H) * L.head;
-    for (let t = 0; t < T; t++) {
-      dst.set(src.subarray((bh * T + t) * D, (bh * T + t + 1) * D), base + t * L.row);
-    }
-  }
+  forEachRow(L, d, (o, c) => dst.set(src.subarray(c, c + d.D), o));
 }
 
 function useWasm(x: Float): x is Float32Array {

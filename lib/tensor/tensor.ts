@@ -197,14 +197,19 @@ export function adoptStorage(t: Tensor, data: Float, grad: Float, owners: Float[
 export function gradBuffer(t: Tensor): { buf: Float; accumulate: boolean } | null {
   if (!t.requiresGrad) return null;
   if (t.grad !== null) return { buf: t.grad, accumulate: true };
-  let buf: Float;
-  if (t.node === null) {
-    const kept = leafGrads.get(t);
-    buf = kept !== undefined && kept.length === t.size ? kept : allocatePersistent(t.dtype, t.size);
-    leafGrads.set(t, buf);
-  } else buf = allocate(t.dtype, t.size);
+  const buf = newGradStorage(t);
   t.grad = buf;
   return { buf, accumulate: false };
+}
+
+// Storage for a gradient that is not there yet: a leaf (a parameter) keeps one long-lived buffer across steps,
+// an intermediate gets fresh zeroed storage (from the arena inside a step).
+function newGradStorage(t: Tensor): Float {
+  if (t.node !== null) return allocate(t.dtype, t.size);
+  const kept = leafGrads.get(t);
+  const buf = kept !== undefined && kept.length === t.size ? kept : allocatePersistent(t.dtype, t.size);
+  leafGrads.set(t, buf);
+  return buf;
 }
 
 /**
@@ -219,14 +224,8 @@ export function accumulateGrad(t: Tensor, g: Float, owned = false): void {
       t.grad = g;
       return;
     }
-    // A leaf (a parameter) keeps one long-lived gradient buffer across steps; an intermediate gets fresh storage
-    // (from the arena inside a step). `g` is copied: ops may pass the same array to several parents.
-    let buf: Float;
-    if (t.node === null) {
-      const kept = leafGrads.get(t);
-      buf = kept !== undefined && kept.length === t.size ? kept : allocatePersistent(t.dtype, t.size);
-      leafGrads.set(t, buf);
-    } else buf = allocate(t.dtype, t.size);
+    // `g` is copied: ops may pass the same array to several parents.
+    const buf = newGradStorage(t);
     buf.set(g);
     t.grad = buf;
   } else {

@@ -1,4 +1,4 @@
-import { setBackend } from "../../lib/kernels/backend.ts";
+import { withBackend } from "../_helpers/backend.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { Rng } from "../../lib/random.ts";
 import {
@@ -14,15 +14,6 @@ import {
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertAllClose } from "../_helpers/assert.ts";
 import { checkGrad, randn64 } from "../_helpers/gradcheck.ts";
-
-function withBackend<T>(name: "js" | "wasm", f: () => T): T {
-  setBackend(name);
-  try {
-    return f();
-  } finally {
-    setBackend("auto");
-  }
-}
 
 function randn(shape: number[], rng: Rng, dtype: "float32" | "float64" = "float32"): Tensor {
   const t = Tensor.zeros(shape, dtype, true);

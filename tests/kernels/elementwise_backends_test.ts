@@ -1,4 +1,4 @@
-import { setBackend } from "../../lib/kernels/backend.ts";
+import { withBackend } from "../_helpers/backend.ts";
 import { addBias, addRows, addVec, sumRows } from "../../lib/kernels/bias.ts";
 import { layerNormForward } from "../../lib/kernels/layernorm.ts";
 import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
@@ -7,15 +7,6 @@ import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose } from "../_helpers/assert.ts";
-
-function withBackend<T>(name: "js" | "wasm", f: () => T): T {
-  setBackend(name);
-  try {
-    return f();
-  } finally {
-    setBackend("auto");
-  }
-}
 
 Deno.test("wasm GELU forward/backward equal the js kernels and the float64 truth (odd lengths, wide range)", () => {
   const rng = new Rng(5);

@@ -1,9 +1,10 @@
+import { withBackend } from "../_helpers/backend.ts";
 /**
  * The wasm row-wise kernels (LayerNorm, fused softmax + cross-entropy) and the AdamW update against the js
  * backend: odd widths (scalar tails), row counts below and above the wasm threshold, inputs larger than one heap
  * chunk, optional outputs, ignored rows. Float64 storage must take the TypeScript loop on every backend.
  */
-import { type BackendName, setBackend } from "../../lib/kernels/backend.ts";
+import type { BackendName } from "../../lib/kernels/backend.ts";
 import { layerNormBackward, layerNormForward } from "../../lib/kernels/layernorm.ts";
 import { adamwUpdate } from "../../lib/kernels/optim.ts";
 import { crossEntropyBackward, crossEntropyForward } from "../../lib/kernels/softmax.ts";
@@ -12,15 +13,6 @@ import { Rng } from "../../lib/random.ts";
 import { assertAllClose, assertClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 type Backend = Extract<BackendName, "js" | "wasm">;
-
-function withBackend<T>(name: Backend, f: () => T): T {
-  setBackend(name);
-  try {
-    return f();
-  } finally {
-    setBackend("auto");
-  }
-}
 
 function randn(n: number, rng: Rng, scale = 1, shift = 0): Float32Array {
   const a = new Float32Array(n);
