@@ -32,7 +32,7 @@ Deno.test("wasm GELU forward/backward equal the js kernels and the float64 truth
 });
 
 Deno.test("wasm GELU split over 2 threads equals one thread (in place on resident storage and through copies)", async () => {
-  const n = 200_003; // several pieces and a ragged end
+  const n = (1 << 22) + 3; // over the pool's threshold: several pieces and a ragged end
   const rng = new Rng(9);
   const x = residentFloat32(n)!, dy = residentFloat32(n)!;
   for (let i = 0; i < n; i++) {
@@ -111,7 +111,8 @@ Deno.test("row softmax forward/backward: wasm in place equals the plain loops (o
 
 Deno.test("row adds, element-wise add, row sums and LayerNorm split over 2 threads equal one thread", async () => {
   const rng = new Rng(12);
-  const rows = 700, n = 130, size = rows * n; // several pieces, ragged ends, widths not a multiple of 4
+  // over the pool's threshold (2^22 elements): several pieces, ragged ends, a width not a multiple of 4
+  const rows = 32_300, n = 130, size = rows * n;
   const fill = (len: number) => {
     const a = residentFloat32(len)!;
     for (let i = 0; i < len; i++) a[i] = rng.normal();
