@@ -148,6 +148,12 @@ export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
     dropout: m.dropout,
     bias: m.bias,
     tieWeights: m.tie_weights,
+    position: m.position,
+    ropeBase: m.rope_base,
+    norm: m.norm,
+    normPlacement: m.norm_placement,
+    mlp: m.mlp,
+    mlpHidden: m.mlp_hidden ?? undefined,
   };
 }
 

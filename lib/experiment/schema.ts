@@ -26,7 +26,24 @@ const ModelSchema = group({
   dropout: fraction(0),
   bias: bool(true),
   tie_weights: bool(true),
+  position: oneOf(["learned", "rope", "none"], "learned"),
+  rope_base: posNum(10000),
+  norm: oneOf(["layernorm", "rmsnorm"], "layernorm"),
+  norm_placement: oneOf(["pre", "post"], "pre"),
+  mlp: oneOf(["gelu", "swiglu"], "gelu"),
+  mlp_hidden: z.int().min(1).nullable().describe("a positive integer or null").default(null),
 }).superRefine((m, ctx) => {
+  const headSize = m.n_embd / m.n_head;
+  if (m.position === "rope" && Number.isInteger(headSize) && headSize % 2 !== 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["position"],
+      input: m.position,
+      message: `a head size (model.n_embd / model.n_head = ${headSize}) that is even for "rope", which rotates ` +
+        `pairs of dimensions; use an even n_embd / n_head or another position`,
+      params: { related: ["model.n_embd", "model.n_head"] },
+    });
+  }
   if (Number.isInteger(m.n_embd) && Number.isInteger(m.n_head) && m.n_head > 0 && m.n_embd % m.n_head !== 0) {
     ctx.addIssue({
       code: "custom",
@@ -101,6 +118,18 @@ export interface ModelConfig {
   bias: boolean;
   /** Whether the output head shares the token embedding matrix. */
   tie_weights: boolean;
+  /** Positions: a learned table (GPT-2), rotary embeddings on q and k (RoPE), or none. */
+  position: "learned" | "rope" | "none";
+  /** RoPE's base: θ_i = rope_base^(−2i/head_size). */
+  rope_base: number;
+  /** LayerNorm (GPT-2) or RMSNorm (LLaMA). */
+  norm: "layernorm" | "rmsnorm";
+  /** Norm before each sub-layer (pre, GPT-2) or after its residual add (post, original transformer). */
+  norm_placement: "pre" | "post";
+  /** MLP: GELU (GPT-2) or SwiGLU (LLaMA). */
+  mlp: "gelu" | "swiglu";
+  /** MLP hidden size; null = 4·n_embd for GELU, LLaMA's 8/3·n_embd rounded up to a multiple of 8 for SwiGLU. */
+  mlp_hidden: number | null;
 }
 
 /** Optimisation, schedule, evaluation and checkpoint cadence (`train.*`). */

@@ -11,6 +11,8 @@ import {
   narrow,
   permute,
   reshape,
+  rope,
+  type RopeTable,
   selfAttention,
 } from "../tensor/mod.ts";
 import { cachedAttentionForward, cachedAttentionSupported } from "../kernels/attention.ts";
@@ -106,6 +108,8 @@ export interface AttentionLayerOptions {
   dropout?: number;
   /** Init std of c_proj. */
   projStd?: number;
+  /** Rotary position embeddings on q and k (the model's shared table), or none. */
+  rope?: RopeTable;
 }
 
 /**
@@ -137,7 +141,14 @@ export class CausalSelfAttention extends Module {
     this.attnDropout = opts.dropout ?? 0;
     this.dropoutRng = opts.dropoutRng;
     this.resid_dropout = this.child("resid_dropout", new Dropout(this.attnDropout, opts.dropoutRng));
+    this.rope = opts.rope ?? null;
+    if (this.rope !== null && this.rope.D !== nEmbd / nHead) {
+      throw new Error(`attention: the RoPE table is for head size ${this.rope.D}, not ${nEmbd / nHead}`);
+    }
   }
+
+  /** Rotary position table (q and k are rotated) or null (positions come from elsewhere, or none). */
+  readonly rope: RopeTable | null;
 
   /**
    * x (B, T, C) → (B, T, C). Without a cache the mask defaults to causal (T, T). With a cache, the new positions
@@ -146,7 +157,8 @@ export class CausalSelfAttention extends Module {
   forward(x: Tensor, opts: { mask?: AttentionMask; cache?: KVCache } = {}): Tensor {
     const [B, T, C] = x.shape;
     const H = this.nHead, D = C / H;
-    const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    let qkv = this.c_attn.forward(x); // (B, T, 3C)
+    if (this.rope !== null) qkv = rope(qkv, H, opts.cache?.length ?? 0, this.rope); // positions continue the cache
     const p = this.training ? this.attnDropout : 0;
     if (!opts.cache) {
       // training and full recompute: attention reads the heads in place from qkv

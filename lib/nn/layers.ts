@@ -4,7 +4,7 @@
  * @module
  */
 import type { Rng } from "../random.ts";
-import { dropout, embedding, gelu, layerNorm, linear } from "../tensor/mod.ts";
+import { dropout, embedding, gelu, layerNorm, linear, rmsNorm, swiglu } from "../tensor/mod.ts";
 import type { DType, Tensor } from "../tensor/tensor.ts";
 import { init, Module } from "./module.ts";
 
@@ -86,6 +86,30 @@ export class LayerNorm extends Module {
   }
 }
 
+/** RMSNorm over the last dimension (LLaMA): x / √(mean(x²) + eps) · weight; weight 1, no bias. */
+export class RMSNorm extends Module {
+  /** (dim). */
+  readonly weight: Tensor;
+
+  /** Creates the layer. */
+  constructor(dim: number, opts: { eps?: number; dtype?: DType } = {}) {
+    super();
+    this.weight = this.param("weight", init.ones([dim], opts.dtype));
+    this.eps = opts.eps ?? 1e-5;
+  }
+
+  /** Added to the mean square. */
+  readonly eps: number;
+
+  /** Normalises x (..., dim). */
+  forward(x: Tensor): Tensor {
+    return rmsNorm(x, this.weight, this.eps);
+  }
+}
+
+/** A normalisation layer of either kind. */
+export type Norm = LayerNorm | RMSNorm;
+
 /** Inverted dropout with its own seeded generator; identity in eval mode. */
 export class Dropout extends Module {
   /** Creates the layer. */
@@ -137,5 +161,45 @@ export class MLP extends Module {
   /** x (..., C) → (..., C). */
   forward(x: Tensor): Tensor {
     return this.drop.forward(this.c_proj.forward(gelu(this.c_fc.forward(x))));
+  }
+}
+
+/**
+ * The SwiGLU hidden size LLaMA uses for width C: 2/3 of 4·C, rounded up to a multiple of `multiple`.
+ */
+export function swigluHidden(dim: number, multiple = 8): number {
+  return Math.ceil((2 * 4 * dim) / 3 / multiple) * multiple;
+}
+
+/**
+ * The LLaMA MLP: down_proj(silu(gate_proj(x)) ⊙ up_proj(x)) → dropout, with HF LLaMA's names (gate_proj,
+ * up_proj: (hidden, C); down_proj: (C, hidden)). Hidden size {@link swigluHidden} unless given.
+ */
+export class SwiGLUMLP extends Module {
+  /** Gate projection. */
+  readonly gate_proj: Linear;
+  /** Up projection. */
+  readonly up_proj: Linear;
+  /** Down projection. */
+  readonly down_proj: Linear;
+  /** Residual dropout. */
+  readonly drop: Dropout;
+
+  /** Creates the MLP. */
+  constructor(dim: number, opts: MLPOptions) {
+    super();
+    const hidden = opts.hidden ?? swigluHidden(dim);
+    this.gate_proj = this.child("gate_proj", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
+    this.up_proj = this.child("up_proj", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
+    this.down_proj = this.child(
+      "down_proj",
+      new Linear(hidden, dim, { ...opts, bias: opts.bias, std: opts.projStd }),
+    );
+    this.drop = this.child("dropout", new Dropout(opts.dropout ?? 0, opts.dropoutRng));
+  }
+
+  /** x (..., C) → (..., C). */
+  forward(x: Tensor): Tensor {
+    return this.drop.forward(this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x))));
   }
 }

@@ -7,3 +7,4 @@ export * from "./tensor.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/arith.ts";
 export * from "./ops/nn.ts";
+export * from "./ops/variants.ts";

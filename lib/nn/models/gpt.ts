@@ -1,15 +1,17 @@
 /**
  * GPT: a decoder-only transformer with learned positions, pre-norm blocks and an optionally tied LM head.
- * The math and the parameter names are nanoGPT's, so a checkpoint loads into its `GPT` class unchanged.
+ * The math and the parameter names are nanoGPT's, so a checkpoint loads into its `GPT` class unchanged. The
+ * variants (RoPE or no positions, RMSNorm, post-norm, SwiGLU) are config options; they follow LLaMA's math and
+ * HF LLaMA's names where nanoGPT has none (`mlp.gate_proj/up_proj/down_proj`; RMSNorms keep `ln_*` names).
  *
  * @module
  */
 import { Rng } from "../../random.ts";
-import { add, crossEntropy } from "../../tensor/mod.ts";
+import { add, crossEntropy, RopeTable } from "../../tensor/mod.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
-import { Block } from "../block.ts";
-import { Dropout, Embedding, LayerNorm, Linear } from "../layers.ts";
+import { Block, makeNorm } from "../block.ts";
+import { Dropout, Embedding, Linear, type Norm } from "../layers.ts";
 import { Container, Module, ModuleList } from "../module.ts";
 
 /** Shape and options of a GPT. */
@@ -30,6 +32,18 @@ export interface GPTConfig {
   bias: boolean;
   /** Share the token embedding with the LM head. */
   tieWeights: boolean;
+  /** Positions: a learned table `wpe` (GPT-2), rotary embeddings on q and k (RoPE), or none. Default learned. */
+  position?: "learned" | "rope" | "none";
+  /** RoPE's base (θ_i = base^(−2i/D)). Default 10000. */
+  ropeBase?: number;
+  /** LayerNorm (GPT-2) or RMSNorm (LLaMA) in the blocks and at the end. Default layernorm. */
+  norm?: "layernorm" | "rmsnorm";
+  /** Norms before (pre, GPT-2) or after (post) each sub-layer's residual add. Default pre. */
+  normPlacement?: "pre" | "post";
+  /** GELU MLP (GPT-2) or SwiGLU (LLaMA). Default gelu. */
+  mlp?: "gelu" | "swiglu";
+  /** MLP hidden size; default 4·n_embd (GELU) or LLaMA's 8/3·n_embd rounded up to a multiple of 8 (SwiGLU). */
+  mlpHidden?: number;
 }
 
 /** Result of {@link GPT.forward}. */
@@ -54,14 +68,16 @@ export class GPT extends Module {
   readonly transformer: Container;
   /** Token embedding (vocab, C). */
   readonly wte: Embedding;
-  /** Position embedding (block_size, C). */
-  readonly wpe: Embedding;
+  /** Position embedding (block_size, C), with learned positions only. */
+  readonly wpe: Embedding | null;
+  /** Rotary position table shared by the blocks, with RoPE only. */
+  readonly rope: RopeTable | null;
   /** Embedding dropout. */
   readonly drop: Dropout;
   /** The blocks. */
   readonly h: ModuleList<Block>;
-  /** Final LayerNorm. */
-  readonly ln_f: LayerNorm;
+  /** Final norm. */
+  readonly ln_f: Norm;
   /** Output projection (vocab, C), no bias; shares wte.weight when tied. */
   readonly lm_head: Linear;
   /** The generator of every dropout mask; its state is part of a checkpoint. */
@@ -74,10 +90,14 @@ export class GPT extends Module {
     if (c.nEmbd % c.nHead !== 0) {
       throw new Error(`GPT: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
     }
+    const position = c.position ?? "learned";
+    this.rope = position === "rope" ? new RopeTable(c.blockSize, c.nEmbd / c.nHead, c.ropeBase ?? 10000) : null;
     this.dropoutRng = rng.fork();
     this.transformer = this.child("transformer", new Container());
     this.wte = this.transformer.add("wte", new Embedding(c.vocabSize, c.nEmbd, { rng, dtype }));
-    this.wpe = this.transformer.add("wpe", new Embedding(c.blockSize, c.nEmbd, { rng, dtype }));
+    this.wpe = position === "learned"
+      ? this.transformer.add("wpe", new Embedding(c.blockSize, c.nEmbd, { rng, dtype }))
+      : null;
     this.drop = this.transformer.add("drop", new Dropout(c.dropout, this.dropoutRng));
     const blocks = Array.from({ length: c.nLayer }, () =>
       new Block({
@@ -89,9 +109,14 @@ export class GPT extends Module {
         rng,
         dropoutRng: this.dropoutRng,
         dtype,
+        norm: c.norm,
+        normPlacement: c.normPlacement,
+        mlp: c.mlp,
+        mlpHidden: c.mlpHidden,
+        rope: this.rope ?? undefined,
       }));
     this.h = this.transformer.add("h", new ModuleList(blocks));
-    this.ln_f = this.transformer.add("ln_f", new LayerNorm(c.nEmbd, { bias: c.bias, dtype }));
+    this.ln_f = this.transformer.add("ln_f", makeNorm(c.norm ?? "layernorm", c.nEmbd, c.bias, dtype));
     this.lm_head = this.child(
       "lm_head",
       new Linear(c.nEmbd, c.vocabSize, {
@@ -119,9 +144,12 @@ export class GPT extends Module {
     if (pos0 + T > this.config.blockSize) {
       throw new Error(`GPT.forward: ${pos0 + T} positions exceed block_size ${this.config.blockSize}`);
     }
-    const pos = new Int32Array(T);
-    for (let t = 0; t < T; t++) pos[t] = pos0 + t;
-    let x = add(this.wte.forward(idx, [B, T]), this.wpe.forward(pos, [T])); // (B, T, C) + (T, C)
+    let x = this.wte.forward(idx, [B, T]); // (B, T, C)
+    if (this.wpe !== null) {
+      const pos = new Int32Array(T);
+      for (let t = 0; t < T; t++) pos[t] = pos0 + t;
+      x = add(x, this.wpe.forward(pos, [T])); // + (T, C)
+    }
     x = this.drop.forward(x);
     this.h.items.forEach((block, i) => {
       x = block.forward(x, { cache: opts.caches?.[i] });

@@ -1,0 +1,160 @@
+/**
+ * Ops of the architecture variants (LLaMA-style): RMSNorm, the SwiGLU gate, and rotary position embeddings
+ * applied to the q and k parts of the fused projection output. Each has a hand-written backward pass; float64
+ * storage runs through the same loops (gradient checks).
+ *
+ * @module
+ */
+import { accumulateGrad, allocate, type Float, result, type Tensor } from "../tensor.ts";
+
+/**
+ * RMSNorm over the last dimension: y = x / √(mean(x²) + eps) · w (no mean subtraction, no bias), as in LLaMA.
+ * x (..., C), weight (C).
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
+  const C = x.shape[x.ndim - 1];
+  if (weight.size !== C) {
+    throw new Error(`rmsNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
+  }
+  const rows = x.size / C, xd = x.data, w = weight.data;
+  const out = allocate(x.dtype, x.size), rstd = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * C;
+    let ss = 0;
+    for (let j = 0; j < C; j++) ss += xd[o + j] * xd[o + j];
+    const s = 1 / Math.sqrt(ss / C + eps);
+    rstd[r] = s;
+    for (let j = 0; j < C; j++) out[o + j] = xd[o + j] * s * w[j];
+  }
+  return result(out, x.shape, "rmsNorm", [x, weight], (g) => {
+    // x̂ = x·s;  dx = s · (g⊙w − x̂ · mean(g⊙w⊙x̂));  dw = Σ_rows g⊙x̂
+    const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
+    const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
+    for (let r = 0; r < rows; r++) {
+      const o = r * C, s = rstd[r];
+      let dot = 0;
+      for (let j = 0; j < C; j++) dot += g[o + j] * w[j] * xd[o + j] * s;
+      dot /= C;
+      for (let j = 0; j < C; j++) {
+        const xh = xd[o + j] * s;
+        if (dx !== null) dx[o + j] = s * (g[o + j] * w[j] - xh * dot);
+        if (dw !== null) dw[j] += g[o + j] * xh;
+      }
+    }
+    if (dx !== null) accumulateGrad(x, dx, true);
+    if (dw !== null) accumulateGrad(weight, dw, true);
+  });
+}
+
+/**
+ * The SwiGLU gate: silu(gate) ⊙ up, with silu(g) = g·σ(g). gate and up have the same shape (the outputs of the
+ * MLP's gate and up projections).
+ */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  if (gate.size !== up.size || gate.ndim !== up.ndim || gate.shape.some((d, i) => d !== up.shape[i])) {
+    throw new Error(`swiglu: gate [${gate.shape}] and up [${up.shape}] must have the same shape`);
+  }
+  const n = gate.size, gd = gate.data, ud = up.data;
+  const out = allocate(gate.dtype, n);
+  for (let i = 0; i < n; i++) {
+    const x = gd[i];
+    out[i] = (x / (1 + Math.exp(-x))) * ud[i];
+  }
+  return result(out, gate.shape, "swiglu", [gate, up], (g) => {
+    // d silu(x)/dx = σ(x)·(1 + x·(1 − σ(x)))
+    const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
+    const du = up.requiresGrad ? allocate(up.dtype, n) : null;
+    for (let i = 0; i < n; i++) {
+      const x = gd[i], sig = 1 / (1 + Math.exp(-x));
+      if (dg !== null) dg[i] = g[i] * ud[i] * sig * (1 + x * (1 - sig));
+      if (du !== null) du[i] = g[i] * x * sig;
+    }
+    if (dg !== null) accumulateGrad(gate, dg, true);
+    if (du !== null) accumulateGrad(up, du, true);
+  });
+}
+
+/**
+ * cos and sin of the rotary angles pos · θ_i, θ_i = base^(−2i/D) for i < D/2, for positions 0 … maxPos−1
+ * (computed once in float64 and shared by every layer).
+ */
+export class RopeTable {
+  /** cos, (maxPos, D/2). */
+  readonly cos: Float64Array;
+  /** sin, (maxPos, D/2). */
+  readonly sin: Float64Array;
+
+  /** Builds the table; D (the head size) must be even. */
+  constructor(readonly maxPos: number, readonly D: number, readonly base = 10000) {
+    if (!Number.isInteger(D) || D < 2 || D % 2 !== 0) {
+      throw new Error(`RoPE: the head size (n_embd / n_head) must be even, got ${D}`);
+    }
+    const half = D / 2;
+    this.cos = new Float64Array(maxPos * half);
+    this.sin = new Float64Array(maxPos * half);
+    for (let p = 0; p < maxPos; p++) {
+      for (let i = 0; i < half; i++) {
+        const a = p * Math.pow(base, (-2 * i) / D);
+        this.cos[p * half + i] = Math.cos(a);
+        this.sin[p * half + i] = Math.sin(a);
+      }
+    }
+  }
+}
+
+// Rotates the q and k parts of each row of qkv (B, T, 3C) in place in `out`; sign −1 applies the inverse
+// rotation (the backward pass). Pairs are (i, i + D/2) within each head ("rotate half", as HF LLaMA).
+function rotate(
+  src: Float,
+  out: Float,
+  B: number,
+  T: number,
+  H: number,
+  D: number,
+  pos0: number,
+  table: RopeTable,
+  sign: number,
+): void {
+  const C = H * D, half = D / 2;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const row = (b * T + t) * 3 * C, tp = (pos0 + t) * half;
+      for (let part = 0; part < 2; part++) { // q, then k
+        for (let h = 0; h < H; h++) {
+          const o = row + part * C + h * D;
+          for (let i = 0; i < half; i++) {
+            const c = table.cos[tp + i], s = sign * table.sin[tp + i];
+            const x1 = src[o + i], x2 = src[o + i + half];
+            out[o + i] = x1 * c - x2 * s;
+            out[o + i + half] = x2 * c + x1 * s;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Rotary position embeddings on the fused projection output qkv (B, T, 3C): the q and k of every head are
+ * rotated by the angles of positions pos0 … pos0+T−1 (pos0 = the KV cache's length when decoding); v passes
+ * through. Returns a new (B, T, 3C) tensor.
+ */
+export function rope(qkv: Tensor, nHead: number, pos0: number, table: RopeTable): Tensor {
+  const [B, T, C3] = qkv.shape;
+  const C = C3 / 3, D = C / nHead;
+  if (qkv.ndim !== 3 || C3 % 3 !== 0 || D !== table.D) {
+    throw new Error(`rope: qkv [${qkv.shape}] must be (B, T, 3·${nHead}·${table.D})`);
+  }
+  if (pos0 + T > table.maxPos) {
+    throw new Error(`rope: positions up to ${pos0 + T} exceed the table's ${table.maxPos}`);
+  }
+  const out = allocate(qkv.dtype, qkv.size);
+  out.set(qkv.data); // v, and the q/k parts that rotate overwrites
+  rotate(qkv.data, out, B, T, nHead, D, pos0, table, 1);
+  return result(out, qkv.shape, "rope", [qkv], (g) => {
+    const dx = allocate(qkv.dtype, qkv.size);
+    dx.set(g);
+    rotate(g, dx, B, T, nHead, D, pos0, table, -1);
+    accumulateGrad(qkv, dx, true);
+  });
+}
