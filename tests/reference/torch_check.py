@@ -8,7 +8,9 @@ CHECKPOINT (a model.safetensors) defaults to the "checkpoint" field of that file
 
 The module tree below has exactly nanoGPT's module names (transformer.{wte, wpe, drop, h.{i}.{ln_1, attn.{c_attn,
 c_proj}, ln_2, mlp.{c_fc, gelu, c_proj}}, ln_f}, lm_head), so `load_state_dict(strict=True)` checks every
-parameter name and shape of the checkpoint against nanoGPT's. The forward is nanoGPT's, except that it returns
+parameter name and shape of the checkpoint against nanoGPT's. The LLaMA-style variants follow LLaMA's math with
+HF LLaMA's names where nanoGPT has none: RMSNorm keeps the ln_* names, the SwiGLU MLP is mlp.{gate_proj, up_proj,
+down_proj}, RoPE is HF's rotate_half form, and there is no wpe without learned positions. The forward is nanoGPT's, except that it returns
 the logits at every position (nanoGPT's inference path keeps only the last one).
 
 Prints one JSON line: {"ok", "max_abs_diff", "max_abs_diff_fp64", "max_abs_logit", "argmax_agree", "tied",
@@ -89,6 +91,35 @@ class LayerNorm(nn.Module):
         return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
 
 
+class RMSNorm(nn.Module):
+    """LLaMA's RMSNorm (weight only), eps 1e-5 as ours."""
+
+    def __init__(self, ndim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+
+    def forward(self, x):
+        return self.weight * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5)
+
+
+def make_norm(cfg):
+    return RMSNorm(cfg["n_embd"]) if cfg["norm"] == "rmsnorm" else LayerNorm(cfg["n_embd"], bias=cfg["bias"])
+
+
+def rotate_half(x):
+    """HF LLaMA's rotate_half: (x1, x2) -> (-x2, x1) on the two halves of the last dimension."""
+    x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2 :]
+    return torch.cat((-x2, x1), dim=-1)
+
+
+def rope_cos_sin(T, D, base, dtype):
+    """HF LLaMA's rotary tables: inv_freq = 1 / base^(2i/D), emb = cat(freqs, freqs)."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, D, 2, dtype=torch.float64) / D))
+    freqs = torch.outer(torch.arange(T, dtype=torch.float64), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos().to(dtype), emb.sin().to(dtype)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, cfg):
         super().__init__()
@@ -100,6 +131,8 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(cfg["dropout"])
         self.n_head = cfg["n_head"]
         self.n_embd = C
+        self.rope = cfg["position"] == "rope"
+        self.rope_base = cfg["rope_base"]
         # The causal mask is not part of the state_dict (nanoGPT on PyTorch >= 2.0 has no such buffer at all).
         bs = cfg["block_size"]
         self.register_buffer("mask", torch.tril(torch.ones(bs, bs)).view(1, 1, bs, bs), persistent=False)
@@ -111,6 +144,10 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, H, C // H).transpose(1, 2)  # (B, H, T, D)
         k = k.view(B, T, H, C // H).transpose(1, 2)
         v = v.view(B, T, H, C // H).transpose(1, 2)
+        if self.rope:
+            cos, sin = rope_cos_sin(T, C // H, self.rope_base, q.dtype)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
         att = att.masked_fill(self.mask[:, :, :T, :T] == 0, float("-inf"))
         att = F.softmax(att, dim=-1)
@@ -133,15 +170,35 @@ class MLP(nn.Module):
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
 
 
+class SwiGLUMLP(nn.Module):
+    """HF LLaMA's MLP: down_proj(silu(gate_proj(x)) * up_proj(x))."""
+
+    def __init__(self, cfg):
+        super().__init__()
+        C = cfg["n_embd"]
+        hidden = cfg["mlp_hidden"] or int(math.ceil(8 * C / 3 / 8)) * 8
+        self.gate_proj = nn.Linear(C, hidden, bias=cfg["bias"])
+        self.up_proj = nn.Linear(C, hidden, bias=cfg["bias"])
+        self.down_proj = nn.Linear(hidden, C, bias=cfg["bias"])
+        self.dropout = nn.Dropout(cfg["dropout"])
+
+    def forward(self, x):
+        return self.dropout(self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x)))
+
+
 class Block(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.ln_1 = LayerNorm(cfg["n_embd"], bias=cfg["bias"])
+        self.ln_1 = make_norm(cfg)
         self.attn = CausalSelfAttention(cfg)
-        self.ln_2 = LayerNorm(cfg["n_embd"], bias=cfg["bias"])
-        self.mlp = MLP(cfg)
+        self.ln_2 = make_norm(cfg)
+        self.mlp = SwiGLUMLP(cfg) if cfg["mlp"] == "swiglu" else MLP(cfg)
+        self.post = cfg["norm_placement"] == "post"
 
     def forward(self, x):
+        if self.post:  # the original transformer: norm after each residual add
+            x = self.ln_1(x + self.attn(x))
+            return self.ln_2(x + self.mlp(x))
         x = x + self.attn(self.ln_1(x))
         return x + self.mlp(self.ln_2(x))
 
@@ -150,15 +207,15 @@ class GPT(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        self.transformer = nn.ModuleDict(
-            dict(
-                wte=nn.Embedding(cfg["vocab_size"], cfg["n_embd"]),
-                wpe=nn.Embedding(cfg["block_size"], cfg["n_embd"]),
-                drop=nn.Dropout(cfg["dropout"]),
-                h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
-                ln_f=LayerNorm(cfg["n_embd"], bias=cfg["bias"]),
-            )
+        modules = dict(wte=nn.Embedding(cfg["vocab_size"], cfg["n_embd"]))
+        if cfg["position"] == "learned":
+            modules["wpe"] = nn.Embedding(cfg["block_size"], cfg["n_embd"])
+        modules.update(
+            drop=nn.Dropout(cfg["dropout"]),
+            h=nn.ModuleList([Block(cfg) for _ in range(cfg["n_layer"])]),
+            ln_f=make_norm(cfg),
         )
+        self.transformer = nn.ModuleDict(modules)
         self.lm_head = nn.Linear(cfg["n_embd"], cfg["vocab_size"], bias=False)
         if cfg["tie_weights"]:
             self.transformer.wte.weight = self.lm_head.weight  # nanoGPT's tying
@@ -167,7 +224,10 @@ class GPT(nn.Module):
         b, t = idx.size()
         assert t <= self.cfg["block_size"], f"sequence of {t} > block_size {self.cfg['block_size']}"
         pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
-        x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        x = self.transformer.wte(idx)
+        if "wpe" in self.transformer:
+            x = x + self.transformer.wpe(pos)
+        x = self.transformer.drop(x)
         for block in self.transformer.h:
             x = block(x)
         x = self.transformer.ln_f(x)
@@ -193,6 +253,12 @@ def main(argv):
         dropout=float(m.get("dropout", 0.0)),
         bias=bool(m["bias"]),
         tie_weights=bool(m["tie_weights"]),
+        position=m.get("position", "learned"),
+        rope_base=float(m.get("rope_base", 10000)),
+        norm=m.get("norm", "layernorm"),
+        norm_placement=m.get("norm_placement", "pre"),
+        mlp=m.get("mlp", "gelu"),
+        mlp_hidden=m.get("mlp_hidden"),
     )
 
     sd, meta = read_safetensors(ckpt)

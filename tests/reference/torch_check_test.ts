@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
+import type { ModelConfig } from "../../lib/experiment/schema.ts";
+import { swigluHidden } from "../../lib/nn/layers.ts";
 import { loadSafetensors } from "../../lib/train/safetensors.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { dumpLogits } from "./dump_logits.ts";
@@ -56,11 +58,11 @@ interface TorchResult {
   loaded: [string, number[]][];
 }
 
-/** nanoGPT's state_dict names and shapes, in its order, for a model shape. */
-function nanoGptNames(
-  m: { n_layer: number; n_embd: number; block_size: number; bias: boolean },
-  vocab: number,
-): [string, number[]][] {
+/**
+ * nanoGPT's state_dict names and shapes, in its order, for a model shape; for the variants, no wpe without
+ * learned positions, weight-only RMSNorms, and HF LLaMA's gate_proj/up_proj/down_proj for SwiGLU.
+ */
+function nanoGptNames(m: ModelConfig, vocab: number): [string, number[]][] {
   const C = m.n_embd;
   const out: [string, number[]][] = [];
   const lin = (name: string, outF: number, inF: number) => {
@@ -69,17 +71,26 @@ function nanoGptNames(
   };
   const ln = (name: string) => {
     out.push([`${name}.weight`, [C]]);
-    if (m.bias) out.push([`${name}.bias`, [C]]);
+    if (m.bias && m.norm === "layernorm") out.push([`${name}.bias`, [C]]);
   };
-  out.push(["transformer.wte.weight", [vocab, C]], ["transformer.wpe.weight", [m.block_size, C]]);
+  out.push(["transformer.wte.weight", [vocab, C]]);
+  if (m.position === "learned") out.push(["transformer.wpe.weight", [m.block_size, C]]);
   for (let i = 0; i < m.n_layer; i++) {
     const h = `transformer.h.${i}`;
     ln(`${h}.ln_1`);
     lin(`${h}.attn.c_attn`, 3 * C, C);
     lin(`${h}.attn.c_proj`, C, C);
     ln(`${h}.ln_2`);
-    lin(`${h}.mlp.c_fc`, 4 * C, C);
-    lin(`${h}.mlp.c_proj`, C, 4 * C);
+    if (m.mlp === "swiglu") {
+      const hidden = m.mlp_hidden ?? swigluHidden(C);
+      lin(`${h}.mlp.gate_proj`, hidden, C);
+      lin(`${h}.mlp.up_proj`, hidden, C);
+      lin(`${h}.mlp.down_proj`, C, hidden);
+    } else {
+      const hidden = m.mlp_hidden ?? 4 * C;
+      lin(`${h}.mlp.c_fc`, hidden, C);
+      lin(`${h}.mlp.c_proj`, C, hidden);
+    }
   }
   ln("transformer.ln_f");
   out.push(["lm_head.weight", [vocab, C]]);
@@ -146,4 +157,22 @@ Deno.test({ name: `${NAME}: bias=false`, ignore: skip !== null }, async () => {
 
 Deno.test({ name: `${NAME}: 2 layers, 4 heads, dropout 0.1`, ignore: skip !== null }, async () => {
   await check(["model.n_layer=2", "model.n_head=4", "model.dropout=0.1"]);
+});
+
+Deno.test(
+  { name: `${NAME}: LLaMA variants (rope, rmsnorm, swiglu, no bias)`, ignore: skip !== null },
+  async () => {
+    const r = await check([
+      "model.position=rope",
+      "model.norm=rmsnorm",
+      "model.mlp=swiglu",
+      "model.bias=false",
+    ]);
+    assertTrue(r.loaded.some(([n]) => n.endsWith("mlp.gate_proj.weight")));
+  },
+);
+
+Deno.test({ name: `${NAME}: post-norm, no positions`, ignore: skip !== null }, async () => {
+  const r = await check(["model.norm_placement=post", "model.position=none"]);
+  assertTrue(r.loaded.every(([n]) => n !== "transformer.wpe.weight"));
 });

@@ -1,0 +1,72 @@
+/**
+ * Research script: the architecture variants against the GPT-2 baseline on the code corpus.
+ *
+ * Trains the quickstart model (same seed, same data order, same schedule) once per variant config in
+ * `configs/variants/` (learned vs RoPE vs no positions, LayerNorm vs RMSNorm, pre vs post norm, GELU vs SwiGLU,
+ * and all of LLaMA's together), prints a Markdown table of the validation losses and writes one comparison
+ * report with the overlaid curves and the config diffs.
+ *
+ *   deno run --allow-read --allow-write=runs --allow-env experiments/arch_compare.ts [--steps 300] \
+ *     [--variants rope,nopos,rmsnorm,postnorm,swiglu,llama]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadConfig, runExperiment, writeReport } from "../mod.ts";
+
+const ALL = ["rope", "nopos", "rmsnorm", "postnorm", "swiglu", "llama"];
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    steps: { type: "string", default: "300" },
+    variants: { type: "string", default: ALL.join(",") },
+  },
+});
+const steps = Number(values.steps);
+const variants = values.variants.split(",").map((s) => s.trim()).filter((s) => s !== "");
+if (!Number.isInteger(steps) || steps < 1 || variants.some((v) => !ALL.includes(v))) {
+  console.error(
+    `arch_compare: --steps must be a positive integer and --variants a comma list of ${ALL.join(", ")}`,
+  );
+  Deno.exit(2);
+}
+
+const rows: string[] = [];
+const runs: string[] = [];
+for (const name of ["baseline", ...variants]) {
+  const { config } = loadConfig({
+    path: name === "baseline" ? "configs/quickstart.jsonc" : `configs/variants/${name}.jsonc`,
+    sets: [
+      `train.max_steps=${steps}`,
+      `train.eval_interval=${Math.max(1, Math.floor(steps / 4))}`,
+      "train.sample_tokens=0",
+      `run.name=arch-${name}`,
+    ],
+  });
+  const t0 = performance.now();
+  const r = await runExperiment({
+    config,
+    runtime: { deno: Deno.version.deno },
+    info: (l) => console.log(`[${name}] ${l}`),
+    noReport: true,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const m = config.model;
+  const what = `${m.position} / ${m.norm} ${m.norm_placement} / ${m.mlp}${m.bias ? "" : " / no bias"}`;
+  const params =
+    (JSON.parse(await Deno.readTextFile(`${r.runDir}/manifest.json`)) as { params?: number }).params;
+  rows.push(`| ${name} | ${what} | ${params ?? "?"} | ${r.valLoss?.toFixed(4)} | ${seconds.toFixed(0)} s |`);
+  console.log(`[${name}] val loss ${r.valLoss?.toFixed(4)} after ${r.step} steps: ${r.runDir}`);
+  runs.push(r.runDir);
+}
+const out = `runs/arch-compare-${Date.now()}.html`;
+await writeReport(runs, out);
+console.log(
+  [
+    `\n${steps} steps each, quickstart model and schedule, seed ${1337}:\n`,
+    "| variant | position / norm / mlp | params | val loss | wall |",
+    "| --- | --- | ---: | ---: | ---: |",
+    ...rows,
+  ].join("\n"),
+);
+console.log(out);
