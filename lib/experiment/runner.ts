@@ -327,6 +327,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       evalBatches,
       maxSteps: t.max_steps,
       gradClip: t.grad_clip,
+      gradAccumSteps: t.grad_accum_steps,
       logInterval: t.log_interval,
       evalInterval: t.eval_interval,
       checkpointInterval: t.checkpoint_interval,

@@ -58,6 +58,7 @@ const ModelSchema = group({
 const TrainSchema = group({
   max_steps: posInt(800),
   batch_size: posInt(16),
+  grad_accum_steps: posInt(1),
   learning_rate: posNum(3e-3),
   min_learning_rate: nonNegNum(3e-4),
   warmup_steps: nonNegInt(50),
@@ -136,8 +137,10 @@ export interface ModelConfig {
 export interface TrainConfig {
   /** Optimizer steps to run. */
   max_steps: number;
-  /** Sequences per step. */
+  /** Sequences per micro-batch. */
   batch_size: number;
+  /** Micro-batches per optimizer step (gradients add up): a step sees batch_size · grad_accum_steps sequences. */
+  grad_accum_steps: number;
   /** Peak learning rate. */
   learning_rate: number;
   /** Learning rate at the end of the decay. */

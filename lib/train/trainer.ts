@@ -90,6 +90,11 @@ export interface TrainerOptions {
   maxSteps: number;
   /** Clip the global gradient norm to this (0 = no clipping). */
   gradClip: number;
+  /**
+   * Micro-batches per optimizer step (default 1): their gradients add up (each loss scaled by 1/k), so k
+   * batches of B give the update of one batch of k·B (nanoGPT's gradient_accumulation_steps).
+   */
+  gradAccumSteps?: number;
   /** Train metrics every this many steps. */
   logInterval: number;
   /** Validation every this many steps (and at the end). */
@@ -140,17 +145,27 @@ export async function train(
   o.model.train();
   while (s.step < o.maxSteps) {
     const lr = o.schedule(s.step);
-    const batch = o.batcher.next();
     const step = s.step + 1;
-    // One step's activations and their gradients live in the arena (the kernel memory, reused every step).
-    const { lossValue, norm } = withArena(() => {
-      const { loss } = o.model.forward(batch.x, B, T, { targets: batch.y });
-      const lossValue = loss!.item();
-      if (!Number.isFinite(lossValue)) {
-        const bad = firstNonFiniteData(o.params);
-        throw new NonFiniteError(step, bad ?? "loss", `loss is ${lossValue}`);
-      }
-      loss!.backward();
+    const k = o.gradAccumSteps ?? 1;
+    // Each micro-batch's activations live in the arena (the kernel memory, reused every step); the gradients of
+    // the parameters accumulate outside it.
+    let lossSum = 0;
+    for (let micro = 0; micro < k; micro++) {
+      const batch = o.batcher.next();
+      lossSum += withArena(() => {
+        const { loss } = o.model.forward(batch.x, B, T, { targets: batch.y });
+        const value = loss!.item();
+        if (!Number.isFinite(value)) {
+          const bad = firstNonFiniteData(o.params);
+          throw new NonFiniteError(step, bad ?? "loss", `loss is ${value}`);
+        }
+        if (k === 1) loss!.backward();
+        else loss!.backward(loss!.dtype === "float64" ? new Float64Array([1 / k]) : new Float32Array([1 / k]));
+        return value;
+      });
+    }
+    const lossValue = lossSum / k;
+    const norm = withArena(() => {
       const badGrad = firstNonFinite(o.params);
       if (badGrad) {
         throw new NonFiniteError(
@@ -162,13 +177,13 @@ export async function train(
       const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
       o.optimizer.step(lr);
       o.optimizer.zeroGrad();
-      return { lossValue, norm };
+      return norm;
     });
     s.step = step;
-    s.tokensSeen += B * T;
+    s.tokensSeen += B * T * k;
     s.intervalLoss += lossValue;
     s.intervalSteps += 1;
-    intervalTokens += B * T;
+    intervalTokens += B * T * k;
     lastTrain = lossValue;
     if (step % o.logInterval === 0 || step === o.maxSteps) {
       const dt = (now() - intervalStart) / 1000;
