@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
-import { withArena } from "../lib/kernels/wasm/runtime.ts";
+import { arenaCapacity, withArena } from "../lib/kernels/wasm/runtime.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { intFlag, PeakRss, round } from "./_common.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
@@ -44,6 +44,8 @@ export interface ThroughputArgs {
   seed: number;
   /** Tie lm_head to the token embedding. */
   tie: boolean;
+  /** Recompute each block's activations in backward (activation checkpointing). */
+  checkpointing: boolean;
   /** When > 0: measure greedy generation of this many tokens (batch 1) instead of training. */
   gen: number;
   /** Prompt length of the generation bench. */
@@ -67,6 +69,7 @@ const USAGE = `usage: deno run --allow-read --allow-env bench/train_throughput.t
   --warmup N       untimed steps first (default 2)
   --seed N         seed of weights and tokens (default 0)
   --tie true|false tie lm_head to wte (default true)
+  --checkpointing true|false  recompute each block's activations in backward (default false)
   --gen N          instead of training: greedy generation of N tokens, batch 1, with and without the KV cache
   --prompt N       prompt tokens for --gen (default 1)
   --repeats N      timed runs per mode for --gen, best reported (default 3)
@@ -84,6 +87,7 @@ const DEFAULTS: Record<string, string> = {
   warmup: "2",
   seed: "0",
   tie: "true",
+  checkpointing: "false",
   gen: "0",
   prompt: "1",
   repeats: "3",
@@ -123,6 +127,7 @@ export function parseThroughputArgs(argv: string[]): ThroughputArgs {
     warmup: intFlag("warmup", s("warmup"), 0),
     seed: intFlag("seed", s("seed"), 0),
     tie: tieRaw === "true",
+    checkpointing: boolFlag("checkpointing", s("checkpointing")),
     gen: intFlag("gen", s("gen"), 0),
     prompt: intFlag("prompt", s("prompt"), 1),
     repeats: intFlag("repeats", s("repeats"), 1),
@@ -144,6 +149,7 @@ function configRecord(a: ThroughputArgs): Record<string, unknown> {
     batch_size: a.batch_size,
     vocab_size: a.vocab_size,
     tie: a.tie,
+    activation_checkpointing: a.checkpointing,
     seed: a.seed,
     dropout: 0,
     bias: true,
@@ -161,6 +167,7 @@ function buildModel(a: ThroughputArgs, blockSize: number): GPT {
     dropout: 0,
     bias: true,
     tieWeights: a.tie,
+    activationCheckpointing: a.checkpointing,
   }, new Rng(a.seed));
 }
 
@@ -206,6 +213,7 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
     ms_per_step: round(1000 * dt / a.steps, 2),
     params: model.numParameters(),
     peak_rss_mb: round(peak.mb, 1),
+    arena_mb: round(arenaCapacity() / 1048576, 1),
     rss_source: peak.source,
     steps: a.steps,
     warmup: a.warmup,
@@ -283,4 +291,9 @@ if (import.meta.main) {
   if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
   await whenThreadsReady();
   console.log(JSON.stringify(args.gen > 0 ? runGeneration(args) : runThroughput(args)));
+}
+
+function boolFlag(name: string, v: string): boolean {
+  if (v !== "true" && v !== "false") throw new Error(`--${name} must be true or false, got "${v}"`);
+  return v === "true";
 }

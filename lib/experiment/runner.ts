@@ -154,6 +154,7 @@ export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
     normPlacement: m.norm_placement,
     mlp: m.mlp,
     mlpHidden: m.mlp_hidden ?? undefined,
+    activationCheckpointing: config.train.activation_checkpointing,
   };
 }
 

@@ -59,6 +59,7 @@ const TrainSchema = group({
   max_steps: posInt(800),
   batch_size: posInt(16),
   grad_accum_steps: posInt(1),
+  activation_checkpointing: bool(false),
   learning_rate: posNum(3e-3),
   min_learning_rate: nonNegNum(3e-4),
   warmup_steps: nonNegInt(50),
@@ -141,6 +142,8 @@ export interface TrainConfig {
   batch_size: number;
   /** Micro-batches per optimizer step (gradients add up): a step sees batch_size · grad_accum_steps sequences. */
   grad_accum_steps: number;
+  /** Recompute each block's activations in backward instead of keeping them (less memory, more compute). */
+  activation_checkpointing: boolean;
   /** Peak learning rate. */
   learning_rate: number;
   /** Learning rate at the end of the decay. */

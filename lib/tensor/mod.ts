@@ -8,3 +8,4 @@ export * from "./ops/shape.ts";
 export * from "./ops/arith.ts";
 export * from "./ops/nn.ts";
 export * from "./ops/variants.ts";
+export * from "./ops/checkpoint.ts";

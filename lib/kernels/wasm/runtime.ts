@@ -385,6 +385,55 @@ export function arenaRelease(a: Float32Array | Float64Array): void {
   else list.push(residentAddress(a));
 }
 
+/** A position in the current arena scope (see {@link arenaMark}). */
+export interface ArenaMark {
+  /** Block index. */
+  cur: number;
+  /** Bytes used in that block. */
+  used: number;
+}
+
+/**
+ * The current position of the arena, or null outside a scope. Everything allocated after it can be given back at
+ * once with {@link arenaResetTo} (activation checkpointing recomputes a block inside such a region).
+ */
+export function arenaMark(): ArenaMark | null {
+  return arena.depth === 0 ? null : { cur: arena.cur, used: arena.used };
+}
+
+/**
+ * Gives back everything allocated since `mark` (none of it may be used afterwards). Early releases of storage
+ * from before the mark stay available.
+ */
+export function arenaResetTo(mark: ArenaMark | null): void {
+  if (mark === null || arena.depth === 0) return;
+  const markBlock = arena.blocks[mark.cur];
+  if (markBlock === undefined) {
+    // nothing was allocated at the mark: everything since is given back
+    arena.free.clear();
+    arena.cur = 0;
+    arena.used = 0;
+    return;
+  }
+  const limit = markBlock.at + mark.used;
+  // storage handed back early that lies past the mark is part of what is given back now
+  for (const [size, list] of arena.free) {
+    const kept = list.filter((at) => {
+      const b = arena.blocks.findIndex((x) => at >= x.at && at < x.at + x.bytes);
+      return b < mark.cur || (b === mark.cur && at < limit);
+    });
+    if (kept.length === 0) arena.free.delete(size);
+    else arena.free.set(size, kept);
+  }
+  arena.cur = mark.cur;
+  arena.used = mark.used;
+}
+
+/** Bytes of kernel memory the arena holds (its blocks), for memory measurements. */
+export function arenaCapacity(): number {
+  return arena.blocks.reduce((n, b) => n + b.bytes, 0);
+}
+
 /** Whether `a` is storage of the arena (released at the end of its scope), as opposed to long-lived storage. */
 export function inArena(a: ArrayBufferView): boolean {
   const r = residentAddress(a);

@@ -7,7 +7,7 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import { add, crossEntropy, RopeTable } from "../../tensor/mod.ts";
+import { add, checkpoint, crossEntropy, RopeTable } from "../../tensor/mod.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
 import { Block, makeNorm } from "../block.ts";
@@ -44,6 +44,11 @@ export interface GPTConfig {
   mlp?: "gelu" | "swiglu";
   /** MLP hidden size; default 4·n_embd (GELU) or LLaMA's 8/3·n_embd rounded up to a multiple of 8 (SwiGLU). */
   mlpHidden?: number;
+  /**
+   * Recompute each block's activations during backward instead of keeping them (training only): less memory,
+   * one more forward per block, identical gradients. Default false.
+   */
+  activationCheckpointing?: boolean;
 }
 
 /** Result of {@link GPT.forward}. */
@@ -151,8 +156,12 @@ export class GPT extends Module {
       x = add(x, this.wpe.forward(pos, [T])); // + (T, C)
     }
     x = this.drop.forward(x);
+    const recompute = (this.config.activationCheckpointing ?? false) && this.training && !opts.caches;
     this.h.items.forEach((block, i) => {
-      x = block.forward(x, { cache: opts.caches?.[i] });
+      if (recompute) {
+        const params = block.namedParameters(undefined, true).map((p) => p.tensor);
+        x = checkpoint((h) => block.forward(h), x, { params, rng: this.dropoutRng });
+      } else x = block.forward(x, { cache: opts.caches?.[i] });
     });
     x = this.ln_f.forward(x);
     const logits = this.lm_head.forward(x); // (B, T, vocab)
