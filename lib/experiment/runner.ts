@@ -16,7 +16,7 @@ import { generate } from "../generate/generate.ts";
 import { appendJsonLine, writeFileAtomic } from "../io/atomic.ts";
 import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
 import { AdamW } from "../optim/adamw.ts";
-import { type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
+import { layerLrScales, type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
 import { SGD } from "../optim/sgd.ts";
 import { setBackend } from "../kernels/backend.ts";
@@ -161,8 +161,14 @@ export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
 /** Builds the optimizer named by the config. */
 export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer {
   const t = config.train;
+  const lrScale = t.layer_lr_decay === 1 ? undefined : layerLrScales(config.model.n_layer, t.layer_lr_decay);
   if (t.optimizer === "sgd") {
-    return new SGD(params, { lr: t.learning_rate, momentum: t.momentum, weightDecay: t.weight_decay });
+    return new SGD(params, {
+      lr: t.learning_rate,
+      momentum: t.momentum,
+      weightDecay: t.weight_decay,
+      lrScale,
+    });
   }
   return new AdamW(params, {
     lr: t.learning_rate,
@@ -170,6 +176,7 @@ export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer 
     beta2: t.beta2,
     eps: t.eps,
     weightDecay: t.weight_decay,
+    lrScale,
   });
 }
 

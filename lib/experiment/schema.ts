@@ -39,7 +39,8 @@ const ModelSchema = group({
       code: "custom",
       path: ["position"],
       input: m.position,
-      message: `a head size (model.n_embd / model.n_head = ${headSize}) that is even for "rope", which rotates ` +
+      message:
+        `a head size (model.n_embd / model.n_head = ${headSize}) that is even for "rope", which rotates ` +
         `pairs of dimensions; use an even n_embd / n_head or another position`,
       params: { related: ["model.n_embd", "model.n_head"] },
     });
@@ -60,6 +61,7 @@ const TrainSchema = group({
   batch_size: posInt(16),
   grad_accum_steps: posInt(1),
   activation_checkpointing: bool(false),
+  layer_lr_decay: z.number().gt(0).max(1).describe("a number in (0, 1]").default(1),
   learning_rate: posNum(3e-3),
   min_learning_rate: nonNegNum(3e-4),
   warmup_steps: nonNegInt(50),
@@ -144,6 +146,8 @@ export interface TrainConfig {
   grad_accum_steps: number;
   /** Recompute each block's activations in backward instead of keeping them (less memory, more compute). */
   activation_checkpointing: boolean;
+  /** Layer-wise learning-rate decay: each layer below the top gets this times the rate of the one above; 1 = off. */
+  layer_lr_decay: number;
   /** Peak learning rate. */
   learning_rate: number;
   /** Learning rate at the end of the decay. */

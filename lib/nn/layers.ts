@@ -200,6 +200,8 @@ export class SwiGLUMLP extends Module {
 
   /** x (..., C) → (..., C). */
   forward(x: Tensor): Tensor {
-    return this.drop.forward(this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x))));
+    return this.drop.forward(
+      this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x))),
+    );
   }
 }

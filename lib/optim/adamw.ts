@@ -29,6 +29,8 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Which parameters get weight decay. Default: {@link splitDecayGroups}'s rule (ndim >= 2, not embeddings). */
   decay?: (p: NamedParam) => boolean;
+  /** Each parameter's learning-rate multiplier (parameter groups, e.g. `layerLrScales`). Default 1. */
+  lrScale?: (p: NamedParam) => number;
 }
 
 interface Slot {
@@ -39,8 +41,18 @@ interface Slot {
   v: Float;
   /** The parameter's gradient view of the flat gradient buffer (flat layout only). */
   gradView?: Float;
+  /** Learning-rate multiplier. */
+  scale: number;
   /** This parameter's own step count (it only advances when the parameter has a gradient, as in PyTorch). */
   t: number;
+}
+
+/** A run of the flat buffers sharing weight decay and learning-rate scale. */
+interface FlatGroup {
+  start: number;
+  end: number;
+  decay: boolean;
+  scale: number;
 }
 
 function checkRange(name: string, x: number, lo: number, hi: number, hiOpen: boolean): void {
@@ -56,8 +68,9 @@ function checkRange(name: string, x: number, lo: number, hi: number, hiOpen: boo
  * Float32 parameters (where the WASM kernels exist) are gathered into one flat buffer in the kernel memory, with
  * their gradients and moments in three more: each tensor's `data` becomes a view of it (so an array taken from
  * `tensor.data` before the optimizer was made is no longer the parameter's storage). When every parameter has
- * its gradient in that buffer and all share a step count, a step is two fused kernel calls (decay group, then the
- * rest); otherwise it goes parameter by parameter, with the same result.
+ * its gradient in that buffer and all share a step count, a step is one fused kernel call per group (decayed or
+ * not, and learning-rate scale: two without `lrScale`); otherwise it goes parameter by parameter, with the same
+ * result.
  */
 export class AdamW implements Optimizer {
   /** Base learning rate, used when `step()` is called without one. */
@@ -87,14 +100,23 @@ export class AdamW implements Optimizer {
     checkRange("weightDecay", this.weightDecay, 0, Infinity, false);
     const decaySet = new Set(splitDecayGroups(params, { decay: opts.decay }).decay);
     const unique = uniqueParams(params);
+    const scaleOf = (p: NamedParam) => {
+      const k = opts.lrScale?.(p) ?? 1;
+      if (!(Number.isFinite(k) && k >= 0)) {
+        throw new Error(`AdamW: lrScale of "${p.name}" must be >= 0, got ${k}`);
+      }
+      return k;
+    };
     const flat = unique.length > 0 && unique.every((p) => p.tensor.dtype === "float32") && wasmAvailable();
     if (flat) {
       // One flat buffer each for the parameters, their gradients and both moments (in the kernel memory),
-      // decayed parameters first: a step is then two AdamW kernel calls over contiguous memory.
-      const ordered = [...unique.filter((p) => decaySet.has(p)), ...unique.filter((p) => !decaySet.has(p))];
+      // ordered by group (decayed first, then by learning-rate scale): a step is one AdamW kernel call per group
+      // over contiguous memory (two without layer-wise rates).
+      const key = (p: NamedParam) => [decaySet.has(p) ? 0 : 1, scaleOf(p)];
+      const ordered = [...unique].sort((a, b) => key(a)[0] - key(b)[0] || key(b)[1] - key(a)[1]);
       const total = ordered.reduce((n, p) => n + p.tensor.size, 0);
       const [P, G, M, V] = [0, 1, 2, 3].map(() => allocatePersistent("float32", total));
-      this.#flat = { p: P, g: G, m: M, v: V, decayEnd: 0 };
+      const groups: FlatGroup[] = [];
       let off = 0;
       this.#slots = ordered.map((p) => {
         const n = p.tensor.size, view = (a: Float) => a.subarray(off, off + n);
@@ -105,13 +127,17 @@ export class AdamW implements Optimizer {
           m: view(M),
           v: view(V),
           gradView: view(G),
+          scale: scaleOf(p),
           t: 0,
         };
         adoptStorage(p.tensor, view(P), slot.gradView!, [P, G]);
+        const last = groups.at(-1);
+        if (last !== undefined && last.decay === slot.decay && last.scale === slot.scale) last.end = off + n;
+        else groups.push({ start: off, end: off + n, decay: slot.decay, scale: slot.scale });
         off += n;
-        if (slot.decay) this.#flat!.decayEnd = off;
         return slot;
       });
+      this.#flat = { p: P, g: G, m: M, v: V, groups };
       // keep the declared order for names, state dicts and per-parameter fallbacks
       const rank = new Map(unique.map((p, i) => [p.tensor, i]));
       this.#slots.sort((a, b) => rank.get(a.tensor)! - rank.get(b.tensor)!);
@@ -123,12 +149,13 @@ export class AdamW implements Optimizer {
       decay: decaySet.has(p),
       m: allocatePersistent(p.tensor.dtype, p.tensor.size),
       v: allocatePersistent(p.tensor.dtype, p.tensor.size),
+      scale: scaleOf(p),
       t: 0,
     }));
   }
 
   /** The flat buffers (float32 parameters where the WASM kernels exist), or null. */
-  #flat: { p: Float; g: Float; m: Float; v: Float; decayEnd: number } | null = null;
+  #flat: { p: Float; g: Float; m: Float; v: Float; groups: FlatGroup[] } | null = null;
 
   /** Number of `step()` calls made so far. */
   get stepCount(): number {
@@ -150,36 +177,12 @@ export class AdamW implements Optimizer {
         s.tensor.grad === s.gradView && s.tensor.data.buffer === f.p.buffer && s.t === this.#step - 1
       )
     ) {
-      // every parameter has its gradient in the flat buffer and the same step count: two calls in all
+      // every parameter has its gradient in the flat buffer and the same step count: one call per group
       for (const s of this.#slots) s.t++;
-      const n = f.p.length, d = f.decayEnd, wd = this.weightDecay;
-      if (d > 0) {
-        adamwUpdate(
-          f.p.subarray(0, d),
-          f.g.subarray(0, d),
-          f.m.subarray(0, d),
-          f.v.subarray(0, d),
-          lr,
-          this.beta1,
-          this.beta2,
-          this.eps,
-          wd,
-          this.#step,
-        );
-      }
-      if (d < n) {
-        adamwUpdate(
-          f.p.subarray(d),
-          f.g.subarray(d),
-          f.m.subarray(d),
-          f.v.subarray(d),
-          lr,
-          this.beta1,
-          this.beta2,
-          this.eps,
-          0,
-          this.#step,
-        );
+      for (const { start: a, end: b, decay, scale } of f.groups) {
+        const wd = decay ? this.weightDecay : 0;
+        const [p, g, m, v] = [f.p, f.g, f.m, f.v].map((x) => x.subarray(a, b));
+        adamwUpdate(p, g, m, v, lr * scale, this.beta1, this.beta2, this.eps, wd, this.#step);
       }
       return;
     }
@@ -193,7 +196,8 @@ export class AdamW implements Optimizer {
         );
       }
       s.t++;
-      adamwUpdate(p, g, s.m, s.v, lr, this.beta1, this.beta2, this.eps, s.decay ? this.weightDecay : 0, s.t);
+      const wd = s.decay ? this.weightDecay : 0;
+      adamwUpdate(p, g, s.m, s.v, lr * s.scale, this.beta1, this.beta2, this.eps, wd, s.t);
     }
   }
 

@@ -138,3 +138,30 @@ export function checkStateDict(
   }
   if (problems.length > 0) throw new Error(`${owner}.loadStateDict: ${problems.join("; ")}`);
 }
+
+/**
+ * The depth of a nanoGPT-named parameter for layer-wise learning rates: 0 for the embeddings (`wte`, `wpe`),
+ * i + 1 for block i (`transformer.h.i.*`), nLayer + 1 for everything after the blocks (`ln_f`, `lm_head`).
+ */
+export function layerDepth(name: string, nLayer: number): number {
+  const m = /(?:^|\.)h\.(\d+)\./.exec(name);
+  if (m !== null) return Number(m[1]) + 1;
+  return /(?:^|\.)(wte|wpe)\./.test(name) ? 0 : nLayer + 1;
+}
+
+/**
+ * Layer-wise learning-rate decay (as in ELECTRA and BEiT): the layers after the blocks get the full rate and each
+ * layer below gets `decay` times the one above, so parameter p's rate is lr · decay^(nLayer + 1 − depth(p)).
+ * Returns the scale for each name; tied tensors take the scale of their first name.
+ */
+export function layerLrScales(nLayer: number, decay: number): (p: NamedParam) => number {
+  if (!(decay > 0 && decay <= 1)) throw new Error(`layer_lr_decay must be in (0, 1], got ${decay}`);
+  return (p) => Math.pow(decay, nLayer + 1 - layerDepth(p.name, nLayer));
+}
+
+/** A parameter's group for logging: `embed`, `h.<i>` or `head`. */
+export function layerGroup(name: string): string {
+  const m = /(?:^|\.)h\.(\d+)\./.exec(name);
+  if (m !== null) return `h.${m[1]}`;
+  return /(?:^|\.)(wte|wpe)\./.test(name) ? "embed" : "head";
+}

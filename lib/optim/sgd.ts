@@ -26,6 +26,8 @@ export interface SGDOptions {
   nesterov?: boolean;
   /** L2 penalty added to the gradient (g + wd·p), applied to every parameter. Default 0. */
   weightDecay?: number;
+  /** Each parameter's learning-rate multiplier (parameter groups, e.g. `layerLrScales`). Default 1. */
+  lrScale?: (p: NamedParam) => number;
 }
 
 interface Slot {
@@ -33,6 +35,8 @@ interface Slot {
   tensor: Tensor;
   /** Momentum buffer (parameter dtype), or null without momentum. */
   buf: Float | null;
+  /** Learning-rate multiplier. */
+  scale: number;
 }
 
 /**
@@ -72,6 +76,7 @@ export class SGD implements Optimizer {
       name: p.name,
       tensor: p.tensor,
       buf: this.momentum > 0 ? allocatePersistent(p.tensor.dtype, p.tensor.size) : null,
+      scale: opts.lrScale?.(p) ?? 1,
     }));
   }
 
@@ -90,8 +95,9 @@ export class SGD implements Optimizer {
       if (g.length !== p.length) {
         throw new Error(`SGD.step: grad of "${s.name}" has ${g.length} elements, parameter has ${p.length}`);
       }
-      if (s.buf === null) sgdUpdate(p, g, lr, this.weightDecay);
-      else sgdMomentumUpdate(p, g, s.buf, lr, this.momentum, this.weightDecay, this.nesterov);
+      const rate = lr * s.scale;
+      if (s.buf === null) sgdUpdate(p, g, rate, this.weightDecay);
+      else sgdMomentumUpdate(p, g, s.buf, rate, this.momentum, this.weightDecay, this.nesterov);
     }
   }
 

@@ -9,7 +9,7 @@
 import type { Batch, Batcher, BatcherState } from "../data/batcher.ts";
 import type { GPT } from "../nn/models/gpt.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
-import type { NamedParam, Optimizer } from "../optim/param.ts";
+import { layerGroup, type NamedParam, type Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { RngState } from "../random.ts";
 import { withArena } from "../kernels/wasm/runtime.ts";
@@ -25,6 +25,8 @@ export type MetricEvent =
     grad_norm: number;
     tokens_per_s: number;
     elapsed_s: number;
+    /** ‖Δθ‖ / ‖θ‖ of this step's update per layer group (`embed`, `h.<i>`, `head`). */
+    update_ratio?: Record<string, number>;
   }
   | { step: number; split: "val"; loss: number; ppl: number; elapsed_s: number }
   | { step: number; split: "resume"; elapsed_s: number };
@@ -160,11 +162,16 @@ export async function train(
           throw new NonFiniteError(step, bad ?? "loss", `loss is ${value}`);
         }
         if (k === 1) loss!.backward();
-        else loss!.backward(loss!.dtype === "float64" ? new Float64Array([1 / k]) : new Float32Array([1 / k]));
+        else {loss!.backward(
+            loss!.dtype === "float64" ? new Float64Array([1 / k]) : new Float32Array([1 / k]),
+          );}
         return value;
       });
     }
     const lossValue = lossSum / k;
+    const logNow = step % o.logInterval === 0 || step === o.maxSteps;
+    // on log steps, keep the weights from before the update to measure it per layer
+    const before = logNow ? o.params.map((p) => p.tensor.data.slice()) : null;
     const norm = withArena(() => {
       const badGrad = firstNonFinite(o.params);
       if (badGrad) {
@@ -185,7 +192,7 @@ export async function train(
     s.intervalSteps += 1;
     intervalTokens += B * T * k;
     lastTrain = lossValue;
-    if (step % o.logInterval === 0 || step === o.maxSteps) {
+    if (logNow) {
       const dt = (now() - intervalStart) / 1000;
       const tokensPerS = dt > 0 ? intervalTokens / dt : 0;
       const mean = s.intervalLoss / s.intervalSteps;
@@ -197,6 +204,7 @@ export async function train(
         grad_norm: norm,
         tokens_per_s: Math.round(tokensPerS),
         elapsed_s: round3(elapsedNow()),
+        update_ratio: updateRatios(o.params, before!),
       });
       o.progress?.({
         step,
@@ -251,4 +259,26 @@ function firstNonFiniteData(params: NamedParam[]): string | null {
     for (let i = 0; i < tensor.size; i++) if (!Number.isFinite(tensor.data[i])) return name;
   }
   return null;
+}
+
+/** ‖θ − θ_before‖ / ‖θ_before‖ per layer group (see `layerGroup`), rounded to 4 significant digits. */
+function updateRatios(
+  params: readonly NamedParam[],
+  before: readonly ArrayLike<number>[],
+): Record<string, number> {
+  const sums = new Map<string, { d: number; w: number }>();
+  params.forEach((p, i) => {
+    const g = layerGroup(p.name);
+    const acc = sums.get(g) ?? { d: 0, w: 0 };
+    const now = p.tensor.data, old = before[i];
+    for (let j = 0; j < now.length; j++) {
+      const diff = now[j] - old[j];
+      acc.d += diff * diff;
+      acc.w += old[j] * old[j];
+    }
+    sums.set(g, acc);
+  });
+  const out: Record<string, number> = {};
+  for (const [g, { d, w }] of sums) out[g] = w > 0 ? Number(Math.sqrt(d / w).toPrecision(4)) : 0;
+  return out;
 }

@@ -28,6 +28,7 @@ async function run(k: number, batch: number, steps: number, dtype: DType) {
   );
   const params = uniqueParams(model.namedParameters());
   const losses: number[] = [];
+  const ratios: Record<string, number>[] = [];
   const { state } = await train({
     model,
     params,
@@ -42,7 +43,10 @@ async function run(k: number, batch: number, steps: number, dtype: DType) {
     evalInterval: 1000,
     checkpointInterval: 1000,
     log: (e: MetricEvent) => {
-      if (e.split === "train") losses.push(e.loss);
+      if (e.split === "train") {
+        losses.push(e.loss);
+        if (e.update_ratio) ratios.push(e.update_ratio);
+      }
       return Promise.resolve();
     },
     checkpoint: () => Promise.resolve(),
@@ -55,7 +59,7 @@ async function run(k: number, batch: number, steps: number, dtype: DType) {
     batcher: { batches: 0, rng: new Rng(6).state() },
     dropout: model.dropoutRng.state(),
   });
-  return { losses, state, params: params.map((p) => [...p.tensor.data]) };
+  return { losses, ratios, state, params: params.map((p) => [...p.tensor.data]) };
 }
 
 Deno.test("gradient accumulation: 4 micro-batches of 2 give the update of one batch of 8 (float64)", async () => {
@@ -80,4 +84,14 @@ Deno.test("gradient accumulation in float32 on the fast kernels: same losses, sa
     })
   );
   assertTrue(Math.sqrt(diff / norm) < 1e-5, `relative difference ${Math.sqrt(diff / norm)}`);
+});
+
+Deno.test("train log lines carry the update/weight ratio of every layer group", async () => {
+  const r = await run(1, 4, 3, "float64");
+  assertEquals(r.ratios.length, 3);
+  for (const u of r.ratios) {
+    assertEquals(Object.keys(u).sort(), ["embed", "h.0", "h.1", "head"]);
+    // AdamW moves each weight by about lr = 1e-2 per step; the weights are ~0.02 (init) to 1 (norms)
+    for (const v of Object.values(u)) assertTrue(v > 1e-4 && v < 1, `ratio ${v}`);
+  }
 });

@@ -96,7 +96,9 @@ export class GPT extends Module {
       throw new Error(`GPT: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
     }
     const position = c.position ?? "learned";
-    this.rope = position === "rope" ? new RopeTable(c.blockSize, c.nEmbd / c.nHead, c.ropeBase ?? 10000) : null;
+    this.rope = position === "rope"
+      ? new RopeTable(c.blockSize, c.nEmbd / c.nHead, c.ropeBase ?? 10000)
+      : null;
     this.dropoutRng = rng.fork();
     this.transformer = this.child("transformer", new Container());
     this.wte = this.transformer.add("wte", new Embedding(c.vocabSize, c.nEmbd, { rng, dtype }));
