@@ -155,6 +155,7 @@ export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
     mlp: m.mlp,
     mlpHidden: m.mlp_hidden ?? undefined,
     activationCheckpointing: config.train.activation_checkpointing,
+    attention: m.attention,
   };
 }
 

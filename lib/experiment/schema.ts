@@ -32,7 +32,18 @@ const ModelSchema = group({
   norm_placement: oneOf(["pre", "post"], "pre"),
   mlp: oneOf(["gelu", "swiglu"], "gelu"),
   mlp_hidden: z.int().min(1).nullable().describe("a positive integer or null").default(null),
+  attention: oneOf(["standard", "flash"], "standard"),
 }).superRefine((m, ctx) => {
+  if (m.attention === "flash" && m.dropout > 0) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["attention"],
+      input: m.attention,
+      message:
+        `"standard" when model.dropout > 0 (flash attention has no attention dropout), or model.dropout 0`,
+      params: { related: ["model.dropout"] },
+    });
+  }
   const headSize = m.n_embd / m.n_head;
   if (m.position === "rope" && Number.isInteger(headSize) && headSize % 2 !== 0) {
     ctx.addIssue({
@@ -134,6 +145,8 @@ export interface ModelConfig {
   mlp: "gelu" | "swiglu";
   /** MLP hidden size; null = 4·n_embd for GELU, LLaMA's 8/3·n_embd rounded up to a multiple of 8 for SwiGLU. */
   mlp_hidden: number | null;
+  /** Attention kernel: "standard" (stores the T×T probabilities) or "flash" (tiled, online softmax, O(T) memory). */
+  attention: "standard" | "flash";
 }
 
 /** Optimisation, schedule, evaluation and checkpoint cadence (`train.*`). */

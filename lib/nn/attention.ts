@@ -8,6 +8,7 @@ import {
   attention,
   type AttentionMask,
   causalMask,
+  flashSelfAttention,
   narrow,
   permute,
   reshape,
@@ -110,6 +111,8 @@ export interface AttentionLayerOptions {
   projStd?: number;
   /** Rotary position embeddings on q and k (the model's shared table), or none. */
   rope?: RopeTable;
+  /** Tiled attention with an online softmax (no T×T matrix) for full-sequence forwards; needs dropout 0. */
+  flash?: boolean;
 }
 
 /**
@@ -142,6 +145,12 @@ export class CausalSelfAttention extends Module {
     this.dropoutRng = opts.dropoutRng;
     this.resid_dropout = this.child("resid_dropout", new Dropout(this.attnDropout, opts.dropoutRng));
     this.rope = opts.rope ?? null;
+    this.flash = opts.flash ?? false;
+    if (this.flash && this.attnDropout > 0) {
+      throw new Error(
+        `attention: "flash" has no attention dropout; set dropout to 0 (got ${this.attnDropout})`,
+      );
+    }
     if (this.rope !== null && this.rope.D !== nEmbd / nHead) {
       throw new Error(`attention: the RoPE table is for head size ${this.rope.D}, not ${nEmbd / nHead}`);
     }
@@ -149,6 +158,8 @@ export class CausalSelfAttention extends Module {
 
   /** Rotary position table (q and k are rotated) or null (positions come from elsewhere, or none). */
   readonly rope: RopeTable | null;
+  /** Whether full-sequence forwards use the tiled flash kernel (decoding with a cache uses the standard one). */
+  readonly flash: boolean;
 
   /**
    * x (B, T, C) → (B, T, C). Without a cache the mask defaults to causal (T, T). With a cache, the new positions
@@ -163,7 +174,9 @@ export class CausalSelfAttention extends Module {
     if (!opts.cache) {
       // training and full recompute: attention reads the heads in place from qkv
       const mask = opts.mask ?? causalMask(T);
-      const y = selfAttention(qkv, H, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
+      const y = this.flash && this.onProbs === undefined
+        ? flashSelfAttention(qkv, H, mask)
+        : selfAttention(qkv, H, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
       return this.resid_dropout.forward(this.c_proj.forward(y));
     }
     const cache = opts.cache, kc = cache.k, vc = cache.v;

@@ -39,6 +39,8 @@ export interface BlockOptions {
   mlpHidden?: number;
   /** Rotary position table for attention, when the model uses RoPE. */
   rope?: RopeTable;
+  /** Flash (tiled, online-softmax) attention for full-sequence forwards. */
+  flash?: boolean;
 }
 
 /** One transformer block (names: ln_1, attn, ln_2, mlp), GPT-2's by default, with the variants as options. */
@@ -68,7 +70,10 @@ export class Block extends Module {
     };
     this.placement = o.normPlacement ?? "pre";
     this.ln_1 = this.child("ln_1", makeNorm(o.norm ?? "layernorm", o.nEmbd, o.bias, o.dtype));
-    this.attn = this.child("attn", new CausalSelfAttention(o.nEmbd, o.nHead, { ...common, rope: o.rope }));
+    this.attn = this.child(
+      "attn",
+      new CausalSelfAttention(o.nEmbd, o.nHead, { ...common, rope: o.rope, flash: o.flash }),
+    );
     this.ln_2 = this.child("ln_2", makeNorm(o.norm ?? "layernorm", o.nEmbd, o.bias, o.dtype));
     const mlpOpts = { ...common, hidden: o.mlpHidden };
     this.mlp = this.child(

@@ -9,3 +9,4 @@ export * from "./ops/arith.ts";
 export * from "./ops/nn.ts";
 export * from "./ops/variants.ts";
 export * from "./ops/checkpoint.ts";
+export * from "./ops/flash.ts";

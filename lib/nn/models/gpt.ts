@@ -49,6 +49,8 @@ export interface GPTConfig {
    * one more forward per block, identical gradients. Default false.
    */
   activationCheckpointing?: boolean;
+  /** Attention kernel: "standard" (stores the T×T probabilities) or "flash" (tiled, O(T) memory). */
+  attention?: "standard" | "flash";
 }
 
 /** Result of {@link GPT.forward}. */
@@ -121,6 +123,7 @@ export class GPT extends Module {
         mlp: c.mlp,
         mlpHidden: c.mlpHidden,
         rope: this.rope ?? undefined,
+        flash: c.attention === "flash",
       }));
     this.h = this.transformer.add("h", new ModuleList(blocks));
     this.ln_f = this.transformer.add("ln_f", makeNorm(c.norm ?? "layernorm", c.nEmbd, c.bias, dtype));
