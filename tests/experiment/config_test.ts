@@ -67,6 +67,20 @@ Deno.test("config: quickstart.jsonc writes out every key (it is the reference)",
   assertEquals(raw, DEFAULT_CONFIG as unknown as JsonValue);
 });
 
+Deno.test("config: the README's config reference lists every key with its default", () => {
+  const readme = readFileSync(join(CONFIGS, "..", "README.md"), "utf8");
+  const table = new Map<string, string>();
+  for (const m of readme.matchAll(/^\| `([a-z_]+\.[a-z0-9_]+)` +\| `(.*?)` +\|/gm)) table.set(m[1], m[2]);
+  const expected = Object.entries(DEFAULT_CONFIG).flatMap(([group, keys]) =>
+    Object.entries(keys as Record<string, unknown>).map(([key, value]) => [`${group}.${key}`, value] as const)
+  );
+  assertEquals([...table.keys()].sort(), expected.map(([k]) => k).sort());
+  for (const [key, value] of expected) {
+    const written = parseJsonc(table.get(key)!);
+    assertEquals(written, value as JsonValue, `README default of ${key}`);
+  }
+});
+
 Deno.test("config: every shipped configs/**/*.jsonc loads", () => {
   const files = readdirSync(CONFIGS, { recursive: true }).map(String).filter((f) => f.endsWith(".jsonc"));
   assertTrue(files.includes("quickstart.jsonc") && files.includes("tiny.jsonc"), `found ${files}`);
