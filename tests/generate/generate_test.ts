@@ -1,3 +1,4 @@
+import { tinyConfig } from "../_helpers/models.ts";
 import { generate, type GenerateOptions } from "../../lib/generate/generate.ts";
 import { sampleToken, type SamplingOptions } from "../../lib/generate/sampling.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
@@ -5,16 +6,7 @@ import { Rng } from "../../lib/random.ts";
 import { isGradEnabled, noGrad } from "../../lib/tensor/tensor.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
-const CONFIG: GPTConfig = {
-  vocabSize: 13,
-  blockSize: 8,
-  nLayer: 2,
-  nHead: 2,
-  nEmbd: 16,
-  dropout: 0,
-  bias: true,
-  tieWeights: true,
-};
+const CONFIG: GPTConfig = tinyConfig();
 
 function tinyGPT(dropout = 0): GPT {
   return new GPT({ ...CONFIG, dropout }, new Rng(1));

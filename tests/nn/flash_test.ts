@@ -1,3 +1,4 @@
+import { tinyConfig } from "../_helpers/models.ts";
 import { withBackend } from "../_helpers/backend.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
@@ -63,16 +64,7 @@ Deno.test("gradcheck: flash attention (float64)", () => {
 });
 
 Deno.test("a GPT with flash attention gives the standard model's loss and gradients; dropout is refused", () => {
-  const cfg = {
-    vocabSize: 11,
-    blockSize: 12,
-    nLayer: 2,
-    nHead: 2,
-    nEmbd: 16,
-    dropout: 0,
-    bias: true,
-    tieWeights: true,
-  };
+  const cfg = tinyConfig({ vocabSize: 11, blockSize: 12 });
   const x = Int32Array.from({ length: 24 }, (_, i) => (i * 3 + 2) % 11), y = x.map((v) => (v + 1) % 11);
   const grads = (attention: "standard" | "flash") => {
     const model = new GPT({ ...cfg, attention }, new Rng(4), "float64");

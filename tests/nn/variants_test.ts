@@ -1,3 +1,4 @@
+import { tinyConfig } from "../_helpers/models.ts";
 import { generate } from "../../lib/generate/generate.ts";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { gptConfigOf } from "../../lib/experiment/runner.ts";
@@ -64,16 +65,7 @@ Deno.test("swiglu hidden size follows LLaMA's rounding of 8/3 · C to a multiple
   assertEquals([swigluHidden(128), swigluHidden(256), swigluHidden(4096, 256)], [344, 688, 11008]);
 });
 
-const BASE: GPTConfig = {
-  vocabSize: 11,
-  blockSize: 12,
-  nLayer: 2,
-  nHead: 2,
-  nEmbd: 16,
-  dropout: 0,
-  bias: true,
-  tieWeights: true,
-};
+const BASE: GPTConfig = tinyConfig({ vocabSize: 11, blockSize: 12 });
 
 const VARIANTS: Record<string, Partial<GPTConfig>> = {
   rope: { position: "rope" },
@@ -89,7 +81,7 @@ for (const [name, v] of Object.entries(VARIANTS)) {
     const model = new GPT({ ...BASE, ...v }, new Rng(3));
     const opt = new AdamW(model.namedParameters(), { lr: 1e-2 });
     const x = Int32Array.from({ length: 2 * 12 }, (_, i) => (i * 7 + 3) % 11);
-    const y = x.map((t, i) => x[(i + 1) % x.length]);
+    const y = x.map((_, i) => x[(i + 1) % x.length]);
     const losses: number[] = [];
     for (let s = 0; s < 15; s++) {
       const { loss } = model.forward(x, 2, 12, { targets: y });

@@ -1,5 +1,6 @@
+import { tinyConfig } from "../_helpers/models.ts";
 import { Batcher } from "../../lib/data/batcher.ts";
-import { type DType } from "../../lib/tensor/tensor.ts";
+import type { DType } from "../../lib/tensor/tensor.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { uniqueParams } from "../../lib/optim/param.ts";
@@ -12,20 +13,7 @@ import { assertAllClose, assertEquals, assertTrue } from "../_helpers/assert.ts"
 // same windows as one batch of k·B.
 async function run(k: number, batch: number, steps: number, dtype: DType) {
   const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 13);
-  const model = new GPT(
-    {
-      vocabSize: 13,
-      blockSize: 8,
-      nLayer: 2,
-      nHead: 2,
-      nEmbd: 16,
-      dropout: 0,
-      bias: true,
-      tieWeights: true,
-    },
-    new Rng(5),
-    dtype,
-  );
+  const model = new GPT(tinyConfig(), new Rng(5), dtype);
   const params = uniqueParams(model.namedParameters());
   const losses: number[] = [];
   const ratios: Record<string, number>[] = [];

@@ -1,19 +1,11 @@
+import { tinyConfig } from "../_helpers/models.ts";
 import { withArena } from "../../lib/kernels/wasm/runtime.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
 import type { DType } from "../../lib/tensor/tensor.ts";
 import { assertAllClose, assertEquals } from "../_helpers/assert.ts";
 
-const CONFIG: GPTConfig = {
-  vocabSize: 13,
-  blockSize: 8,
-  nLayer: 3,
-  nHead: 2,
-  nEmbd: 16,
-  dropout: 0.1,
-  bias: true,
-  tieWeights: true,
-};
+const CONFIG: GPTConfig = tinyConfig({ nLayer: 3, dropout: 0.1 });
 
 // Loss and every gradient of one forward/backward, with or without activation checkpointing.
 function grads(checkpointing: boolean, dtype: DType, variant: Partial<GPTConfig> = {}) {

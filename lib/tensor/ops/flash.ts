@@ -9,7 +9,7 @@
  * @module
  */
 import { accumulateGrad, allocate, type Float, result, type Tensor } from "../tensor.ts";
-import type { AttentionMask } from "./nn.ts";
+import { type AttentionMask, checkPackedQkv } from "./nn.ts";
 
 /** Rows (queries) and columns (keys) per tile. */
 export const FLASH_TILE = 32;
@@ -24,16 +24,8 @@ export function flashSelfAttention(
   mask: AttentionMask,
   tile = FLASH_TILE,
 ): Tensor {
-  const [B, T, C3] = qkv.shape;
-  if (qkv.ndim !== 3 || C3 % 3 !== 0 || (C3 / 3) % nHead !== 0) {
-    throw new Error(
-      `flashSelfAttention: qkv [${qkv.shape}] must be (B, T, 3C) with C a multiple of ${nHead} heads`,
-    );
-  }
-  if (mask.Tq !== T || mask.Tk !== T) {
-    throw new Error(`flashSelfAttention: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${T}, ${T})`);
-  }
-  const C = C3 / 3, H = nHead, D = C / H, scale = 1 / Math.sqrt(D);
+  const { B, T, C, D } = checkPackedQkv("flashSelfAttention", qkv, nHead, mask);
+  const C3 = 3 * C, H = nHead, scale = 1 / Math.sqrt(D);
   const x = qkv.data, m = mask.data;
   const y = allocate(qkv.dtype, B * T * C);
   const lse = new Float64Array(B * H * T); // log Σ exp of each row's scores (−∞ for a row with nothing to see)

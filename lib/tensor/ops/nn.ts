@@ -212,16 +212,7 @@ export function selfAttention(
   mask: AttentionMask,
   opts: AttentionOptions = {},
 ): Tensor {
-  const [B, T, C3] = qkv.shape;
-  if (qkv.ndim !== 3 || C3 % 3 !== 0 || (C3 / 3) % nHead !== 0) {
-    throw new Error(
-      `selfAttention: qkv [${qkv.shape}] must be (B, T, 3C) with C a multiple of ${nHead} heads`,
-    );
-  }
-  if (mask.Tq !== T || mask.Tk !== T) {
-    throw new Error(`selfAttention: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${T}, ${T})`);
-  }
-  const C = C3 / 3, D = C / nHead;
+  const { B, T, C, D } = checkPackedQkv("selfAttention", qkv, nHead, mask);
   const dims = { BH: B * nHead, H: nHead, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
   const { keep, keepScale } = attentionDropout(B * nHead * T * T, opts);
   const probs = allocate(qkv.dtype, B * nHead * T * T);
@@ -233,6 +224,26 @@ export function selfAttention(
     packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale, mask.data);
     accumulateGrad(qkv, dqkv, true);
   });
+}
+
+/**
+ * Checks the arguments of a self-attention on the fused projection output (qkv (B, T, 3C), C a multiple of
+ * nHead, mask (T, T)) and returns its sizes; `op` names the caller in the error.
+ */
+export function checkPackedQkv(
+  op: string,
+  qkv: Tensor,
+  nHead: number,
+  mask: AttentionMask,
+): { B: number; T: number; C: number; D: number } {
+  const [B, T, C3] = qkv.shape;
+  if (qkv.ndim !== 3 || C3 % 3 !== 0 || (C3 / 3) % nHead !== 0) {
+    throw new Error(`${op}: qkv [${qkv.shape}] must be (B, T, 3C) with C a multiple of ${nHead} heads`);
+  }
+  if (mask.Tq !== T || mask.Tk !== T) {
+    throw new Error(`${op}: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${T}, ${T})`);
+  }
+  return { B, T, C: C3 / 3, D: C3 / 3 / nHead };
 }
 
 /**
