@@ -238,7 +238,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     valTokens,
     config.model.block_size,
     config.train.batch_size,
-    config.train.eval_steps,
+    // an evaluation sees eval_steps steps' worth of sequences, however a step is split into micro-batches
+    config.train.eval_steps * config.train.grad_accum_steps,
   );
   const t = config.train;
   const schedule = cosineWithWarmup({

@@ -185,7 +185,7 @@ export interface TrainConfig {
   grad_clip: number;
   /** Evaluate every this many steps. */
   eval_interval: number;
-  /** Batches per evaluation. */
+  /** Steps' worth of batches per evaluation (each of batch_size · grad_accum_steps sequences). */
   eval_steps: number;
   /** Checkpoint every this many steps. */
   checkpoint_interval: number;
