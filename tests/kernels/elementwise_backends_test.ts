@@ -2,6 +2,12 @@ import { withBackend } from "../_helpers/backend.ts";
 import { addBias, addRows, addVec, sumRows } from "../../lib/kernels/bias.ts";
 import { layerNormForward } from "../../lib/kernels/layernorm.ts";
 import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
+import {
+  rmsNormBackward,
+  rmsNormForward,
+  swigluBackward,
+  swigluForward,
+} from "../../lib/kernels/variants.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
@@ -145,5 +151,53 @@ Deno.test("row adds, element-wise add, row sums and LayerNorm split over 2 threa
     assertAllClose(one[0], js, 0, 0, "add_rows against the plain loop");
   } finally {
     setThreads(1);
+  }
+});
+
+Deno.test("SwiGLU and RMSNorm: wasm in place equals the plain loops (odd sizes, null outputs)", () => {
+  const rng = new Rng(13);
+  const fill = (n: number, s = 1) => {
+    const a = residentFloat32(n)!;
+    for (let i = 0; i < n; i++) a[i] = rng.normal() * s;
+    return a;
+  };
+  for (const n of [1, 3, 64, 1001]) {
+    const g = fill(n, 4), u = fill(n), dy = fill(n);
+    const js = withBackend("js", () => {
+      const out = new Float32Array(n), dg = new Float32Array(n), du = new Float32Array(n);
+      swigluForward(g.slice(), u.slice(), out, n);
+      swigluBackward(g.slice(), u.slice(), dy.slice(), dg, du, n);
+      return { out, dg, du };
+    });
+    const out = residentFloat32(n)!, dg = residentFloat32(n)!, du = residentFloat32(n)!;
+    withBackend("wasm", () => {
+      swigluForward(g, u, out, n);
+      swigluBackward(g, u, dy, dg, du, n);
+      swigluBackward(g, u, dy, null, residentFloat32(n)!, n); // one output skipped
+    });
+    assertAllClose(out, js.out, 1e-6, 1e-5, `swiglu ${n}`);
+    assertAllClose(dg, js.dg, 1e-6, 1e-5, `swiglu dg ${n}`);
+    assertAllClose(du, js.du, 1e-6, 1e-5, `swiglu du ${n}`);
+  }
+  for (const [rows, C] of [[1, 1], [7, 5], [33, 64], [5, 130]]) {
+    const x = fill(rows * C), w = fill(C), dy = fill(rows * C);
+    const js = withBackend("js", () => {
+      const out = new Float32Array(rows * C), rstd = new Float32Array(rows);
+      const dx = new Float32Array(rows * C), dw = new Float32Array(C);
+      rmsNormForward(x.slice(), w.slice(), out, rstd, rows, C, 1e-5);
+      rmsNormBackward(x.slice(), w.slice(), rstd, dy.slice(), dx, dw, rows, C);
+      return { out, rstd, dx, dw };
+    });
+    const out = residentFloat32(rows * C)!, rstd = residentFloat32(rows)!;
+    const dx = residentFloat32(rows * C)!, dw = residentFloat32(C)!;
+    withBackend("wasm", () => {
+      rmsNormForward(x, w, out, rstd, rows, C, 1e-5);
+      rmsNormBackward(x, w, rstd, dy, dx, dw, rows, C);
+    });
+    const what = `rmsnorm ${rows}×${C}`;
+    assertAllClose(out, js.out, 1e-6, 1e-5, what);
+    assertAllClose(rstd, js.rstd, 1e-6, 1e-5, `${what} rstd`);
+    assertAllClose(dx, js.dx, 1e-5, 1e-4, `${what} dx`);
+    assertAllClose(dw, js.dw, 1e-5, 1e-4, `${what} dw`);
   }
 });

@@ -40,6 +40,19 @@ export interface KernelExports {
     acc: number,
   ): void;
   add_rows(rows: number, n: number, x: number, b: number, out: number): void;
+  swiglu_fwd(n: number, g: number, u: number, out: number): void;
+  swiglu_bwd(n: number, g: number, u: number, dy: number, dg: number, du: number): void;
+  rmsnorm_fwd(rows: number, C: number, x: number, w: number, out: number, rstd: number, eps: number): void;
+  rmsnorm_bwd(
+    rows: number,
+    C: number,
+    x: number,
+    w: number,
+    rstd: number,
+    dy: number,
+    dx: number,
+    dw: number,
+  ): void;
   add_vec(n: number, a: number, b: number, out: number): void;
   softmax_fwd(rows: number, cols: number, x: number, out: number): void;
   softmax_bwd(rows: number, cols: number, p: number, dy: number, dx: number): void;

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { rmsNormBackward, rmsNormForward, swigluBackward, swigluForward } from "../../kernels/variants.ts";
 import { accumulateGrad, allocate, type Float, result, type Tensor } from "../tensor.ts";
 
 /**
@@ -16,31 +17,13 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   if (weight.size !== C) {
     throw new Error(`rmsNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
   }
-  const rows = x.size / C, xd = x.data, w = weight.data;
-  const out = allocate(x.dtype, x.size), rstd = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const o = r * C;
-    let ss = 0;
-    for (let j = 0; j < C; j++) ss += xd[o + j] * xd[o + j];
-    const s = 1 / Math.sqrt(ss / C + eps);
-    rstd[r] = s;
-    for (let j = 0; j < C; j++) out[o + j] = xd[o + j] * s * w[j];
-  }
+  const rows = x.size / C;
+  const out = allocate(x.dtype, x.size), rstd = allocate(x.dtype, rows);
+  rmsNormForward(x.data, weight.data, out, rstd, rows, C, eps);
   return result(out, x.shape, "rmsNorm", [x, weight], (g) => {
-    // x̂ = x·s;  dx = s · (g⊙w − x̂ · mean(g⊙w⊙x̂));  dw = Σ_rows g⊙x̂
     const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
-    for (let r = 0; r < rows; r++) {
-      const o = r * C, s = rstd[r];
-      let dot = 0;
-      for (let j = 0; j < C; j++) dot += g[o + j] * w[j] * xd[o + j] * s;
-      dot /= C;
-      for (let j = 0; j < C; j++) {
-        const xh = xd[o + j] * s;
-        if (dx !== null) dx[o + j] = s * (g[o + j] * w[j] - xh * dot);
-        if (dw !== null) dw[j] += g[o + j] * xh;
-      }
-    }
+    rmsNormBackward(x.data, weight.data, rstd, g, dx, dw, rows, C);
     if (dx !== null) accumulateGrad(x, dx, true);
     if (dw !== null) accumulateGrad(weight, dw, true);
   });
@@ -54,21 +37,13 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   if (gate.size !== up.size || gate.ndim !== up.ndim || gate.shape.some((d, i) => d !== up.shape[i])) {
     throw new Error(`swiglu: gate [${gate.shape}] and up [${up.shape}] must have the same shape`);
   }
-  const n = gate.size, gd = gate.data, ud = up.data;
+  const n = gate.size;
   const out = allocate(gate.dtype, n);
-  for (let i = 0; i < n; i++) {
-    const x = gd[i];
-    out[i] = (x / (1 + Math.exp(-x))) * ud[i];
-  }
+  swigluForward(gate.data, up.data, out, n);
   return result(out, gate.shape, "swiglu", [gate, up], (g) => {
-    // d silu(x)/dx = σ(x)·(1 + x·(1 − σ(x)))
     const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
     const du = up.requiresGrad ? allocate(up.dtype, n) : null;
-    for (let i = 0; i < n; i++) {
-      const x = gd[i], sig = 1 / (1 + Math.exp(-x));
-      if (dg !== null) dg[i] = g[i] * ud[i] * sig * (1 + x * (1 - sig));
-      if (du !== null) du[i] = g[i] * x * sig;
-    }
+    swigluBackward(gate.data, up.data, g, dg, du, n);
     if (dg !== null) accumulateGrad(gate, dg, true);
     if (du !== null) accumulateGrad(up, du, true);
   });
