@@ -5,9 +5,11 @@ import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
 import {
   rmsNormBackward,
   rmsNormForward,
+  ropeRotate,
   swigluBackward,
   swigluForward,
 } from "../../lib/kernels/variants.ts";
+import { RopeTable } from "../../lib/tensor/mod.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
 import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
@@ -199,5 +201,34 @@ Deno.test("SwiGLU and RMSNorm: wasm in place equals the plain loops (odd sizes, 
     assertAllClose(rstd, js.rstd, 1e-6, 1e-5, `${what} rstd`);
     assertAllClose(dx, js.dx, 1e-5, 1e-4, `${what} dx`);
     assertAllClose(dw, js.dw, 1e-5, 1e-4, `${what} dw`);
+  }
+});
+
+Deno.test("RoPE: the wasm rotation in place equals the plain loop (head sizes with and without a SIMD tail)", () => {
+  const rng = new Rng(14);
+  for (const [B, T, H, D, pos0] of [[2, 5, 2, 8, 0], [1, 7, 3, 6, 4], [1, 3, 1, 2, 9]]) {
+    const table = new RopeTable(16, D);
+    const n = B * T * 3 * H * D;
+    const src = residentFloat32(n)!;
+    for (let i = 0; i < n; i++) src[i] = rng.normal();
+    const want = src.slice();
+    withBackend("js", () => ropeRotate(src.slice(), want, B, T, H, D, pos0, table, 1));
+    for (const sign of [1, -1] as const) {
+      const out = residentFloat32(n)!;
+      out.set(src);
+      withBackend("wasm", () => ropeRotate(src, out, B, T, H, D, pos0, table, sign));
+      if (sign === 1) assertAllClose(out, want, 1e-6, 1e-6, `rope B=${B} T=${T} H=${H} D=${D} pos0=${pos0}`);
+      else {
+        // rotating back what was rotated forward gives the input
+        const back = residentFloat32(n)!;
+        back.set(out);
+        const fwd = residentFloat32(n)!;
+        fwd.set(src);
+        withBackend("wasm", () => ropeRotate(src, fwd, B, T, H, D, pos0, table, 1));
+        back.set(fwd);
+        withBackend("wasm", () => ropeRotate(fwd, back, B, T, H, D, pos0, table, -1));
+        assertAllClose(back, src, 1e-5, 1e-5, `rope back D=${D}`);
+      }
+    }
   }
 });

@@ -41,6 +41,18 @@ export interface KernelExports {
   ): void;
   add_rows(rows: number, n: number, x: number, b: number, out: number): void;
   swiglu_fwd(n: number, g: number, u: number, out: number): void;
+  rope_rotate(
+    B: number,
+    T: number,
+    H: number,
+    D: number,
+    src: number,
+    out: number,
+    cos: number,
+    sin: number,
+    pos0: number,
+    sign: number,
+  ): void;
   swiglu_bwd(n: number, g: number, u: number, dy: number, dg: number, du: number): void;
   rmsnorm_fwd(rows: number, C: number, x: number, w: number, out: number, rstd: number, eps: number): void;
   rmsnorm_bwd(

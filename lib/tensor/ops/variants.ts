@@ -5,8 +5,16 @@
  *
  * @module
  */
-import { rmsNormBackward, rmsNormForward, swigluBackward, swigluForward } from "../../kernels/variants.ts";
-import { accumulateGrad, allocate, type Float, result, type Tensor } from "../tensor.ts";
+import {
+  rmsNormBackward,
+  rmsNormForward,
+  ropeRotate,
+  type RopeTables,
+  swigluBackward,
+  swigluForward,
+} from "../../kernels/variants.ts";
+import { residentFloat32 } from "../../kernels/wasm/runtime.ts";
+import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
 
 /**
  * RMSNorm over the last dimension: y = x / √(mean(x²) + eps) · w (no mean subtraction, no bias), as in LLaMA.
@@ -53,11 +61,15 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
  * cos and sin of the rotary angles pos · θ_i, θ_i = base^(−2i/D) for i < D/2, for positions 0 … maxPos−1
  * (computed once in float64 and shared by every layer).
  */
-export class RopeTable {
+export class RopeTable implements RopeTables {
   /** cos, (maxPos, D/2). */
   readonly cos: Float64Array;
   /** sin, (maxPos, D/2). */
   readonly sin: Float64Array;
+  /** cos in float32 in the kernel memory (null without the WASM kernels). */
+  readonly cos32: Float32Array | null;
+  /** sin in float32 in the kernel memory. */
+  readonly sin32: Float32Array | null;
 
   /** Builds the table; D (the head size) must be even. */
   constructor(readonly maxPos: number, readonly D: number, readonly base = 10000) {
@@ -74,38 +86,10 @@ export class RopeTable {
         this.sin[p * half + i] = Math.sin(a);
       }
     }
-  }
-}
-
-// Rotates the q and k parts of each row of qkv (B, T, 3C) in place in `out`; sign −1 applies the inverse
-// rotation (the backward pass). Pairs are (i, i + D/2) within each head ("rotate half", as HF LLaMA).
-function rotate(
-  src: Float,
-  out: Float,
-  B: number,
-  T: number,
-  H: number,
-  D: number,
-  pos0: number,
-  table: RopeTable,
-  sign: number,
-): void {
-  const C = H * D, half = D / 2;
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const row = (b * T + t) * 3 * C, tp = (pos0 + t) * half;
-      for (let part = 0; part < 2; part++) { // q, then k
-        for (let h = 0; h < H; h++) {
-          const o = row + part * C + h * D;
-          for (let i = 0; i < half; i++) {
-            const c = table.cos[tp + i], s = sign * table.sin[tp + i];
-            const x1 = src[o + i], x2 = src[o + i + half];
-            out[o + i] = x1 * c - x2 * s;
-            out[o + i + half] = x2 * c + x1 * s;
-          }
-        }
-      }
-    }
+    this.cos32 = residentFloat32(this.cos.length);
+    this.sin32 = residentFloat32(this.sin.length);
+    this.cos32?.set(this.cos);
+    this.sin32?.set(this.sin);
   }
 }
 
@@ -125,11 +109,11 @@ export function rope(qkv: Tensor, nHead: number, pos0: number, table: RopeTable)
   }
   const out = allocate(qkv.dtype, qkv.size);
   out.set(qkv.data); // v, and the q/k parts that rotate overwrites
-  rotate(qkv.data, out, B, T, nHead, D, pos0, table, 1);
+  ropeRotate(qkv.data, out, B, T, nHead, D, pos0, table, 1);
   return result(out, qkv.shape, "rope", [qkv], (g) => {
     const dx = allocate(qkv.dtype, qkv.size);
     dx.set(g);
-    rotate(g, dx, B, T, nHead, D, pos0, table, -1);
+    ropeRotate(g, dx, B, T, nHead, D, pos0, table, -1);
     accumulateGrad(qkv, dx, true);
   });
 }
