@@ -30,7 +30,7 @@ export * from "./lib/tensor/mod.ts";
 export { gemm, type GemmArgs } from "./lib/kernels/matmul.ts";
 export { erf32, erf64 } from "./lib/kernels/gelu.ts";
 // layers and models
-export { Container, init, Module, ModuleList, type NamedTensor } from "./lib/nn/module.ts";
+export { Container, init, type Initialisers, Module, ModuleList, type NamedTensor } from "./lib/nn/module.ts";
 export {
   Dropout,
   Embedding,
@@ -39,9 +39,15 @@ export {
   Linear,
   MLP,
   type MLPOptions,
+  type Norm,
+  RMSNorm,
+  swigluHidden,
+  SwiGLUMLP,
 } from "./lib/nn/layers.ts";
 export { type AttentionLayerOptions, CausalSelfAttention, KVCache } from "./lib/nn/attention.ts";
-export { Block, type BlockOptions } from "./lib/nn/block.ts";
+export { Block, type BlockOptions, makeNorm } from "./lib/nn/block.ts";
+export type { RopeTables } from "./lib/kernels/variants.ts";
+export type { JsonValue } from "./lib/experiment/jsonc.ts";
 export {
   createGPT,
   GPT,

@@ -11,8 +11,12 @@ import { parseMetrics, type TrainPoint, type ValPoint } from "./metrics.ts";
 
 /** Thrown when a path is not a readable run directory. Its message starts with the path as given. */
 export class RunDirError extends Error {
-  /** @param dir the path as given; @param why the reason, e.g. `no metrics.jsonl`. */
-  constructor(readonly dir: string, why: string) {
+  /** Creates the error for `dir` (the path as given) with the reason `why`, e.g. `no metrics.jsonl`. */
+  constructor(
+    /** The path as given. */
+    readonly dir: string,
+    why: string,
+  ) {
     super(`${dir}: not a run directory (${why})`);
     this.name = "RunDirError";
   }
