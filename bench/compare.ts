@@ -4,7 +4,7 @@
  * `torch_gpt.py --gen`). Each training shape also gets the extra runs of `--extras`: ours with `--threads 2`
  * (same backend; our own 2-thread speed-up) and ours on `--backend blas --threads 1` (OpenBLAS gemm through FFI,
  * against torch). Per shape the order is ours 1 thread, ours 2 threads, ours blas, torch, so a change in machine
- * load hits all of them alike.
+ * load hits all of them alike; `--rounds N` repeats that sequence N times and tabulates each run's median.
  *
  * ```sh
  * deno run -A bench/compare.ts [--shapes A,B,C] [--steps 5] [--gen 200] [--repeats 3] [--backend wasm] \
@@ -75,6 +75,8 @@ export interface CompareArgs {
   backend: string;
   /** Extra training runs per shape (empty for `--extras none`), in {@link EXTRA_RUNS} order. */
   extras: ExtraRun[];
+  /** Rounds of the training runs per shape; the table shows each run's median round. */
+  rounds: number;
   /** Output folder. */
   out: string;
 }
@@ -84,6 +86,7 @@ const USAGE = `usage: deno run -A bench/compare.ts [flags]
   --steps N        timed training steps for A and B (default 5; C gets ceil(N/2), warm-up 1)
   --gen N          tokens for the shape-B generation bench, 0 to skip (default 200)
   --repeats N      timed generation runs per mode, ours (default 3; torch_gpt.py always does 3)
+  --rounds N       rounds of every training run per shape, interleaved; the table shows medians (default 1)
   --backend NAME   our kernel backend: auto, js, wasm or blas (default wasm)
   --extras LIST    extra training runs per shape, comma list of threads2 (ours, --threads 2, same backend) and
                    blas (ours, --backend blas --threads 1), or none (default threads2,blas)
@@ -121,6 +124,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
       steps: { type: "string", default: "5" },
       gen: { type: "string", default: "200" },
       repeats: { type: "string", default: "3" },
+      rounds: { type: "string", default: "1" },
       backend: { type: "string", default: "wasm" },
       extras: { type: "string", default: "threads2,blas" },
       out: { type: "string", default: "bench/results" },
@@ -148,6 +152,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
     steps: intFlag("steps", values.steps, 1),
     gen: intFlag("gen", values.gen, 0),
     repeats: intFlag("repeats", values.repeats, 1),
+    rounds: intFlag("rounds", values.rounds, 1),
     backend: values.backend,
     out: values.out,
   };
@@ -376,6 +381,14 @@ export interface ShapeRuns {
   threads2?: RunRecord;
   /** Ours on `--backend blas --threads 1`. */
   blas?: RunRecord;
+}
+
+/** The run of median tokens/s among rounds of the same run (failed ones count as slowest); undefined if none ran. */
+export function medianRun(runs: (RunRecord | undefined)[]): RunRecord | undefined {
+  const ran = runs.filter((r): r is RunRecord => r !== undefined);
+  const tps = (r: RunRecord) => num(r.result, "tokens_per_s") ?? -Infinity;
+  const sorted = [...ran].sort((x, y) => tps(x) - tps(y));
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 /** Fills the 2-thread and blas fields of a training row from its extra runs; returns the notes they give. */
@@ -625,37 +638,50 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
   };
 
   const train: ({ name: ShapeName } & ShapeRuns)[] = [];
+  const allRuns: RunRecord[] = [];
   for (const name of a.shapes) {
     const s = SHAPES[name];
     const { steps, warmup } = trainSteps(name, a.steps);
-    // Order per shape: ours 1 thread, ours 2 threads, ours blas, torch.
-    const ours = await runBench(
-      "ours",
-      `train ${name}`,
-      oursTrainArgv(s, steps, warmup, a.backend),
-      oursFlags,
-    );
-    const threads2 = a.extras.includes("threads2")
-      ? await runBench(
+    const rounds: ShapeRuns[] = [];
+    for (let round = 0; round < a.rounds; round++) {
+      // Order per shape and round: ours 1 thread, ours 2 threads, ours blas, torch.
+      const ours = await runBench(
         "ours",
-        `train ${name}, 2 threads`,
+        `train ${name}`,
         oursTrainArgv(s, steps, warmup, a.backend),
-        [["--backend", a.backend], ["--threads", "2"]],
-        "threads2",
-      )
-      : undefined;
-    // With --backend blas the base run already is the blas run.
-    const blas = !a.extras.includes("blas") ? undefined : a.backend === "blas" ? ours : await runBench(
-      "ours",
-      `train ${name}, blas`,
-      oursTrainArgv(s, steps, warmup, "blas"),
-      [["--backend", "blas"], ["--threads", "1"]],
-      "blas",
-    );
-    const t = torch.ok
-      ? await runBench("torch", `train ${name}`, torchArgv(s, ["--steps", steps, "--warmup", warmup]))
-      : undefined;
-    train.push({ name, ours, threads2, blas, torch: t });
+        oursFlags,
+      );
+      const threads2 = a.extras.includes("threads2")
+        ? await runBench(
+          "ours",
+          `train ${name}, 2 threads`,
+          oursTrainArgv(s, steps, warmup, a.backend),
+          [["--backend", a.backend], ["--threads", "2"]],
+          "threads2",
+        )
+        : undefined;
+      // With --backend blas the base run already is the blas run.
+      const blas = !a.extras.includes("blas") ? undefined : a.backend === "blas" ? ours : await runBench(
+        "ours",
+        `train ${name}, blas`,
+        oursTrainArgv(s, steps, warmup, "blas"),
+        [["--backend", "blas"], ["--threads", "1"]],
+        "blas",
+      );
+      const t = torch.ok
+        ? await runBench("torch", `train ${name}`, torchArgv(s, ["--steps", steps, "--warmup", warmup]))
+        : undefined;
+      rounds.push({ ours, threads2, blas, torch: t });
+      for (const r of [ours, threads2, blas, t]) if (r !== undefined && !allRuns.includes(r)) allRuns.push(r);
+    }
+    const pick = (k: keyof ShapeRuns) => medianRun(rounds.map((r) => r[k]));
+    train.push({
+      name,
+      ours: pick("ours"),
+      threads2: pick("threads2"),
+      blas: pick("blas"),
+      torch: pick("torch"),
+    });
   }
   let gen: { ours?: RunRecord; torch?: RunRecord } | undefined;
   if (a.gen > 0) {
@@ -668,7 +694,7 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
   }
   const rows = buildRows(train, gen);
   const records = [
-    ...new Set([...train.flatMap((t) => [t.ours, t.threads2, t.blas, t.torch]), gen?.ours, gen?.torch]),
+    ...new Set([...allRuns, gen?.ours, gen?.torch]),
   ].filter((r): r is RunRecord => r !== undefined);
   const finished = new Date();
   const torchVersion = records.find((r) => r.impl === "torch" && r.result)?.result?.torch;
@@ -699,10 +725,14 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
     ...a.extras.map((e) => e === "threads2" ? "ours 2 threads" : "ours blas"),
     ...(torch.ok ? ["torch"] : []),
   ];
-  const extrasSentence = extraText.length > 0
-    ? ` Each training shape also ran ${extraText.join(" and ")}; per shape the order was ` +
-      `${order.join(", ")}.`
-    : "";
+  const extrasSentence =
+    (extraText.length > 0
+      ? ` Each training shape also ran ${extraText.join(" and ")}; per shape the order was ` +
+        `${order.join(", ")}.`
+      : "") +
+    (a.rounds > 1
+      ? ` Every training run ran ${a.rounds} rounds, interleaved; the table shows each run's median round.`
+      : "");
   const md = [
     `# Ours vs PyTorch, ${when} UTC`,
     "",
