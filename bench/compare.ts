@@ -8,7 +8,7 @@
  *
  * ```sh
  * deno run -A bench/compare.ts [--shapes A,B,C] [--steps 5] [--gen 200] [--repeats 3] [--backend wasm] \
- *   [--extras threads2,blas] [--out bench/results]
+ *   [--extras threads2,blas] [--rounds 1] [--out bench/results]
  * ```
  *
  * Writes `<out>/compare-<YYYY-MM-DD-HHMM>.json` (every run: command line, load average, raw JSON line or error),
