@@ -1,5 +1,4 @@
-import { withBackend } from "../_helpers/backend.ts";
-import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
+import { onOneAndTwoThreads, withBackend } from "../_helpers/backend.ts";
 import { Rng } from "../../lib/random.ts";
 import {
   attention,
@@ -162,17 +161,9 @@ Deno.test("wasm attention split over 2 threads equals one thread", async () => {
       "wasm",
       () => gradOf(qkv, (x) => selfAttention(x, 4, mask, { dropout: 0.1, rng: new Rng(9) })),
     );
-  setThreads(1);
-  const one = run();
-  try {
-    setThreads(2);
-    await whenThreadsReady();
-    const two = run();
-    assertAllClose(two.y, one.y, 0, 0, "y");
-    assertAllClose(two.g, one.g, 0, 0, "dqkv");
-  } finally {
-    setThreads(1);
-  }
+  const { one, two } = await onOneAndTwoThreads(run);
+  assertAllClose(two.y, one.y, 0, 0, "y");
+  assertAllClose(two.g, one.g, 0, 0, "dqkv");
 });
 
 Deno.test("selfAttention: shape errors are clear", () => {

@@ -1,4 +1,4 @@
-import { withBackend } from "../_helpers/backend.ts";
+import { onOneAndTwoThreads, withBackend } from "../_helpers/backend.ts";
 import { addBias, addRows, addVec, sumRows } from "../../lib/kernels/bias.ts";
 import { layerNormForward } from "../../lib/kernels/layernorm.ts";
 import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
@@ -11,7 +11,6 @@ import {
 } from "../../lib/kernels/variants.ts";
 import { RopeTable } from "../../lib/tensor/mod.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
-import { setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose } from "../_helpers/assert.ts";
@@ -57,19 +56,11 @@ Deno.test("wasm GELU split over 2 threads equals one thread (in place on residen
       geluBackward(x.slice(), dy.slice(), dxc, n);
       return { y: y.slice(), dx: dx.slice(), yc, dxc };
     });
-  setThreads(1);
-  const one = run();
-  try {
-    setThreads(2);
-    await whenThreadsReady();
-    const two = run();
-    assertAllClose(two.y, one.y, 0, 0, "forward, in place");
-    assertAllClose(two.dx, one.dx, 0, 0, "backward, in place");
-    assertAllClose(two.yc, one.y, 0, 0, "forward, copied");
-    assertAllClose(two.dxc, one.dx, 0, 0, "backward, copied");
-  } finally {
-    setThreads(1);
-  }
+  const { one, two } = await onOneAndTwoThreads(run);
+  assertAllClose(two.y, one.y, 0, 0, "forward, in place");
+  assertAllClose(two.dx, one.dx, 0, 0, "backward, in place");
+  assertAllClose(two.yc, one.y, 0, 0, "forward, copied");
+  assertAllClose(two.dxc, one.dx, 0, 0, "backward, copied");
 });
 
 Deno.test("bias add and row sums: wasm in place equals the plain loops (odd widths)", () => {
@@ -137,23 +128,15 @@ Deno.test("row adds, element-wise add, row sums and LayerNorm split over 2 threa
       layerNormForward(x, w, b, ln, mean, rstd, rows, n, 1e-5);
       return [rowsOut, vecOut, sums, ln, mean, rstd].map((a) => a.slice());
     });
-  setThreads(1);
-  const one = run();
-  try {
-    setThreads(2);
-    await whenThreadsReady();
-    const two = run();
-    const names = ["add_rows", "add_vec", "sum_rows", "layernorm out", "layernorm mean", "layernorm rstd"];
-    names.forEach((name, i) => assertAllClose(two[i], one[i], 0, 0, name));
-    const js = withBackend("js", () => {
-      const out = new Float32Array(size);
-      addRows(x.slice(), b.slice(), out, rows, n);
-      return out;
-    });
-    assertAllClose(one[0], js, 0, 0, "add_rows against the plain loop");
-  } finally {
-    setThreads(1);
-  }
+  const { one, two } = await onOneAndTwoThreads(run);
+  const names = ["add_rows", "add_vec", "sum_rows", "layernorm out", "layernorm mean", "layernorm rstd"];
+  names.forEach((name, i) => assertAllClose(two[i], one[i], 0, 0, name));
+  const js = withBackend("js", () => {
+    const out = new Float32Array(size);
+    addRows(x.slice(), b.slice(), out, rows, n);
+    return out;
+  });
+  assertAllClose(one[0], js, 0, 0, "add_rows against the plain loop");
 });
 
 Deno.test("SwiGLU and RMSNorm: wasm in place equals the plain loops (odd sizes, null outputs)", () => {
