@@ -1,3 +1,4 @@
+import { loadConfig } from "../../lib/experiment/config.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { layerDepth, layerGroup, layerLrScales } from "../../lib/optim/param.ts";
@@ -60,4 +61,27 @@ Deno.test("AdamW and SGD with lrScale: each parameter moves as if optimised alon
     const grouped = run(false), alone = run(true);
     for (let i = 0; i < grouped.length; i++) assertAllClose(grouped[i], alone[i], 0, 0, `${make} param ${i}`);
   }
+});
+
+Deno.test("bad learning-rate scales give clear errors: a negative lrScale, train.layer_lr_decay outside (0, 1]", () => {
+  const model = new GPT({
+    vocabSize: 5,
+    blockSize: 4,
+    nLayer: 1,
+    nHead: 1,
+    nEmbd: 4,
+    dropout: 0,
+    bias: true,
+    tieWeights: true,
+  }, new Rng(1));
+  assertThrows(
+    () => new AdamW(model.namedParameters(), { lr: 1e-3, lrScale: () => -1 }),
+    `AdamW: lrScale of "transformer.`,
+    `" must be >= 0, got -1`,
+  );
+  assertThrows(
+    () => loadConfig({ path: "configs/quickstart.jsonc", sets: ["train.layer_lr_decay=1.5"] }),
+    "train.layer_lr_decay",
+    "a number in (0, 1]",
+  );
 });
