@@ -103,6 +103,7 @@ export {
   type TrainerOptions,
   type TrainerState,
 } from "./lib/train/trainer.ts";
+export { type LossScaleState, MixedPrecision, type MixedPrecisionOptions } from "./lib/train/precision.ts";
 export { appendJsonLine, writeFileAtomic } from "./lib/io/atomic.ts";
 // experiments
 export {

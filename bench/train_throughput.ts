@@ -16,11 +16,13 @@ import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
-import { arenaCapacity, withArena } from "../lib/kernels/wasm/runtime.ts";
+import { arenaCapacity, arenaPeakBytes, resetArenaPeak, withArena } from "../lib/kernels/wasm/runtime.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { intFlag, PeakRss, round } from "./_common.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
+import { type Precision, setPrecision } from "../lib/tensor/precision.ts";
+import { MixedPrecision } from "../lib/train/precision.ts";
 
 /** Parsed command line. */
 export interface ThroughputArgs {
@@ -56,6 +58,8 @@ export interface ThroughputArgs {
   backend: BackendName | "auto";
   /** Kernel threads (0 = every core). */
   threads: number;
+  /** Number format of activations and compute weights (emulated 16-bit, float32 master weights). */
+  precision: Precision;
 }
 
 const USAGE = `usage: deno run --allow-read --allow-env bench/train_throughput.ts [flags]
@@ -74,7 +78,8 @@ const USAGE = `usage: deno run --allow-read --allow-env bench/train_throughput.t
   --prompt N       prompt tokens for --gen (default 1)
   --repeats N      timed runs per mode for --gen, best reported (default 3)
   --backend B      kernel backend: auto, js, wasm, blas (default auto)
-  --threads N      kernel threads for the wasm backend, 0 = every core (default 1)`;
+  --threads N      kernel threads for the wasm backend, 0 = every core (default 1)
+  --precision P    fp32, bf16 or fp16 (emulated 16-bit activations and compute weights; default fp32)`;
 
 const DEFAULTS: Record<string, string> = {
   n_layer: "4",
@@ -93,6 +98,7 @@ const DEFAULTS: Record<string, string> = {
   repeats: "3",
   backend: "auto",
   threads: "1",
+  precision: "fp32",
 };
 
 /** Parses and validates the flags; throws an Error whose message names the bad flag. */
@@ -116,6 +122,10 @@ export function parseThroughputArgs(argv: string[]): ThroughputArgs {
   if (!["auto", "js", "wasm", "blas"].includes(backend)) {
     throw new Error(`--backend must be one of auto, js, wasm, blas, got "${backend}"`);
   }
+  const precision = s("precision");
+  if (!["fp32", "bf16", "fp16"].includes(precision)) {
+    throw new Error(`--precision must be one of fp32, bf16, fp16, got "${precision}"`);
+  }
   const a: ThroughputArgs = {
     n_layer: intFlag("n_layer", s("n_layer"), 1),
     n_head: intFlag("n_head", s("n_head"), 1),
@@ -133,6 +143,7 @@ export function parseThroughputArgs(argv: string[]): ThroughputArgs {
     repeats: intFlag("repeats", s("repeats"), 1),
     backend: backend as BackendName | "auto",
     threads: intFlag("threads", s("threads"), 0),
+    precision: precision as Precision,
   };
   if (a.n_embd % a.n_head !== 0) {
     throw new Error(`--n_embd (${a.n_embd}) must be a multiple of --n_head (${a.n_head})`);
@@ -150,6 +161,7 @@ function configRecord(a: ThroughputArgs): Record<string, unknown> {
     vocab_size: a.vocab_size,
     tie: a.tie,
     activation_checkpointing: a.checkpointing,
+    precision: a.precision,
     seed: a.seed,
     dropout: 0,
     bias: true,
@@ -176,6 +188,9 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
   const rss = new PeakRss();
   const model = buildModel(a, a.block_size);
   const opt = new AdamW(model.namedParameters(), { lr: 3e-4, decay: () => true });
+  // as the trainer: master weights in the optimizer, a rounded compute copy for the passes, the loss scaled
+  const mp = new MixedPrecision(model.namedParameters(), a.precision);
+  setPrecision(a.precision);
   // One batch of (batch, block+1) random tokens, reused every step: x = data[:, :-1], y = data[:, 1:].
   const B = a.batch_size, T = a.block_size;
   const x = new Int32Array(B * T), y = new Int32Array(B * T);
@@ -192,17 +207,22 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
   const step = (): number => {
     // like the trainer: the step's activations live in the arena
     const value = withArena(() => {
-      const { loss } = model.forward(x, B, T, { targets: y });
-      if (loss === null) throw new Error("GPT.forward returned no loss");
       opt.zeroGrad();
-      loss.backward();
+      const v = mp.withComputeWeights(() => {
+        const { loss } = model.forward(x, B, T, { targets: y });
+        if (loss === null) throw new Error("GPT.forward returned no loss");
+        loss.backward(new Float32Array([mp.scale]));
+        return loss.data[0];
+      });
+      mp.unscaleOrSkip(false);
       opt.step();
-      return loss.data[0];
+      return v;
     });
     rss.sample();
     return value;
   };
   for (let i = 0; i < a.warmup; i++) step();
+  resetArenaPeak();
   let lossValue = NaN;
   const t0 = performance.now();
   for (let i = 0; i < a.steps; i++) lossValue = step();
@@ -214,6 +234,7 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
     params: model.numParameters(),
     peak_rss_mb: round(peak.mb, 1),
     arena_mb: round(arenaCapacity() / 1048576, 1),
+    arena_peak_mb: round(arenaPeakBytes() / 1048576, 2),
     rss_source: peak.source,
     steps: a.steps,
     warmup: a.warmup,

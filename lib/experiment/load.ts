@@ -6,11 +6,10 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type CharTokenizer, loadTokenizer } from "../data/char_tokenizer.ts";
-import { GPT } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
-import { gptConfigOf } from "./runner.ts";
+import { buildModel, type FamilyModel } from "./families.ts";
 
 /** A model restored from a run. */
 export interface LoadedRun {
@@ -19,7 +18,7 @@ export interface LoadedRun {
   /** Its tokenizer. */
   tokenizer: CharTokenizer;
   /** The model with the newest checkpoint's weights, in eval mode. */
-  model: GPT;
+  model: FamilyModel;
   /** Step of that checkpoint. */
   step: number;
 }
@@ -35,7 +34,7 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
   const { config } = loadConfig({ path: cfgPath });
   const tokenizer = await loadTokenizer(join(runDir, "tokenizer.json"));
   const ck = await loadCheckpoint(runDir);
-  const model = new GPT(gptConfigOf(config, tokenizer.vocabSize), new Rng(0));
+  const model = buildModel(config, tokenizer.vocabSize, new Rng(0));
   model.loadStateDict(ck.weights, join(ck.dir, "model.safetensors"));
   model.eval();
   return { config, tokenizer, model, step: ck.state.step };

@@ -9,12 +9,9 @@
  */
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Batcher, evalWindows } from "../data/batcher.ts";
 import { CharTokenizer, loadTokenizer, saveTokenizer } from "../data/char_tokenizer.ts";
 import { type Corpus, loadCorpus } from "../data/corpus.ts";
-import { generate } from "../generate/generate.ts";
 import { appendJsonLine, writeFileAtomic } from "../io/atomic.ts";
-import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { layerLrScales, type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
@@ -24,8 +21,12 @@ import { defaultThreads, setThreads, whenThreadsReady } from "../kernels/wasm/po
 import { Rng } from "../random.ts";
 import { writeReport } from "../report/report.ts";
 import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
+import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
 import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
+import { buildModel, familyRun } from "./families.ts";
+
+export { gptConfigOf } from "./families.ts";
 
 /** What {@link runExperiment} needs. */
 export interface RunOptions {
@@ -136,29 +137,6 @@ export async function gitCommit(dir = "."): Promise<string | null> {
   }
 }
 
-/** The model shape of a config for a given vocabulary. */
-export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
-  const m = config.model;
-  return {
-    vocabSize,
-    blockSize: m.block_size,
-    nLayer: m.n_layer,
-    nHead: m.n_head,
-    nEmbd: m.n_embd,
-    dropout: m.dropout,
-    bias: m.bias,
-    tieWeights: m.tie_weights,
-    position: m.position,
-    ropeBase: m.rope_base,
-    norm: m.norm,
-    normPlacement: m.norm_placement,
-    mlp: m.mlp,
-    mlpHidden: m.mlp_hidden ?? undefined,
-    activationCheckpointing: config.train.activation_checkpointing,
-    attention: m.attention,
-  };
-}
-
 /** Builds the optimizer named by the config. */
 export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer {
   const t = config.train;
@@ -184,7 +162,8 @@ export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer 
 /** Random streams of a run, all derived from the seed in a fixed order. */
 function streams(seed: number) {
   const root = new Rng(seed);
-  return { init: root.fork(), data: root.fork(), sample: root.fork() };
+  // forked in a fixed order; a new stream goes at the end so the others stay the same
+  return { init: root.fork(), data: root.fork(), sample: root.fork(), mask: root.fork() };
 }
 
 async function newRunDir(config: Config, now: Date): Promise<string> {
@@ -219,7 +198,6 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     : CharTokenizer.fromText(corpus.train + corpus.val);
   const trainTokens = tokenizer.encode(corpus.train);
   const valTokens = tokenizer.encode(corpus.val);
-  const prompt = config.train.sample_tokens > 0 ? tokenizer.encode(config.train.sample_prompt) : null;
   info(
     `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
       `${trainTokens.length} train / ${valTokens.length} val tokens, vocab ${tokenizer.vocabSize}`,
@@ -230,17 +208,18 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   await whenThreadsReady();
   info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""}`);
   const rngs = streams(config.train.seed);
-  const model = new GPT(gptConfigOf(config, tokenizer.vocabSize), rngs.init);
+  const model = buildModel(config, tokenizer.vocabSize, rngs.init);
   const params = uniqueParams(model.namedParameters());
   const optimizer = buildOptimizer(config, params);
-  const batcher = new Batcher(trainTokens, config.model.block_size, config.train.batch_size, rngs.data);
-  const evalBatches = evalWindows(
-    valTokens,
-    config.model.block_size,
-    config.train.batch_size,
-    // an evaluation sees eval_steps steps' worth of sequences, however a step is split into micro-batches
-    config.train.eval_steps * config.train.grad_accum_steps,
-  );
+  // after the optimizer: it moves the parameters into its flat buffer, which holds the float32 master weights
+  const precision = config.train.precision === "fp32"
+    ? undefined
+    : new MixedPrecision(params, config.train.precision, {
+      lossScale: config.train.loss_scale,
+      growthInterval: config.train.loss_scale_growth_interval,
+    });
+  const family = familyRun(config, model, tokenizer, trainTokens, valTokens, rngs);
+  const batcher = family.batcher;
   const t = config.train;
   const schedule = cosineWithWarmup({
     lr: t.learning_rate,
@@ -249,7 +228,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     decaySteps: t.lr_decay_steps ?? t.max_steps,
   });
   info(
-    `model: ${model.numParameters()} parameters (${config.model.n_layer} layers, n_embd ${config.model.n_embd})`,
+    `model: ${config.model.family}, ${model.numParameters()} parameters (${config.model.n_layer} layers, ` +
+      `n_embd ${config.model.n_embd})`,
   );
 
   let start: TrainerState = {
@@ -315,14 +295,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 
   const samplesPath = join(runDir, "samples.txt");
   const afterEval = async (step: number, valLoss: number) => {
-    if (prompt === null) return;
-    const ids = generate(model, prompt, {
-      maxNewTokens: t.sample_tokens,
-      sampling: { temperature: 0.8, topK: 40 },
-      rng: new Rng(t.seed * 1000003 + step),
-    });
-    const text = tokenizer.decode(ids);
-    const header = `--- step ${step}, val loss ${valLoss.toFixed(4)}, temperature 0.8, top-k 40 ---\n`;
+    const sample = family.sample(step);
+    if (sample === null) return;
+    const newline = sample.indexOf("\n");
+    const text = sample.slice(newline + 1);
+    const header = `--- step ${step}, val loss ${valLoss.toFixed(4)}, ${sample.slice(0, newline)} ---\n`;
     const prev = (await exists(samplesPath)) ? await readFile(samplesPath, "utf8") : "";
     await writeFileAtomic(samplesPath, prev + header + text + "\n\n");
   };
@@ -334,7 +311,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       optimizer,
       schedule,
       batcher,
-      evalBatches,
+      evalBatches: family.evalBatches,
+      loss: family.loss,
+      tokensOf: family.tokensOf,
+      evalMetrics: family.evalMetrics,
       maxSteps: t.max_steps,
       gradClip: t.grad_clip,
       gradAccumSteps: t.grad_accum_steps,
@@ -353,6 +333,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       afterEval,
       progress: opts.progress,
       shouldStop: opts.shouldStop,
+      precision,
     }, start);
     manifest.status = out.interrupted ? "interrupted" : "completed";
     manifest.end_time = new Date().toISOString();

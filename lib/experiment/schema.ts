@@ -18,7 +18,7 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T, def: T
 const group = <S extends z.ZodRawShape>(shape: S) => z.strictObject(shape).describe("an object");
 
 const ModelSchema = group({
-  family: oneOf(["gpt"], "gpt"),
+  family: oneOf(["gpt", "bert", "t5"], "gpt"),
   n_layer: posInt(4),
   n_head: posInt(4),
   n_embd: posInt(128),
@@ -26,7 +26,7 @@ const ModelSchema = group({
   dropout: fraction(0),
   bias: bool(true),
   tie_weights: bool(true),
-  position: oneOf(["learned", "rope", "none"], "learned"),
+  position: oneOf(["learned", "rope", "none", "relative"], "learned"),
   rope_base: posNum(10000),
   norm: oneOf(["layernorm", "rmsnorm"], "layernorm"),
   norm_placement: oneOf(["pre", "post"], "pre"),
@@ -34,6 +34,17 @@ const ModelSchema = group({
   mlp_hidden: z.int().min(1).nullable().describe("a positive integer or null").default(null),
   attention: oneOf(["standard", "flash"], "standard"),
 }).superRefine((m, ctx) => {
+  if ((m.family === "t5") !== (m.position === "relative")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["position"],
+      input: m.position,
+      message: m.family === "t5"
+        ? `"relative" for model.family "t5" (T5's bucketed relative position bias)`
+        : `"learned", "rope" or "none": "relative" (T5's position bias) needs model.family "t5"`,
+      params: { related: ["model.family"] },
+    });
+  }
   if (m.attention === "flash" && m.dropout > 0) {
     ctx.addIssue({
       code: "custom",
@@ -72,6 +83,9 @@ const TrainSchema = group({
   batch_size: posInt(16),
   grad_accum_steps: posInt(1),
   activation_checkpointing: bool(false),
+  precision: oneOf(["fp32", "bf16", "fp16"], "fp32"),
+  loss_scale: posNum(65536),
+  loss_scale_growth_interval: posInt(2000),
   layer_lr_decay: z.number().gt(0).max(1).describe("a number in (0, 1]").default(1),
   learning_rate: posNum(3e-3),
   min_learning_rate: nonNegNum(3e-4),
@@ -98,6 +112,7 @@ const DataSchema = group({
   paths: z.array(z.string().describe("a string")).describe("an array of strings").default(() => []),
   val_fraction: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.1),
   tokenizer: oneOf(["char"], "char"),
+  mask_probability: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.15),
 });
 
 const RunSchema = group({
@@ -117,8 +132,11 @@ const Schema = group({
 
 /** Model architecture (`model.*`). */
 export interface ModelConfig {
-  /** Model family; only "gpt" for now. */
-  family: "gpt";
+  /**
+   * Model family: "gpt" (decoder, next-token), "bert" (bidirectional encoder, masked-LM) or "t5" (encoder–decoder
+   * with relative position bias, span corruption or a generated seq2seq task).
+   */
+  family: "gpt" | "bert" | "t5";
   /** Number of transformer blocks. */
   n_layer: number;
   /** Attention heads per block. */
@@ -134,7 +152,7 @@ export interface ModelConfig {
   /** Whether the output head shares the token embedding matrix. */
   tie_weights: boolean;
   /** Positions: a learned table (GPT-2), rotary embeddings on q and k (RoPE), or none. */
-  position: "learned" | "rope" | "none";
+  position: "learned" | "rope" | "none" | "relative";
   /** RoPE's base: θ_i = rope_base^(−2i/head_size). */
   rope_base: number;
   /** LayerNorm (GPT-2) or RMSNorm (LLaMA). */
@@ -159,6 +177,15 @@ export interface TrainConfig {
   grad_accum_steps: number;
   /** Recompute each block's activations in backward instead of keeping them (less memory, more compute). */
   activation_checkpointing: boolean;
+  /**
+   * Number format of activations, activation gradients and the weights' compute copy, emulated in software:
+   * "fp32", "bf16" or "fp16" (float32 master weights and float32 accumulation either way).
+   */
+  precision: "fp32" | "bf16" | "fp16";
+  /** fp16: initial loss scale (dynamic: halved on overflow, the step skipped; doubled after a run of good steps). */
+  loss_scale: number;
+  /** fp16: good steps in a row before the loss scale doubles. */
+  loss_scale_growth_interval: number;
   /** Layer-wise learning-rate decay: each layer below the top gets this times the rate of the one above; 1 = off. */
   layer_lr_decay: number;
   /** Peak learning rate. */
@@ -209,6 +236,8 @@ export interface DataConfig {
   val_fraction: number;
   /** Tokenizer. */
   tokenizer: "char";
+  /** bert: the share of positions chosen for masked-LM (of those, 80% [MASK], 10% a random token, 10% kept). */
+  mask_probability: number;
 }
 
 /** Run naming and output location (`run.*`). */

@@ -10,3 +10,4 @@ export * from "./ops/nn.ts";
 export * from "./ops/variants.ts";
 export * from "./ops/checkpoint.ts";
 export * from "./ops/flash.ts";
+export * from "./precision.ts";

@@ -11,6 +11,7 @@
 
 import type { Float } from "../kernels/types.ts";
 import { arenaFloat32, arenaRelease, residentFloat32 } from "../kernels/wasm/runtime.ts";
+import { decode16, encode16, getPrecision, roundInPlace } from "./precision.ts";
 export type { Float };
 
 /** The element type of a tensor's storage. */
@@ -68,6 +69,66 @@ export function allocate(dtype: DType, n: number): Float {
 export function allocatePersistent(dtype: DType, n: number): Float {
   if (dtype === "float64") return new Float64Array(n);
   return residentFloat32(n) ?? new Float32Array(n);
+}
+
+/** A buffer an op keeps from its forward pass for its backward pass (see {@link saveForBackward}). */
+export interface SavedBuffer {
+  /** The values (float32 storage decoded from 16 bits, or the buffer itself). */
+  read(): Float;
+  /** Hands back what {@link SavedBuffer.read} returned, once the backward pass is done with it. */
+  done(values: Float): void;
+  /** Bytes it occupies while saved. */
+  readonly bytes: number;
+}
+
+// Float32 staging storage for buffers that are kept as 16 bits: written by a forward kernel and encoded at once,
+// or decoded into for one op's backward. Ops use it one at a time, so one (grown as needed) serves them all.
+let staging: Float32Array | null = null;
+
+function stagingFloat32(n: number): Float32Array {
+  if (staging === null || staging.length < n) staging = residentFloat32(n) ?? new Float32Array(n);
+  return staging.subarray(0, n);
+}
+
+function isStaging(buf: Float): boolean {
+  return staging !== null && buf.buffer === staging.buffer && buf.byteOffset === staging.byteOffset;
+}
+
+function keepsHalf(dtype: DType): "bf16" | "fp16" | null {
+  const p = getPrecision();
+  return dtype === "float32" && p !== "fp32" && gradEnabled ? p : null;
+}
+
+/**
+ * Storage for a large buffer an op computes in its forward pass only to hand it to {@link saveForBackward}
+ * (attention probabilities, cross-entropy probabilities). Under a 16-bit precision with the tape on, that is
+ * shared float32 staging storage, encoded to 16 bits as soon as it is saved, so the full-width buffer never
+ * occupies the step's memory; otherwise it is {@link allocate}'s.
+ */
+export function allocateSaved(dtype: DType, n: number): Float {
+  if (keepsHalf(dtype) === null) return allocate(dtype, n);
+  const s = stagingFloat32(n);
+  s.fill(0);
+  return s;
+}
+
+/**
+ * Keeps `buf` for the backward pass (storage from {@link allocateSaved} or {@link allocate} that nothing else
+ * refers to). Under a 16-bit precision a float32 buffer is stored as 16-bit values (its float32 storage is free
+ * at once: staging storage is reused, arena storage goes back to the arena), which halves what the op holds
+ * between the passes; `read` decodes it. Otherwise (and when the tape is off) the buffer is kept as it is.
+ */
+export function saveForBackward(buf: Float): SavedBuffer {
+  const p = keepsHalf(buf instanceof Float32Array ? "float32" : "float64");
+  if (p === null) return { read: () => buf, done: () => {}, bytes: buf.byteLength };
+  const n = buf.length, words = allocate("float32", Math.ceil(n / 2)) as Float32Array;
+  const half = encode16(buf as Float32Array, p, new Uint16Array(words.buffer, words.byteOffset, n));
+  if (!isStaging(buf)) arenaRelease(buf);
+  return {
+    read: () => decode16(half, p, stagingFloat32(n)),
+    done: () => {},
+    bytes: words.byteLength,
+  };
 }
 
 /** A dense, row-major, contiguous n-dimensional array with an optional gradient. */
@@ -238,6 +299,8 @@ export function accumulateGrad(t: Tensor, g: Float, owned = false): void {
 /**
  * Creates the output of an op: records a tape node when the tape is on and an input needs a gradient.
  * `backward` receives the output's gradient and must call {@link accumulateGrad} on the parents it feeds.
+ * Under a 16-bit precision (`setPrecision`), float32 outputs are rounded to the format in place (all but the
+ * cross-entropy loss).
  */
 export function result(
   data: Float,
@@ -247,6 +310,8 @@ export function result(
   backward: (grad: Float) => void,
 ): Tensor {
   const needs = gradEnabled && parents.some((p) => p.requiresGrad);
+  // 16-bit precision: the output holds what a 16-bit activation would (the loss stays float32)
+  if (data instanceof Float32Array && op !== "crossEntropy" && getPrecision() !== "fp32") roundInPlace(data);
   const out = new Tensor(data, shape, needs);
   if (needs) out.node = { op, parents, backward };
   return out;
@@ -292,6 +357,11 @@ export function backward(root: Tensor, grad?: Float): void {
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
     if (t.node === null || t.grad === null) continue;
+    // 16-bit precision: activation gradients are 16-bit values too (the loss's own, the scaled seed, and the
+    // parameters' stay float32)
+    if (t.grad instanceof Float32Array && t.node.op !== "crossEntropy" && getPrecision() !== "fp32") {
+      roundInPlace(t.grad);
+    }
     t.node.backward(t.grad);
     // Free intermediate gradients and the graph as we go: the tape is single-use. The gradient's storage goes
     // back to the step arena (when it came from there) for the next gradient of the same size.

@@ -6,14 +6,15 @@
  *
  * @module
  */
-import type { Batch, Batcher, BatcherState } from "../data/batcher.ts";
-import type { GPT } from "../nn/models/gpt.ts";
+import type { Batch } from "../data/batcher.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
 import { layerGroup, type NamedParam, type Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
-import type { RngState } from "../random.ts";
+import type { Rng, RngState } from "../random.ts";
 import { withArena } from "../kernels/wasm/runtime.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { getPrecision, setPrecision } from "../tensor/precision.ts";
+import { noGrad, type Tensor } from "../tensor/tensor.ts";
+import type { LossScaleState, MixedPrecision } from "./precision.ts";
 
 /** One line of `metrics.jsonl`. */
 export type MetricEvent =
@@ -27,8 +28,22 @@ export type MetricEvent =
     elapsed_s: number;
     /** ‖Δθ‖ / ‖θ‖ of this step's update per layer group (`embed`, `h.<i>`, `head`). */
     update_ratio?: Record<string, number>;
+    /** fp16: the loss scale after this step. */
+    loss_scale?: number;
+    /** fp16: steps skipped since the last train line because a gradient overflowed (their updates were dropped). */
+    skipped_steps?: number;
   }
-  | { step: number; split: "val"; loss: number; ppl: number; elapsed_s: number }
+  | {
+    step: number;
+    split: "val";
+    loss: number;
+    ppl: number;
+    elapsed_s: number;
+    /** bert: the share of masked positions whose most likely token is the original one. */
+    masked_accuracy?: number;
+    /** t5: the share of held-out examples decoded exactly (greedy). */
+    exact_match?: number;
+  }
   | { step: number; split: "resume"; elapsed_s: number };
 
 /** Thrown when the loss or a gradient is NaN/Inf; names the step and the first bad tensor. */
@@ -52,10 +67,14 @@ export interface TrainerState {
   intervalLoss: number;
   /** Steps since the last train log line. */
   intervalSteps: number;
-  /** The batcher's position. */
-  batcher: BatcherState;
+  /** The batcher's position (what its `state()` returned). */
+  batcher: unknown;
   /** The model's dropout generator. */
   dropout: RngState;
+  /** fp16: the loss scaler's position (absent for fp32/bf16 and in older checkpoints). */
+  lossScale?: LossScaleState;
+  /** fp16: skipped steps since the last train line. */
+  intervalSkipped?: number;
 }
 
 /** Progress shown by the CLI. */
@@ -74,10 +93,59 @@ export interface Progress {
   elapsed: number;
 }
 
+/** What the loop needs of a model: train/eval modes and its dropout generator (part of a checkpoint). */
+export interface TrainableModel {
+  /** Whether the model is in training mode. */
+  readonly training: boolean;
+  /** Sets training mode (dropout on). */
+  train(on?: boolean): unknown;
+  /** Sets evaluation mode. */
+  eval(): unknown;
+  /** The generator of every dropout mask. */
+  readonly dropoutRng: Rng;
+}
+
+/** A model that maps (B, T) token ids and targets to a loss: GPT (next token) and Bert (masked tokens). */
+export interface LanguageModel extends TrainableModel {
+  /** Its shape; every batch row holds blockSize tokens. */
+  readonly config: { readonly blockSize: number };
+  /** Logits and, with targets, the mean loss. */
+  forward(idx: Int32Array, B: number, T: number, opts: { targets?: Int32Array }): { loss: Tensor | null };
+}
+
+/** Where training batches come from: the next batch, and a position to save in checkpoints. */
+export interface BatchSource<Bt> {
+  /** The next batch. */
+  next(): Bt;
+  /** The position, saved in checkpoints (JSON). */
+  state(): unknown;
+}
+
+/** The loss of one (x, y) batch of a {@link LanguageModel}: rows of `config.blockSize` tokens. */
+export function languageModelLoss(model: LanguageModel): (b: Batch) => Tensor {
+  return (b) => {
+    const T = model.config.blockSize;
+    const loss = model.forward(b.x, b.x.length / T, T, { targets: b.y }).loss;
+    if (loss === null) throw new Error("the model returned no loss for a batch with targets");
+    return loss;
+  };
+}
+
 /** What the loop needs. */
-export interface TrainerOptions {
-  /** The model (trained in place). */
-  model: GPT;
+export interface TrainerOptions<Bt = Batch> {
+  /**
+   * The model (trained in place). Without `loss` it must be a {@link LanguageModel} and batches (x, y) pairs.
+   */
+  model: TrainableModel;
+  /**
+   * The loss of one batch (forward pass; called inside the step arena, with the tape on while training). Default:
+   * {@link languageModelLoss} of the model.
+   */
+  loss?: (batch: Bt) => Tensor;
+  /** Tokens a batch counts for throughput and `tokensSeen` (default: the length of its `x`). */
+  tokensOf?: (batch: Bt) => number;
+  /** Extra figures for each validation line (e.g. `masked_accuracy`), computed after the validation loss. */
+  evalMetrics?: () => { masked_accuracy?: number; exact_match?: number };
   /** Distinct parameters (tied weights once). */
   params: NamedParam[];
   /** The optimizer over `params`. */
@@ -85,9 +153,9 @@ export interface TrainerOptions {
   /** Learning rate for 0-based step index. */
   schedule: LrSchedule;
   /** Training batches. */
-  batcher: Batcher;
+  batcher: BatchSource<Bt>;
   /** Fixed validation batches. */
-  evalBatches: Batch[];
+  evalBatches: Bt[];
   /** Cadence and limits. */
   maxSteps: number;
   /** Clip the global gradient norm to this (0 = no clipping). */
@@ -115,32 +183,70 @@ export interface TrainerOptions {
   now?: () => number;
   /** Checked after every step; when it returns true the loop checkpoints and stops (Ctrl-C). */
   shouldStop?: () => boolean;
+  /**
+   * 16-bit training (bf16/fp16): master weights, compute copies and the fp16 loss scaler over `params`. The loop
+   * runs under its precision (every op rounds to the format) and puts the previous precision back at the end.
+   */
+  precision?: MixedPrecision;
 }
 
-/** Mean loss of the model over fixed batches, in eval mode, without the tape. */
-export function evaluate(model: GPT, batches: Batch[]): number {
+/**
+ * Mean loss of the model over fixed batches, in eval mode, without the tape. `loss` maps a batch to its loss
+ * (default: {@link languageModelLoss}, for (x, y) batches of a {@link LanguageModel}).
+ */
+export function evaluate<Bt = Batch>(
+  model: TrainableModel,
+  batches: readonly Bt[],
+  loss: (b: Bt) => Tensor = defaultLoss<Bt>(model),
+): number {
   const wasTraining = model.training;
   model.eval();
   try {
     let total = 0;
-    for (const b of batches) {
-      const T = model.config.blockSize, B = b.x.length / T;
-      total += noGrad(() => withArena(() => model.forward(b.x, B, T, { targets: b.y }).loss!.item()));
-    }
+    for (const b of batches) total += noGrad(() => withArena(() => loss(b).item()));
     return total / batches.length;
   } finally {
     model.train(wasTraining);
   }
 }
 
+function defaultLoss<Bt>(model: TrainableModel): (b: Bt) => Tensor {
+  const m = model as Partial<LanguageModel>;
+  if (typeof m.forward !== "function" || typeof m.config?.blockSize !== "number") {
+    throw new Error(
+      "train/evaluate: the model is not a language model; pass a `loss` function for its batches",
+    );
+  }
+  return languageModelLoss(model as LanguageModel) as unknown as (b: Bt) => Tensor;
+}
+
 /** Runs the loop from `start` to `maxSteps`. Returns the final state and last losses. */
-export async function train(
-  o: TrainerOptions,
+export async function train<Bt = Batch>(
+  o: TrainerOptions<Bt>,
   start: TrainerState,
+): Promise<{ state: TrainerState; trainLoss: number | null; valLoss: number | null; interrupted: boolean }> {
+  const mp = o.precision;
+  const outerPrecision = getPrecision();
+  if (mp !== undefined) {
+    setPrecision(mp.precision);
+    if (start.lossScale !== undefined) mp.setState(start.lossScale);
+  }
+  try {
+    return await trainLoop(o, start, mp);
+  } finally {
+    setPrecision(outerPrecision);
+  }
+}
+
+async function trainLoop<Bt>(
+  o: TrainerOptions<Bt>,
+  start: TrainerState,
+  mp: MixedPrecision | undefined,
 ): Promise<{ state: TrainerState; trainLoss: number | null; valLoss: number | null; interrupted: boolean }> {
   const now = o.now ?? (() => performance.now());
   const s: TrainerState = { ...start };
-  const T = o.model.config.blockSize, B = o.batcher.batchSize;
+  const lossOf = o.loss ?? defaultLoss<Bt>(o.model);
+  const tokensOf = o.tokensOf ?? ((b: Bt) => (b as { x: ArrayLike<number> }).x.length);
   let lastTrain: number | null = null, lastVal: number | null = null;
   let t0 = now(), intervalStart = now(), intervalTokens = 0;
   const elapsedNow = () => s.elapsed + (now() - t0) / 1000;
@@ -151,46 +257,60 @@ export async function train(
     const k = o.gradAccumSteps ?? 1;
     // Each micro-batch's activations live in the arena (the kernel memory, reused every step); the gradients of
     // the parameters accumulate outside it.
-    let lossSum = 0;
-    for (let micro = 0; micro < k; micro++) {
-      const batch = o.batcher.next();
-      lossSum += withArena(() => {
-        const { loss } = o.model.forward(batch.x, B, T, { targets: batch.y });
-        const value = loss!.item();
-        if (!Number.isFinite(value)) {
-          const bad = firstNonFiniteData(o.params);
-          throw new NonFiniteError(step, bad ?? "loss", `loss is ${value}`);
-        }
-        if (k === 1) loss!.backward();
-        else {loss!.backward(
-            loss!.dtype === "float64" ? new Float64Array([1 / k]) : new Float32Array([1 / k]),
-          );}
-        return value;
-      });
-    }
+    let lossSum = 0, stepTokens = 0;
+    // the seed of each micro-batch's backward: 1/k, times the loss scale under fp16
+    const seed = (mp?.scale ?? 1) / k;
+    const forwardBackward = () => {
+      for (let micro = 0; micro < k; micro++) {
+        const batch = o.batcher.next();
+        stepTokens += tokensOf(batch);
+        lossSum += withArena(() => {
+          const loss = lossOf(batch);
+          const value = loss.item();
+          if (!Number.isFinite(value)) {
+            const bad = firstNonFiniteData(o.params);
+            throw new NonFiniteError(step, bad ?? "loss", `loss is ${value}`);
+          }
+          if (seed === 1) loss.backward();
+          else loss.backward(loss.dtype === "float64" ? new Float64Array([seed]) : new Float32Array([seed]));
+          return value;
+        });
+      }
+    };
+    if (mp !== undefined) mp.withComputeWeights(forwardBackward);
+    else forwardBackward();
     const lossValue = lossSum / k;
     const logNow = step % o.logInterval === 0 || step === o.maxSteps;
     // on log steps, keep the weights from before the update to measure it per layer
     const before = logNow ? o.params.map((p) => p.tensor.data.slice()) : null;
     const norm = withArena(() => {
       const badGrad = firstNonFinite(o.params);
+      if (badGrad && mp?.canSkip()) {
+        // fp16 overflow: drop this step's update, halve the loss scale, go on
+        mp.unscaleOrSkip(true);
+        o.optimizer.zeroGrad();
+        s.intervalSkipped = (s.intervalSkipped ?? 0) + 1;
+        return NaN;
+      }
       if (badGrad) {
         throw new NonFiniteError(
           step,
           `${badGrad.name}.grad`,
-          `gradient is ${badGrad.value} at index ${badGrad.index}`,
+          `gradient is ${badGrad.value} at index ${badGrad.index}` +
+            (mp?.dynamic ? ` (loss scale ${mp.scale}, the minimum)` : ""),
         );
       }
+      mp?.unscaleOrSkip(false);
       const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
       o.optimizer.step(lr);
       o.optimizer.zeroGrad();
       return norm;
     });
     s.step = step;
-    s.tokensSeen += B * T * k;
+    s.tokensSeen += stepTokens;
     s.intervalLoss += lossValue;
     s.intervalSteps += 1;
-    intervalTokens += B * T * k;
+    intervalTokens += stepTokens;
     lastTrain = lossValue;
     if (logNow) {
       const dt = (now() - intervalStart) / 1000;
@@ -205,6 +325,7 @@ export async function train(
         tokens_per_s: Math.round(tokensPerS),
         elapsed_s: round3(elapsedNow()),
         update_ratio: updateRatios(o.params, before!),
+        ...(mp?.dynamic ? { loss_scale: mp.scale, skipped_steps: s.intervalSkipped ?? 0 } : {}),
       });
       o.progress?.({
         step,
@@ -216,18 +337,25 @@ export async function train(
       });
       s.intervalLoss = 0;
       s.intervalSteps = 0;
+      if (mp?.dynamic) s.intervalSkipped = 0;
       intervalStart = now();
       intervalTokens = 0;
     }
     if (step % o.evalInterval === 0 || step === o.maxSteps) {
       const pause = now();
-      lastVal = evaluate(o.model, o.evalBatches);
+      const validate = () => {
+        const loss = evaluate(o.model, o.evalBatches, lossOf);
+        return { loss, extra: o.evalMetrics?.() ?? {} };
+      };
+      const v = mp !== undefined ? mp.withComputeWeights(validate) : validate();
+      lastVal = v.loss;
       await o.log({
         step,
         split: "val",
         loss: lastVal,
         ppl: Math.exp(lastVal),
         elapsed_s: round3(elapsedNow()),
+        ...v.extra,
       });
       await o.afterEval?.(step, lastVal);
       // evaluation and sampling time is not training time for throughput
@@ -240,6 +368,7 @@ export async function train(
       t0 = now();
       s.batcher = o.batcher.state();
       s.dropout = o.model.dropoutRng.state();
+      if (mp?.dynamic) s.lossScale = mp.state();
       await o.checkpoint({ ...s });
     }
     if (stop && step < o.maxSteps) {

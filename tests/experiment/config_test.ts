@@ -313,7 +313,10 @@ Deno.test("config error: unknown key in --set names that --set", () => {
 Deno.test("config error: bad enum value lists the allowed values", () => {
   const f = fx("bad_enum.jsonc");
   configError({ path: f }, `${f}: train.optimizer: expected one of "adamw", "sgd", got "adam"`);
-  configError({ sets: ["model.family=bert"] }, 'model.family: expected one of "gpt", got "bert"');
+  configError(
+    { sets: ["model.family=gpt2"] },
+    'model.family: expected one of "gpt", "bert", "t5", got "gpt2"',
+  );
 });
 
 // ---- hashing ----

@@ -333,6 +333,8 @@ const arena = {
   used: 0,
   depth: 0,
   free: new Map<number, number[]>(),
+  /** The furthest the arena has reached (bytes of the blocks before `cur` plus `used`), see arenaPeakBytes. */
+  peak: 0,
 };
 
 /**
@@ -375,6 +377,9 @@ export function arenaFloat32(n: number): Float32Array | null {
       if (block !== undefined && arena.used + bytes <= block.bytes) {
         at = block.at + arena.used;
         arena.used += bytes;
+        let reach = arena.used;
+        for (let b = 0; b < arena.cur; b++) reach += arena.blocks[b].bytes;
+        if (reach > arena.peak) arena.peak = reach;
         break;
       }
       if (block !== undefined && arena.cur + 1 < arena.blocks.length) {
@@ -452,6 +457,20 @@ export function arenaResetTo(mark: ArenaMark | null): void {
   }
   arena.cur = mark.cur;
   arena.used = mark.used;
+}
+
+/**
+ * The most arena storage in use at once since the last {@link resetArenaPeak} (bytes, counting storage released
+ * early and reused as one): the activation memory of a training step, at a finer grain than
+ * {@link arenaCapacity}'s blocks.
+ */
+export function arenaPeakBytes(): number {
+  return arena.peak;
+}
+
+/** Starts a new {@link arenaPeakBytes} measurement. */
+export function resetArenaPeak(): void {
+  arena.peak = 0;
 }
 
 /** Bytes of kernel memory the arena holds (its blocks), for memory measurements. */

@@ -19,7 +19,7 @@ import {
   softmaxForward,
 } from "../../kernels/softmax.ts";
 import type { Rng } from "../../random.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { accumulateGrad, allocate, allocateSaved, result, saveForBackward, type Tensor } from "../tensor.ts";
 
 /** Rows of the weight table picked by integer ids: ids (shape S) → (S..., C). */
 export function embedding(ids: Int32Array, idsShape: readonly number[], weight: Tensor): Tensor {
@@ -179,13 +179,16 @@ export function attention(
   }
   const dims = { BH: B * H, Tq, Tk, D, scale: 1 / Math.sqrt(D) };
   const { keep, keepScale } = attentionDropout(B * H * Tq * Tk, opts);
-  const probs = allocate(q.dtype, B * H * Tq * Tk);
+  const probs = allocateSaved(q.dtype, B * H * Tq * Tk);
   const y = allocate(q.dtype, B * H * Tq * D);
   attentionForward(q.data, k.data, v.data, mask.data, probs, y, dims, keep, keepScale);
   opts.onProbs?.(probs);
+  const saved = saveForBackward(probs); // 16-bit under a 16-bit precision
   return result(y, [B, H, Tq, D], "attention", [q, k, v], (g) => {
     const dq = allocate(q.dtype, q.size), dk = allocate(q.dtype, k.size), dv = allocate(q.dtype, v.size);
+    const probs = saved.read();
     attentionBackward(q.data, k.data, v.data, probs, g, dq, dk, dv, dims, keep, keepScale, mask.data);
+    saved.done(probs);
     accumulateGrad(q, dq, true);
     accumulateGrad(k, dk, true);
     accumulateGrad(v, dv, true);
@@ -215,13 +218,16 @@ export function selfAttention(
   const { B, T, C, D } = checkPackedQkv("selfAttention", qkv, nHead, mask);
   const dims = { BH: B * nHead, H: nHead, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
   const { keep, keepScale } = attentionDropout(B * nHead * T * T, opts);
-  const probs = allocate(qkv.dtype, B * nHead * T * T);
+  const probs = allocateSaved(qkv.dtype, B * nHead * T * T);
   const y = allocate(qkv.dtype, B * T * C);
   packedAttentionForward(qkv.data, mask.data, probs, y, dims, keep, keepScale);
   opts.onProbs?.(probs);
+  const saved = saveForBackward(probs); // 16-bit under a 16-bit precision
   return result(y, [B, T, C], "selfAttention", [qkv], (g) => {
     const dqkv = allocate(qkv.dtype, qkv.size);
+    const probs = saved.read();
     packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale, mask.data);
+    saved.done(probs);
     accumulateGrad(qkv, dqkv, true);
   });
 }
@@ -255,13 +261,16 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
   if (targets.length !== rows) {
     throw new Error(`crossEntropy: ${targets.length} targets for ${rows} rows of logits`);
   }
-  const probs = allocate(logits.dtype, logits.size);
+  const probs = allocateSaved(logits.dtype, logits.size);
   const { loss, count } = crossEntropyForward(logits.data, targets, probs, rows, V, ignoreIndex);
   const out = allocate(logits.dtype, 1);
   out[0] = loss;
+  const saved = saveForBackward(probs); // 16-bit under a 16-bit precision
   return result(out, [], "crossEntropy", [logits], (g) => {
     const dx = allocate(logits.dtype, logits.size);
+    const probs = saved.read();
     crossEntropyBackward(probs, targets, dx, rows, V, ignoreIndex, count > 0 ? g[0] / count : 0);
+    saved.done(probs);
     accumulateGrad(logits, dx, true);
   });
 }

@@ -1,0 +1,104 @@
+/**
+ * Research script: fp32 against emulated bf16 and fp16 on the code corpus.
+ *
+ * Trains the quickstart model three times with the same seed and data order, once per `train.precision`, then
+ * prints the validation losses, each 16-bit run's largest gap to the fp32 validation curve (the band it stays
+ * in), the steps fp16 skipped on overflow and its final loss scale, and writes one comparison report.
+ *
+ *   deno run --allow-read --allow-write=runs --allow-env experiments/precision_compare.ts [--steps 300]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadConfig, runExperiment, writeReport } from "../mod.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { steps: { type: "string", default: "300" } } });
+const steps = Number(values.steps);
+if (!Number.isInteger(steps) || steps < 1) {
+  console.error("precision_compare: --steps must be a positive integer");
+  Deno.exit(2);
+}
+
+interface Curves {
+  val: Map<number, number>;
+  skipped: number;
+  scale: number | null;
+}
+
+async function readCurves(runDir: string): Promise<Curves> {
+  const c: Curves = { val: new Map(), skipped: 0, scale: null };
+  for (const line of (await Deno.readTextFile(`${runDir}/metrics.jsonl`)).split("\n")) {
+    if (line.trim() === "") continue;
+    const e = JSON.parse(line) as {
+      split: string;
+      step: number;
+      loss: number;
+      skipped_steps?: number;
+      loss_scale?: number;
+    };
+    if (e.split === "val") c.val.set(e.step, e.loss);
+    if (e.split === "train") {
+      c.skipped += e.skipped_steps ?? 0;
+      c.scale = e.loss_scale ?? c.scale;
+    }
+  }
+  return c;
+}
+
+const runs: string[] = [];
+const results: { precision: string; val: number | null; seconds: number; curves: Curves }[] = [];
+for (const precision of ["fp32", "bf16", "fp16"]) {
+  const name = `precision-${precision}`;
+  const { config } = loadConfig({
+    path: "configs/quickstart.jsonc",
+    sets: [
+      `train.max_steps=${steps}`,
+      `train.precision=${precision}`,
+      `train.eval_interval=${Math.max(1, Math.floor(steps / 6))}`,
+      "train.sample_tokens=0",
+      `run.name=${name}`,
+    ],
+  });
+  const t0 = performance.now();
+  const r = await runExperiment({
+    config,
+    runtime: { deno: Deno.version.deno },
+    info: (l) => console.log(`[${name}] ${l}`),
+    noReport: true,
+  });
+  runs.push(r.runDir);
+  results.push({
+    precision,
+    val: r.valLoss,
+    seconds: (performance.now() - t0) / 1000,
+    curves: await readCurves(r.runDir),
+  });
+}
+
+const ref = results[0].curves.val;
+const rows = results.map(({ precision, val, seconds, curves }) => {
+  let gap = 0, rel = 0;
+  for (const [step, loss] of curves.val) {
+    const base = ref.get(step);
+    if (base === undefined) continue;
+    gap = Math.max(gap, Math.abs(loss - base));
+    rel = Math.max(rel, Math.abs(loss - base) / base);
+  }
+  const scaling = curves.scale === null ? "–" : `${curves.skipped} skipped, final scale ${curves.scale}`;
+  return `| ${precision} | ${val?.toFixed(4)} | ${gap.toFixed(4)} (${
+    (100 * rel).toFixed(2)
+  }%) | ${scaling} | ${seconds.toFixed(0)} s |`;
+});
+const out = `runs/precision-compare-${Date.now()}.html`;
+await writeReport(runs, out);
+console.log(
+  [
+    `\n${steps} steps, quickstart model, data order and schedule; validation every ${
+      Math.max(1, Math.floor(steps / 6))
+    } steps:\n`,
+    "| precision | final val loss | largest gap to fp32's val curve | loss scaling | wall |",
+    "| --- | ---: | ---: | --- | ---: |",
+    ...rows,
+  ].join("\n"),
+);
+console.log(out);

@@ -1,0 +1,308 @@
+/**
+ * Bert: a bidirectional encoder (every position attends to every other one) trained with masked-LM.
+ *
+ * It is GPT's trunk with a different mask: the same {@link Block}s, the same variants (positions, norms, MLPs,
+ * flash attention, activation checkpointing) and the same parameter names as {@link GPT} (`transformer.wte`,
+ * `transformer.wpe`, `transformer.h.N.*`, `transformer.ln_f`, `lm_head` tied to `wte`), so the checkpoint
+ * tooling, the optimizer's decay groups and the analysis code work on both families unchanged. Differences from
+ * the original BERT, chosen to keep one trunk: pre-norm by default (BERT is post-norm; set
+ * `normPlacement: "post"`), a final norm `ln_f` in both placements, no token-type embeddings, no embedding
+ * LayerNorm, and the LM head is the tied projection alone (BERT's head adds a dense+GELU+LayerNorm transform
+ * and a bias).
+ *
+ * Attention is bidirectional: `fullMask(T)` by default. Padding is per sequence: `lengths` (the first
+ * `lengths[b]` tokens of row b are real) and/or `padId` (tokens equal to it are padding) hide padding keys from
+ * every query, so real positions never see padding. Rows that need different masks run through the blocks in
+ * separate passes (consecutive rows with the same mask share one pass); outputs at padding positions are
+ * computed but meaningless — give them target -1.
+ *
+ * @module
+ */
+import { Rng } from "../../random.ts";
+import {
+  add,
+  type AttentionMask,
+  checkpoint,
+  crossEntropy,
+  fullMask,
+  narrow,
+  RopeTable,
+} from "../../tensor/mod.ts";
+import { accumulateGrad, allocate, type DType, result, type Tensor } from "../../tensor/tensor.ts";
+import { Block, makeNorm } from "../block.ts";
+import { Dropout, Embedding, Linear, type Norm } from "../layers.ts";
+import { Container, Module, ModuleList } from "../module.ts";
+
+/** Shape and options of a Bert; the same keys and defaults as `GPTConfig`. */
+export interface BertConfig {
+  /** Rows of the token embedding: the tokenizer's ids plus any special ids ([MASK], padding). */
+  vocabSize: number;
+  /** Longest sequence (positions in wpe, or in the RoPE table). */
+  blockSize: number;
+  /** Number of blocks. */
+  nLayer: number;
+  /** Attention heads per block. */
+  nHead: number;
+  /** Width. */
+  nEmbd: number;
+  /** Dropout probability (embeddings, attention, residuals). */
+  dropout: number;
+  /** Biases in Linear layers and LayerNorms. */
+  bias: boolean;
+  /** Share the token embedding with the LM head. */
+  tieWeights: boolean;
+  /** Positions: a learned table `wpe` (BERT), rotary embeddings on q and k (RoPE), or none. Default learned. */
+  position?: "learned" | "rope" | "none";
+  /** RoPE's base (θ_i = base^(−2i/D)). Default 10000. */
+  ropeBase?: number;
+  /** LayerNorm or RMSNorm in the blocks and at the end. Default layernorm. */
+  norm?: "layernorm" | "rmsnorm";
+  /**
+   * Norms before (pre) or after (post, the original BERT) each sub-layer's residual add. Default pre, as in the
+   * rest of the framework (it trains more stably without warm-up).
+   */
+  normPlacement?: "pre" | "post";
+  /** GELU MLP (BERT) or SwiGLU. Default gelu. */
+  mlp?: "gelu" | "swiglu";
+  /** MLP hidden size; default 4·n_embd (GELU) or LLaMA's 8/3·n_embd rounded up to a multiple of 8 (SwiGLU). */
+  mlpHidden?: number;
+  /** Recompute each block's activations during backward (training only). Default false. */
+  activationCheckpointing?: boolean;
+  /**
+   * Attention kernel: "standard" or "flash" (tiled, O(T) memory). Flash takes any mask, so it is exact with
+   * the bidirectional and padding masks too; it needs dropout 0.
+   */
+  attention?: "standard" | "flash";
+}
+
+/** Result of {@link Bert.forward}. */
+export interface BertOutput {
+  /** (B, T, vocab). */
+  logits: Tensor;
+  /** Mean cross-entropy over the positions whose target is not -1 (the masked ones), when targets were given. */
+  loss: Tensor | null;
+}
+
+/** Options of {@link Bert.forward}. */
+export interface BertForwardOptions {
+  /** (B·T) masked-LM targets: the original id at masked positions, -1 elsewhere (ignored by the loss). */
+  targets?: Int32Array;
+  /** A (T, T) mask shared by every row; default {@link fullMask}. Padding (below) is applied on top of it. */
+  mask?: AttentionMask;
+  /** Real tokens per row (B entries, each in 1…T): positions from `lengths[b]` on are padding. */
+  lengths?: ArrayLike<number>;
+  /** Positions whose token id equals this one are padding. */
+  padId?: number;
+}
+
+/** A bidirectional transformer encoder with a masked-LM head. */
+export class Bert extends Module {
+  /** Holds wte, wpe, drop, h, ln_f. */
+  readonly transformer: Container;
+  /** Token embedding (vocab, C). */
+  readonly wte: Embedding;
+  /** Position embedding (block_size, C), with learned positions only. */
+  readonly wpe: Embedding | null;
+  /** Rotary position table shared by the blocks, with RoPE only. */
+  readonly rope: RopeTable | null;
+  /** Embedding dropout. */
+  readonly drop: Dropout;
+  /** The blocks. */
+  readonly h: ModuleList<Block>;
+  /** Final norm. */
+  readonly ln_f: Norm;
+  /** Output projection (vocab, C), no bias; shares wte.weight when tied. */
+  readonly lm_head: Linear;
+  /** The generator of every dropout mask; its state is part of a checkpoint. */
+  readonly dropoutRng: Rng;
+
+  /** Builds the model with GPT's initialisation from a seeded generator (the same draws in the same order). */
+  constructor(readonly config: BertConfig, rng: Rng, dtype: DType = "float32") {
+    super();
+    const c = config;
+    if (c.nEmbd % c.nHead !== 0) {
+      throw new Error(`Bert: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
+    }
+    const position = c.position ?? "learned";
+    this.rope = position === "rope"
+      ? new RopeTable(c.blockSize, c.nEmbd / c.nHead, c.ropeBase ?? 10000)
+      : null;
+    this.dropoutRng = rng.fork();
+    this.transformer = this.child("transformer", new Container());
+    this.wte = this.transformer.add("wte", new Embedding(c.vocabSize, c.nEmbd, { rng, dtype }));
+    this.wpe = position === "learned"
+      ? this.transformer.add("wpe", new Embedding(c.blockSize, c.nEmbd, { rng, dtype }))
+      : null;
+    this.drop = this.transformer.add("drop", new Dropout(c.dropout, this.dropoutRng));
+    const blocks = Array.from({ length: c.nLayer }, () =>
+      new Block({
+        nEmbd: c.nEmbd,
+        nHead: c.nHead,
+        nLayer: c.nLayer,
+        dropout: c.dropout,
+        bias: c.bias,
+        rng,
+        dropoutRng: this.dropoutRng,
+        dtype,
+        norm: c.norm,
+        normPlacement: c.normPlacement,
+        mlp: c.mlp,
+        mlpHidden: c.mlpHidden,
+        rope: this.rope ?? undefined,
+        flash: c.attention === "flash",
+      }));
+    this.h = this.transformer.add("h", new ModuleList(blocks));
+    this.ln_f = this.transformer.add("ln_f", makeNorm(c.norm ?? "layernorm", c.nEmbd, c.bias, dtype));
+    this.lm_head = this.child(
+      "lm_head",
+      new Linear(c.nEmbd, c.vocabSize, {
+        rng,
+        dtype,
+        bias: false,
+        weight: c.tieWeights ? this.wte.weight : undefined,
+      }),
+    );
+  }
+
+  /**
+   * idx: (B, T) token ids, row-major, at positions 0…T−1. Every position attends to every non-padding one.
+   * Returns the logits (B, T, vocab) and, with targets, the masked-LM loss.
+   */
+  forward(idx: Int32Array, B: number, T: number, opts: BertForwardOptions = {}): BertOutput {
+    if (!Number.isInteger(B) || B <= 0 || !Number.isInteger(T) || T <= 0) {
+      throw new Error(`Bert.forward: B and T must be positive integers, got (${B}, ${T})`);
+    }
+    if (idx.length !== B * T) throw new Error(`Bert.forward: ${idx.length} ids for shape (${B}, ${T})`);
+    if (T > this.config.blockSize) {
+      throw new Error(`Bert.forward: ${T} positions exceed block_size ${this.config.blockSize}`);
+    }
+    if (opts.targets && opts.targets.length !== B * T) {
+      throw new Error(`Bert.forward: ${opts.targets.length} targets for shape (${B}, ${T})`);
+    }
+    const groups = maskGroups(idx, B, T, opts);
+    let x = this.wte.forward(idx, [B, T]); // (B, T, C)
+    if (this.wpe !== null) {
+      const pos = new Int32Array(T);
+      for (let t = 0; t < T; t++) pos[t] = t;
+      x = add(x, this.wpe.forward(pos, [T])); // + (T, C)
+    }
+    x = this.drop.forward(x);
+    const recompute = (this.config.activationCheckpointing ?? false) && this.training;
+    const parts = groups.map((g) => {
+      let h = groups.length === 1 ? x : narrow(x, 0, g.start, g.count); // (rows, T, C)
+      for (const block of this.h.items) {
+        if (recompute) {
+          const params = block.namedParameters(undefined, true).map((p) => p.tensor);
+          h = checkpoint((y) => block.forward(y, { mask: g.mask }), h, { params, rng: this.dropoutRng });
+        } else h = block.forward(h, { mask: g.mask });
+      }
+      return h;
+    });
+    x = catRows(parts); // (B, T, C)
+    x = this.ln_f.forward(x);
+    const logits = this.lm_head.forward(x); // (B, T, vocab)
+    const loss = opts.targets ? crossEntropy(logits, opts.targets, -1) : null;
+    return { logits, loss };
+  }
+}
+
+/** Convenience: a seeded Bert. */
+export function createBert(config: BertConfig, seed: number, dtype: DType = "float32"): Bert {
+  return new Bert(config, new Rng(seed), dtype);
+}
+
+/**
+ * The (T, T) mask `base` (default {@link fullMask}) with the padding keys hidden: entry (i, j) stays 1 only when
+ * `keep[j]` is non-zero, so no query sees a padding position. `keep` has T entries (1 = real token).
+ */
+export function paddingMask(
+  keep: ArrayLike<number>,
+  base: AttentionMask = fullMask(keep.length),
+): AttentionMask {
+  const T = keep.length;
+  if (base.Tq !== T || base.Tk !== T) {
+    throw new Error(`paddingMask: base mask is (${base.Tq}, ${base.Tk}) but there are ${T} positions`);
+  }
+  const data = base.data.slice();
+  for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) if (!keep[j]) data[i * T + j] = 0;
+  return { Tq: T, Tk: T, data };
+}
+
+/**
+ * Each row's key-padding vector (1 = real token) from `lengths` and/or `padId`, or null when neither is given.
+ * Throws on a row with no real token.
+ */
+export function keyPadding(
+  idx: Int32Array,
+  B: number,
+  T: number,
+  opts: { lengths?: ArrayLike<number>; padId?: number },
+): Uint8Array[] | null {
+  const { lengths, padId } = opts;
+  if (lengths === undefined && padId === undefined) return null;
+  if (lengths !== undefined && lengths.length !== B) {
+    throw new Error(`Bert: ${lengths.length} lengths for a batch of ${B} rows`);
+  }
+  const rows: Uint8Array[] = [];
+  for (let b = 0; b < B; b++) {
+    const keep = new Uint8Array(T).fill(1);
+    if (lengths !== undefined) {
+      const n = lengths[b];
+      if (!Number.isInteger(n) || n < 1 || n > T) {
+        throw new Error(`Bert: lengths[${b}] is ${n}; it must be an integer in [1, ${T}]`);
+      }
+      keep.fill(0, n);
+    }
+    if (padId !== undefined) { for (let t = 0; t < T; t++) if (idx[b * T + t] === padId) keep[t] = 0; }
+    if (!keep.includes(1)) throw new Error(`Bert: row ${b} is all padding; each row needs a real token`);
+    rows.push(keep);
+  }
+  return rows;
+}
+
+/** Consecutive rows that share one attention mask. */
+interface MaskGroup {
+  start: number;
+  count: number;
+  mask: AttentionMask;
+}
+
+function maskGroups(idx: Int32Array, B: number, T: number, opts: BertForwardOptions): MaskGroup[] {
+  const base = opts.mask ?? fullMask(T);
+  if (base.Tq !== T || base.Tk !== T) {
+    throw new Error(`Bert.forward: mask is (${base.Tq}, ${base.Tk}) but the sequence has ${T} positions`);
+  }
+  const keep = keyPadding(idx, B, T, opts);
+  if (keep === null) return [{ start: 0, count: B, mask: base }];
+  const same = (a: Uint8Array, b: Uint8Array) => a.every((v, i) => v === b[i]);
+  const groups: MaskGroup[] = [];
+  for (let b = 0; b < B; b++) {
+    const last = groups[groups.length - 1];
+    if (last && same(keep[last.start], keep[b])) last.count++;
+    else groups.push({ start: b, count: 1, mask: paddingMask(keep[b], base) });
+  }
+  return groups;
+}
+
+// Concatenation along dimension 0 (the rows of the batch), with its backward: each part gets its slice.
+function catRows(parts: Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0];
+  const inner = parts[0].shape.slice(1);
+  const offsets: number[] = [];
+  let size = 0, rows = 0;
+  for (const p of parts) {
+    offsets.push(size);
+    size += p.size;
+    rows += p.shape[0];
+  }
+  const out = allocate(parts[0].dtype, size);
+  parts.forEach((p, i) => out.set(p.data, offsets[i]));
+  return result(out, [rows, ...inner], "catRows", parts, (g) => {
+    parts.forEach((p, i) => {
+      if (!p.requiresGrad) return;
+      const gp = allocate(p.dtype, p.size);
+      gp.set(g.subarray(offsets[i], offsets[i] + p.size));
+      accumulateGrad(p, gp, true);
+    });
+  });
+}
