@@ -1,7 +1,8 @@
 /**
  * local-code-model: small transformer language models you train, study and compare on your own CPU.
  *
- * A tensor + reverse-mode autograd engine with CPU kernels, nanoGPT-compatible layers and GPT model, optimizers,
+ * A tensor + reverse-mode autograd engine with CPU kernels, nanoGPT-compatible layers, GPT, BERT-style and
+ * T5-style models, emulated bf16/fp16 training, optimizers,
  * data (char tokenizer, code corpus, batching), a trainer with checkpoints and resume, generation with a KV cache,
  * declarative experiment configs, and Observable Plot reports.
  *
@@ -55,6 +56,30 @@ export {
   type GPTForwardOptions,
   type GPTOutput,
 } from "./lib/nn/models/gpt.ts";
+export {
+  Bert,
+  type BertConfig,
+  type BertForwardOptions,
+  type BertOutput,
+  createBert,
+  keyPadding,
+  paddingMask,
+} from "./lib/nn/models/bert.ts";
+export {
+  createT5,
+  reorderDecoderState,
+  T5,
+  T5Attention,
+  type T5AttentionInputs,
+  T5Block,
+  type T5Config,
+  type T5DecoderState,
+  T5DenseAct,
+  type T5ForwardOptions,
+  type T5Output,
+  T5Stack,
+  T5SubLayer,
+} from "./lib/nn/models/t5.ts";
 // optimizers
 export {
   type DecayGroups,
@@ -78,6 +103,41 @@ export {
 } from "./lib/data/char_tokenizer.ts";
 export { type Corpus, type CorpusOptions, loadCorpus } from "./lib/data/corpus.ts";
 export { type Batch, Batcher, type BatcherState, evalWindows } from "./lib/data/batcher.ts";
+export {
+  maskedAccuracy,
+  type MaskedTokens,
+  maskEvalBatches,
+  type MaskOptions,
+  maskRows,
+  type MaskSettings,
+  maskTokens,
+  MlmBatcher,
+  type MlmBatcherState,
+} from "./lib/data/mlm.ts";
+export {
+  collateSeq2Seq,
+  isSentinel,
+  noiseCounts,
+  randomSpansNoiseMask,
+  reconstructSpans,
+  sentinelId,
+  type Seq2SeqBatch,
+  Seq2SeqBatcher,
+  type Seq2SeqBatcherState,
+  type Seq2SeqPair,
+  type Seq2SeqVocab,
+  seq2seqVocab,
+  spanCorrupt,
+  type SpanCorrupted,
+  SpanCorruptionBatcher,
+  type SpanCorruptionOptions,
+  SymbolTaskBatcher,
+  symbolTaskExample,
+  symbolTaskExamples,
+  type SymbolTaskOptions,
+  symbolTaskShape,
+  symbolTaskVocab,
+} from "./lib/data/seq2seq.ts";
 // training and checkpoints
 export {
   decodeSafetensors,
@@ -95,11 +155,15 @@ export {
   type TrainState,
 } from "./lib/train/checkpoint.ts";
 export {
+  type BatchSource,
   evaluate,
+  type LanguageModel,
+  languageModelLoss,
   type MetricEvent,
   NonFiniteError,
   type Progress,
   train,
+  type TrainableModel,
   type TrainerOptions,
   type TrainerState,
 } from "./lib/train/trainer.ts";
@@ -134,8 +198,32 @@ export {
   type RunResult,
 } from "./lib/experiment/runner.ts";
 export { type LoadedRun, loadRun } from "./lib/experiment/load.ts";
+export {
+  bertAccuracy,
+  buildModel,
+  type FamilyModel,
+  type FamilyRun,
+  familyRun,
+  type FamilyStreams,
+  familyTokenizer,
+  modelVocabSize,
+  t5Vocab,
+} from "./lib/experiment/families.ts";
 // generation
 export { generate, type GenerateOptions } from "./lib/generate/generate.ts";
+export {
+  beamSearch,
+  type BeamSearchOptions,
+  greedyDecode,
+  type GreedyDecodeOptions,
+  type Hypothesis,
+} from "./lib/generate/seq2seq.ts";
+export {
+  fillMask,
+  type FillMaskCandidate,
+  type FillMaskOptions,
+  type FillMaskPrediction,
+} from "./lib/generate/fill_mask.ts";
 export {
   argmax,
   sampleToken,

@@ -7,11 +7,15 @@
  * - `bert`: masked-LM on the same windows (`data.mask_probability`, BERT's 80/10/10 rule); the [MASK] id is one
  *   past the tokenizer's ids; validation also reports `masked_accuracy`; samples fill the masks of a held-out
  *   window.
+ * - `t5`: an encoder–decoder. With `data.task` "corpus" it learns T5's span corruption on windows of the corpus
+ *   (`data.noise_density`, `data.mean_span_length`; the sentinels, PAD, BOS and EOS are ids after the
+ *   tokenizer's); with "reverse" or "sort" it learns that generated task on strings of `data.task_symbols`
+ *   letters (the tokenizer is then that alphabet). Validation also reports `exact_match` (greedy decoding of
+ *   the held-out batches); samples are greedy and beam decodings.
  *
  * @module
  */
 import { type Batch, Batcher, evalWindows } from "../data/batcher.ts";
-import type { CharTokenizer } from "../data/char_tokenizer.ts";
 import { maskedAccuracy, maskEvalBatches, MlmBatcher, type MlmBatcherState } from "../data/mlm.ts";
 import { fillMask } from "../generate/fill_mask.ts";
 import { generate } from "../generate/generate.ts";
@@ -20,12 +24,26 @@ import { Bert } from "../nn/models/bert.ts";
 import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
 import { noGrad, type Tensor } from "../tensor/tensor.ts";
+import {
+  noiseCounts,
+  type Seq2SeqBatch,
+  type Seq2SeqBatcherState,
+  type Seq2SeqVocab,
+  seq2seqVocab,
+  SpanCorruptionBatcher,
+  SymbolTaskBatcher,
+  type SymbolTaskOptions,
+  symbolTaskVocab,
+} from "../data/seq2seq.ts";
+import { beamSearch, greedyDecode } from "../generate/seq2seq.ts";
+import { T5 } from "../nn/models/t5.ts";
+import { CharTokenizer } from "../data/char_tokenizer.ts";
 import type { BatcherState } from "../data/batcher.ts";
 import type { BatchSource, TrainableModel } from "../train/trainer.ts";
 import type { Config } from "./config.ts";
 
 /** A model of any family. */
-export type FamilyModel = GPT | Bert;
+export type FamilyModel = GPT | Bert | T5;
 
 /** The random streams a family draws from (forked from the run's seed by the runner). */
 export interface FamilyStreams {
@@ -53,7 +71,47 @@ export interface FamilyRun {
 
 /** The model's vocabulary: the tokenizer's ids plus the family's special ids. */
 export function modelVocabSize(config: Config, tokenizerVocab: number): number {
+  if (config.model.family === "t5") return t5Vocab(config, tokenizerVocab).size;
   return config.model.family === "bert" ? tokenizerVocab + 1 : tokenizerVocab;
+}
+
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * The run's tokenizer for a new run: the corpus's characters, or for a t5 generated task its alphabet (the
+ * first `data.task_symbols` of a–z then 0–9; symbol i is the tokenizer's id i).
+ */
+export function familyTokenizer(config: Config, corpusText: string): CharTokenizer {
+  if (config.model.family === "t5" && config.data.task !== "corpus") {
+    return CharTokenizer.fromText(ALPHABET.slice(0, config.data.task_symbols));
+  }
+  return CharTokenizer.fromText(corpusText);
+}
+
+/** t5 span corruption: window length (source and target then fit block_size) and corruption settings. */
+function spanSettings(config: Config): { window: number; noiseDensity: number; meanSpanLength: number } {
+  return {
+    window: config.model.block_size - 1,
+    noiseDensity: config.data.noise_density,
+    meanSpanLength: config.data.mean_span_length,
+  };
+}
+
+/** The t5 vocabulary: the tokenizer's ids, the sentinels span corruption needs, then PAD, BOS, EOS. */
+export function t5Vocab(config: Config, tokenizerVocab: number): Seq2SeqVocab {
+  if (config.data.task !== "corpus") return symbolTaskVocab(symbolTask(config));
+  const { window, ...opts } = spanSettings(config);
+  return seq2seqVocab(tokenizerVocab, noiseCounts(window, opts).numSpans);
+}
+
+function symbolTask(config: Config): SymbolTaskOptions {
+  const d = config.data;
+  return {
+    task: d.task as "reverse" | "sort",
+    numSymbols: d.task_symbols,
+    minLen: d.task_min_len,
+    maxLen: d.task_max_len,
+  };
 }
 
 /** The GPT-style shape of a config (GPT and Bert share it) for a given vocabulary. */
@@ -82,8 +140,29 @@ export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
 
 /** Builds the config's model for a tokenizer of `tokenizerVocab` ids, initialised from `rng`. */
 export function buildModel(config: Config, tokenizerVocab: number, rng: Rng): FamilyModel {
+  const m = config.model;
+  if (m.family === "t5") {
+    return new T5({
+      vocabSize: modelVocabSize(config, tokenizerVocab),
+      blockSize: m.block_size,
+      nLayer: m.n_layer,
+      nDecoderLayer: m.n_decoder_layer ?? undefined,
+      nHead: m.n_head,
+      nEmbd: m.n_embd,
+      dropout: m.dropout,
+      bias: m.bias,
+      tieWeights: m.tie_weights,
+      norm: m.norm,
+      mlp: m.mlp,
+      mlpHidden: m.mlp_hidden ?? undefined,
+      numBuckets: m.relative_buckets,
+      maxDistance: m.relative_max_distance,
+    }, rng);
+  }
   const shape = gptConfigOf(config, modelVocabSize(config, tokenizerVocab));
-  return config.model.family === "bert" ? new Bert(shape, rng) : new GPT(shape, rng);
+  return config.model.family === "bert"
+    ? new Bert({ ...shape, causal: config.model.causal ?? false }, rng)
+    : new GPT(shape, rng);
 }
 
 /** Batches, losses, metrics and samples of the config's family for a model from {@link buildModel}. */
@@ -96,6 +175,7 @@ export function familyRun(
   streams: FamilyStreams,
 ): FamilyRun {
   const t = config.train, T = config.model.block_size;
+  if (model instanceof T5) return t5Run(config, model, tokenizer, trainTokens, valTokens, streams);
   const windows = new Batcher(trainTokens, T, t.batch_size, streams.data);
   const evalLm = evalWindows(valTokens, T, t.batch_size, t.eval_steps * t.grad_accum_steps);
   if (model instanceof Bert) {
@@ -152,6 +232,105 @@ export function familyRun(
     return `fill-mask, every 7th character hidden (\u2588), ${hits}/${masked} filled right\n` +
       `masked: ${shown(ids)}\nfilled: ${shown(filled)}`;
   }
+}
+
+// t5: span corruption on the corpus or a generated task; loss on the decoder's targets; exact match of greedy
+// decoding on the held-out batches
+function t5Run(
+  config: Config,
+  model: T5,
+  tokenizer: CharTokenizer,
+  trainTokens: Int32Array,
+  valTokens: Int32Array,
+  streams: FamilyStreams,
+): FamilyRun {
+  const t = config.train, vocab = t5Vocab(config, tokenizer.vocabSize);
+  const nEval = t.eval_steps * t.grad_accum_steps;
+  const make = (rng: Rng, tokens: Int32Array) => {
+    if (config.data.task !== "corpus") return new SymbolTaskBatcher(symbolTask(config), t.batch_size, rng);
+    const { window, ...opts } = spanSettings(config);
+    return new SpanCorruptionBatcher(tokens, vocab, window, t.batch_size, rng, opts);
+  };
+  const batcher = make(streams.data, trainTokens);
+  // held out: generated examples from a generator of their own, or corrupted windows of the validation text
+  const held = make(new Rng(t.seed * 7919 + 17), valTokens);
+  const evalBatches = Array.from({ length: nEval }, () => held.next());
+  const decode = (b: Seq2SeqBatch) =>
+    greedyDecode(model, b.src, b.B, b.Ts, {
+      maxLen: b.Tt,
+      bosId: vocab.bos,
+      eosId: vocab.eos,
+      srcLengths: b.srcLengths,
+    });
+  const text = (ids: ArrayLike<number>) => t5Text(tokenizer, vocab, ids);
+  return {
+    batcher: {
+      next: () => batcher.next(),
+      state: () => batcher.state(),
+      setState: (s) => batcher.setState(s as Seq2SeqBatcherState),
+    },
+    evalBatches,
+    loss: (raw) => {
+      const b = raw as Seq2SeqBatch;
+      const out = model.forward(b.src, b.B, b.Ts, b.tgtIn, b.Tt, {
+        targets: b.tgtOut,
+        srcLengths: b.srcLengths,
+      });
+      return out.loss!;
+    },
+    tokensOf: (raw) => {
+      const b = raw as Seq2SeqBatch;
+      return b.B * (b.Ts + b.Tt);
+    },
+    evalMetrics: () => {
+      let hit = 0, n = 0;
+      for (const b of evalBatches) {
+        decode(b).forEach((got, r) => {
+          const want = wanted(b, r, vocab.eos);
+          n++;
+          if (got.length === want.length && got.every((v, i) => v === want[i])) hit++;
+        });
+      }
+      return { exact_match: n === 0 ? NaN : hit / n };
+    },
+    sample: () => {
+      if (t.sample_tokens === 0 || evalBatches.length === 0) return null;
+      const b = evalBatches[0], rows = Math.min(4, b.B), greedy = decode(b), lines: string[] = [];
+      for (let r = 0; r < rows; r++) {
+        const src = b.src.subarray(r * b.Ts, r * b.Ts + b.srcLengths[r] - 1);
+        const beam =
+          beamSearch(model, src, { beamSize: 4, maxLen: b.Tt, bosId: vocab.bos, eosId: vocab.eos })[0];
+        lines.push(
+          `source: ${text(src)}\nwanted: ${text(wanted(b, r, vocab.eos))}\ngreedy: ${text(greedy[r])}\n` +
+            `beam 4: ${text(beam.tokens)}`,
+        );
+      }
+      return `${
+        config.data.task === "corpus" ? "span corruption" : config.data.task
+      }, greedy and beam decoding\n` +
+        lines.join("\n\n");
+    },
+  };
+}
+
+/** T5 ids as text: the tokenizer's characters, sentinel i as ⟨i⟩, PAD/BOS/EOS left out. */
+export function t5Text(tokenizer: CharTokenizer, vocab: Seq2SeqVocab, ids: ArrayLike<number>): string {
+  return Array.from(
+    ids,
+    (id) =>
+      id < tokenizer.vocabSize
+        ? tokenizer.decode([id])
+        : id < vocab.pad
+        ? `\u27e8${id - vocab.baseVocab}\u27e9`
+        : "",
+  ).join("");
+}
+
+// Row r's target tokens, up to its EOS.
+function wanted(b: Seq2SeqBatch, r: number, eos: number): Int32Array {
+  const row = b.tgtOut.subarray(r * b.Tt, (r + 1) * b.Tt);
+  const end = row.indexOf(eos);
+  return row.slice(0, end < 0 ? row.length : end);
 }
 
 /** Masked-token accuracy of a Bert over fixed (masked input, targets) batches of rows of T tokens. */

@@ -9,7 +9,7 @@
  */
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { CharTokenizer, loadTokenizer, saveTokenizer } from "../data/char_tokenizer.ts";
+import { loadTokenizer, saveTokenizer } from "../data/char_tokenizer.ts";
 import { type Corpus, loadCorpus } from "../data/corpus.ts";
 import { appendJsonLine, writeFileAtomic } from "../io/atomic.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -24,7 +24,7 @@ import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
 import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
 import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
-import { buildModel, familyRun } from "./families.ts";
+import { buildModel, familyRun, familyTokenizer } from "./families.ts";
 
 export { gptConfigOf } from "./families.ts";
 
@@ -195,12 +195,17 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
   const tokenizer = resuming
     ? await loadTokenizer(join(runDir, "tokenizer.json"))
-    : CharTokenizer.fromText(corpus.train + corpus.val);
-  const trainTokens = tokenizer.encode(corpus.train);
-  const valTokens = tokenizer.encode(corpus.val);
+    : familyTokenizer(config, corpus.train + corpus.val);
+  // a t5 generated task draws its own strings: the corpus is not its data
+  const generated = config.model.family === "t5" && config.data.task !== "corpus";
+  const trainTokens = generated ? new Int32Array(0) : tokenizer.encode(corpus.train);
+  const valTokens = generated ? new Int32Array(0) : tokenizer.encode(corpus.val);
   info(
-    `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
-      `${trainTokens.length} train / ${valTokens.length} val tokens, vocab ${tokenizer.vocabSize}`,
+    generated
+      ? `data: generated task "${config.data.task}", ${config.data.task_symbols} symbols, lengths ` +
+        `${config.data.task_min_len}–${config.data.task_max_len}`
+      : `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
+        `${trainTokens.length} train / ${valTokens.length} val tokens, vocab ${tokenizer.vocabSize}`,
   );
 
   const backend = setBackend(config.run.backend);

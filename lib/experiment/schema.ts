@@ -33,7 +33,22 @@ const ModelSchema = group({
   mlp: oneOf(["gelu", "swiglu"], "gelu"),
   mlp_hidden: z.int().min(1).nullable().describe("a positive integer or null").default(null),
   attention: oneOf(["standard", "flash"], "standard"),
+  causal: z.boolean().nullable().describe("true, false or null").default(null),
+  n_decoder_layer: z.int().min(1).nullable().describe("a positive integer or null").default(null),
+  relative_buckets: posInt(32),
+  relative_max_distance: posInt(128),
 }).superRefine((m, ctx) => {
+  if ((m.family === "gpt" && m.causal === false) || (m.family === "t5" && m.causal !== null)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["causal"],
+      input: m.causal,
+      message: m.family === "gpt"
+        ? 'true or null for model.family "gpt" (it predicts the next token: a bidirectional mask would show it)'
+        : 'null for model.family "t5" (its encoder is bidirectional and its decoder causal)',
+      params: { related: ["model.family"] },
+    });
+  }
   if ((m.family === "t5") !== (m.position === "relative")) {
     ctx.addIssue({
       code: "custom",
@@ -113,6 +128,12 @@ const DataSchema = group({
   val_fraction: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.1),
   tokenizer: oneOf(["char"], "char"),
   mask_probability: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.15),
+  task: oneOf(["corpus", "reverse", "sort"], "corpus"),
+  noise_density: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.15),
+  mean_span_length: posNum(3),
+  task_symbols: z.int().min(2).max(36).describe("an integer in [2, 36]").default(10),
+  task_min_len: posInt(4),
+  task_max_len: posInt(10),
 });
 
 const RunSchema = group({
@@ -128,6 +149,68 @@ const Schema = group({
   train: TrainSchema.prefault({}),
   data: DataSchema.prefault({}),
   run: RunSchema.prefault({}),
+}).superRefine((c, ctx) => {
+  const issue = (path: string[], input: unknown, message: string, related: string[]) =>
+    ctx.addIssue({ code: "custom", path, input, message, params: { related } });
+  const t5 = c.model.family === "t5";
+  if (!t5 && c.data.task !== "corpus") {
+    issue(
+      ["data", "task"],
+      c.data.task,
+      `"corpus" for model.family "${c.model.family}" (generated tasks are t5's)`,
+      [
+        "model.family",
+      ],
+    );
+  }
+  if (t5 && c.train.layer_lr_decay !== 1) {
+    issue(
+      ["train", "layer_lr_decay"],
+      c.train.layer_lr_decay,
+      `1 for model.family "t5" (no layer order to decay along)`,
+      [
+        "model.family",
+      ],
+    );
+  }
+  if (t5 && c.model.attention === "flash") {
+    issue(
+      ["model", "attention"],
+      c.model.attention,
+      `"standard" for model.family "t5" (flash has no position bias)`,
+      [
+        "model.family",
+      ],
+    );
+  }
+  if (t5 && c.model.norm_placement !== "pre") {
+    issue(["model", "norm_placement"], c.model.norm_placement, `"pre" for model.family "t5"`, [
+      "model.family",
+    ]);
+  }
+  if (t5 && c.train.activation_checkpointing) {
+    issue(["train", "activation_checkpointing"], true, `false for model.family "t5" (gpt and bert only)`, [
+      "model.family",
+    ]);
+  }
+  if (c.data.task_min_len > c.data.task_max_len) {
+    issue(
+      ["data", "task_min_len"],
+      c.data.task_min_len,
+      `at most data.task_max_len (${c.data.task_max_len})`,
+      [
+        "data.task_max_len",
+      ],
+    );
+  }
+  if (t5 && c.data.task !== "corpus" && c.data.task_max_len + 1 > c.model.block_size) {
+    issue(
+      ["data", "task_max_len"],
+      c.data.task_max_len,
+      `at most model.block_size − 1 (${c.model.block_size - 1}): a string and its end token must fit`,
+      ["model.block_size"],
+    );
+  }
 });
 
 /** Model architecture (`model.*`). */
@@ -153,6 +236,18 @@ export interface ModelConfig {
   tie_weights: boolean;
   /** Positions: a learned table (GPT-2), rotary embeddings on q and k (RoPE), or none. */
   position: "learned" | "rope" | "none" | "relative";
+  /**
+   * The attention mask, an explicit argument of every attention layer: null = the family's own (gpt causal, bert
+   * bidirectional, t5 bidirectional encoder and causal decoder); true makes a bert causal; a gpt cannot be made
+   * bidirectional.
+   */
+  causal: boolean | null;
+  /** t5: decoder blocks; null = n_layer. */
+  n_decoder_layer: number | null;
+  /** t5: buckets of the relative position bias. */
+  relative_buckets: number;
+  /** t5: the distance where the log-spaced buckets end (farther positions share the last bucket). */
+  relative_max_distance: number;
   /** RoPE's base: θ_i = rope_base^(−2i/head_size). */
   rope_base: number;
   /** LayerNorm (GPT-2) or RMSNorm (LLaMA). */
@@ -238,6 +333,21 @@ export interface DataConfig {
   tokenizer: "char";
   /** bert: the share of positions chosen for masked-LM (of those, 80% [MASK], 10% a random token, 10% kept). */
   mask_probability: number;
+  /**
+   * What the model learns: "corpus" (the family's objective on the corpus: next token, masked tokens or T5 span
+   * corruption) or, for t5, a generated seq2seq task: "reverse" or "sort" a random string of symbols.
+   */
+  task: "corpus" | "reverse" | "sort";
+  /** t5 span corruption: the share of tokens dropped from the input (and predicted). */
+  noise_density: number;
+  /** t5 span corruption: mean length of a dropped span. */
+  mean_span_length: number;
+  /** t5 generated tasks: symbols in the alphabet (a, b, c, … then digits). */
+  task_symbols: number;
+  /** t5 generated tasks: shortest source string. */
+  task_min_len: number;
+  /** t5 generated tasks: longest source string (source and target must fit model.block_size). */
+  task_max_len: number;
 }
 
 /** Run naming and output location (`run.*`). */

@@ -159,9 +159,15 @@ export function layerLrScales(nLayer: number, decay: number): (p: NamedParam) =>
   return (p) => Math.pow(decay, nLayer + 1 - layerDepth(p.name, nLayer));
 }
 
-/** A parameter's group for logging: `embed`, `h.<i>` or `head`. */
+/**
+ * A parameter's group for logging: `embed`, `h.<i>` or `head` (T5's names: `embed`, `encoder.<i>`,
+ * `decoder.<i>` or `head`).
+ */
 export function layerGroup(name: string): string {
   const m = /(?:^|\.)h\.(\d+)\./.exec(name);
   if (m !== null) return `h.${m[1]}`;
+  const t5 = /^(encoder|decoder)\.block\.(\d+)\./.exec(name);
+  if (t5 !== null) return `${t5[1]}.${t5[2]}`;
+  if (name.startsWith("shared.")) return "embed";
   return /(?:^|\.)(wte|wpe)\./.test(name) ? "embed" : "head";
 }

@@ -11,3 +11,4 @@ export * from "./ops/variants.ts";
 export * from "./ops/checkpoint.ts";
 export * from "./ops/flash.ts";
 export * from "./precision.ts";
+export * from "./ops/relpos.ts";

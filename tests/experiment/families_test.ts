@@ -3,8 +3,11 @@ import { loadConfig } from "../../lib/experiment/config.ts";
 import { loadRun } from "../../lib/experiment/load.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
 import { Bert } from "../../lib/nn/models/bert.ts";
+import { T5 } from "../../lib/nn/models/t5.ts";
+import { t5Vocab } from "../../lib/experiment/families.ts";
 import { assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
+import { type Event, readMetrics, stableFields } from "../_helpers/runs.ts";
 
 const corpus = await makeCodeCorpus();
 
@@ -14,21 +17,8 @@ async function tinyConfig(extra: string[] = []) {
   return loadConfig({ path: "configs/tiny.jsonc", sets }).config;
 }
 
-type Event = Record<string, number | string | null>;
-async function metrics(dir: string): Promise<Event[]> {
-  return (await Deno.readTextFile(join(dir, "metrics.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
-}
-// the fields that do not depend on wall-clock time
-const stable = (e: Event) => ({
-  step: e.step,
-  split: e.split,
-  loss: e.loss,
-  lr: e.lr,
-  grad_norm: e.grad_norm,
-  masked_accuracy: e.masked_accuracy,
-  loss_scale: e.loss_scale,
-  skipped_steps: e.skipped_steps,
-});
+const metrics = readMetrics;
+const stable = stableFields;
 
 async function resumesExactly(extra: string[]): Promise<Event[]> {
   const cfg = await tinyConfig(extra);
@@ -77,4 +67,63 @@ Deno.test('config: position "relative" and family "t5" go together', () => {
   const load = (sets: string[]) => loadConfig({ path: "configs/tiny.jsonc", sets });
   assertThrows(() => load(["model.family=t5"]), "model.position", '"relative" for model.family "t5"');
   assertThrows(() => load(["model.position=relative"]), "model.position", 'needs model.family "t5"');
+});
+
+Deno.test("t5 on a generated task: trains, reports exact match, decodes, and resumes exactly", async () => {
+  const sets = [
+    "model.family=t5",
+    "model.position=relative",
+    "model.block_size=8",
+    "data.task=reverse",
+    "data.task_symbols=4",
+    "data.task_min_len=2",
+    "data.task_max_len=4",
+    "train.max_steps=20",
+  ];
+  const ev = await resumesExactly(sets);
+  const train = ev.filter((e) => e.split === "train"), val = ev.filter((e) => e.split === "val");
+  assertTrue((train.at(-1)!.loss as number) < (train[0].loss as number), "the loss falls");
+  for (const v of val) assertTrue((v.exact_match as number) >= 0 && (v.exact_match as number) <= 1);
+  const r = await runExperiment({
+    config: await tinyConfig([...sets, "train.max_steps=10"]),
+    noReport: true,
+  });
+  const samples = await Deno.readTextFile(join(r.runDir, "samples.txt"));
+  assertTrue(samples.includes("source: ") && samples.includes("greedy: ") && samples.includes("beam 4: "));
+  const loaded = await loadRun(r.runDir);
+  assertTrue(loaded.model instanceof T5, "the loader builds a T5");
+  assertEquals(loaded.tokenizer.vocabSize, 4, "the tokenizer is the task's alphabet");
+  assertEquals(loaded.model.config.vocabSize, 4 + 3, "alphabet, then PAD, BOS, EOS");
+});
+
+Deno.test("t5 with span corruption on the corpus: sentinels in the vocabulary, the loss falls", async () => {
+  const cfg = await tinyConfig(["model.family=t5", "model.position=relative", "train.max_steps=20"]);
+  const r = await runExperiment({ config: cfg, noReport: true });
+  const train = (await metrics(r.runDir)).filter((e) => e.split === "train");
+  assertTrue((train.at(-1)!.loss as number) < (train[0].loss as number), "the loss falls");
+  const loaded = await loadRun(r.runDir);
+  const vocab = t5Vocab(loaded.config, loaded.tokenizer.vocabSize);
+  assertTrue(vocab.numSentinels > 0, "span corruption needs sentinels");
+  assertEquals(loaded.model.config.vocabSize, loaded.tokenizer.vocabSize + vocab.numSentinels + 3);
+  const samples = await Deno.readTextFile(join(r.runDir, "samples.txt"));
+  assertTrue(samples.includes("span corruption") && samples.includes("\u27e80\u27e9"), "sentinels are shown");
+});
+
+Deno.test("config: invalid family combinations are refused with the key and the reason", () => {
+  const load = (sets: string[]) => loadConfig({ path: "configs/tiny.jsonc", sets });
+  const t5 = ["model.family=t5", "model.position=relative"];
+  assertThrows(() => load(["data.task=reverse"]), "data.task", '"corpus" for model.family "gpt"');
+  assertThrows(() => load(["model.causal=false"]), "model.causal", 'for model.family "gpt"');
+  assertThrows(() => load([...t5, "model.causal=true"]), "model.causal", 'null for model.family "t5"');
+  assertThrows(() => load([...t5, "train.layer_lr_decay=0.8"]), "train.layer_lr_decay");
+  assertThrows(() => load([...t5, "model.attention=flash"]), "model.attention");
+  assertThrows(() => load([...t5, "model.norm_placement=post"]), "model.norm_placement");
+  assertThrows(() => load([...t5, "train.activation_checkpointing=true"]), "train.activation_checkpointing");
+  assertThrows(
+    () => load([...t5, "data.task=sort", "data.task_max_len=40"]),
+    "data.task_max_len",
+    "at most model.block_size",
+  );
+  assertThrows(() => load(["data.task_min_len=5", "data.task_max_len=3"]), "data.task_min_len");
+  load(["model.family=bert", "model.causal=true"]); // a causal bert is allowed
 });

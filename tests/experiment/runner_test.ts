@@ -3,6 +3,7 @@ import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
+import { readMetrics, stableFields } from "../_helpers/runs.ts";
 
 const corpus = await makeCodeCorpus();
 
@@ -12,18 +13,8 @@ async function tinyConfig(extra: string[] = []) {
   return loadConfig({ path: "configs/tiny.jsonc", sets }).config;
 }
 
-type Event = Record<string, number | string>;
-async function metrics(dir: string): Promise<Event[]> {
-  return (await Deno.readTextFile(join(dir, "metrics.jsonl"))).trim().split("\n").map((l) => JSON.parse(l));
-}
-// The fields that must not depend on wall-clock time.
-const stable = (e: Event) => ({
-  step: e.step,
-  split: e.split,
-  loss: e.loss,
-  lr: e.lr,
-  grad_norm: e.grad_norm,
-});
+const metrics = readMetrics;
+const stable = stableFields;
 
 Deno.test("a tiny run writes a complete run directory", async () => {
   const r = await runExperiment({ config: await tinyConfig(), noReport: true });

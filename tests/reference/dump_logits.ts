@@ -10,6 +10,7 @@
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { T5 } from "../../lib/nn/models/t5.ts";
 import { loadRun } from "../../lib/experiment/load.ts";
 import { noGrad } from "../../lib/tensor/tensor.ts";
 
@@ -37,6 +38,7 @@ export interface LogitsDump {
 /** Loads `runDir`, runs the first block_size (at most 32) tokens of `text`, writes the JSON to `outPath`. */
 export async function dumpLogits(runDir: string, outPath: string, text = DEFAULT_TEXT): Promise<LogitsDump> {
   const { model, tokenizer, config, step } = await loadRun(runDir);
+  if (model instanceof T5) throw new Error("dump_logits: the reference check is for gpt and bert runs");
   const T = Math.min(32, config.model.block_size);
   const ids = tokenizer.encode(text).slice(0, T);
   if (ids.length === 0) throw new Error("dump_logits: the text encodes to no tokens");

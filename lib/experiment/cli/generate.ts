@@ -4,7 +4,9 @@
  *
  * Prints the prompt followed by the generated text, streamed as it is produced. For a `bert` run it fills the
  * masks instead: every █ (U+2588) in the prompt is a masked position; it prints the prompt with each mask
- * replaced by the most likely character, then the top candidates (`--top-k`, default 5) of each mask.
+ * replaced by the most likely character, then the top candidates (`--top-k`, default 5) of each mask. For a `t5`
+ * run the prompt is the source: it prints the decoded target, greedy or with `--beam N` (each █ in the prompt
+ * becomes the next sentinel, for a model trained with span corruption).
  *
  * @module
  */
@@ -12,13 +14,17 @@ import { parseArgs } from "node:util";
 import { fillMask } from "../../generate/fill_mask.ts";
 import { generate } from "../../generate/generate.ts";
 import { Bert } from "../../nn/models/bert.ts";
+import { T5 } from "../../nn/models/t5.ts";
+import { beamSearch, greedyDecode } from "../../generate/seq2seq.ts";
+import { sentinelId, type Seq2SeqVocab } from "../../data/seq2seq.ts";
+import { t5Text, t5Vocab } from "../families.ts";
 import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
 import type { CharTokenizer } from "../../data/char_tokenizer.ts";
 
 const USAGE =
   "usage: deno task generate RUN_DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] " +
-  "[--top-p P] [--greedy] [--seed S] [--no-cache]";
+  "[--top-p P] [--greedy] [--seed S] [--no-cache] [--beam N (t5)]";
 
 function fail(msg: string): never {
   console.error(`generate: ${msg}`);
@@ -49,6 +55,7 @@ async function main(args: string[]): Promise<void> {
         greedy: { type: "boolean", default: false },
         seed: { type: "string", default: "0" },
         "no-cache": { type: "boolean", default: false },
+        beam: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -67,8 +74,14 @@ async function main(args: string[]): Promise<void> {
   const tokens = num("tokens", values.tokens, true)!;
   const seed = num("seed", values.seed, true)!;
   try {
-    const { tokenizer, model } = await loadRun(positionals[0]);
+    const { tokenizer, model, config } = await loadRun(positionals[0]);
     if (model instanceof Bert) return fillMasks(model, tokenizer, values.prompt, sampling.topK ?? 5);
+    if (model instanceof T5) {
+      return seq2seq(model, t5Vocab(config, tokenizer.vocabSize), tokenizer, values.prompt, {
+        beam: num("beam", values.beam, true) ?? 1,
+        useCache: !values["no-cache"],
+      });
+    }
     const prompt = tokenizer.encode(values.prompt);
     const enc = new TextEncoder();
     Deno.stdout.writeSync(enc.encode(values.prompt));
@@ -83,6 +96,33 @@ async function main(args: string[]): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
+}
+
+/** The seq2seq mode of a t5 run: `text` is the source, █ marks sentinels. */
+function seq2seq(
+  model: T5,
+  vocab: Seq2SeqVocab,
+  tokenizer: CharTokenizer,
+  text: string,
+  o: { beam: number; useCache: boolean },
+): void {
+  let sentinel = 0;
+  const src = Int32Array.from([...text], (c) => {
+    if (c !== "\u2588") return tokenizer.encode(c)[0];
+    if (sentinel >= vocab.numSentinels) {
+      fail(`at most ${vocab.numSentinels} █ marks: the model has that many sentinels`);
+    }
+    return sentinelId(vocab, sentinel++);
+  });
+  const withEos = Int32Array.from([...src, vocab.eos]);
+  if (withEos.length > model.config.blockSize) {
+    fail(`the prompt has ${src.length} tokens; this model reads at most ${model.config.blockSize - 1}`);
+  }
+  const opts = { maxLen: model.config.blockSize, bosId: vocab.bos, eosId: vocab.eos };
+  const out = o.beam > 1
+    ? beamSearch(model, withEos, { ...opts, beamSize: o.beam })[0].tokens
+    : greedyDecode(model, withEos, 1, withEos.length, { ...opts, useCache: o.useCache })[0];
+  console.log(t5Text(tokenizer, vocab, out));
 }
 
 /** The fill-the-mask mode of a bert run: █ marks the masked characters of `text`. */

@@ -19,60 +19,21 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import {
-  add,
-  type AttentionMask,
-  checkpoint,
-  crossEntropy,
-  fullMask,
-  narrow,
-  RopeTable,
-} from "../../tensor/mod.ts";
+import { type AttentionMask, causalMask, fullMask, narrow } from "../../tensor/mod.ts";
 import { accumulateGrad, allocate, type DType, result, type Tensor } from "../../tensor/tensor.ts";
-import { Block, makeNorm } from "../block.ts";
-import { Dropout, Embedding, Linear, type Norm } from "../layers.ts";
-import { Container, Module, ModuleList } from "../module.ts";
+import { type GPTConfig, TransformerTrunk } from "./gpt.ts";
 
-/** Shape and options of a Bert; the same keys and defaults as `GPTConfig`. */
-export interface BertConfig {
-  /** Rows of the token embedding: the tokenizer's ids plus any special ids ([MASK], padding). */
-  vocabSize: number;
-  /** Longest sequence (positions in wpe, or in the RoPE table). */
-  blockSize: number;
-  /** Number of blocks. */
-  nLayer: number;
-  /** Attention heads per block. */
-  nHead: number;
-  /** Width. */
-  nEmbd: number;
-  /** Dropout probability (embeddings, attention, residuals). */
-  dropout: number;
-  /** Biases in Linear layers and LayerNorms. */
-  bias: boolean;
-  /** Share the token embedding with the LM head. */
-  tieWeights: boolean;
-  /** Positions: a learned table `wpe` (BERT), rotary embeddings on q and k (RoPE), or none. Default learned. */
-  position?: "learned" | "rope" | "none";
-  /** RoPE's base (θ_i = base^(−2i/D)). Default 10000. */
-  ropeBase?: number;
-  /** LayerNorm or RMSNorm in the blocks and at the end. Default layernorm. */
-  norm?: "layernorm" | "rmsnorm";
+/**
+ * Shape and options of a Bert: GPT's keys and defaults (`vocabSize` counts the special ids too: [MASK],
+ * padding; `attention: "flash"` takes any mask, so it is exact with the bidirectional and padding masks), plus
+ * the base mask.
+ */
+export interface BertConfig extends GPTConfig {
   /**
-   * Norms before (pre) or after (post, the original BERT) each sub-layer's residual add. Default pre, as in the
-   * rest of the framework (it trains more stably without warm-up).
+   * The base attention mask: false (default) is BERT's bidirectional mask, true the causal one (each position
+   * sees only itself and the ones before it: a left-to-right masked-LM, for comparison). Padding applies on top.
    */
-  normPlacement?: "pre" | "post";
-  /** GELU MLP (BERT) or SwiGLU. Default gelu. */
-  mlp?: "gelu" | "swiglu";
-  /** MLP hidden size; default 4·n_embd (GELU) or LLaMA's 8/3·n_embd rounded up to a multiple of 8 (SwiGLU). */
-  mlpHidden?: number;
-  /** Recompute each block's activations during backward (training only). Default false. */
-  activationCheckpointing?: boolean;
-  /**
-   * Attention kernel: "standard" or "flash" (tiled, O(T) memory). Flash takes any mask, so it is exact with
-   * the bidirectional and padding masks too; it needs dropout 0.
-   */
-  attention?: "standard" | "flash";
+  causal?: boolean;
 }
 
 /** Result of {@link Bert.forward}. */
@@ -95,73 +56,11 @@ export interface BertForwardOptions {
   padId?: number;
 }
 
-/** A bidirectional transformer encoder with a masked-LM head. */
-export class Bert extends Module {
-  /** Holds wte, wpe, drop, h, ln_f. */
-  readonly transformer: Container;
-  /** Token embedding (vocab, C). */
-  readonly wte: Embedding;
-  /** Position embedding (block_size, C), with learned positions only. */
-  readonly wpe: Embedding | null;
-  /** Rotary position table shared by the blocks, with RoPE only. */
-  readonly rope: RopeTable | null;
-  /** Embedding dropout. */
-  readonly drop: Dropout;
-  /** The blocks. */
-  readonly h: ModuleList<Block>;
-  /** Final norm. */
-  readonly ln_f: Norm;
-  /** Output projection (vocab, C), no bias; shares wte.weight when tied. */
-  readonly lm_head: Linear;
-  /** The generator of every dropout mask; its state is part of a checkpoint. */
-  readonly dropoutRng: Rng;
-
+/** A bidirectional transformer encoder with a masked-LM head (GPT's trunk, names and initialisation). */
+export class Bert extends TransformerTrunk {
   /** Builds the model with GPT's initialisation from a seeded generator (the same draws in the same order). */
-  constructor(readonly config: BertConfig, rng: Rng, dtype: DType = "float32") {
-    super();
-    const c = config;
-    if (c.nEmbd % c.nHead !== 0) {
-      throw new Error(`Bert: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
-    }
-    const position = c.position ?? "learned";
-    this.rope = position === "rope"
-      ? new RopeTable(c.blockSize, c.nEmbd / c.nHead, c.ropeBase ?? 10000)
-      : null;
-    this.dropoutRng = rng.fork();
-    this.transformer = this.child("transformer", new Container());
-    this.wte = this.transformer.add("wte", new Embedding(c.vocabSize, c.nEmbd, { rng, dtype }));
-    this.wpe = position === "learned"
-      ? this.transformer.add("wpe", new Embedding(c.blockSize, c.nEmbd, { rng, dtype }))
-      : null;
-    this.drop = this.transformer.add("drop", new Dropout(c.dropout, this.dropoutRng));
-    const blocks = Array.from({ length: c.nLayer }, () =>
-      new Block({
-        nEmbd: c.nEmbd,
-        nHead: c.nHead,
-        nLayer: c.nLayer,
-        dropout: c.dropout,
-        bias: c.bias,
-        rng,
-        dropoutRng: this.dropoutRng,
-        dtype,
-        norm: c.norm,
-        normPlacement: c.normPlacement,
-        mlp: c.mlp,
-        mlpHidden: c.mlpHidden,
-        rope: this.rope ?? undefined,
-        flash: c.attention === "flash",
-      }));
-    this.h = this.transformer.add("h", new ModuleList(blocks));
-    this.ln_f = this.transformer.add("ln_f", makeNorm(c.norm ?? "layernorm", c.nEmbd, c.bias, dtype));
-    this.lm_head = this.child(
-      "lm_head",
-      new Linear(c.nEmbd, c.vocabSize, {
-        rng,
-        dtype,
-        bias: false,
-        weight: c.tieWeights ? this.wte.weight : undefined,
-      }),
-    );
+  constructor(override readonly config: BertConfig, rng: Rng, dtype: DType = "float32") {
+    super(config, rng, dtype, "Bert");
   }
 
   /**
@@ -179,30 +78,16 @@ export class Bert extends Module {
     if (opts.targets && opts.targets.length !== B * T) {
       throw new Error(`Bert.forward: ${opts.targets.length} targets for shape (${B}, ${T})`);
     }
-    const groups = maskGroups(idx, B, T, opts);
-    let x = this.wte.forward(idx, [B, T]); // (B, T, C)
-    if (this.wpe !== null) {
-      const pos = new Int32Array(T);
-      for (let t = 0; t < T; t++) pos[t] = t;
-      x = add(x, this.wpe.forward(pos, [T])); // + (T, C)
-    }
-    x = this.drop.forward(x);
+    const base = opts.mask ?? (this.config.causal ? causalMask(T) : undefined);
+    const groups = maskGroups(idx, B, T, { ...opts, mask: base });
+    const x = this.embed(idx, B, T, 0);
     const recompute = (this.config.activationCheckpointing ?? false) && this.training;
     const parts = groups.map((g) => {
       let h = groups.length === 1 ? x : narrow(x, 0, g.start, g.count); // (rows, T, C)
-      for (const block of this.h.items) {
-        if (recompute) {
-          const params = block.namedParameters(undefined, true).map((p) => p.tensor);
-          h = checkpoint((y) => block.forward(y, { mask: g.mask }), h, { params, rng: this.dropoutRng });
-        } else h = block.forward(h, { mask: g.mask });
-      }
+      for (const block of this.h.items) h = this.runBlock(block, h, recompute, { mask: g.mask });
       return h;
     });
-    x = catRows(parts); // (B, T, C)
-    x = this.ln_f.forward(x);
-    const logits = this.lm_head.forward(x); // (B, T, vocab)
-    const loss = opts.targets ? crossEntropy(logits, opts.targets, -1) : null;
-    return { logits, loss };
+    return this.head(catRows(parts), opts.targets); // (B, T, C) → logits (B, T, vocab)
   }
 }
 

@@ -7,7 +7,7 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import { add, checkpoint, crossEntropy, RopeTable } from "../../tensor/mod.ts";
+import { add, type AttentionMask, checkpoint, crossEntropy, RopeTable } from "../../tensor/mod.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
 import { Block, makeNorm } from "../block.ts";
@@ -69,8 +69,11 @@ export interface GPTForwardOptions {
   caches?: KVCache[];
 }
 
-/** nanoGPT's GPT. */
-export class GPT extends Module {
+/**
+ * The trunk GPT and Bert share: token (and position) embeddings, the blocks, the final norm and the LM head, with
+ * nanoGPT's names and initialisation. Subclasses differ in their masks and forward options.
+ */
+export abstract class TransformerTrunk extends Module {
   /** Holds wte, wpe, drop, h, ln_f. */
   readonly transformer: Container;
   /** Token embedding (vocab, C). */
@@ -90,12 +93,12 @@ export class GPT extends Module {
   /** The generator of every dropout mask; its state is part of a checkpoint. */
   readonly dropoutRng: Rng;
 
-  /** Builds the model with nanoGPT's initialisation from a seeded generator. */
-  constructor(readonly config: GPTConfig, rng: Rng, dtype: DType = "float32") {
+  /** Builds the trunk with nanoGPT's initialisation from a seeded generator; `kind` names it in errors. */
+  constructor(readonly config: GPTConfig, rng: Rng, dtype: DType, kind: string) {
     super();
     const c = config;
     if (c.nEmbd % c.nHead !== 0) {
-      throw new Error(`GPT: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
+      throw new Error(`${kind}: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
     }
     const position = c.position ?? "learned";
     this.rope = position === "rope"
@@ -138,6 +141,43 @@ export class GPT extends Module {
     );
   }
 
+  /** Token embeddings of idx (B, T) plus the positions pos0…pos0+T−1 (learned table), after dropout. */
+  protected embed(idx: Int32Array, B: number, T: number, pos0: number): Tensor {
+    let x = this.wte.forward(idx, [B, T]); // (B, T, C)
+    if (this.wpe !== null) {
+      const pos = new Int32Array(T);
+      for (let t = 0; t < T; t++) pos[t] = pos0 + t;
+      x = add(x, this.wpe.forward(pos, [T])); // + (T, C)
+    }
+    return this.drop.forward(x);
+  }
+
+  /** `block` on x, recomputed in backward instead of stored when `recompute` (activation checkpointing). */
+  protected runBlock(
+    block: Block,
+    x: Tensor,
+    recompute: boolean,
+    opts: { mask?: AttentionMask; cache?: KVCache },
+  ) {
+    if (!recompute) return block.forward(x, opts);
+    const params = block.namedParameters(undefined, true).map((p) => p.tensor);
+    return checkpoint((h) => block.forward(h, opts), x, { params, rng: this.dropoutRng });
+  }
+
+  /** Final norm, LM head and (with targets, −1 = ignore) the mean cross-entropy. */
+  protected head(x: Tensor, targets?: Int32Array): { logits: Tensor; loss: Tensor | null } {
+    const logits = this.lm_head.forward(this.ln_f.forward(x)); // (B, T, vocab)
+    return { logits, loss: targets ? crossEntropy(logits, targets, -1) : null };
+  }
+}
+
+/** nanoGPT's GPT. */
+export class GPT extends TransformerTrunk {
+  /** Builds the model with nanoGPT's initialisation from a seeded generator. */
+  constructor(config: GPTConfig, rng: Rng, dtype: DType = "float32") {
+    super(config, rng, dtype, "GPT");
+  }
+
   /** Empty KV caches (one per block) for batch B and up to `capacity` positions (default block_size). */
   newCaches(B: number, capacity = this.config.blockSize): KVCache[] {
     const { nHead, nEmbd } = this.config;
@@ -154,24 +194,10 @@ export class GPT extends Module {
     if (pos0 + T > this.config.blockSize) {
       throw new Error(`GPT.forward: ${pos0 + T} positions exceed block_size ${this.config.blockSize}`);
     }
-    let x = this.wte.forward(idx, [B, T]); // (B, T, C)
-    if (this.wpe !== null) {
-      const pos = new Int32Array(T);
-      for (let t = 0; t < T; t++) pos[t] = pos0 + t;
-      x = add(x, this.wpe.forward(pos, [T])); // + (T, C)
-    }
-    x = this.drop.forward(x);
+    let x = this.embed(idx, B, T, pos0);
     const recompute = (this.config.activationCheckpointing ?? false) && this.training && !opts.caches;
-    this.h.items.forEach((block, i) => {
-      if (recompute) {
-        const params = block.namedParameters(undefined, true).map((p) => p.tensor);
-        x = checkpoint((h) => block.forward(h), x, { params, rng: this.dropoutRng });
-      } else x = block.forward(x, { cache: opts.caches?.[i] });
-    });
-    x = this.ln_f.forward(x);
-    const logits = this.lm_head.forward(x); // (B, T, vocab)
-    const loss = opts.targets ? crossEntropy(logits, opts.targets, -1) : null;
-    return { logits, loss };
+    this.h.items.forEach((block, i) => x = this.runBlock(block, x, recompute, { cache: opts.caches?.[i] }));
+    return this.head(x, opts.targets);
   }
 }
 
