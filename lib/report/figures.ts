@@ -267,6 +267,31 @@ function perplexityPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | nul
   };
 }
 
+function accuracyPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
+  const marks: Plot.Markish[] = [];
+  for (const r of runs) {
+    for (
+      const [what, get] of [
+        ["masked accuracy", (p: ValPoint) => p.masked_accuracy],
+        ["exact match", (p: ValPoint) => p.exact_match],
+      ] as const
+    ) {
+      const v = column(r.val, get, true);
+      if (v.xs.length > 0) marks.push(...valMarks(r, thin(v.xs, v.ys, o.maxPoints), valColor(runs, r), what));
+    }
+  }
+  if (marks.length === 0) return null;
+  return {
+    yLabel: "accuracy",
+    zero: true,
+    legend: legendFor(runs, [{ label: "val", color: "", style: "dashed-dot" }], [
+      runs[0].color,
+      SINGLE_VAL_COLOR,
+    ]),
+    marks,
+  };
+}
+
 function lrPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
   const marks: Plot.Markish[] = [];
   for (const r of runs) {
@@ -336,6 +361,13 @@ function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, st
       "Perplexity = exp(loss): validation (dots) and exp of the smoothed training loss.",
       perplexityPanel(runs, o),
     ],
+    [
+      "accuracy",
+      "Validation accuracy",
+      "bert runs: share of masked positions predicted right; t5 runs: share of held-out examples decoded " +
+      "exactly (greedy). At each evaluation.",
+      accuracyPanel(runs, o),
+    ],
     ["lr", "Learning rate", "Learning rate per step (schedule incl. warm-up).", lrPanel(runs, o)],
     [
       "grad_norm",
@@ -365,12 +397,18 @@ function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, st
   ];
 }
 
-/** Renders every panel for `runs` (at least one) into `doc`. Panels without data come back with `svg: null`. */
+/**
+ * Renders every panel for `runs` (at least one) into `doc`. Panels without data come back with `svg: null`,
+ * except the accuracy panel, which is only there when some run logged an accuracy.
+ */
 export function buildFigures(doc: Document, runs: readonly PlotRun[], opts: FigureOptions = {}): Figure[] {
   if (runs.length === 0) throw new Error("buildFigures: no runs");
   const o = resolve(opts, runs);
   const x = stepDomain(runs);
-  return specs(runs, o).map(([id, title, caption, spec]) => ({
+  // the accuracy panel belongs to bert and t5 runs: left out entirely, not shown empty, for the others
+  return specs(runs, o).filter(([id, , , spec]) => id !== "accuracy" || spec !== null).map((
+    [id, title, caption, spec],
+  ) => ({
     id,
     title,
     caption,

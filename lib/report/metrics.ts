@@ -32,6 +32,10 @@ export interface ValPoint {
   loss?: number;
   /** Perplexity as logged, else `exp(loss)`. */
   ppl?: number;
+  /** bert runs: share of masked positions predicted right. */
+  masked_accuracy?: number;
+  /** t5 runs: share of held-out examples decoded exactly. */
+  exact_match?: number;
   /** Seconds since the run started. */
   elapsed_s?: number;
 }
@@ -95,6 +99,8 @@ export function parseMetrics(text: string): ParsedMetrics {
         step,
         loss,
         ppl: finite(ev, "ppl") ?? (loss === undefined ? undefined : Math.exp(loss)),
+        masked_accuracy: finite(ev, "masked_accuracy"),
+        exact_match: finite(ev, "exact_match"),
         elapsed_s: finite(ev, "elapsed_s"),
       });
     }

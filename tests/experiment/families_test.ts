@@ -127,3 +127,18 @@ Deno.test("config: invalid family combinations are refused with the key and the 
   assertThrows(() => load(["data.task_min_len=5", "data.task_max_len=3"]), "data.task_min_len");
   load(["model.family=bert", "model.causal=true"]); // a causal bert is allowed
 });
+
+Deno.test("bert with model.causal true: the loss falls, and a position sees nothing after it", async () => {
+  const r = await runExperiment({
+    config: await tinyConfig(["model.family=bert", "model.causal=true"]),
+    noReport: true,
+  });
+  const train = (await metrics(r.runDir)).filter((e) => e.split === "train");
+  assertTrue((train.at(-1)!.loss as number) < (train[0].loss as number), "the loss falls");
+  const { model } = await loadRun(r.runDir);
+  const bert = model as Bert;
+  assertEquals(bert.config.causal, true);
+  const a = new Int32Array([1, 2, 3, 4]), b = new Int32Array([1, 2, 3, 9]);
+  const first = (ids: Int32Array) => Array.from(bert.forward(ids, 1, 4).logits.data.subarray(0, 8));
+  assertEquals(first(a), first(b), "changing the last token leaves position 0 alone");
+});

@@ -146,3 +146,24 @@ Deno.test("2000 train points per run render well under 2 s, thinned to <= 1000 p
     }
   });
 });
+
+Deno.test("runs that log masked_accuracy or exact_match get an accuracy panel; others get none", async () => {
+  await withTemp(async (tmp) => {
+    const dir = join(tmp, "bertlike");
+    await Deno.mkdir(dir);
+    await Deno.writeTextFile(
+      join(dir, "metrics.jsonl"),
+      '{"step":1,"split":"train","loss":3}\n{"step":1,"split":"val","loss":3,"masked_accuracy":0.25}\n' +
+        '{"step":2,"split":"val","loss":2,"masked_accuracy":0.5}\n',
+    );
+    const html = await renderReport([dir]);
+    assertTrue(
+      html.includes("Validation accuracy") && html.includes("masked accuracy 0.5"),
+      "accuracy panel",
+    );
+    const plain = join(tmp, "gptlike");
+    await Deno.mkdir(plain);
+    await Deno.writeTextFile(join(plain, "metrics.jsonl"), '{"step":1,"split":"train","loss":3}\n');
+    assertTrue(!(await renderReport([plain])).includes("Validation accuracy"), "no accuracy panel");
+  });
+});
