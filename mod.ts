@@ -55,6 +55,7 @@ export {
   type GPTConfig,
   type GPTForwardOptions,
   type GPTOutput,
+  TransformerTrunk,
 } from "./lib/nn/models/gpt.ts";
 export {
   Bert,
@@ -231,6 +232,57 @@ export {
   tokenProbabilities,
   validateSampling,
 } from "./lib/generate/sampling.ts";
+// evaluation metrics
+export {
+  bitsPerByte,
+  bitsPerToken,
+  LossAccumulator,
+  type LossSummary,
+  type LossTotals,
+  perplexity,
+  perplexityFromMeanNats,
+  summarizeLoss,
+  utf8ByteLength,
+} from "./lib/eval/perplexity.ts";
+export {
+  type BleuOptions,
+  brevityPenalty,
+  closestRefLength,
+  corpusBleu,
+  corpusBleuMulti,
+  FLOAT_INFO_MIN,
+  Fraction,
+  fsum,
+  modifiedPrecision,
+  ngramCounts,
+  type Precision as BleuPrecision,
+  sentenceBleu,
+  SMOOTHING_METHODS,
+  type SmoothingContext,
+  type SmoothingFn,
+  SmoothingFunction,
+  type SmoothingMethod,
+  type SmoothingParams,
+  type Tokens,
+  whitespaceTokenize,
+} from "./lib/eval/bleu.ts";
+export {
+  aggregateRouge,
+  corpusRouge,
+  DEFAULT_ROUGE_TYPES,
+  fmeasure,
+  lcsLength,
+  rougeL,
+  rougeLsumTokens,
+  rougeN,
+  type RougeOptions,
+  type RougeScore,
+  RougeScorer,
+  type RougeScores,
+  rougeTokenize,
+  type RougeType,
+} from "./lib/eval/rouge.ts";
+export { porterStem, PorterStemmer } from "./lib/eval/porter.ts";
 // reports
 export {
   emaDebiased,

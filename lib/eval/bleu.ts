@@ -49,6 +49,7 @@ export class Fraction {
    * @param numerator number of clipped n-gram matches
    * @param denominator number of hypothesis n-grams (at least 1 per segment)
    */
+  /** A numerator/denominator pair, kept unreduced (as NLTK keeps its n-gram counts). */
   constructor(readonly numerator: number, readonly denominator: number) {}
 
   /** The value as a number (numerator / denominator). */
@@ -135,6 +136,7 @@ export class SmoothingFunction {
   readonly k: number;
 
   /** @param params epsilon (0.1), alpha (5), k (5) */
+  /** The smoothing methods with NLTK's parameters (defaults: epsilon 0.1, alpha 5, k 5). */
   constructor(params: SmoothingParams = {}) {
     this.epsilon = params.epsilon ?? 0.1;
     this.alpha = params.alpha ?? 5;

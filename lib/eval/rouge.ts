@@ -220,6 +220,7 @@ export class RougeScorer {
    * @param rougeTypes e.g. ["rouge1", "rouge2", "rougeL", "rougeLsum"]
    * @param options useStemmer
    */
+  /** A scorer for the given ROUGE types (rouge1…rouge9, rougeL, rougeLsum); throws on an unknown type. */
   constructor(rougeTypes: readonly string[] = DEFAULT_ROUGE_TYPES, options: RougeOptions = {}) {
     this.rougeTypes = rougeTypes.map(parseType);
     this.useStemmer = options.useStemmer ?? false;

@@ -158,7 +158,7 @@ export abstract class TransformerTrunk extends Module {
     x: Tensor,
     recompute: boolean,
     opts: { mask?: AttentionMask; cache?: KVCache },
-  ) {
+  ): Tensor {
     if (!recompute) return block.forward(x, opts);
     const params = block.namedParameters(undefined, true).map((p) => p.tensor);
     return checkpoint((h) => block.forward(h, opts), x, { params, rng: this.dropoutRng });
