@@ -142,3 +142,22 @@ Deno.test("bert with model.causal true: the loss falls, and a position sees noth
   const first = (ids: Int32Array) => Array.from(bert.forward(ids, 1, 4).logits.data.subarray(0, 8));
   assertEquals(first(a), first(b), "changing the last token leaves position 0 alone");
 });
+
+Deno.test("family and precision configs: shipped files resolve to what they name", () => {
+  const cfg = (f: string) => loadConfig({ path: `configs/${f}` }).config;
+  const bert = cfg("families/bert.jsonc");
+  assertEquals([bert.model.family, bert.model.position, bert.model.causal], ["bert", "rope", null]);
+  assertEquals(cfg("families/bert_causal.jsonc").model.causal, true);
+  const t5 = cfg("families/t5.jsonc");
+  assertEquals([t5.model.family, t5.model.position, t5.data.task, t5.model.norm], [
+    "t5",
+    "relative",
+    "corpus",
+    "rmsnorm",
+  ]);
+  assertEquals(cfg("families/t5_reverse.jsonc").data.task, "reverse");
+  assertEquals(cfg("families/t5_sort.jsonc").data.task, "sort");
+  assertEquals(cfg("training/bf16.jsonc").train.precision, "bf16");
+  const fp16 = cfg("training/fp16.jsonc").train;
+  assertEquals([fp16.precision, fp16.loss_scale, fp16.loss_scale_growth_interval], ["fp16", 65536, 200]);
+});
