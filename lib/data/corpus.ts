@@ -3,8 +3,9 @@
  * (the last files go to validation), hashed so a run records exactly what it trained on.
  *
  * The built-in corpus `"code"` is the TypeScript declaration files `lib/*.d.ts` shipped in the npm package
- * `typescript` (found through module resolution). A non-empty `paths` list replaces it with the user's own files
- * and folders.
+ * `typescript` (found through module resolution). `"sotu"`, `"brown"` and `"kjv"` are read from the folder
+ * `deno task corpus <name>` unpacks them into (see `corpora.ts`). A non-empty `paths` list replaces the corpus
+ * with the user's own files and folders.
  *
  * @module
  */
@@ -14,11 +15,12 @@ import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 // A static import so that Deno installs the package (even on a fresh machine) before it is resolved below.
 import typescriptPackage from "typescript/package.json" with { type: "json" };
+import { isNamedCorpus, type NamedCorpus, namedCorpusFolder } from "./corpora.ts";
 
 /** Options for {@link loadCorpus}; the keys mirror the config's `data` section. */
 export interface CorpusOptions {
-  /** The built-in corpus, used when `paths` is empty. */
-  corpus: "code";
+  /** The corpus used when `paths` is empty: the built-in code, or a named corpus (see `corpora.ts`). */
+  corpus: "code" | NamedCorpus;
   /** Files and folders to use instead of the built-in corpus (folders are walked recursively). */
   paths: string[];
   /** Fraction of the corpus held out for validation, in (0, 1). */
@@ -165,8 +167,15 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
     files = await userFiles(paths);
   } else if (corpus === "code") {
     files = await codeCorpusFiles();
+  } else if (isNamedCorpus(corpus)) {
+    const folder = await namedCorpusFolder(corpus);
+    files = [];
+    await walk(folder, folder, files);
+    if (files.length === 0) throw new Error(`data.corpus: "${corpus}": no text files in ${folder}`);
   } else {
-    throw new Error(`data.corpus: unknown corpus ${JSON.stringify(corpus)} (expected "code")`);
+    throw new Error(
+      `data.corpus: unknown corpus ${JSON.stringify(corpus)} (expected "code", "sotu", "brown" or "kjv")`,
+    );
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 

@@ -123,7 +123,7 @@ const TrainSchema = group({
 });
 
 const DataSchema = group({
-  corpus: oneOf(["code"], "code"),
+  corpus: oneOf(["code", "sotu", "brown", "kjv"], "code"),
   paths: z.array(z.string().describe("a string")).describe("an array of strings").default(() => []),
   val_fraction: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.1),
   tokenizer: oneOf(["char"], "char"),
@@ -323,8 +323,12 @@ export interface TrainConfig {
 
 /** Corpus, split and tokenizer (`data.*`). */
 export interface DataConfig {
-  /** Built-in corpus. */
-  corpus: "code";
+  /**
+   * The corpus when `paths` is empty: "code" (TypeScript's own declaration files, built in), or a named corpus
+   * unpacked once with `deno task corpus <name>`: "sotu" (State of the Union addresses, by year), "brown" (the
+   * Brown corpus) or "kjv" (the King James Bible).
+   */
+  corpus: "code" | "sotu" | "brown" | "kjv";
   /** Files or folders to use as the corpus instead of the built-in one; empty = built-in. */
   paths: string[];
   /** Fraction of the corpus held out for validation, in (0, 1). */

@@ -260,6 +260,11 @@ Deno.test("BpeTokenizer.train: deterministic, documents as an array, specials cu
   const a = BpeTokenizer.train(text, { vocabSize: 600 });
   const b = BpeTokenizer.train(text, { vocabSize: 600 });
   assertEquals(JSON.stringify(a), JSON.stringify(b));
+  assertEquals(JSON.stringify(BpeTokenizer.train([text], { vocabSize: 600 })), JSON.stringify(a));
+  // Documents are pre-tokenised separately: no pre-token spans two documents.
+  const docs = BpeTokenizer.train(["ab", "ab", "ab"], { vocabSize: 300 });
+  assertEquals(docs.toJSON().vocab.slice(256), ["ab"]);
+  assertEquals(BpeTokenizer.train("ababab", { vocabSize: 300 }).toJSON().vocab.slice(256), ["ab", "abab"]);
 
   // Special token text in the corpus is not learned from, and never merges with its neighbours.
   const eot = "<|endoftext|>";
