@@ -96,12 +96,29 @@ export { SGD, type SGDOptions } from "./lib/optim/sgd.ts";
 export { constantLr, type CosineOptions, cosineWithWarmup, type LrSchedule } from "./lib/optim/schedule.ts";
 export { clipGradNorm, firstNonFinite, gradNorm, type NonFinite } from "./lib/optim/clip.ts";
 // data
+export { CharTokenizer, type CharTokenizerJSON } from "./lib/data/char_tokenizer.ts";
+export { loadTokenizer, saveTokenizer, type Tokenizer, tokenizerFromJSON } from "./lib/data/tokenizer.ts";
 export {
-  CharTokenizer,
-  type CharTokenizerJSON,
-  loadTokenizer,
-  saveTokenizer,
-} from "./lib/data/char_tokenizer.ts";
+  type BpeEncodeOptions,
+  BpeTokenizer,
+  type BpeTokenizerJSON,
+  type BpeTrainOptions,
+  type BpeTrainProgress,
+  byteToUnicode,
+  GPT2_FILES_PACKAGE,
+  GPT2_SPLIT_PATTERN,
+  type Gpt2FilesOptions,
+} from "./lib/data/bpe.ts";
+export {
+  corpusDir,
+  installCorpus,
+  isNamedCorpus,
+  NAMED_CORPORA,
+  type NamedCorpus,
+  namedCorpusFolder,
+  stripBrownTags,
+  untar,
+} from "./lib/data/corpora.ts";
 export { type Corpus, type CorpusOptions, loadCorpus } from "./lib/data/corpus.ts";
 export { type Batch, Batcher, type BatcherState, evalWindows } from "./lib/data/batcher.ts";
 export {

@@ -22,7 +22,6 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { writeFileAtomic } from "../io/atomic.ts";
 
 /** The GPT-2 pre-tokenisation regex (compiled with the `u` and `g` flags). */
 export const GPT2_SPLIT_PATTERN = String
@@ -1069,27 +1068,4 @@ async function locateGpt2Files(): Promise<{ encoderJsonPath: string; vocabBpePat
     );
   }
   return { encoderJsonPath, vocabBpePath };
-}
-
-/** Writes a BPE tokenizer's JSON to `path` atomically. */
-export async function saveBpeTokenizer(path: string, tok: BpeTokenizer): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(tok.toJSON()) + "\n");
-}
-
-/** Reads a tokenizer written by {@link saveBpeTokenizer}; errors name the path. */
-export async function loadBpeTokenizer(path: string): Promise<BpeTokenizer> {
-  const text = await readFile(path, "utf8");
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new Error(
-      `${path}: tokenizer file is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  try {
-    return BpeTokenizer.fromJSON(obj);
-  } catch (e) {
-    throw new Error(`${path}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }

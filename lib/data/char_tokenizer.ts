@@ -5,8 +5,6 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "../io/atomic.ts";
 
 /** The JSON form of a {@link CharTokenizer}. */
 export interface CharTokenizerJSON {
@@ -97,28 +95,5 @@ export class CharTokenizer {
   /** The JSON form saved as `tokenizer.json`. */
   toJSON(): CharTokenizerJSON {
     return { type: "char", vocab: [...this.vocab] };
-  }
-}
-
-/** Writes a tokenizer's JSON to `path` atomically. */
-export async function saveTokenizer(path: string, tok: CharTokenizer): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(tok.toJSON()) + "\n");
-}
-
-/** Reads a tokenizer written by {@link saveTokenizer}; errors name the path. */
-export async function loadTokenizer(path: string): Promise<CharTokenizer> {
-  const text = await readFile(path, "utf8");
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new Error(
-      `${path}: tokenizer file is not valid JSON (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  try {
-    return CharTokenizer.fromJSON(obj);
-  } catch (e) {
-    throw new Error(`${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

@@ -20,7 +20,7 @@
  * @module
  */
 import { gunzipSync } from "node:zlib";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { homedir, tmpdir } from "node:os";
 import { execFile } from "node:child_process";
@@ -198,9 +198,4 @@ export async function installCorpus(
   await rename(staging, dir);
   log(`${name}: ${files.size} files in ${join(dir, "text")}`);
   return dir;
-}
-
-/** Lists a folder's files (sorted), for tests and the CLI. */
-export async function listCorpus(folder: string): Promise<string[]> {
-  return (await readdir(folder)).sort();
 }

@@ -38,6 +38,8 @@ import {
 import { beamSearch, greedyDecode } from "../generate/seq2seq.ts";
 import { T5 } from "../nn/models/t5.ts";
 import { CharTokenizer } from "../data/char_tokenizer.ts";
+import { BpeTokenizer } from "../data/bpe.ts";
+import type { Tokenizer } from "../data/tokenizer.ts";
 import type { BatcherState } from "../data/batcher.ts";
 import type { BatchSource, TrainableModel } from "../train/trainer.ts";
 import type { Config } from "./config.ts";
@@ -78,14 +80,23 @@ export function modelVocabSize(config: Config, tokenizerVocab: number): number {
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
- * The run's tokenizer for a new run: the corpus's characters, or for a t5 generated task its alphabet (the
- * first `data.task_symbols` of a–z then 0–9; symbol i is the tokenizer's id i).
+ * The tokenizer of a new run (`data.tokenizer`): the characters of the corpus (`char`; its training and
+ * validation text, so every character is known), byte-level BPE trained on the training text to
+ * `data.vocab_size` ids (`bpe`), or GPT-2's vocabulary (`gpt2`). A t5 generated task uses its alphabet (the
+ * first `data.task_symbols` of a–z then 0–9; symbol i is id i).
  */
-export function familyTokenizer(config: Config, corpusText: string): CharTokenizer {
+export async function familyTokenizer(
+  config: Config,
+  corpus: { train: string; val: string },
+): Promise<Tokenizer> {
   if (config.model.family === "t5" && config.data.task !== "corpus") {
     return CharTokenizer.fromText(ALPHABET.slice(0, config.data.task_symbols));
   }
-  return CharTokenizer.fromText(corpusText);
+  if (config.data.tokenizer === "bpe") {
+    return BpeTokenizer.train(corpus.train, { vocabSize: config.data.vocab_size });
+  }
+  if (config.data.tokenizer === "gpt2") return await BpeTokenizer.gpt2();
+  return CharTokenizer.fromText(corpus.train + corpus.val);
 }
 
 /** t5 span corruption: window length (source and target then fit block_size) and corruption settings. */
@@ -169,7 +180,7 @@ export function buildModel(config: Config, tokenizerVocab: number, rng: Rng): Fa
 export function familyRun(
   config: Config,
   model: FamilyModel & TrainableModel,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   trainTokens: Int32Array,
   valTokens: Int32Array,
   streams: FamilyStreams,
@@ -219,7 +230,7 @@ export function familyRun(
     },
   };
 
-  // every 7th position of a held-out window masked, filled with the model's most likely token
+  // every 7th token of a held-out window masked, filled with the model's most likely token
   function fillSample(bert: Bert, window: Int32Array): string {
     const maskId = tokenizer.vocabSize, ids = window.slice();
     for (let i = 3; i < ids.length; i += 7) ids[i] = maskId;
@@ -229,7 +240,7 @@ export function familyRun(
       Array.from(xs, (id) => id === maskId ? "\u2588" : tokenizer.decode([id])).join("");
     const hits = Array.from(ids).filter((id, i) => id === maskId && filled[i] === window[i]).length;
     const masked = Array.from(ids).filter((id) => id === maskId).length;
-    return `fill-mask, every 7th character hidden (\u2588), ${hits}/${masked} filled right\n` +
+    return `fill-mask, every 7th token hidden (\u2588), ${hits}/${masked} filled right\n` +
       `masked: ${shown(ids)}\nfilled: ${shown(filled)}`;
   }
 }
@@ -239,7 +250,7 @@ export function familyRun(
 function t5Run(
   config: Config,
   model: T5,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   trainTokens: Int32Array,
   valTokens: Int32Array,
   streams: FamilyStreams,
@@ -314,7 +325,7 @@ function t5Run(
 }
 
 /** T5 ids as text: the tokenizer's characters, sentinel i as ⟨i⟩, PAD/BOS/EOS left out. */
-export function t5Text(tokenizer: CharTokenizer, vocab: Seq2SeqVocab, ids: ArrayLike<number>): string {
+export function t5Text(tokenizer: Tokenizer, vocab: Seq2SeqVocab, ids: ArrayLike<number>): string {
   return Array.from(
     ids,
     (id) =>

@@ -5,7 +5,7 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { type CharTokenizer, loadTokenizer } from "../data/char_tokenizer.ts";
+import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
 import { Rng } from "../random.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
@@ -16,7 +16,7 @@ export interface LoadedRun {
   /** The run's resolved config. */
   config: Config;
   /** Its tokenizer. */
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   /** The model with the newest checkpoint's weights, in eval mode. */
   model: FamilyModel;
   /** Step of that checkpoint. */

@@ -9,7 +9,8 @@
  */
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { loadTokenizer, saveTokenizer } from "../data/char_tokenizer.ts";
+import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
+import { tokenizeCached } from "../data/token_cache.ts";
 import { type Corpus, loadCorpus } from "../data/corpus.ts";
 import { appendJsonLine, writeFileAtomic } from "../io/atomic.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -195,17 +196,21 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
   const tokenizer = resuming
     ? await loadTokenizer(join(runDir, "tokenizer.json"))
-    : familyTokenizer(config, corpus.train + corpus.val);
+    : await familyTokenizer(config, corpus);
   // a t5 generated task draws its own strings: the corpus is not its data
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
-  const trainTokens = generated ? new Int32Array(0) : tokenizer.encode(corpus.train);
-  const valTokens = generated ? new Int32Array(0) : tokenizer.encode(corpus.val);
+  // encoded once per corpus and tokenizer, then read back from runs/.cache/tokens
+  const tokens = generated
+    ? { train: new Int32Array(0), val: new Int32Array(0), cached: false }
+    : await tokenizeCached(join(config.run.out_dir, ".cache", "tokens"), corpus, tokenizer);
+  const trainTokens = tokens.train, valTokens = tokens.val;
   info(
     generated
       ? `data: generated task "${config.data.task}", ${config.data.task_symbols} symbols, lengths ` +
         `${config.data.task_min_len}–${config.data.task_max_len}`
       : `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
-        `${trainTokens.length} train / ${valTokens.length} val tokens, vocab ${tokenizer.vocabSize}`,
+        `${trainTokens.length} train / ${valTokens.length} val tokens${tokens.cached ? " (cached)" : ""}, ` +
+        `vocab ${tokenizer.vocabSize}`,
   );
 
   const backend = setBackend(config.run.backend);

@@ -126,7 +126,8 @@ const DataSchema = group({
   corpus: oneOf(["code", "sotu", "brown", "kjv"], "code"),
   paths: z.array(z.string().describe("a string")).describe("an array of strings").default(() => []),
   val_fraction: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.1),
-  tokenizer: oneOf(["char"], "char"),
+  tokenizer: oneOf(["char", "bpe", "gpt2"], "char"),
+  vocab_size: z.int().min(257).describe("an integer >= 257").default(4096),
   mask_probability: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.15),
   task: oneOf(["corpus", "reverse", "sort"], "corpus"),
   noise_density: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.15),
@@ -192,6 +193,16 @@ const Schema = group({
     issue(["train", "activation_checkpointing"], true, `false for model.family "t5" (gpt and bert only)`, [
       "model.family",
     ]);
+  }
+  if (t5 && c.data.task !== "corpus" && c.data.tokenizer !== "char") {
+    issue(
+      ["data", "tokenizer"],
+      c.data.tokenizer,
+      `"char" for a generated t5 task (its alphabet is the vocabulary)`,
+      [
+        "data.task",
+      ],
+    );
   }
   if (c.data.task_min_len > c.data.task_max_len) {
     issue(
@@ -333,8 +344,13 @@ export interface DataConfig {
   paths: string[];
   /** Fraction of the corpus held out for validation, in (0, 1). */
   val_fraction: number;
-  /** Tokenizer. */
-  tokenizer: "char";
+  /**
+   * Tokenizer: "char" (one id per character of the corpus), "bpe" (byte-level BPE with GPT-2's pre-tokenisation,
+   * trained on the training text to `vocab_size` ids) or "gpt2" (GPT-2's own 50,257-id vocabulary).
+   */
+  tokenizer: "char" | "bpe" | "gpt2";
+  /** bpe: the vocabulary size to train to (256 byte ids plus merges; training may stop earlier). */
+  vocab_size: number;
   /** bert: the share of positions chosen for masked-LM (of those, 80% [MASK], 10% a random token, 10% kept). */
   mask_probability: number;
   /**

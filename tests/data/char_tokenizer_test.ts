@@ -1,5 +1,6 @@
-import { CharTokenizer, loadTokenizer, saveTokenizer } from "../../lib/data/char_tokenizer.ts";
-import { assertEquals, assertRejects, assertThrows } from "../_helpers/assert.ts";
+import { CharTokenizer } from "../../lib/data/char_tokenizer.ts";
+import { loadTokenizer, saveTokenizer } from "../../lib/data/tokenizer.ts";
+import { assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 Deno.test("CharTokenizer: vocab is the sorted unique code points", () => {
   const tok = CharTokenizer.fromText("ba!\n a");
@@ -55,6 +56,7 @@ Deno.test("saveTokenizer / loadTokenizer", async () => {
     const path = `${dir}/tokenizer.json`;
     await saveTokenizer(path, tok);
     const back = await loadTokenizer(path);
+    assertTrue(back instanceof CharTokenizer);
     assertEquals([...back.vocab], [...tok.vocab]);
     assertEquals([...Deno.readDirSync(dir)].map((e) => e.name), ["tokenizer.json"]);
     await Deno.writeTextFile(path, "{not json");

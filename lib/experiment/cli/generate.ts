@@ -20,7 +20,7 @@ import { sentinelId, type Seq2SeqVocab } from "../../data/seq2seq.ts";
 import { t5Text, t5Vocab } from "../families.ts";
 import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
-import type { CharTokenizer } from "../../data/char_tokenizer.ts";
+import type { Tokenizer } from "../../data/tokenizer.ts";
 
 const USAGE =
   "usage: deno task generate RUN_DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] " +
@@ -98,21 +98,31 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
+const MARK = "\u2588";
+
+/** `text` as ids, each █ replaced by `mark(i)` for the i-th mark (the text between marks is encoded as is). */
+function withMarks(tokenizer: Tokenizer, text: string, mark: (i: number) => number): Int32Array {
+  const ids: number[] = [];
+  text.split(MARK).forEach((part, i) => {
+    if (i > 0) ids.push(mark(i - 1));
+    if (part !== "") ids.push(...tokenizer.encode(part));
+  });
+  return Int32Array.from(ids);
+}
+
 /** The seq2seq mode of a t5 run: `text` is the source, █ marks sentinels. */
 function seq2seq(
   model: T5,
   vocab: Seq2SeqVocab,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   text: string,
   o: { beam: number; useCache: boolean },
 ): void {
-  let sentinel = 0;
-  const src = Int32Array.from([...text], (c) => {
-    if (c !== "\u2588") return tokenizer.encode(c)[0];
-    if (sentinel >= vocab.numSentinels) {
-      fail(`at most ${vocab.numSentinels} █ marks: the model has that many sentinels`);
+  const src = withMarks(tokenizer, text, (i) => {
+    if (i >= vocab.numSentinels) {
+      fail(`at most ${vocab.numSentinels} ${MARK} marks: the model has that many sentinels`);
     }
-    return sentinelId(vocab, sentinel++);
+    return sentinelId(vocab, i);
   });
   const withEos = Int32Array.from([...src, vocab.eos]);
   if (withEos.length > model.config.blockSize) {
@@ -125,17 +135,16 @@ function seq2seq(
   console.log(t5Text(tokenizer, vocab, out));
 }
 
-/** The fill-the-mask mode of a bert run: █ marks the masked characters of `text`. */
-function fillMasks(model: Bert, tokenizer: CharTokenizer, text: string, topK: number): void {
-  const MASK = "\u2588", maskId = tokenizer.vocabSize;
-  const chars = [...text];
-  if (!chars.includes(MASK)) {
-    fail(`a bert run fills masks: mark the characters to predict with ${MASK} in --prompt`);
+/** The fill-the-mask mode of a bert run: each █ in `text` is one masked token. */
+function fillMasks(model: Bert, tokenizer: Tokenizer, text: string, topK: number): void {
+  const maskId = tokenizer.vocabSize;
+  if (!text.includes(MARK)) {
+    fail(`a bert run fills masks: mark the tokens to predict with ${MARK} in --prompt`);
   }
-  if (chars.length > model.config.blockSize) {
-    fail(`the prompt has ${chars.length} characters; this model reads at most ${model.config.blockSize}`);
+  const ids = withMarks(tokenizer, text, () => maskId);
+  if (ids.length > model.config.blockSize) {
+    fail(`the prompt has ${ids.length} tokens; this model reads at most ${model.config.blockSize}`);
   }
-  const ids = Int32Array.from(chars, (c) => c === MASK ? maskId : tokenizer.encode(c)[0]);
   const predictions = fillMask(model, ids, { maskId, topK });
   const filled = ids.slice();
   for (const p of predictions) filled[p.position] = p.candidates[0].id;
