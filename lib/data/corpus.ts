@@ -25,6 +25,8 @@ export interface CorpusOptions {
   paths: string[];
   /** Fraction of the corpus held out for validation, in (0, 1). */
   valFraction: number;
+  /** Fraction held out for a test split, after the validation files (default 0: none). */
+  testFraction?: number;
 }
 
 /** A loaded corpus. */
@@ -39,6 +41,10 @@ export interface Corpus {
   train: string;
   /** Validation text: the validation files joined with "\n". */
   val: string;
+  /** Files whose text is in `test` (the very last files; none without a test fraction). */
+  testFiles: string[];
+  /** Test text: the test files joined with "\n" ("" without a test fraction). */
+  test: string;
   /** sha256 (hex) over each file's relative path and bytes, in order. */
   hash: string;
   /** Total size of the files in bytes. */
@@ -159,8 +165,14 @@ function splitText(text: string, valFraction: number, path: string): [string, st
  */
 export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
   const { corpus, paths, valFraction } = opts;
+  const testFraction = opts.testFraction ?? 0;
   if (!(valFraction > 0 && valFraction < 1)) {
     throw new Error(`data.valFraction: must be in (0, 1), got ${valFraction}`);
+  }
+  if (!(testFraction >= 0 && valFraction + testFraction < 1)) {
+    throw new Error(
+      `data.test_fraction: must be >= 0 with data.val_fraction + data.test_fraction < 1, got ${testFraction}`,
+    );
   }
   let files: SourceFile[];
   if (paths.length > 0) {
@@ -186,18 +198,26 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
   const hash = hashFiles(files);
 
   if (files.length === 1) {
-    const [train, val] = splitText(texts[0], valFraction, names[0]);
-    return { files: names, trainFiles: names, valFiles: names, train, val, hash, bytes };
+    const [rest, test] = testFraction > 0 ? splitText(texts[0], testFraction, names[0]) : [texts[0], ""];
+    const [train, val] = splitText(rest, valFraction / (1 - testFraction), names[0]);
+    const testFiles = testFraction > 0 ? names : [];
+    return { files: names, trainFiles: names, valFiles: names, train, val, testFiles, test, hash, bytes };
   }
   const n = files.length;
   // The small epsilon keeps e.g. 0.1 · 30 = 3.0000000000000004 from rounding up to 4.
-  const nVal = Math.min(Math.max(Math.ceil(valFraction * n - 1e-9), 1), n - 1);
+  const count = (f: number) => Math.ceil(f * n - 1e-9);
+  const nTest = testFraction > 0 ? Math.min(Math.max(count(testFraction), 1), n - 2) : 0;
+  const nVal = Math.min(Math.max(count(valFraction), 1), n - nTest - 1);
+  if (n - nTest - nVal < 1) throw new Error(`data.test_fraction: ${n} files are too few for three splits`);
+  const cut = n - nTest - nVal;
   return {
     files: names,
-    trainFiles: names.slice(0, n - nVal),
-    valFiles: names.slice(n - nVal),
-    train: texts.slice(0, n - nVal).join("\n"),
-    val: texts.slice(n - nVal).join("\n"),
+    trainFiles: names.slice(0, cut),
+    valFiles: names.slice(cut, n - nTest),
+    train: texts.slice(0, cut).join("\n"),
+    val: texts.slice(cut, n - nTest).join("\n"),
+    testFiles: names.slice(n - nTest),
+    test: texts.slice(n - nTest).join("\n"),
     hash,
     bytes,
   };

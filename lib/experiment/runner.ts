@@ -192,6 +192,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     corpus: config.data.corpus,
     paths: config.data.paths,
     valFraction: config.data.val_fraction,
+    testFraction: config.data.test_fraction,
   });
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
   const tokenizer = resuming

@@ -126,6 +126,7 @@ const DataSchema = group({
   corpus: oneOf(["code", "sotu", "brown", "kjv"], "code"),
   paths: z.array(z.string().describe("a string")).describe("an array of strings").default(() => []),
   val_fraction: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.1),
+  test_fraction: z.number().min(0).lt(1).describe("a number in [0, 1)").default(0),
   tokenizer: oneOf(["char", "bpe", "gpt2"], "char"),
   vocab_size: z.int().min(257).describe("an integer >= 257").default(4096),
   mask_probability: z.number().gt(0).lt(1).describe("a number in (0, 1)").default(0.15),
@@ -344,6 +345,11 @@ export interface DataConfig {
   paths: string[];
   /** Fraction of the corpus held out for validation, in (0, 1). */
   val_fraction: number;
+  /**
+   * Fraction held out as a test split after the validation files (the very last files; 0 = none). Training
+   * never sees it; `deno task eval <run> --split test` scores it.
+   */
+  test_fraction: number;
   /**
    * Tokenizer: "char" (one id per character of the corpus), "bpe" (byte-level BPE with GPT-2's pre-tokenisation,
    * trained on the training text to `vocab_size` ids) or "gpt2" (GPT-2's own 50,257-id vocabulary).

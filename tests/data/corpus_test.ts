@@ -121,3 +121,18 @@ Deno.test("loadCorpus: the built-in code corpus is typescript's lib/*.d.ts", asy
   assertEquals(c.trainFiles, c.files.slice(0, -nVal));
   assertTrue(c.train.length > c.val.length && c.val.length > 0);
 });
+
+Deno.test("loadCorpus: a test fraction takes the very last files (or the end of a single file)", async () => {
+  const c = await loadCorpus({ corpus: "code", paths: [FIXTURE], valFraction: 0.2, testFraction: 0.2 });
+  assertEquals([c.trainFiles, c.valFiles, c.testFiles], [[A], [B], [C]]);
+  assertEquals([c.train, c.val, c.test], [textOf(A), textOf(B), textOf(C)]);
+  const none = await loadCorpus({ corpus: "code", paths: [FIXTURE], valFraction: 0.2 });
+  assertEquals([none.testFiles, none.test], [[], ""]);
+  const one = await loadCorpus({ corpus: "code", paths: [A], valFraction: 0.25, testFraction: 0.25 });
+  assertEquals(one.train + one.val + one.test, textOf(A));
+  assertTrue(one.test.length > 0 && one.val.length > 0 && one.train.length > one.val.length);
+  await assertRejects(
+    () => loadCorpus({ corpus: "code", paths: [FIXTURE], valFraction: 0.5, testFraction: 0.5 }),
+    "data.test_fraction",
+  );
+});
