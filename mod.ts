@@ -217,6 +217,16 @@ export {
 } from "./lib/experiment/runner.ts";
 export { type LoadedRun, loadRun } from "./lib/experiment/load.ts";
 export {
+  continuationScores,
+  type EvalResult,
+  type EvaluateOptions,
+  evaluateText,
+  languageModelScores,
+  type MetricName,
+  textScores,
+} from "./lib/experiment/evaluate.ts";
+export { tokenizeCached, type TokenizedCorpus, tokenizerHash } from "./lib/data/token_cache.ts";
+export {
   bertAccuracy,
   buildModel,
   type FamilyModel,

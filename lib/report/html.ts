@@ -143,6 +143,47 @@ function figuresSection(figures: Figure[]): string {
   return `<h2>Curves</h2>\n${parts.join("\n")}`;
 }
 
+/** The figures `deno task eval` writes, in the order the table shows them. */
+const EVAL_COLUMNS: [string, string, number][] = [
+  ["ppl", "perplexity", 2],
+  ["bpb", "bits/byte", 3],
+  ["masked_accuracy", "masked acc.", 3],
+  ["exact_match", "exact match", 3],
+  ["bleu", "BLEU", 4],
+  ["rouge1", "ROUGE-1", 3],
+  ["rouge2", "ROUGE-2", 3],
+  ["rougeL", "ROUGE-L", 3],
+  ["tokens", "tokens", 0],
+];
+
+function evalSection(runs: RunView[]): string {
+  const rows: string[] = [];
+  for (const r of runs) {
+    for (const [key, e] of Object.entries(r.data.evals ?? {})) {
+      const cells = EVAL_COLUMNS.map(([k, , digits]) => {
+        const v = e[k];
+        return `<td>${
+          typeof v === "number" && Number.isFinite(v) ? escapeHtml(v.toFixed(digits)) : "—"
+        }</td>`;
+      });
+      const step = typeof e.checkpoint_step === "number" ? ` (step ${e.checkpoint_step})` : "";
+      rows.push(
+        `<tr><th>${escapeHtml(r.label)}</th><th>${escapeHtml(key + step)}</th>${cells.join("")}</tr>`,
+      );
+    }
+  }
+  if (rows.length === 0) return "";
+  return `<h2>Evaluation</h2>
+<p class="sub">From each run's eval.json (<code>deno task eval</code>): perplexity and bits per byte of the
+text; BLEU-4 and ROUGE F1 of greedy continuations (gpt) or decodings (t5) against the real text.</p>
+<table><thead><tr><th>run</th><th>text</th>${
+    EVAL_COLUMNS.map(([, h]) => `<th>${escapeHtml(h)}</th>`).join("")
+  }</tr></thead>
+<tbody>
+${rows.join("\n")}
+</tbody></table>`;
+}
+
 function samplesSection(runs: RunView[]): string {
   const parts = runs.map((r) => {
     const head = runs.length > 1 ? `<h3>${escapeHtml(r.label)}</h3>` : "";
@@ -174,6 +215,7 @@ export function renderPage(page: Page): string {
 <p class="sub">${n === 1 ? "1 run" : `${n} runs`} · local-code-model training report</p>
 ${summarySection(page.runs)}
 ${n > 1 ? diffSection(page.runs) : ""}
+${evalSection(page.runs)}
 ${figuresSection(page.figures)}
 ${configSection(page.runs)}
 ${samplesSection(page.runs)}

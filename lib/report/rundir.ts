@@ -74,6 +74,8 @@ export interface RunData {
   val: ValPoint[];
   /** Generated text, or `null` when absent. */
   samples: string | null;
+  /** `eval.json` (`deno task eval`): results by "<corpus>/<split>", or `null` when absent or invalid. */
+  evals: Record<string, Record<string, unknown>> | null;
   /** Human-readable remarks about missing or malformed content. */
   notes: string[];
 }
@@ -190,5 +192,13 @@ export async function readRun(dir: string): Promise<RunData> {
   const config = await readJson(dir, ["config.json", "config.resolved.json"], notes);
   const rawManifest = await readJson(dir, ["manifest.json"], notes);
   const samples = await readOptional(join(dir, "samples.txt"));
-  return { dir, config, manifest: rawManifest && toManifest(rawManifest), train, val, samples, notes };
+  const evalText = await readOptional(join(dir, "eval.json"));
+  const evalObj = evalText === null ? null : parseObject(evalText);
+  if (evalText !== null && evalObj === null) notes.push("eval.json is not a JSON object; ignored.");
+  const evals = evalObj === null ? null : Object.fromEntries(
+    Object.entries(evalObj).filter((e): e is [string, Record<string, unknown>] =>
+      typeof e[1] === "object" && e[1] !== null && !Array.isArray(e[1])
+    ),
+  );
+  return { dir, config, manifest: rawManifest && toManifest(rawManifest), train, val, samples, evals, notes };
 }
