@@ -11,7 +11,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadConfig, runExperiment, writeReport } from "../mod.ts";
+import { writeReport } from "../mod.ts";
+import { readMetricLines, trainVariant } from "./_common.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -34,31 +35,12 @@ const runs: string[] = [];
 const rows: string[] = [];
 for (const [micro, accum] of [[batch, 1], [batch / k, k]]) {
   const name = `accum-${micro}x${accum}`;
-  const { config } = loadConfig({
-    path: "configs/quickstart.jsonc",
-    sets: [
-      `train.max_steps=${steps}`,
-      `train.batch_size=${micro}`,
-      `train.grad_accum_steps=${accum}`,
-      `train.eval_interval=${Math.max(1, Math.floor(steps / 4))}`,
-      "train.sample_tokens=0",
-      `run.name=${name}`,
-    ],
-  });
-  const t0 = performance.now();
-  const r = await runExperiment({
-    config,
-    runtime: { deno: Deno.version.deno },
-    info: (l) => console.log(`[${name}] ${l}`),
-    noReport: true,
-  });
-  const seconds = (performance.now() - t0) / 1000;
+  const { result: r, seconds } = await trainVariant(name, "configs/quickstart.jsonc", steps, [
+    `train.batch_size=${micro}`,
+    `train.grad_accum_steps=${accum}`,
+  ]);
   const curve = new Map<number, number>();
-  for (const line of (await Deno.readTextFile(`${r.runDir}/metrics.jsonl`)).split("\n")) {
-    if (line.trim() === "") continue;
-    const e = JSON.parse(line) as { split: string; step: number; loss: number };
-    if (e.split === "train") curve.set(e.step, e.loss);
-  }
+  for (const e of await readMetricLines(r.runDir)) if (e.split === "train") curve.set(e.step, e.loss);
   curves.push(curve);
   runs.push(r.runDir);
   rows.push(`| ${micro} × ${accum} | ${r.valLoss?.toFixed(4)} | ${seconds.toFixed(0)} s |`);

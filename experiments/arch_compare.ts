@@ -12,7 +12,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadConfig, runExperiment, writeReport } from "../mod.ts";
+import { writeReport } from "../mod.ts";
+import { trainVariant } from "./_common.ts";
 
 const ALL = ["rope", "nopos", "rmsnorm", "postnorm", "swiglu", "llama"];
 const { values } = parseArgs({
@@ -34,23 +35,8 @@ if (!Number.isInteger(steps) || steps < 1 || variants.some((v) => !ALL.includes(
 const rows: string[] = [];
 const runs: string[] = [];
 for (const name of ["baseline", ...variants]) {
-  const { config } = loadConfig({
-    path: name === "baseline" ? "configs/quickstart.jsonc" : `configs/variants/${name}.jsonc`,
-    sets: [
-      `train.max_steps=${steps}`,
-      `train.eval_interval=${Math.max(1, Math.floor(steps / 4))}`,
-      "train.sample_tokens=0",
-      `run.name=arch-${name}`,
-    ],
-  });
-  const t0 = performance.now();
-  const r = await runExperiment({
-    config,
-    runtime: { deno: Deno.version.deno },
-    info: (l) => console.log(`[${name}] ${l}`),
-    noReport: true,
-  });
-  const seconds = (performance.now() - t0) / 1000;
+  const path = name === "baseline" ? "configs/quickstart.jsonc" : `configs/variants/${name}.jsonc`;
+  const { result: r, config, seconds } = await trainVariant(`arch-${name}`, path, steps, []);
   const m = config.model;
   const what = `${m.position} / ${m.norm} ${m.norm_placement} / ${m.mlp}${m.bias ? "" : " / no bias"}`;
   const params =

@@ -10,7 +10,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadConfig, runExperiment, writeReport } from "../mod.ts";
+import { writeReport } from "../mod.ts";
+import { readMetricLines, trainVariant } from "./_common.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { steps: { type: "string", default: "300" } } });
 const steps = Number(values.steps);
@@ -27,15 +28,7 @@ interface Curves {
 
 async function readCurves(runDir: string): Promise<Curves> {
   const c: Curves = { val: new Map(), skipped: 0, scale: null };
-  for (const line of (await Deno.readTextFile(`${runDir}/metrics.jsonl`)).split("\n")) {
-    if (line.trim() === "") continue;
-    const e = JSON.parse(line) as {
-      split: string;
-      step: number;
-      loss: number;
-      skipped_steps?: number;
-      loss_scale?: number;
-    };
+  for (const e of await readMetricLines(runDir)) {
     if (e.split === "val") c.val.set(e.step, e.loss);
     if (e.split === "train") {
       c.skipped += e.skipped_steps ?? 0;
@@ -49,28 +42,14 @@ const runs: string[] = [];
 const results: { precision: string; val: number | null; seconds: number; curves: Curves }[] = [];
 for (const precision of ["fp32", "bf16", "fp16"]) {
   const name = `precision-${precision}`;
-  const { config } = loadConfig({
-    path: "configs/quickstart.jsonc",
-    sets: [
-      `train.max_steps=${steps}`,
-      `train.precision=${precision}`,
-      `train.eval_interval=${Math.max(1, Math.floor(steps / 6))}`,
-      "train.sample_tokens=0",
-      `run.name=${name}`,
-    ],
-  });
-  const t0 = performance.now();
-  const r = await runExperiment({
-    config,
-    runtime: { deno: Deno.version.deno },
-    info: (l) => console.log(`[${name}] ${l}`),
-    noReport: true,
-  });
+  const { result: r, seconds } = await trainVariant(name, "configs/quickstart.jsonc", steps, [
+    `train.precision=${precision}`,
+  ], 6);
   runs.push(r.runDir);
   results.push({
     precision,
     val: r.valLoss,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
     curves: await readCurves(r.runDir),
   });
 }

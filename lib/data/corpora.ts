@@ -20,12 +20,13 @@
  * @module
  */
 import { gunzipSync } from "node:zlib";
-import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { homedir, tmpdir } from "node:os";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import process from "node:process";
+import { pathExists } from "../io/exists.ts";
 
 /** A corpus that `deno task corpus <name>` installs. */
 export type NamedCorpus = "sotu" | "brown" | "kjv";
@@ -61,25 +62,16 @@ export function corpusDir(name: NamedCorpus): string {
   return join(base, name);
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The folder holding a named corpus's text files, or an error that says how to install it.
  */
 export async function namedCorpusFolder(name: NamedCorpus): Promise<string> {
   if (name === "sotu") {
     const local = join("node_modules", "@stdlib", "datasets-sotu", "data");
-    if (await exists(local)) return local;
+    if (await pathExists(local)) return local;
   }
   const dir = corpusDir(name);
-  if (await exists(join(dir, "source.json"))) return join(dir, "text");
+  if (await pathExists(join(dir, "source.json"))) return join(dir, "text");
   const c = NAMED_CORPORA[name];
   throw new Error(
     `data.corpus: "${name}" (${c.text}) is not installed; run \`deno task corpus ${name}\` once ` +

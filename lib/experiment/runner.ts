@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
 import { tokenizeCached } from "../data/token_cache.ts";
@@ -26,6 +26,7 @@ import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
 import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
 import { buildModel, familyRun, familyTokenizer } from "./families.ts";
+import { pathExists } from "../io/exists.ts";
 
 export { gptConfigOf } from "./families.ts";
 
@@ -103,15 +104,6 @@ export interface Manifest {
   final: { step: number; train_loss: number | null; val_loss: number | null } | null;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function stamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${
@@ -126,7 +118,9 @@ export async function gitCommit(dir = "."): Promise<string | null> {
     if (/^[0-9a-f]{40}$/.test(head)) return head;
     const ref = head.match(/^ref: (.+)$/)?.[1];
     if (!ref) return null;
-    if (await exists(join(dir, ".git", ref))) return (await readFile(join(dir, ".git", ref), "utf8")).trim();
+    if (await pathExists(join(dir, ".git", ref))) {
+      return (await readFile(join(dir, ".git", ref), "utf8")).trim();
+    }
     const packed = await readFile(join(dir, ".git", "packed-refs"), "utf8").catch(() => "");
     for (const line of packed.split("\n")) {
       const [sha, name] = line.split(" ");
@@ -170,7 +164,7 @@ function streams(seed: number) {
 async function newRunDir(config: Config, now: Date): Promise<string> {
   const base = join(config.run.out_dir, `${config.run.name}-${stamp(now)}`);
   let dir = base;
-  for (let i = 2; await exists(dir); i++) dir = `${base}-${i}`;
+  for (let i = 2; await pathExists(dir); i++) dir = `${base}-${i}`;
   await mkdir(dir, { recursive: true });
   return dir;
 }
@@ -182,7 +176,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   let config: Config;
   if (opts.resumeDir !== undefined) {
     const p = join(opts.resumeDir, "config.json");
-    if (!(await exists(p))) throw new Error(`${opts.resumeDir}: not a run directory (no config.json)`);
+    if (!(await pathExists(p))) throw new Error(`${opts.resumeDir}: not a run directory (no config.json)`);
     config = loadConfig({ path: p, sets: opts.sets }).config;
   } else {
     if (!opts.config) throw new Error("runExperiment: a config or a resumeDir is required");
@@ -311,7 +305,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     const newline = sample.indexOf("\n");
     const text = sample.slice(newline + 1);
     const header = `--- step ${step}, val loss ${valLoss.toFixed(4)}, ${sample.slice(0, newline)} ---\n`;
-    const prev = (await exists(samplesPath)) ? await readFile(samplesPath, "utf8") : "";
+    const prev = (await pathExists(samplesPath)) ? await readFile(samplesPath, "utf8") : "";
     await writeFileAtomic(samplesPath, prev + header + text + "\n\n");
   };
 

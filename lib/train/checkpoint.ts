@@ -7,13 +7,14 @@
  *
  * @module
  */
-import { mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { writeFileAtomic } from "../io/atomic.ts";
 import type { Module } from "../nn/module.ts";
 import type { OptimizerState } from "../optim/param.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
+import { pathExists } from "../io/exists.ts";
 
 /** The JSON part of a checkpoint. */
 export interface TrainState {
@@ -95,20 +96,13 @@ export async function saveCheckpoint(
   return final;
 }
 
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Reads the newest checkpoint of a run; every failure names the file and what is wrong with it. */
 export async function loadCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
   const root = join(runDir, "checkpoints");
   const latestPath = join(root, LATEST);
-  if (!(await exists(latestPath))) throw new Error(`${runDir}: no checkpoint found (missing ${latestPath})`);
+  if (!(await pathExists(latestPath))) {
+    throw new Error(`${runDir}: no checkpoint found (missing ${latestPath})`);
+  }
   let latest: { step?: unknown; dir?: unknown };
   try {
     latest = JSON.parse(await readFile(latestPath, "utf8"));
@@ -121,7 +115,7 @@ export async function loadCheckpoint(runDir: string): Promise<LoadedCheckpoint> 
   const dir = join(root, latest.dir);
   const read = async (f: string) => {
     const p = join(dir, f);
-    if (!(await exists(p))) throw new Error(`${p}: missing checkpoint file`);
+    if (!(await pathExists(p))) throw new Error(`${p}: missing checkpoint file`);
     return await readFile(p);
   };
   const model = decodeSafetensors(await read("model.safetensors"), join(dir, "model.safetensors"));
