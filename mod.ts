@@ -259,6 +259,64 @@ export {
   tokenProbabilities,
   validateSampling,
 } from "./lib/generate/sampling.ts";
+// analysis (attention maps and head statistics, embedding projections)
+export {
+  type AttentionMaps,
+  attentionMaps,
+  bestHead,
+  type ChanceLevels,
+  clearlyAboveChance,
+  type HeadStat,
+  headStatistics,
+  type HeadStatsOptions,
+  type HeadStatsResult,
+  type HeadTypeScore,
+  inductionScore,
+  type Probs,
+  repeatedSequences,
+  rowEntropy,
+  type RowScores,
+  rowScores,
+  sampleWindows,
+  uniformChance,
+  withAttentionHook,
+} from "./lib/analysis/attention.ts";
+export {
+  type EmbeddingPoint,
+  type EmbeddingProjection,
+  embeddingWeights,
+  projectEmbeddings,
+  type ProjectionMethod,
+  type ProjectOptions,
+  selectTokens,
+} from "./lib/analysis/embeddings.ts";
+export {
+  normalizeSign,
+  pca,
+  type PcaResult,
+  type SymmetricEigen,
+  symmetricEigen,
+} from "./lib/analysis/pca.ts";
+export {
+  conditionalAffinities,
+  jointAffinities,
+  klDivergence,
+  squaredDistances,
+  tsne,
+  type TsneOptions,
+  type TsneResult,
+} from "./lib/analysis/tsne.ts";
+export {
+  type AnalysisPage,
+  attentionHeadSvg,
+  attentionOverviewSvg,
+  type AttentionView,
+  embeddingScatterSvg,
+  type EmbeddingView,
+  type HeadStatView,
+  renderAnalysisPage,
+  type StatsView,
+} from "./lib/report/analysis.ts";
 // evaluation metrics
 export {
   bitsPerByte,

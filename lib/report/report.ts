@@ -6,7 +6,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { basename, dirname } from "node:path";
-import { parseHTML } from "linkedom";
+import { newDocument } from "./dom.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { defangUrls } from "./escape.ts";
 import { buildFigures, buildLossFigure, type FigureOptions, type PlotRun, runColor } from "./figures.ts";
@@ -17,11 +17,6 @@ import { readRun, type RunData } from "./rundir.ts";
 export interface ReportOptions extends FigureOptions {
   /** Page title; default `Training report: <name>` for one run, `Comparison of N runs` for several. */
   title?: string;
-}
-
-/** A fresh server-side DOM document for Plot to draw into. */
-function newDocument(): Document {
-  return parseHTML("<!doctype html><html><head></head><body></body></html>").document as unknown as Document;
 }
 
 /** Labels are the manifest names; where names collide, the directory names; then a counter. */
