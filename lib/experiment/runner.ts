@@ -324,6 +324,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       gradClip: t.grad_clip,
       gradAccumSteps: t.grad_accum_steps,
       logInterval: t.log_interval,
+      detailInterval: t.log_interval_detail,
       evalInterval: t.eval_interval,
       checkpointInterval: t.checkpoint_interval,
       log: (e) => appendJsonLine(metricsPath, e),

@@ -117,6 +117,7 @@ const TrainSchema = group({
   eval_steps: posInt(10),
   checkpoint_interval: posInt(200),
   log_interval: posInt(10),
+  log_interval_detail: nonNegInt(50),
   seed: z.int().describe("an integer").default(1337),
   sample_tokens: nonNegInt(200),
   sample_prompt: z.string().describe("a string").default("export function "),
@@ -325,6 +326,11 @@ export interface TrainConfig {
   checkpoint_interval: number;
   /** Log training metrics every this many steps. */
   log_interval: number;
+  /**
+   * Every this many steps a `detail` line: per-tensor gradient norm, weight norm and update ratio, per-block
+   * activation mean/std and dead GELU share (the report's gradient-flow figures); 0 = never.
+   */
+  log_interval_detail: number;
   /** Seed for every random choice of the run. */
   seed: number;
   /** Tokens to sample at each evaluation; 0 = none. */

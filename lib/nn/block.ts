@@ -10,6 +10,7 @@ import type { DType, Tensor } from "../tensor/tensor.ts";
 import { CausalSelfAttention, type KVCache } from "./attention.ts";
 import { LayerNorm, MLP, type Norm, RMSNorm, SwiGLUMLP } from "./layers.ts";
 import { Module } from "./module.ts";
+import { activeProbe } from "./probe.ts";
 
 /** Options of {@link Block}. */
 export interface BlockOptions {
@@ -84,12 +85,16 @@ export class Block extends Module {
 
   /** x (B, T, C) → (B, T, C). */
   forward(x: Tensor, opts: { mask?: AttentionMask; cache?: KVCache } = {}): Tensor {
+    let y: Tensor;
     if (this.placement === "post") {
       x = this.ln_1.forward(add(x, this.attn.forward(x, opts)));
-      return this.ln_2.forward(add(x, this.mlp.forward(x)));
+      y = this.ln_2.forward(add(x, this.mlp.forward(x)));
+    } else {
+      x = add(x, this.attn.forward(this.ln_1.forward(x), opts));
+      y = add(x, this.mlp.forward(this.ln_2.forward(x)));
     }
-    x = add(x, this.attn.forward(this.ln_1.forward(x), opts));
-    return add(x, this.mlp.forward(this.ln_2.forward(x)));
+    activeProbe()?.blockOutput(y.data);
+    return y;
   }
 }
 

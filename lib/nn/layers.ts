@@ -7,6 +7,7 @@ import type { Rng } from "../random.ts";
 import { dropout, embedding, gelu, layerNorm, linear, rmsNorm, swiglu } from "../tensor/mod.ts";
 import type { DType, Tensor } from "../tensor/tensor.ts";
 import { init, Module } from "./module.ts";
+import { activeProbe } from "./probe.ts";
 
 /** Options every layer constructor takes. */
 export interface LayerOptions {
@@ -160,7 +161,9 @@ export class MLP extends Module {
 
   /** x (..., C) → (..., C). */
   forward(x: Tensor): Tensor {
-    return this.drop.forward(this.c_proj.forward(gelu(this.c_fc.forward(x))));
+    const h = this.c_fc.forward(x);
+    activeProbe()?.geluInput(h.data, h.shape[h.ndim - 1]);
+    return this.drop.forward(this.c_proj.forward(gelu(h)));
   }
 }
 

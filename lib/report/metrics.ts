@@ -40,8 +40,20 @@ export interface ValPoint {
   elapsed_s?: number;
 }
 
+/** One `detail` event: per-tensor norms and per-block activation statistics at a step. */
+export interface DetailPoint {
+  /** Optimizer step. */
+  step: number;
+  /** Per parameter tensor, in model order. */
+  params: { name: string; grad_norm: number; weight_norm: number; update_ratio: number }[];
+  /** Per block, in forward order. */
+  blocks: { mean: number; std: number; dead_gelu: number | null }[];
+}
+
 /** The series found in a metrics file. */
 export interface ParsedMetrics {
+  /** Detail events sorted by step (`train.log_interval_detail`). */
+  detail: DetailPoint[];
   /** Train events sorted by step, one per step. */
   train: TrainPoint[];
   /** Validation events sorted by step, one per step. */
@@ -63,6 +75,7 @@ function byStep<T extends { step: number }>(points: Map<number, T>): T[] {
 export function parseMetrics(text: string): ParsedMetrics {
   const train = new Map<number, TrainPoint>();
   const val = new Map<number, ValPoint>();
+  const detail = new Map<number, DetailPoint>();
   const skippedLines: number[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -92,6 +105,26 @@ export function parseMetrics(text: string): ParsedMetrics {
         tokens_per_s: finite(ev, "tokens_per_s"),
         elapsed_s: finite(ev, "elapsed_s"),
       });
+    } else if (ev.split === "detail" && Array.isArray(ev.params) && Array.isArray(ev.blocks)) {
+      const num = (o: unknown, k: string) =>
+        typeof o === "object" && o !== null ? finite(o as Record<string, unknown>, k) ?? NaN : NaN;
+      detail.delete(step);
+      detail.set(step, {
+        step,
+        params: (ev.params as unknown[]).map((p) => ({
+          name: String((p as { name?: unknown }).name ?? "?"),
+          grad_norm: num(p, "grad_norm"),
+          weight_norm: num(p, "weight_norm"),
+          update_ratio: num(p, "update_ratio"),
+        })),
+        blocks: (ev.blocks as unknown[]).map((b) => ({
+          mean: num(b, "mean"),
+          std: num(b, "std"),
+          dead_gelu: typeof (b as { dead_gelu?: unknown }).dead_gelu === "number"
+            ? num(b, "dead_gelu")
+            : null,
+        })),
+      });
     } else if (ev.split === "val") {
       const loss = finite(ev, "loss");
       val.delete(step);
@@ -105,5 +138,5 @@ export function parseMetrics(text: string): ParsedMetrics {
       });
     }
   }
-  return { train: byStep(train), val: byStep(val), skippedLines };
+  return { train: byStep(train), val: byStep(val), detail: byStep(detail), skippedLines };
 }

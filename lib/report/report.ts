@@ -7,6 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { newDocument } from "./dom.ts";
+import { buildDetailFigures } from "./detail.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { defangUrls } from "./escape.ts";
 import { buildFigures, buildLossFigure, type FigureOptions, type PlotRun, runColor } from "./figures.ts";
@@ -50,7 +51,11 @@ export async function renderReport(runDirs: string[], opts: ReportOptions = {}):
   const runs = await readAll(runDirs);
   const title = opts.title ??
     (runs.length === 1 ? `Training report: ${runs[0].label}` : `Comparison of ${runs.length} runs`);
-  const figures = buildFigures(newDocument(), plotRuns(runs), opts);
+  const doc = newDocument();
+  const figures = [
+    ...buildFigures(doc, plotRuns(runs), opts),
+    ...buildDetailFigures(doc, runs.map((r) => ({ label: r.label, detail: r.data.detail })), opts.width),
+  ];
   return defangUrls(renderPage({ title, runs, figures }));
 }
 

@@ -7,7 +7,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { parseMetrics, type TrainPoint, type ValPoint } from "./metrics.ts";
+import { type DetailPoint, parseMetrics, type TrainPoint, type ValPoint } from "./metrics.ts";
 
 /** Thrown when a path is not a readable run directory. Its message starts with the path as given. */
 export class RunDirError extends Error {
@@ -72,6 +72,8 @@ export interface RunData {
   train: TrainPoint[];
   /** Validation events by step. */
   val: ValPoint[];
+  /** Detail events by step (gradient flow, activations). */
+  detail: DetailPoint[];
   /** Generated text, or `null` when absent. */
   samples: string | null;
   /** `eval.json` (`deno task eval`): results by "<corpus>/<split>", or `null` when absent or invalid. */
@@ -179,7 +181,7 @@ export async function readRun(dir: string): Promise<RunData> {
   const metricsText = await readOptional(join(dir, "metrics.jsonl"));
   if (metricsText === null) throw new RunDirError(dir, "no metrics.jsonl");
   const notes: string[] = [];
-  const { train, val, skippedLines } = parseMetrics(metricsText);
+  const { train, val, detail, skippedLines } = parseMetrics(metricsText);
   if (skippedLines.length > 0) {
     const shown = skippedLines.slice(0, 5).join(", ") + (skippedLines.length > 5 ? ", …" : "");
     notes.push(
@@ -200,5 +202,15 @@ export async function readRun(dir: string): Promise<RunData> {
       typeof e[1] === "object" && e[1] !== null && !Array.isArray(e[1])
     ),
   );
-  return { dir, config, manifest: rawManifest && toManifest(rawManifest), train, val, samples, evals, notes };
+  return {
+    dir,
+    config,
+    manifest: rawManifest && toManifest(rawManifest),
+    train,
+    val,
+    detail,
+    samples,
+    evals,
+    notes,
+  };
 }

@@ -15,6 +15,7 @@ import { withArena } from "../kernels/wasm/runtime.ts";
 import { getPrecision, setPrecision } from "../tensor/precision.ts";
 import { noGrad, type Tensor } from "../tensor/tensor.ts";
 import type { LossScaleState, MixedPrecision } from "./precision.ts";
+import { ActivationProbe, type BlockStats, withProbe } from "../nn/probe.ts";
 
 /** One line of `metrics.jsonl`. */
 export type MetricEvent =
@@ -44,7 +45,15 @@ export type MetricEvent =
     /** t5: the share of held-out examples decoded exactly (greedy). */
     exact_match?: number;
   }
-  | { step: number; split: "resume"; elapsed_s: number };
+  | { step: number; split: "resume"; elapsed_s: number }
+  | {
+    step: number;
+    split: "detail";
+    /** Per parameter tensor (model order): gradient norm (before clipping), weight norm, ‖Δθ‖ / ‖θ‖ of the step. */
+    params: { name: string; grad_norm: number; weight_norm: number; update_ratio: number }[];
+    /** Per block (forward order) on the step's first micro-batch: output mean and std, dead GELU share. */
+    blocks: BlockStats[];
+  };
 
 /** Thrown when the loss or a gradient is NaN/Inf; names the step and the first bad tensor. */
 export class NonFiniteError extends Error {
@@ -167,6 +176,11 @@ export interface TrainerOptions<Bt = Batch> {
   gradAccumSteps?: number;
   /** Train metrics every this many steps. */
   logInterval: number;
+  /**
+   * Every this many steps (0 or absent: never), a `detail` event: per-tensor gradient norm, weight norm and
+   * update ratio, and per-block activation statistics (see `lib/nn/probe.ts`).
+   */
+  detailInterval?: number;
   /** Validation every this many steps (and at the end). */
   evalInterval: number;
   /** Checkpoint every this many steps (and at the end). */
@@ -260,12 +274,14 @@ async function trainLoop<Bt>(
     let lossSum = 0, stepTokens = 0;
     // the seed of each micro-batch's backward: 1/k, times the loss scale under fp16
     const seed = (mp?.scale ?? 1) / k;
+    const detailNow = (o.detailInterval ?? 0) > 0 && step % o.detailInterval! === 0;
+    const probe = detailNow ? new ActivationProbe() : null;
     const forwardBackward = () => {
       for (let micro = 0; micro < k; micro++) {
         const batch = o.batcher.next();
         stepTokens += tokensOf(batch);
         lossSum += withArena(() => {
-          const loss = lossOf(batch);
+          const loss = probe !== null && micro === 0 ? withProbe(probe, () => lossOf(batch)) : lossOf(batch);
           const value = loss.item();
           if (!Number.isFinite(value)) {
             const bad = firstNonFiniteData(o.params);
@@ -281,8 +297,9 @@ async function trainLoop<Bt>(
     else forwardBackward();
     const lossValue = lossSum / k;
     const logNow = step % o.logInterval === 0 || step === o.maxSteps;
-    // on log steps, keep the weights from before the update to measure it per layer
-    const before = logNow ? o.params.map((p) => p.tensor.data.slice()) : null;
+    // on log and detail steps, keep the weights from before the update to measure it per layer and tensor
+    const before = logNow || detailNow ? o.params.map((p) => p.tensor.data.slice()) : null;
+    let gradNorms: number[] | null = null;
     const norm = withArena(() => {
       const badGrad = firstNonFinite(o.params);
       if (badGrad && mp?.canSkip()) {
@@ -301,11 +318,32 @@ async function trainLoop<Bt>(
         );
       }
       mp?.unscaleOrSkip(false);
+      if (detailNow) gradNorms = o.params.map((p) => l2(p.tensor.grad ?? []));
       const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
       o.optimizer.step(lr);
       o.optimizer.zeroGrad();
       return norm;
     });
+    if (detailNow && gradNorms !== null) {
+      await o.log({
+        step,
+        split: "detail",
+        params: o.params.map((p, i) => {
+          const w = l2(before![i]);
+          return {
+            name: p.name,
+            grad_norm: sig4(gradNorms![i]),
+            weight_norm: sig4(l2(p.tensor.data)),
+            update_ratio: w > 0 ? sig4(l2diff(p.tensor.data, before![i]) / w) : 0,
+          };
+        }),
+        blocks: probe!.blocks.map((b) => ({
+          mean: sig4(b.mean),
+          std: sig4(b.std),
+          dead_gelu: b.dead_gelu === null ? null : sig4(b.dead_gelu),
+        })),
+      });
+    }
     s.step = step;
     s.tokensSeen += stepTokens;
     s.intervalLoss += lossValue;
@@ -377,6 +415,22 @@ async function trainLoop<Bt>(
   }
   s.elapsed = elapsedNow();
   return { state: s, trainLoss: lastTrain, valLoss: lastVal, interrupted: false };
+}
+
+function l2(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+function l2diff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+function sig4(x: number): number {
+  return Number(x.toPrecision(4));
 }
 
 function round3(x: number): number {

@@ -1,0 +1,73 @@
+import { tinyConfig } from "../_helpers/models.ts";
+import { assertClose, assertEquals, assertTrue } from "../_helpers/assert.ts";
+import { Batcher } from "../../lib/data/batcher.ts";
+import { GPT } from "../../lib/nn/models/gpt.ts";
+import { ActivationProbe } from "../../lib/nn/probe.ts";
+import { AdamW } from "../../lib/optim/adamw.ts";
+import { uniqueParams } from "../../lib/optim/param.ts";
+import { Rng } from "../../lib/random.ts";
+import { buildDetailFigures } from "../../lib/report/detail.ts";
+import { newDocument } from "../../lib/report/dom.ts";
+import { parseMetrics } from "../../lib/report/metrics.ts";
+import { type MetricEvent, train } from "../../lib/train/trainer.ts";
+
+Deno.test("ActivationProbe: dead GELU share and block output statistics", () => {
+  const p = new ActivationProbe();
+  // 2 positions × 4 units: unit 0 is ≤ −3 everywhere (dead), unit 1 only once, units 2 and 3 never
+  p.geluInput([-5, -4, 0, 1, -3, 2, 0, 1], 4);
+  p.blockOutput([1, 2, 3, 4]);
+  p.blockOutput([2, 2]);
+  assertEquals(p.blocks[0].dead_gelu, 0.25);
+  assertClose(p.blocks[0].mean, 2.5, 1e-12);
+  assertClose(p.blocks[0].std, Math.sqrt(1.25), 1e-12);
+  assertEquals(p.blocks[1], { mean: 2, std: 0, dead_gelu: null }, "no MLP report: null");
+});
+
+Deno.test("detail events: one per detail step, a row per parameter tensor, a block entry per layer; the report draws them", async () => {
+  const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 13);
+  const model = new GPT(tinyConfig(), new Rng(5));
+  const params = uniqueParams(model.namedParameters());
+  const lines: string[] = [];
+  await train({
+    model,
+    params,
+    optimizer: new AdamW(params, { lr: 1e-2 }),
+    schedule: () => 1e-2,
+    batcher: new Batcher(tokens, 8, 4, new Rng(6)),
+    evalBatches: [],
+    maxSteps: 6,
+    gradClip: 1,
+    logInterval: 1,
+    detailInterval: 3,
+    evalInterval: 1000,
+    checkpointInterval: 1000,
+    log: (e: MetricEvent) => {
+      lines.push(JSON.stringify(e));
+      return Promise.resolve();
+    },
+    checkpoint: () => Promise.resolve(),
+  }, {
+    step: 0,
+    tokensSeen: 0,
+    elapsed: 0,
+    intervalLoss: 0,
+    intervalSteps: 0,
+    batcher: { batches: 0, rng: new Rng(6).state() },
+    dropout: model.dropoutRng.state(),
+  });
+  const { detail } = parseMetrics(lines.join("\n"));
+  assertEquals(detail.map((d) => d.step), [3, 6]);
+  for (const d of detail) {
+    assertEquals(d.params.map((p) => p.name), params.map((p) => p.name));
+    assertEquals(d.blocks.length, tinyConfig().nLayer);
+    for (const p of d.params) assertTrue(p.grad_norm > 0 && p.weight_norm > 0 && p.update_ratio > 0, p.name);
+    for (const b of d.blocks) {
+      assertTrue(b.std > 0 && b.dead_gelu !== null && b.dead_gelu >= 0 && b.dead_gelu <= 1);
+    }
+  }
+  const figures = buildDetailFigures(newDocument(), [{ label: "tiny", detail }]);
+  assertEquals(figures.map((f) => f.id), ["grad_flow", "update_flow", "activations", "dead_gelu"]);
+  const flow = figures[0].svg!;
+  for (const p of params) assertTrue(flow.includes(p.name), `a row for ${p.name}`);
+  assertEquals(buildDetailFigures(newDocument(), [{ label: "none", detail: [] }]), []);
+});
