@@ -1,0 +1,126 @@
+/**
+ * Opens every report type in headless Chromium (where `/usr/bin/chromium` is installed: Debian's `chromium`):
+ * a run report, a comparison report and the two analysis pages. Fails on any console message (the pages run no
+ * script, so any message is an error) or a figure without a drawing, and saves screenshots to `tests/artifacts/`.
+ */
+import { join } from "node:path";
+import { loadConfig } from "../../lib/experiment/config.ts";
+import { runExperiment } from "../../lib/experiment/runner.ts";
+import { writeReport } from "../../lib/report/report.ts";
+import { renderAnalysisPage } from "../../lib/report/analysis.ts";
+import { attentionMaps, headStatistics, sampleWindows } from "../../lib/analysis/attention.ts";
+import { embeddingWeights, projectEmbeddings } from "../../lib/analysis/embeddings.ts";
+import { tokenLabel } from "../../lib/analysis/tokens.ts";
+import { loadRun } from "../../lib/experiment/load.ts";
+import type { GPT } from "../../lib/nn/models/gpt.ts";
+import { assertEquals, assertTrue } from "../_helpers/assert.ts";
+import { makeCodeCorpus } from "../_helpers/corpus.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const canRun = Deno.permissions.querySync({ name: "run", command: CHROMIUM }).state === "granted" &&
+  Deno.permissions.querySync({ name: "write" }).state === "granted" &&
+  (() => {
+    try {
+      return Deno.statSync(CHROMIUM).isFile;
+    } catch {
+      return false;
+    }
+  })();
+
+/** Screenshot of `html` (a file) into `png`; returns the console lines Chromium logged. */
+async function openInChromium(html: string, png: string): Promise<string[]> {
+  const profile = await Deno.makeTempDir({ prefix: "lcm-chromium-" });
+  try {
+    const out = await new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        `--user-data-dir=${profile}`,
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1000,2400",
+        `--screenshot=${png}`,
+        `file://${html}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertTrue(out.success, `chromium exited with ${out.code}`);
+    return new TextDecoder().decode(out.stderr).split("\n").filter((l) => l.includes(":CONSOLE"));
+  } finally {
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
+Deno.test({
+  name: "every report type opens in headless Chromium with no console message and no empty figure",
+  ignore: !canRun,
+  async fn() {
+    const corpus = await makeCodeCorpus();
+    const out = await Deno.makeTempDir({ prefix: "lcm-browser-" });
+    const sets = [`data.paths=["${corpus}"]`, `run.out_dir=${out}`, "train.log_interval_detail=5"];
+    const a = await runExperiment({
+      config: loadConfig({ path: "configs/tiny.jsonc", sets }).config,
+      noReport: true,
+    });
+    const b = await runExperiment({
+      config:
+        loadConfig({ path: "configs/tiny.jsonc", sets: [...sets, "train.seed=7", "run.name=tiny-b"] }).config,
+      noReport: true,
+    });
+    await Deno.writeTextFile(
+      join(a.runDir, "eval.json"),
+      JSON.stringify({ "code/val": { ppl: 30, bpb: 4.9 } }),
+    );
+    const pages: Record<string, string> = {
+      "run-report": join(out, "run.html"),
+      "comparison-report": join(out, "compare.html"),
+      "analysis-attention": join(a.runDir, "analysis-attention.html"),
+      "analysis-embeddings": join(a.runDir, "analysis-embeddings.html"),
+    };
+    await writeReport([a.runDir], pages["run-report"]);
+    await writeReport([a.runDir, b.runDir], pages["comparison-report"]);
+    // the two analysis pages, built as `deno task analyze` builds them
+    const { model, tokenizer } = await loadRun(a.runDir);
+    const gpt = model as GPT, ids = tokenizer.encode("export function add(a: number, b: number) {");
+    const maps = attentionMaps(gpt, ids.slice(0, 16));
+    const stats = headStatistics(
+      gpt,
+      sampleWindows(tokenizer.encode(await Deno.readTextFile(join(corpus, "file02.ts"))), 32, 6),
+      {
+        inductionSequences: 2,
+      },
+    );
+    const labels = Array.from(maps.ids, (id) => tokenLabel(tokenizer, id));
+    await Deno.writeTextFile(
+      pages["analysis-attention"],
+      renderAnalysisPage({
+        title: "attention",
+        attention: { labels, maps: maps.maps, zoom: { layer: 0, head: 0 } },
+        stats,
+      }),
+    );
+    const emb = projectEmbeddings(embeddingWeights(gpt), tokenizer, { method: "pca" });
+    await Deno.writeTextFile(
+      pages["analysis-embeddings"],
+      renderAnalysisPage({ title: "embeddings", embeddings: { ...emb, method: "PCA" } }),
+    );
+    await Deno.mkdir("tests/artifacts", { recursive: true });
+    for (const [name, path] of Object.entries(pages)) {
+      const html = await Deno.readTextFile(path);
+      // each figure of the page (Plot's own <figure> wrappers, around a legend and its svg, are inside them)
+      const figures = html.split(/<figure id="|<figure class="(?!plot)/).slice(1).map((f) =>
+        f.slice(0, f.indexOf("<figcaption"))
+      );
+      assertTrue(figures.length > 0, `${name}: no figures`);
+      for (const f of figures) assertTrue(f.includes("<svg"), `${name}: a figure without a drawing`);
+      const png = join("tests", "artifacts", `${name}.png`);
+      assertEquals(await openInChromium(await Deno.realPath(path), png), [], `${name}: console messages`);
+      assertTrue((await Deno.stat(png)).size > 5000, `${name}: the screenshot is (nearly) empty`);
+    }
+  },
+});
