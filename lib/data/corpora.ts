@@ -143,6 +143,20 @@ export async function installCorpus(
   log: (line: string) => void = () => {},
 ): Promise<string> {
   const dir = corpusDir(name), staging = `${dir}.tmp-${process.pid}`;
+  try {
+    return await unpack(name, dir, staging, log);
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true }); // nothing half-written stays behind
+    throw e;
+  }
+}
+
+async function unpack(
+  name: NamedCorpus,
+  dir: string,
+  staging: string,
+  log: (line: string) => void,
+): Promise<string> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(join(staging, "text"), { recursive: true });
   const files = new Map<string, string | Uint8Array>();

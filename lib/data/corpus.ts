@@ -206,6 +206,9 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
   const n = files.length;
   // The small epsilon keeps e.g. 0.1 · 30 = 3.0000000000000004 from rounding up to 4.
   const count = (f: number) => Math.ceil(f * n - 1e-9);
+  if (testFraction > 0 && n < 3) {
+    throw new Error(`data.test_fraction: ${n} files are too few for three splits (train, validation, test)`);
+  }
   const nTest = testFraction > 0 ? Math.min(Math.max(count(testFraction), 1), n - 2) : 0;
   const nVal = Math.min(Math.max(count(valFraction), 1), n - nTest - 1);
   if (n - nTest - nVal < 1) throw new Error(`data.test_fraction: ${n} files are too few for three splits`);

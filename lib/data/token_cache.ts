@@ -2,8 +2,8 @@
  * Tokenised corpora cached on disk: a corpus is encoded once per tokenizer, and later runs read the token ids
  * back instead of encoding the text again (BPE encoding of a 10 MB corpus takes about a second; reading the ids
  * takes milliseconds). Each entry is two little-endian int32 files (`<key>.train.i32`, `<key>.val.i32`) next to
- * a manifest `<key>.json` naming the corpus hash, the tokenizer hash and the token counts; the key is a hash of
- * both, so a changed corpus or tokenizer never reads stale ids. Files are written to a temporary name and
+ * a manifest `<key>.json` naming the corpus hash, the hash of the two split texts, the tokenizer hash and the
+ * token counts; the key is a hash of all three, so a changed corpus, split or tokenizer never reads stale ids. Files are written to a temporary name and
  * renamed; a damaged entry is ignored and rewritten.
  *
  * @module
@@ -56,11 +56,13 @@ export async function tokenizeCached(
   tok: Tokenizer,
 ): Promise<TokenizedCorpus> {
   const tokHash = tokenizerHash(tok);
-  const key = createHash("sha256").update(`${corpus.hash}\0${tokHash}`).digest("hex").slice(0, 32);
+  // the split is part of the key: the same files split differently (val/test fractions) are other texts
+  const split = createHash("sha256").update(corpus.train).update("\0").update(corpus.val).digest("hex");
+  const key = createHash("sha256").update(`${corpus.hash}\0${split}\0${tokHash}`).digest("hex").slice(0, 32);
   const base = join(dir, key);
   try {
     const m = JSON.parse(await readFile(`${base}.json`, "utf8")) as Record<string, unknown>;
-    if (m.corpus_hash === corpus.hash && m.tokenizer_hash === tokHash) {
+    if (m.corpus_hash === corpus.hash && m.split_hash === split && m.tokenizer_hash === tokHash) {
       const train = fromBytes(await readFile(`${base}.train.i32`), Number(m.train_tokens), tok.vocabSize);
       const val = fromBytes(await readFile(`${base}.val.i32`), Number(m.val_tokens), tok.vocabSize);
       if (train !== null && val !== null) return { train, val, cached: true };
@@ -76,6 +78,7 @@ export async function tokenizeCached(
     `${base}.json`,
     JSON.stringify({
       corpus_hash: corpus.hash,
+      split_hash: split,
       tokenizer_hash: tokHash,
       train_tokens: train.length,
       val_tokens: val.length,

@@ -83,7 +83,8 @@ const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
  * The tokenizer of a new run (`data.tokenizer`): the characters of the corpus (`char`; its training and
  * validation text, so every character is known), byte-level BPE trained on the training text to
  * `data.vocab_size` ids (`bpe`), or GPT-2's vocabulary (`gpt2`). A t5 generated task uses its alphabet (the
- * first `data.task_symbols` of a–z then 0–9; symbol i is id i).
+ * first `data.task_symbols` of a–z then 0–9, in code-point order: symbol i is the i-th of them sorted, so the
+ * digits come first when there are more than 26).
  */
 export async function familyTokenizer(
   config: Config,
@@ -308,9 +309,10 @@ function t5Run(
       if (t.sample_tokens === 0 || evalBatches.length === 0) return null;
       const b = evalBatches[0], rows = Math.min(4, b.B), greedy = decode(b), lines: string[] = [];
       for (let r = 0; r < rows; r++) {
-        const src = b.src.subarray(r * b.Ts, r * b.Ts + b.srcLengths[r] - 1);
+        // the model reads sources with their end token (as greedy decoding does); the display leaves it out
+        const withEos = b.src.subarray(r * b.Ts, r * b.Ts + b.srcLengths[r]), src = withEos.subarray(0, -1);
         const beam =
-          beamSearch(model, src, { beamSize: 4, maxLen: b.Tt, bosId: vocab.bos, eosId: vocab.eos })[0];
+          beamSearch(model, withEos, { beamSize: 4, maxLen: b.Tt, bosId: vocab.bos, eosId: vocab.eos })[0];
         lines.push(
           `source: ${text(src)}\nwanted: ${text(wanted(b, r, vocab.eos))}\ngreedy: ${text(greedy[r])}\n` +
             `beam 4: ${text(beam.tokens)}`,

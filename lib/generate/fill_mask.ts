@@ -67,7 +67,9 @@ export function fillMask(model: Bert, ids: Int32Array, opts: FillMaskOptions): F
           let z = 0;
           for (let v = 0; v < V; v++) z += Math.exp(row[v] - max);
           const order = Array.from({ length: V }, (_, v) => v).sort((a, b) => row[b] - row[a] || a - b);
-          const candidates = order.slice(0, k).map((id) => ({ id, prob: Math.exp(row[id] - max) / z }));
+          // [MASK] itself is never a candidate (it is no token of the text)
+          const candidates = order.filter((id) => id !== opts.maskId).slice(0, k)
+            .map((id) => ({ id, prob: Math.exp(row[id] - max) / z }));
           out.push({ row: Math.floor(r / T), position: r % T, candidates });
         }
         return out;

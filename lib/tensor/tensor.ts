@@ -299,8 +299,8 @@ export function accumulateGrad(t: Tensor, g: Float, owned = false): void {
 /**
  * Creates the output of an op: records a tape node when the tape is on and an input needs a gradient.
  * `backward` receives the output's gradient and must call {@link accumulateGrad} on the parents it feeds.
- * Under a 16-bit precision (`setPrecision`), float32 outputs are rounded to the format in place (all but the
- * cross-entropy loss).
+ * Under a 16-bit precision (`setPrecision`), float32 outputs are rounded to the format in place (all but
+ * one-element outputs such as losses, and views of an input's storage).
  */
 export function result(
   data: Float,
@@ -310,8 +310,12 @@ export function result(
   backward: (grad: Float) => void,
 ): Tensor {
   const needs = gradEnabled && parents.some((p) => p.requiresGrad);
-  // 16-bit precision: the output holds what a 16-bit activation would (the loss stays float32)
-  if (data instanceof Float32Array && op !== "crossEntropy" && getPrecision() !== "fp32") roundInPlace(data);
+  // 16-bit precision: the output holds what a 16-bit activation would. Not rounded: one-element outputs (losses
+  // and other reductions stay float32) and views of an input's storage (reshape: rounding would change it)
+  if (
+    data instanceof Float32Array && data.length > 1 && getPrecision() !== "fp32" &&
+    !parents.some((p) => p.data === data)
+  ) roundInPlace(data);
   const out = new Tensor(data, shape, needs);
   if (needs) out.node = { op, parents, backward };
   return out;
@@ -357,9 +361,9 @@ export function backward(root: Tensor, grad?: Float): void {
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];
     if (t.node === null || t.grad === null) continue;
-    // 16-bit precision: activation gradients are 16-bit values too (the loss's own, the scaled seed, and the
-    // parameters' stay float32)
-    if (t.grad instanceof Float32Array && t.node.op !== "crossEntropy" && getPrecision() !== "fp32") {
+    // 16-bit precision: activation gradients are 16-bit values too (the root's seed, one-element tensors' and
+    // the parameters' stay float32)
+    if (t.grad instanceof Float32Array && t !== root && t.size > 1 && getPrecision() !== "fp32") {
       roundInPlace(t.grad);
     }
     t.node.backward(t.grad);

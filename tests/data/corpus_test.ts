@@ -136,3 +136,10 @@ Deno.test("loadCorpus: a test fraction takes the very last files (or the end of 
     "data.test_fraction",
   );
 });
+
+Deno.test("loadCorpus: a test fraction needs at least three files", async () => {
+  await assertRejects(
+    () => loadCorpus({ corpus: "code", paths: [A, B], valFraction: 0.3, testFraction: 0.3 }),
+    "data.test_fraction: 2 files are too few for three splits",
+  );
+});

@@ -28,3 +28,16 @@ Deno.test("token cache: encoded once, read back identical; a changed tokenizer o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("token cache: the same files split differently are another entry", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const tok = CharTokenizer.fromText("abcdef");
+    const a = await tokenizeCached(dir, { train: "abcd", val: "ef", hash: "same-files" }, tok);
+    const b = await tokenizeCached(dir, { train: "ab", val: "cdef", hash: "same-files" }, tok);
+    assertEquals([a.cached, b.cached], [false, false]);
+    assertEquals([...b.train], [...tok.encode("ab")]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

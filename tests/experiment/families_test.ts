@@ -161,3 +161,15 @@ Deno.test("family and precision configs: shipped files resolve to what they name
   const fp16 = cfg("training/fp16.jsonc").train;
   assertEquals([fp16.precision, fp16.loss_scale, fp16.loss_scale_growth_interval], ["fp16", 65536, 200]);
 });
+
+Deno.test("fill-mask never offers [MASK] itself as a candidate, even with top-k above the vocabulary", async () => {
+  const { fillMask } = await import("../../lib/generate/fill_mask.ts");
+  const cfg = await tinyConfig(["model.family=bert", "train.max_steps=2"]);
+  const r = await runExperiment({ config: cfg, noReport: true });
+  const { model, tokenizer } = await loadRun(r.runDir);
+  const maskId = tokenizer.vocabSize, ids = tokenizer.encode("let x = 1;");
+  ids[3] = maskId;
+  const [p] = fillMask(model as Bert, ids, { maskId, topK: maskId + 5 });
+  assertEquals(p.candidates.length, maskId);
+  assertTrue(p.candidates.every((c) => c.id !== maskId));
+});

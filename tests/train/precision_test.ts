@@ -331,3 +331,20 @@ Deno.test("fp16 and bf16 training stays close to fp32 (same data, same seed)", a
   assertAllClose(losses.bf16, losses.fp32, 0.05, 0.02, "bf16 within 2% of fp32");
   assertAllClose(losses.fp16, losses.fp32, 0.01, 0.005, "fp16 within 0.5% of fp32");
 });
+
+Deno.test("bf16 rounding leaves inputs viewed by reshape and one-element results (losses) alone", async () => {
+  const { reshape, mean } = await import("../../lib/tensor/mod.ts");
+  const { Tensor } = await import("../../lib/tensor/tensor.ts");
+  withPrecision("bf16", () => {
+    const x = new Tensor(Float32Array.from([1.0001, 2.0003, 3.0007, 4.0009]), [4], true);
+    const y = reshape(x, [2, 2]);
+    assertEquals(Array.from(x.data), Array.from(Float32Array.from([1.0001, 2.0003, 3.0007, 4.0009])));
+    const m = mean(y);
+    assertEquals(
+      m.item(),
+      Math.fround(
+        (Math.fround(1.0001) + Math.fround(2.0003) + Math.fround(3.0007) + Math.fround(4.0009)) / 4,
+      ),
+    );
+  });
+});

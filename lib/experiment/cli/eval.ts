@@ -77,7 +77,8 @@ async function main(args: string[]): Promise<void> {
         paths: named ? [] : [values.corpus],
         valFraction: 0.5,
       });
-      text = c.train + "\n" + c.val;
+      // all of it: files joined as in training; a single file was split inside its text, so no separator
+      text = c.files.length === 1 ? c.train + c.val : c.train + "\n" + c.val;
       key = `${values.corpus}/all`;
     } else {
       const d = config.data;
@@ -88,7 +89,11 @@ async function main(args: string[]): Promise<void> {
         testFraction: d.test_fraction,
       });
       text = split === "val" ? c.val : split === "test" ? c.test : c.train;
-      if (text === "") fail(`${runDir}: the run has no ${split} split (data.test_fraction is 0)`);
+      if (text === "") {
+        fail(
+          `${runDir}: the ${split} split is empty` + (split === "test" ? " (data.test_fraction is 0)" : ""),
+        );
+      }
       key = `${d.paths.length > 0 ? "paths" : d.corpus}/${split}`;
     }
     // a character model cannot read characters it never saw: they are left out (and counted)
