@@ -1,6 +1,9 @@
 /**
  * `deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] [--metrics ppl,bpb,bleu,rouge]
- * [--max-tokens N] [--prompts N]`
+ * [--max-chars N] [--max-tokens N] [--prompts N]`
+ *
+ * `--max-chars` cuts the text before tokenizing (so models with different tokenizers score the same text);
+ * `--max-tokens` (default 200,000) caps the tokens scored for ppl/bpb.
  *
  * Scores a run's newest checkpoint on a text (see `lib/experiment/evaluate.ts` for what each metric means):
  * by default the run's own validation split; `--split test` its test split (`data.test_fraction`); `--corpus`
@@ -21,7 +24,7 @@ import { evaluateText, type MetricName } from "../evaluate.ts";
 import { loadRun } from "../load.ts";
 
 const USAGE = "usage: deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] " +
-  "[--metrics ppl,bpb,bleu,rouge] [--max-tokens N] [--prompts N]";
+  "[--metrics ppl,bpb,bleu,rouge] [--max-chars N] [--max-tokens N] [--prompts N]";
 
 function fail(msg: string): never {
   console.error(`eval: ${msg}`);
@@ -46,6 +49,7 @@ async function main(args: string[]): Promise<void> {
         corpus: { type: "string" },
         metrics: { type: "string", default: "ppl,bpb,bleu,rouge" },
         "max-tokens": { type: "string" },
+        "max-chars": { type: "string" },
         prompts: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -96,6 +100,9 @@ async function main(args: string[]): Promise<void> {
       }
       key = `${d.paths.length > 0 ? "paths" : d.corpus}/${split}`;
     }
+    // the same text for every model: cut by characters before tokenizing (--max-tokens cuts after)
+    const maxChars = positiveInt("max-chars", values["max-chars"]);
+    if (maxChars !== undefined && text.length > maxChars) text = text.slice(0, maxChars);
     // a character model cannot read characters it never saw: they are left out (and counted)
     let dropped = 0;
     if (tokenizer instanceof CharTokenizer && text !== "") {
