@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
@@ -132,6 +133,24 @@ export async function gitCommit(dir = "."): Promise<string | null> {
   }
 }
 
+/** The stand-in corpus of a generated task: no text; its hash names the task, so a resume checks it. */
+function generatedCorpus(config: Config): Corpus {
+  const d = config.data;
+  const task = JSON.stringify([d.task, d.task_symbols, d.task_min_len, d.task_max_len]);
+  const hash = createHash("sha256").update(`generated:${task}`).digest("hex");
+  return {
+    files: [],
+    trainFiles: [],
+    valFiles: [],
+    testFiles: [],
+    train: "",
+    val: "",
+    test: "",
+    hash,
+    bytes: 0,
+  };
+}
+
 /** Builds the optimizer named by the config. */
 export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer {
   const t = config.train;
@@ -182,7 +201,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     if (!opts.config) throw new Error("runExperiment: a config or a resumeDir is required");
     config = opts.config;
   }
-  const corpus: Corpus = await loadCorpus({
+  // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
+  const generated = config.model.family === "t5" && config.data.task !== "corpus";
+  const corpus: Corpus = generated ? generatedCorpus(config) : await loadCorpus({
     corpus: config.data.corpus,
     paths: config.data.paths,
     valFraction: config.data.val_fraction,
@@ -192,8 +213,6 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   const tokenizer = resuming
     ? await loadTokenizer(join(runDir, "tokenizer.json"))
     : await familyTokenizer(config, corpus);
-  // a t5 generated task draws its own strings: the corpus is not its data
-  const generated = config.model.family === "t5" && config.data.task !== "corpus";
   // encoded once per corpus and tokenizer, then read back from runs/.cache/tokens
   const tokens = generated
     ? { train: new Int32Array(0), val: new Int32Array(0), cached: false }

@@ -173,3 +173,19 @@ Deno.test("fill-mask never offers [MASK] itself as a candidate, even with top-k 
   assertEquals(p.candidates.length, maskId);
   assertTrue(p.candidates.every((c) => c.id !== maskId));
 });
+
+Deno.test("a t5 generated task needs no corpus: it runs with an uninstalled one named", async () => {
+  const empty = await Deno.makeTempDir();
+  Deno.env.set("LCM_DATA_DIR", empty);
+  try {
+    const out = await Deno.makeTempDir();
+    const { config } = loadConfig({
+      path: "configs/families/t5_reverse.jsonc",
+      sets: ["data.corpus=kjv", "train.max_steps=2", "train.eval_interval=2", `run.out_dir=${out}`],
+    });
+    const r = await runExperiment({ config, noReport: true });
+    assertEquals(r.status, "completed");
+  } finally {
+    Deno.env.delete("LCM_DATA_DIR");
+  }
+});
