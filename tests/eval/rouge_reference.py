@@ -138,7 +138,9 @@ TS_HEADER = """/**
  * NOT produced by Google's rouge_score (it cannot be installed offline here): the values come from the small,
  * separately written Python re-implementation of rouge_score's scoring in tests/eval/rouge_reference.py, with
  * stemming by NLTK 3.8's `PorterStemmer()` (the stemmer rouge_score uses). Each triple is
- * [precision, recall, fmeasure] for `score(target, prediction)` with the given `useStemmer`.
+ * [precision, recall, fmeasure] for `score(target, prediction)` with the given `useStemmer`. Checked on
+ * 2026-11-26 against rouge_score's own scoring code (google-research `rouge/` at commit 0c1bbe5, run offline from
+ * a copy of its source with NLTK 3.8): all 360 values identical.
  *
  * @module
  */

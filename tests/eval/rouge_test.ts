@@ -6,7 +6,9 @@
  *   stemmer rouge_score calls — via tests/eval/nltk_reference.py;
  * - the "hand" cases below state their arithmetic in comments;
  * - ROUGE_PY_CASES come from tests/eval/rouge_reference.py, a separately written Python re-implementation of
- *   rouge_score's scoring (with NLTK's stemmer), not from rouge_score.
+ *   rouge_score's scoring (with NLTK's stemmer). On 2026-11-26 all 24 cases (360 values) were also scored by
+ *   rouge_score's own `rouge_scorer.py`, `tokenize.py` and `scoring.py` (google-research/google-research,
+ *   `rouge/`, commit 0c1bbe5), run offline from a copy of that source with NLTK 3.8: every value identical.
  *
  * @module
  */
