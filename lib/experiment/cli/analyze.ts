@@ -41,6 +41,7 @@ import { FREQUENCY_BUCKETS, frequencyCategories, tokenCounts, tokenLabel } from 
 import { renderAnalysisPage } from "../../report/analysis.ts";
 import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
+import { failer, numberFlag } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task analyze RUN_DIR attention [--prompt TEXT] [--layer L --head H] [--windows N] " +
@@ -48,16 +49,10 @@ const USAGE =
   "       deno task analyze RUN_DIR embeddings [--method pca|tsne|umap] [--seed S] [--perplexity P] " +
   "[--iterations N] [--max-points N] [--color kind|frequency]";
 
-function fail(msg: string): never {
-  console.error(`analyze: ${msg}`);
-  Deno.exit(2);
-}
+const fail: (msg: string, code?: number) => never = failer("analyze");
 
 function int(name: string, v: string | undefined, min: number): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) fail(`--${name}: expected an integer >= ${min}, got "${v}"`);
-  return n;
+  return numberFlag(fail, name, v, { int: true, min });
 }
 
 /** The run's validation text as token ids (characters a char model never saw are left out). */

@@ -22,20 +22,15 @@ import { loadCorpus } from "../../data/corpus.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { evaluateText, type MetricName } from "../evaluate.ts";
 import { loadRun } from "../load.ts";
+import { failer, numberFlag } from "./_shared.ts";
 
 const USAGE = "usage: deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] " +
   "[--metrics ppl,bpb,bleu,rouge] [--max-chars N] [--max-tokens N] [--prompts N]";
 
-function fail(msg: string): never {
-  console.error(`eval: ${msg}`);
-  Deno.exit(2);
-}
+const fail: (msg: string, code?: number) => never = failer("eval");
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) fail(`--${name}: expected a positive integer, got "${v}"`);
-  return n;
+  return numberFlag(fail, name, v, { int: true, min: 1 });
 }
 
 async function main(args: string[]): Promise<void> {

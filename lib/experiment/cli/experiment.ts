@@ -10,14 +10,12 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.ts";
 import { runExperiment } from "../runner.ts";
 import { progressPrinter } from "./progress.ts";
+import { failer } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task experiment [config.jsonc] [--set key.path=value]... [--resume RUN_DIR] [--backend auto|js|wasm|blas] [--threads N]";
 
-function fail(msg: string, code: number): never {
-  console.error(`experiment: ${msg}`);
-  Deno.exit(code);
-}
+const fail: (msg: string, code?: number) => never = failer("experiment");
 
 async function main(args: string[]): Promise<void> {
   let parsed;

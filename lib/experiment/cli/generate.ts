@@ -21,23 +21,16 @@ import { t5Text, t5Vocab } from "../families.ts";
 import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
+import { failer, numberFlag } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task generate RUN_DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] " +
   "[--top-p P] [--greedy] [--seed S] [--no-cache] [--beam N (t5)]";
 
-function fail(msg: string): never {
-  console.error(`generate: ${msg}`);
-  Deno.exit(2);
-}
+const fail: (msg: string, code?: number) => never = failer("generate");
 
 function num(name: string, v: string | undefined, int: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) {
-    fail(`--${name}: expected ${int ? "an integer" : "a number"}, got "${v}"`);
-  }
-  return n;
+  return numberFlag(fail, name, v, { int });
 }
 
 async function main(args: string[]): Promise<void> {
