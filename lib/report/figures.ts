@@ -21,6 +21,8 @@ export interface PlotRun {
   train: readonly TrainPoint[];
   /** Validation events by step. */
   val: readonly ValPoint[];
+  /** The run's gradient-clipping threshold (`train.grad_clip`; 0 or absent: none), to mark clipped steps. */
+  gradClip?: number;
 }
 
 /** Figure size and smoothing. */
@@ -234,6 +236,62 @@ function lossPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
   };
 }
 
+/**
+ * Loss spikes: logged train losses more than 3 standard deviations above the mean of the 10 logged points before
+ * them (and 5% above it), drawn as crosses.
+ */
+export function lossSpikes(train: readonly TrainPoint[]): TrainPoint[] {
+  const out: TrainPoint[] = [];
+  const window: number[] = [];
+  for (const p of train) {
+    if (p.loss === undefined) continue;
+    if (window.length === 10) {
+      const mean = window.reduce((a, b) => a + b, 0) / 10;
+      const sd = Math.sqrt(window.reduce((a, b) => a + (b - mean) ** 2, 0) / 10);
+      if (p.loss > mean + 3 * sd && p.loss > 1.05 * mean) out.push(p);
+      window.shift();
+    }
+    window.push(p.loss);
+  }
+  return out;
+}
+
+function spikeMarks(runs: readonly PlotRun[]): Plot.Markish[] {
+  return runs.flatMap((r) => {
+    const spikes = lossSpikes(r.train);
+    return spikes.length === 0 ? [] : [
+      Plot.dot(spikes, {
+        x: "step",
+        y: "loss",
+        symbol: "times",
+        r: 5,
+        stroke: "#d62728",
+        strokeWidth: 2,
+        title: (p: TrainPoint) => `${r.label}\nloss spike at step ${p.step}: ${fmt(p.loss!)}`,
+      }),
+    ];
+  });
+}
+
+function clipMarks(runs: readonly PlotRun[]): Plot.Markish[] {
+  return runs.flatMap((r) => {
+    const clip = r.gradClip ?? 0;
+    if (!(clip > 0)) return [];
+    const clipped = r.train.filter((p) => p.grad_norm !== undefined && p.grad_norm > clip);
+    return [
+      Plot.ruleY([clip], { stroke: r.color, strokeDasharray: "2,3", strokeOpacity: 0.8 }),
+      Plot.dot(clipped, {
+        x: "step",
+        y: "grad_norm",
+        r: 2.5,
+        fill: "#d62728",
+        title: (p: TrainPoint) =>
+          `${r.label}\nstep ${p.step}: norm ${fmt(p.grad_norm!)} > clip ${clip} (clipped)`,
+      }),
+    ];
+  });
+}
+
 function perplexityPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
   const ema = `EMA β=${o.beta}`;
   const marks: Plot.Markish[] = [];
@@ -346,14 +404,20 @@ function smoothedPanel(
   };
 }
 
+// A panel with extra marks drawn on top (nothing when the panel has no data).
+function withMarks(spec: PanelSpec | null, extra: Plot.Markish[]): PanelSpec | null {
+  return spec === null ? null : { ...spec, marks: [...spec.marks, ...extra] };
+}
+
 function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, string, PanelSpec | null]> {
   const ema = `EMA β=${o.beta}`;
   return [
     [
       "loss",
       "Loss",
-      "Training loss as logged (faint) and smoothed; validation loss at each evaluation (dots).",
-      lossPanel(runs, o),
+      "Training loss as logged (faint) and smoothed; validation loss at each evaluation (dots); red crosses mark " +
+      "loss spikes (more than 3 standard deviations above the previous 10 logged points).",
+      withMarks(lossPanel(runs, o), spikeMarks(runs)),
     ],
     [
       "perplexity",
@@ -372,14 +436,18 @@ function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, st
     [
       "grad_norm",
       "Gradient norm",
-      "Global gradient norm before clipping, as logged (faint) and smoothed; log scale.",
-      smoothedPanel(runs, o, {
-        yLabel: "grad norm (log scale)",
-        get: (t) => t.grad_norm,
-        smoother: { ema: o.beta },
-        smoothLabel: ema,
-        log: true,
-      }),
+      "Global gradient norm before clipping, as logged (faint) and smoothed; log scale. The dashed line is " +
+      "train.grad_clip; red dots are logged steps whose gradient was clipped.",
+      withMarks(
+        smoothedPanel(runs, o, {
+          yLabel: "grad norm (log scale)",
+          get: (t) => t.grad_norm,
+          smoother: { ema: o.beta },
+          smoothLabel: ema,
+          log: true,
+        }),
+        clipMarks(runs),
+      ),
     ],
     [
       "tokens_per_s",

@@ -40,7 +40,11 @@ async function readAll(runDirs: readonly string[]): Promise<RunView[]> {
 }
 
 function plotRuns(views: readonly RunView[]): PlotRun[] {
-  return views.map((v) => ({ label: v.label, color: v.color, train: v.data.train, val: v.data.val }));
+  return views.map((v) => {
+    const train = v.data.config?.train as { grad_clip?: unknown } | undefined;
+    const gradClip = typeof train?.grad_clip === "number" ? train.grad_clip : undefined;
+    return { label: v.label, color: v.color, train: v.data.train, val: v.data.val, gradClip };
+  });
 }
 
 /**
