@@ -378,6 +378,7 @@ export {
   type FigureOptions,
   lossFigureSvg,
   renderReport,
+  reportFigureSvgs,
   type ReportOptions,
   RunDirError,
   trailingMean,

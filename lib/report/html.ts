@@ -140,7 +140,11 @@ function figuresSection(figures: Figure[]): string {
       ? `<h3>${escapeHtml(f.title)}</h3><p class="empty">No run logged this.</p>`
       : `<figure id="fig-${f.id}">${f.svg}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
   );
-  return `<h2>Curves</h2>\n${parts.join("\n")}`;
+  // a table of contents: one link per drawn figure
+  const toc = figures.filter((f) => f.svg !== null).map((f) =>
+    `<a href="#fig-${f.id}">${escapeHtml(f.title)}</a>`
+  );
+  return `<h2>Curves</h2>\n<p class="toc">${toc.join(" · ")}</p>\n${parts.join("\n")}`;
 }
 
 /** The figures `deno task eval` writes, in the order the table shows them. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-export { lossFigureSvg, renderReport, type ReportOptions, writeReport } from "./report.ts";
+export { lossFigureSvg, renderReport, reportFigureSvgs, type ReportOptions, writeReport } from "./report.ts";
 export { RunDirError } from "./rundir.ts";
 export type { FigureOptions } from "./figures.ts";
 export { emaDebiased, trailingMean } from "./smooth.ts";

@@ -10,7 +10,14 @@ import { newDocument } from "./dom.ts";
 import { buildDetailFigures } from "./detail.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { defangUrls } from "./escape.ts";
-import { buildFigures, buildLossFigure, type FigureOptions, type PlotRun, runColor } from "./figures.ts";
+import {
+  buildFigures,
+  buildLossFigure,
+  type Figure,
+  type FigureOptions,
+  type PlotRun,
+  runColor,
+} from "./figures.ts";
 import { renderPage, type RunView } from "./html.ts";
 import { readRun, type RunData } from "./rundir.ts";
 
@@ -55,12 +62,40 @@ export async function renderReport(runDirs: string[], opts: ReportOptions = {}):
   const runs = await readAll(runDirs);
   const title = opts.title ??
     (runs.length === 1 ? `Training report: ${runs[0].label}` : `Comparison of ${runs.length} runs`);
+  return defangUrls(renderPage({ title, runs, figures: figuresOf(runs, opts) }));
+}
+
+function figuresOf(runs: readonly RunView[], opts: FigureOptions): Figure[] {
   const doc = newDocument();
-  const figures = [
+  return [
     ...buildFigures(doc, plotRuns(runs), opts),
     ...buildDetailFigures(doc, runs.map((r) => ({ label: r.label, detail: r.data.detail })), opts.width),
   ];
-  return defangUrls(renderPage({ title, runs, figures }));
+}
+
+/**
+ * Every figure of the report of `runDirs` as a standalone SVG document, by figure id (`loss`, `grad_norm`,
+ * `grad_flow`, …); figures without data are left out. For papers and READMEs.
+ */
+export async function reportFigureSvgs(
+  runDirs: string[],
+  opts: FigureOptions = {},
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const f of figuresOf(await readAll(runDirs), opts)) {
+    if (f.svg === null) continue;
+    // a figure with a legend block is an HTML <figure> around Plot's <svg>: keep the drawing
+    // (its legend's swatches are small <svg>s inside <div>s before it)
+    const from = f.svg.startsWith("<figure") ? Math.max(0, f.svg.lastIndexOf("</div>")) : 0;
+    const at = f.svg.indexOf("<svg", from), end = f.svg.lastIndexOf("</svg>");
+    if (at < 0 || end < 0) continue;
+    let svg = f.svg.slice(at, end + 6);
+    if (!svg.slice(0, 200).includes("xmlns=")) {
+      svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
+    }
+    out.set(f.id, defangUrls(svg) + "\n");
+  }
+  return out;
 }
 
 /**

@@ -11,10 +11,11 @@ import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../../io/atomic.ts";
-import { lossFigureSvg, writeReport } from "../../report/report.ts";
+import { lossFigureSvg, reportFigureSvgs, writeReport } from "../../report/report.ts";
+import { mkdir } from "node:fs/promises";
 import { RunDirError } from "../../report/rundir.ts";
 
-const USAGE = "usage: report <run-dir>... [--out FILE.html] [--title TEXT] [--svg LOSS.svg]";
+const USAGE = "usage: report <run-dir>... [--out FILE.html] [--title TEXT] [--svg LOSS.svg] [--figures DIR]";
 
 /** Where the CLI prints; tests pass their own. */
 export interface Io {
@@ -42,6 +43,7 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
         out: { type: "string", short: "o" },
         title: { type: "string" },
         svg: { type: "string" },
+        figures: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -66,6 +68,15 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     if (values.svg !== undefined) {
       await writeFileAtomic(values.svg, await lossFigureSvg(runDirs));
       io.out(values.svg);
+    }
+    if (values.figures !== undefined) {
+      // every figure as its own SVG file (for papers and READMEs)
+      await mkdir(values.figures, { recursive: true });
+      for (const [id, svg] of await reportFigureSvgs(runDirs)) {
+        const path = join(values.figures, `${id}.svg`);
+        await writeFileAtomic(path, svg);
+        io.out(path);
+      }
     }
   } catch (e) {
     io.err(`report: ${e instanceof Error ? e.message : String(e)}`);
