@@ -8,12 +8,14 @@ import type { Tokenizer } from "../data/tokenizer.ts";
 import type { TransformerTrunk } from "../nn/models/gpt.ts";
 import type { T5 } from "../nn/models/t5.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import { UMAP } from "umap-js";
+import { Rng } from "../random.ts";
 import { pca } from "./pca.ts";
 import { tsne } from "./tsne.ts";
 import { categoryOrder, tokenCategory, tokenLabel } from "./tokens.ts";
 
 /** Projection methods. */
-export type ProjectionMethod = "pca" | "tsne";
+export type ProjectionMethod = "pca" | "tsne" | "umap";
 
 /** One token in the projection. */
 export interface EmbeddingPoint {
@@ -105,6 +107,18 @@ export function projectEmbeddings(
     axes = [`PC1 (${pct(explained[0])} of variance)`, `PC2 (${pct(explained[1])})`];
     note = `PCA of ${n} token embeddings (${C} dimensions), centred; PC1 and PC2 explain ` +
       `${pct(explained[0] + explained[1])} of the variance.`;
+  } else if (opts.method === "umap") {
+    // umap-js (npm) with its random numbers from the project's seeded generator: the same picture every run
+    const rng = new Rng(opts.seed ?? 0);
+    const data = Array.from({ length: n }, (_, r) => Array.from(rows.subarray(r * C, (r + 1) * C)));
+    const neighbours = Math.max(2, Math.min(15, n - 1));
+    const fit = new UMAP({ nComponents: 2, nNeighbors: neighbours, minDist: 0.1, random: () => rng.next() })
+      .fit(data);
+    xy = Float64Array.from(fit.flat());
+    axes = ["UMAP 1", "UMAP 2"];
+    note =
+      `UMAP (umap-js) of ${n} token embeddings (${C} dimensions), ${neighbours} neighbours, min distance 0.1, ` +
+      `seed ${opts.seed ?? 0}. Distances between far-apart groups are not meaningful.`;
   } else {
     const r = tsne(rows, n, C, { seed: opts.seed, perplexity: opts.perplexity, iterations: opts.iterations });
     xy = r.coords;

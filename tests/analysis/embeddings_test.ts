@@ -17,6 +17,7 @@ import { runExperiment } from "../../lib/experiment/runner.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
 import { renderAnalysisPage } from "../../lib/report/analysis.ts";
+import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
 import { tinyConfig } from "../_helpers/models.ts";
@@ -147,4 +148,25 @@ Deno.test("from a run directory: loadRun → attention maps, head statistics, em
   }
   await Deno.remove(out, { recursive: true });
   await Deno.remove(corpus, { recursive: true });
+});
+
+Deno.test("projectEmbeddings: UMAP (umap-js) is seeded: the same seed gives the same picture", () => {
+  const rng = new Rng(3), V = 40, C = 8, w = new Float32Array(V * C);
+  for (let i = 0; i < w.length; i++) w[i] = (Math.floor(i / C / 20) * 4) + rng.next(); // two groups of 20 rows
+  const weights = new Tensor(w, [V, C]);
+  const tok = CharTokenizer.fromText("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN");
+  const a = projectEmbeddings(weights, tok, { method: "umap", seed: 5 });
+  const b = projectEmbeddings(weights, tok, { method: "umap", seed: 5 });
+  assertEquals(a.points.map((p) => [p.x, p.y]), b.points.map((p) => [p.x, p.y]));
+  assertEquals(a.axes, ["UMAP 1", "UMAP 2"]);
+  // the two groups stay apart: each point's nearest neighbour is in its own group
+  const pts = a.points;
+  pts.forEach((p, i) => {
+    let best = -1, bestD = Infinity;
+    pts.forEach((q, j) => {
+      const d = (p.x - q.x) ** 2 + (p.y - q.y) ** 2;
+      if (j !== i && d < bestD) [best, bestD] = [j, d];
+    });
+    assertEquals(Math.floor(best / 20), Math.floor(i / 20), `point ${i}`);
+  });
 });

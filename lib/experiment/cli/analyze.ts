@@ -14,7 +14,7 @@
  * - `embeddings`: the token embedding matrix projected to 2-D by PCA (default) or exact t-SNE (seeded; at most
  *   `--max-points` tokens, the most frequent in the validation text) → `analysis-embeddings.html`. Points are
  *   coloured by character class (char tokenizers) or by frequency bucket (BPE; `--color kind` for token kinds).
- *   UMAP is not available (it would need the npm package umap-js).
+ *   `--method umap` runs umap-js, seeded.
  *
  * @module
  */
@@ -173,10 +173,9 @@ async function embeddings(
   values: Record<string, string | boolean | undefined>,
 ): Promise<void> {
   const method = (values.method as string | undefined) ?? "pca";
-  if (method === "umap") {
-    fail("--method umap is not available (it needs the npm package umap-js); use pca or tsne");
+  if (method !== "pca" && method !== "tsne" && method !== "umap") {
+    fail(`--method: expected pca, tsne or umap, got "${method}"`);
   }
-  if (method !== "pca" && method !== "tsne") fail(`--method: expected pca, tsne or umap, got "${method}"`);
   const color = values.color as string | undefined;
   if (color !== undefined && color !== "kind" && color !== "frequency") {
     fail(`--color: expected kind or frequency, got "${color}"`);
@@ -191,11 +190,11 @@ async function embeddings(
   const weights = embeddingWeights(model);
   const V = Math.min(weights.shape[0], tokenizer.vocabSize);
   const byFrequency = color === "frequency" || (color === undefined && tokenizer instanceof BpeTokenizer);
-  const needCounts = byFrequency || (method === "tsne" && V > maxPoints);
+  const needCounts = byFrequency || (method !== "pca" && V > maxPoints);
   const counts = needCounts
     ? tokenCounts(await validationTokens(config, tokenizer), tokenizer.vocabSize)
     : undefined;
-  const ids = method === "tsne" ? selectTokens(V, maxPoints, counts) : selectTokens(V, V);
+  const ids = method !== "pca" ? selectTokens(V, maxPoints, counts) : selectTokens(V, V);
   const t0 = performance.now();
   const projection = projectEmbeddings(weights, tokenizer, {
     method,
@@ -211,7 +210,7 @@ async function embeddings(
     title: `Token embeddings: ${runDir.replace(/\/+$/, "").split("/").pop()}`,
     subtitle: `${runDir} · checkpoint step ${step} · ${V} tokens` +
       (byFrequency ? " · colour = frequency in the validation text" : ""),
-    embeddings: { ...projection, method: method === "pca" ? "PCA" : "t-SNE" },
+    embeddings: { ...projection, method: method === "pca" ? "PCA" : method === "umap" ? "UMAP" : "t-SNE" },
   });
   const out = join(runDir, "analysis-embeddings.html");
   await writeFileAtomic(out, html);
