@@ -217,6 +217,16 @@ export {
 } from "./lib/experiment/runner.ts";
 export { type LoadedRun, loadRun } from "./lib/experiment/load.ts";
 export {
+  expandSweep,
+  loadSweep,
+  runSweep,
+  type SweepOptions,
+  type SweepSpec,
+  sweepSummary,
+  type Trial,
+  type TrialStatus,
+} from "./lib/experiment/sweep.ts";
+export {
   continuationScores,
   type EvalResult,
   type EvaluateOptions,
