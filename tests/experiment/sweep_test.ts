@@ -37,6 +37,13 @@ Deno.test("sweep: the shipped sweep expands to grid × seeds trials with their o
   assertEquals(new Set(trials.map((t) => t.configHash)).size, 12, "every trial is a distinct config");
 });
 
+Deno.test("sweep: every shipped configs/sweeps/*.jsonc loads and expands", async () => {
+  for (const e of Deno.readDirSync("configs/sweeps")) {
+    const spec = await loadSweep(join("configs", "sweeps", e.name));
+    assertTrue(expandSweep(spec, join("runs", "sweeps", spec.name)).length > 0, e.name);
+  }
+});
+
 Deno.test("sweep: bad sweep files name the key", async () => {
   const dir = await Deno.makeTempDir();
   await assertRejects(async () => await loadSweep(await sweepFile(dir, { seeds: [] })), "s.jsonc", "seeds");
