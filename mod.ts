@@ -237,7 +237,7 @@ export {
 } from "./lib/experiment/evaluate.ts";
 export { tokenizeCached, type TokenizedCorpus, tokenizerHash } from "./lib/data/token_cache.ts";
 export {
-  bertAccuracy,
+  bertScores,
   buildModel,
   type FamilyModel,
   type FamilyRun,
@@ -245,6 +245,10 @@ export {
   type FamilyStreams,
   familyTokenizer,
   modelVocabSize,
+  sameIds,
+  t5Decodings,
+  t5Greedy,
+  t5Text,
   t5Vocab,
 } from "./lib/experiment/families.ts";
 // generation

@@ -13,14 +13,13 @@
  *
  * @module
  */
-import { maskedAccuracy, maskEvalBatches } from "../data/mlm.ts";
+import { maskEvalBatches } from "../data/mlm.ts";
 import { type Batch, evalWindows } from "../data/batcher.ts";
 import type { Tokenizer } from "../data/tokenizer.ts";
 import { corpusBleu, type SmoothingMethod, whitespaceTokenize } from "../eval/bleu.ts";
 import { bitsPerByte, utf8ByteLength } from "../eval/perplexity.ts";
 import { corpusRouge } from "../eval/rouge.ts";
 import { generate } from "../generate/generate.ts";
-import { greedyDecode } from "../generate/seq2seq.ts";
 import { withArena } from "../kernels/wasm/runtime.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT } from "../nn/models/gpt.ts";
@@ -29,7 +28,15 @@ import { Rng } from "../random.ts";
 import { noGrad } from "../tensor/tensor.ts";
 import type { Seq2SeqBatch } from "../data/seq2seq.ts";
 import type { Config } from "./config.ts";
-import { type FamilyModel, familyRun, t5Text, t5Vocab } from "./families.ts";
+import {
+  bertScores,
+  type FamilyModel,
+  familyRun,
+  sameIds,
+  t5Decodings,
+  t5Text,
+  t5Vocab,
+} from "./families.ts";
 
 /** The metrics `deno task eval` can compute. */
 export type MetricName = "ppl" | "bpb" | "bleu" | "rouge";
@@ -221,28 +228,9 @@ export function evaluateText(
       probability: config.data.mask_probability,
       seed: config.train.seed,
     });
-    let nats = 0, masked = 0, hits = 0;
-    model.eval();
-    for (const b of batches) {
-      const n = b.y.reduce((k, v) => k + (v >= 0 ? 1 : 0), 0);
-      if (n === 0) continue;
-      noGrad(() =>
-        withArena(() => {
-          const { logits, loss } = model.forward(b.x, b.x.length / T, T, { targets: b.y });
-          nats += loss!.item() * n;
-          hits += maskedAccuracy(logits, b.y) * n;
-        })
-      );
-      masked += n;
-    }
+    const { loss, accuracy, masked } = bertScores(model, batches, T);
     if (masked === 0) throw new Error("eval: no masked positions (the text is shorter than one window)");
-    return {
-      family,
-      tokens: masked,
-      loss: nats / masked,
-      ppl: Math.exp(nats / masked),
-      masked_accuracy: hits / masked,
-    };
+    return { family, tokens: masked, loss, ppl: Math.exp(loss), masked_accuracy: accuracy };
   }
   return seq2seqScores(config, model, tokenizer, tokens, o);
 }
@@ -260,24 +248,10 @@ function seq2seqScores(
     data: new Rng(config.train.seed),
     mask: new Rng(0),
   });
-  const refs: string[] = [], hyps: string[] = [];
-  let exact = 0;
-  for (const raw of run.evalBatches) {
-    const b = raw as Seq2SeqBatch;
-    const out = greedyDecode(model, b.src, b.B, b.Ts, {
-      maxLen: b.Tt,
-      bosId: vocab.bos,
-      eosId: vocab.eos,
-      srcLengths: b.srcLengths,
-    });
-    out.forEach((got, r) => {
-      const row = b.tgtOut.subarray(r * b.Tt, (r + 1) * b.Tt), end = row.indexOf(vocab.eos);
-      const want = row.slice(0, end < 0 ? row.length : end);
-      if (got.length === want.length && got.every((v, i) => v === want[i])) exact++;
-      refs.push(t5Text(tokenizer, vocab, want));
-      hyps.push(t5Text(tokenizer, vocab, got));
-    });
-  }
+  const rows = t5Decodings(model, vocab, run.evalBatches as Seq2SeqBatch[]);
+  const refs = rows.map((d) => t5Text(tokenizer, vocab, d.want));
+  const hyps = rows.map((d) => t5Text(tokenizer, vocab, d.got));
+  const exact = rows.filter((d) => sameIds(d.got, d.want)).length;
   const smoothing = o.bleuSmoothing ?? "method1";
   return {
     family: config.model.family,

@@ -202,7 +202,7 @@ export function familyRun(
         setState: (s) => batcher.setState(s as MlmBatcherState),
       },
       evalBatches,
-      evalMetrics: () => ({ masked_accuracy: bertAccuracy(model, evalBatches, T) }),
+      evalMetrics: () => ({ masked_accuracy: bertScores(model, evalBatches, T).accuracy }),
       // a window from the middle of the held-out text (its start is often a licence header)
       sample: () => {
         const mid = Math.max(0, (valTokens.length >> 1) - (T >> 1));
@@ -267,13 +267,6 @@ function t5Run(
   // held out: generated examples from a generator of their own, or corrupted windows of the validation text
   const held = make(new Rng(t.seed * 7919 + 17), valTokens);
   const evalBatches = Array.from({ length: nEval }, () => held.next());
-  const decode = (b: Seq2SeqBatch) =>
-    greedyDecode(model, b.src, b.B, b.Ts, {
-      maxLen: b.Tt,
-      bosId: vocab.bos,
-      eosId: vocab.eos,
-      srcLengths: b.srcLengths,
-    });
   const text = (ids: ArrayLike<number>) => t5Text(tokenizer, vocab, ids);
   return {
     batcher: {
@@ -295,19 +288,19 @@ function t5Run(
       return b.B * (b.Ts + b.Tt);
     },
     evalMetrics: () => {
-      let hit = 0, n = 0;
-      for (const b of evalBatches) {
-        decode(b).forEach((got, r) => {
-          const want = wanted(b, r, vocab.eos);
-          n++;
-          if (got.length === want.length && got.every((v, i) => v === want[i])) hit++;
-        });
-      }
-      return { exact_match: n === 0 ? NaN : hit / n };
+      const rows = t5Decodings(model, vocab, evalBatches);
+      return {
+        exact_match: rows.length === 0
+          ? NaN
+          : rows.filter((d) => sameIds(d.got, d.want)).length / rows.length,
+      };
     },
     sample: () => {
       if (t.sample_tokens === 0 || evalBatches.length === 0) return null;
-      const b = evalBatches[0], rows = Math.min(4, b.B), greedy = decode(b), lines: string[] = [];
+      const b = evalBatches[0],
+        rows = Math.min(4, b.B),
+        greedy = t5Greedy(model, vocab, b),
+        lines: string[] = [];
       for (let r = 0; r < rows; r++) {
         // the model reads sources with their end token (as greedy decoding does); the display leaves it out
         const withEos = b.src.subarray(r * b.Ts, r * b.Ts + b.srcLengths[r]), src = withEos.subarray(0, -1);
@@ -346,24 +339,62 @@ function wanted(b: Seq2SeqBatch, r: number, eos: number): Int32Array {
   return row.slice(0, end < 0 ? row.length : end);
 }
 
-/** Masked-token accuracy of a Bert over fixed (masked input, targets) batches of rows of T tokens. */
-export function bertAccuracy(model: Bert, batches: readonly Batch[], T: number): number {
-  let hit = 0, count = 0;
+/**
+ * A Bert's masked-LM loss (nats per masked token) and masked-token accuracy over fixed (masked input, targets)
+ * batches of rows of T tokens, weighted by each batch's masked positions; `masked` counts them (NaN figures when
+ * there are none). Eval mode and no tape; the training flag is put back.
+ */
+export function bertScores(
+  model: Bert,
+  batches: readonly Batch[],
+  T: number,
+): { loss: number; accuracy: number; masked: number } {
+  let nats = 0, hits = 0, masked = 0;
   const wasTraining = model.training;
   model.eval();
   try {
     for (const b of batches) {
-      const acc = noGrad(() =>
-        withArena(() => maskedAccuracy(model.forward(b.x, b.x.length / T, T).logits, b.y))
-      );
       const n = b.y.reduce((k, v) => k + (v >= 0 ? 1 : 0), 0);
-      if (n > 0) {
-        hit += acc * n;
-        count += n;
-      }
+      if (n === 0) continue;
+      noGrad(() =>
+        withArena(() => {
+          const { logits, loss } = model.forward(b.x, b.x.length / T, T, { targets: b.y });
+          nats += loss!.item() * n;
+          hits += maskedAccuracy(logits, b.y) * n;
+        })
+      );
+      masked += n;
     }
   } finally {
     model.train(wasTraining);
   }
-  return count === 0 ? NaN : hit / count;
+  return { loss: masked === 0 ? NaN : nats / masked, accuracy: masked === 0 ? NaN : hits / masked, masked };
+}
+
+/** Greedy decodings of a batch of T5 sources (the end token ends each; the row's source length is respected). */
+export function t5Greedy(model: T5, vocab: Seq2SeqVocab, b: Seq2SeqBatch): Int32Array[] {
+  return greedyDecode(model, b.src, b.B, b.Ts, {
+    maxLen: b.Tt,
+    bosId: vocab.bos,
+    eosId: vocab.eos,
+    srcLengths: b.srcLengths,
+  });
+}
+
+/** Every row of the batches: its target (up to the end token) and the model's greedy decoding of its source. */
+export function t5Decodings(
+  model: T5,
+  vocab: Seq2SeqVocab,
+  batches: readonly Seq2SeqBatch[],
+): { want: Int32Array; got: Int32Array }[] {
+  return batches.flatMap((b) =>
+    t5Greedy(model, vocab, b).map((got, r) => ({ want: wanted(b, r, vocab.eos), got }))
+  );
+}
+
+/** Whether two id sequences are equal. */
+export function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
