@@ -79,6 +79,16 @@ export class CharTokenizer {
     return n === out.length ? out : out.slice(0, n);
   }
 
+  /**
+   * `text` without the characters this tokenizer does not know (a text from elsewhere, for evaluation or analysis),
+   * and how many code points were left out.
+   */
+  keepKnown(text: string): { text: string; dropped: number } {
+    let dropped = 0;
+    const kept = [...text].filter((ch) => this.#ids.has(ch) || (dropped++, false));
+    return { text: dropped === 0 ? text : kept.join(""), dropped };
+  }
+
   /** Ids → text. Throws on an id outside [0, vocabSize). */
   decode(ids: ArrayLike<number>): string {
     let s = "";

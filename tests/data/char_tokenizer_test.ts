@@ -67,3 +67,9 @@ Deno.test("saveTokenizer / loadTokenizer", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("keepKnown leaves out (and counts) characters the tokenizer never saw", () => {
+  const tok = CharTokenizer.fromText("abc ");
+  assertEquals(tok.keepKnown("a b😀c!"), { text: "a bc", dropped: 2 });
+  assertEquals(tok.keepKnown("cab"), { text: "cab", dropped: 0 });
+});

@@ -64,12 +64,7 @@ async function validationTokens(config: Config, tok: Tokenizer): Promise<Int32Ar
     valFraction: d.val_fraction,
     testFraction: d.test_fraction,
   });
-  let text = c.val;
-  if (tok instanceof CharTokenizer) {
-    const known = new Set(tok.vocab);
-    text = [...text].filter((ch) => known.has(ch)).join("");
-  }
-  return tok.encode(text);
+  return tok.encode(tok instanceof CharTokenizer ? tok.keepKnown(c.val).text : c.val);
 }
 
 function seconds(t0: number): string {
@@ -112,12 +107,9 @@ async function attention(
   if (val.length < 2) fail(`${runDir}: the validation text has fewer than 2 tokens`);
   let prompt = typeof values.prompt === "string" ? values.prompt : config.train.sample_prompt;
   if (tokenizer instanceof CharTokenizer) {
-    const known = new Set(tokenizer.vocab);
-    const kept = [...prompt].filter((ch) => known.has(ch)).join("");
-    if (kept.length < prompt.length) {
-      console.error(`analyze: left out ${prompt.length - kept.length} unknown characters`);
-    }
-    prompt = kept;
+    const { text, dropped } = tokenizer.keepKnown(prompt);
+    if (dropped > 0) console.error(`analyze: left out ${dropped} unknown characters`);
+    prompt = text;
   }
   let ids = prompt === "" ? val.slice(0, Math.min(32, T)) : tokenizer.encode(prompt);
   if (ids.length > T) {

@@ -100,11 +100,7 @@ async function main(args: string[]): Promise<void> {
     if (maxChars !== undefined && text.length > maxChars) text = text.slice(0, maxChars);
     // a character model cannot read characters it never saw: they are left out (and counted)
     let dropped = 0;
-    if (tokenizer instanceof CharTokenizer && text !== "") {
-      const known = new Set(tokenizer.vocab);
-      const kept = [...text].filter((ch) => known.has(ch) || (dropped++, false));
-      if (dropped > 0) text = kept.join("");
-    }
+    if (tokenizer instanceof CharTokenizer) ({ text, dropped } = tokenizer.keepKnown(text));
     const t0 = performance.now();
     const result = evaluateText(config, model, tokenizer, tokenizer.encode(text), {
       metrics: metrics as MetricName[],
