@@ -7,6 +7,7 @@ import { uniqueParams } from "../../lib/optim/param.ts";
 import { Rng } from "../../lib/random.ts";
 import { type MetricEvent, train } from "../../lib/train/trainer.ts";
 import { assertAllClose, assertEquals, assertTrue } from "../_helpers/assert.ts";
+import { freshState } from "../_helpers/train.ts";
 
 // Trains `steps` optimizer steps with k micro-batches of `batch` windows each; returns the train losses and the
 // final parameters. The batcher draws windows one after another from its generator, so k batches of B see the
@@ -38,15 +39,7 @@ async function run(k: number, batch: number, steps: number, dtype: DType) {
       return Promise.resolve();
     },
     checkpoint: () => Promise.resolve(),
-  }, {
-    step: 0,
-    tokensSeen: 0,
-    elapsed: 0,
-    intervalLoss: 0,
-    intervalSteps: 0,
-    batcher: { batches: 0, rng: new Rng(6).state() },
-    dropout: model.dropoutRng.state(),
-  });
+  }, freshState(model));
   return { losses, ratios, state, params: params.map((p) => [...p.tensor.data]) };
 }
 

@@ -10,6 +10,7 @@ import { buildDetailFigures } from "../../lib/report/detail.ts";
 import { newDocument } from "../../lib/report/dom.ts";
 import { parseMetrics } from "../../lib/report/metrics.ts";
 import { type MetricEvent, train } from "../../lib/train/trainer.ts";
+import { freshState } from "../_helpers/train.ts";
 
 Deno.test("ActivationProbe: dead GELU share and block output statistics", () => {
   const p = new ActivationProbe();
@@ -46,15 +47,7 @@ Deno.test("detail events: one per detail step, a row per parameter tensor, a blo
       return Promise.resolve();
     },
     checkpoint: () => Promise.resolve(),
-  }, {
-    step: 0,
-    tokensSeen: 0,
-    elapsed: 0,
-    intervalLoss: 0,
-    intervalSteps: 0,
-    batcher: { batches: 0, rng: new Rng(6).state() },
-    dropout: model.dropoutRng.state(),
-  });
+  }, freshState(model));
   const { detail } = parseMetrics(lines.join("\n"));
   assertEquals(detail.map((d) => d.step), [3, 6]);
   for (const d of detail) {

@@ -21,7 +21,8 @@ import {
 } from "../../lib/tensor/precision.ts";
 import { saveForBackward } from "../../lib/tensor/tensor.ts";
 import { MixedPrecision } from "../../lib/train/precision.ts";
-import { type MetricEvent, train, type TrainerState } from "../../lib/train/trainer.ts";
+import { type MetricEvent, train } from "../../lib/train/trainer.ts";
+import { freshState } from "../_helpers/train.ts";
 
 // ---- the formats: known answers (IEEE 754 binary16 and bfloat16, round to nearest, ties to even)
 
@@ -186,7 +187,7 @@ Deno.test("MixedPrecision: the passes see rounded weights, the optimizer updates
     () =>
       withArena(() => mp.withComputeWeights(() => model.forward(x, 2, 16, { targets: y }).loss!.backward())),
   );
-  mp.unscaleOrSkip(false);
+  mp.unscale();
   opt.step();
   const w = params[0].tensor.data as Float32Array, r = w.slice();
   roundInPlace(r, "bf16");
@@ -226,19 +227,6 @@ Deno.test("bf16 holds less activation memory in a step than fp32 (attention and 
 
 // ---- fp16 loss scaling in the trainer
 
-function start(model: GPT, scale?: number): TrainerState {
-  return {
-    step: 0,
-    tokensSeen: 0,
-    elapsed: 0,
-    intervalLoss: 0,
-    intervalSteps: 0,
-    batcher: { batches: 0, rng: new Rng(6).state() },
-    dropout: model.dropoutRng.state(),
-    ...(scale === undefined ? {} : { lossScale: { scale, goodSteps: 0 } }),
-  };
-}
-
 async function trainFp16(steps: number, lossScale: number, growthInterval = 2000) {
   const tokens = Int32Array.from({ length: 600 }, (_, i) => (i * 7 + (i >> 3)) % 17);
   const model = tinyModel(), params = uniqueParams(model.namedParameters());
@@ -264,7 +252,7 @@ async function trainFp16(steps: number, lossScale: number, growthInterval = 2000
     },
     checkpoint: () => Promise.resolve(),
     precision,
-  }, start(model));
+  }, freshState(model));
   return { events, out, params, init, precision };
 }
 
@@ -324,7 +312,7 @@ Deno.test("fp16 and bf16 training stays close to fp32 (same data, same seed)", a
       },
       checkpoint: () => Promise.resolve(),
       precision: p === "fp32" ? undefined : new MixedPrecision(params, p),
-    }, start(model));
+    }, freshState(model));
     losses[p] = seen;
   }
   assertEquals(getPrecision(), "fp32", "train() puts the precision back");
