@@ -214,7 +214,7 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
         loss.backward(new Float32Array([mp.scale]));
         return loss.data[0];
       });
-      mp.unscaleOrSkip(false);
+      mp.unscale();
       opt.step();
       return v;
     });

@@ -99,18 +99,10 @@ export class MixedPrecision {
   }
 
   /**
-   * After a backward pass of the scaled loss: `overflowed` says whether some gradient is Inf/NaN. On overflow
-   * the step must be skipped: the scale halves (an error below the minimum: the gradients are not finite at
-   * any scale) and this returns false. Otherwise the gradients are divided by the scale and this returns true;
-   * after `growthInterval` good steps in a row the scale doubles.
+   * After a backward pass of the scaled loss whose gradients are all finite: divides them by the scale; after
+   * `growthInterval` such steps in a row the scale doubles.
    */
-  unscaleOrSkip(overflowed: boolean): boolean {
-    if (overflowed) {
-      if (!this.dynamic || this.scale / 2 < this.#minScale) return false;
-      this.scale /= 2;
-      this.goodSteps = 0;
-      return false;
-    }
+  unscale(): void {
     if (this.scale !== 1) {
       const inv = 1 / this.scale;
       for (const { tensor } of this.params) {
@@ -122,12 +114,20 @@ export class MixedPrecision {
       this.scale *= 2;
       this.goodSteps = 0;
     }
-    return true;
   }
 
-  /** Whether an overflow at the current scale can still be handled by skipping (fp16 above the minimum). */
+  /**
+   * Whether an overflow (an Inf/NaN gradient) at the current scale can be handled by skipping the step: fp16 with
+   * the scale still above its minimum. Otherwise the gradients are not finite at any scale.
+   */
   canSkip(): boolean {
     return this.dynamic && this.scale / 2 >= this.#minScale;
+  }
+
+  /** Records a skipped step (call only when {@link MixedPrecision.canSkip}): the scale halves. */
+  skipStep(): void {
+    this.scale /= 2;
+    this.goodSteps = 0;
   }
 
   /** The scaler's position. */

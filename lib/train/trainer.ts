@@ -304,7 +304,7 @@ async function trainLoop<Bt>(
       const badGrad = firstNonFinite(o.params);
       if (badGrad && mp?.canSkip()) {
         // fp16 overflow: drop this step's update, halve the loss scale, go on
-        mp.unscaleOrSkip(true);
+        mp.skipStep();
         o.optimizer.zeroGrad();
         s.intervalSkipped = (s.intervalSkipped ?? 0) + 1;
         return NaN;
@@ -317,7 +317,7 @@ async function trainLoop<Bt>(
             (mp?.dynamic ? ` (loss scale ${mp.scale}, the minimum)` : ""),
         );
       }
-      mp?.unscaleOrSkip(false);
+      mp?.unscale();
       if (detailNow) gradNorms = o.params.map((p) => l2(p.tensor.grad ?? []));
       const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
       o.optimizer.step(lr);
