@@ -332,7 +332,7 @@ export {
   type StatsView,
 } from "./lib/report/analysis.ts";
 export { ActivationProbe, activeProbe, type BlockStats, DEAD_GELU_INPUT, withProbe } from "./lib/nn/probe.ts";
-export { buildDetailFigures, type DetailRun } from "./lib/report/detail.ts";
+export { buildDetailFigures, buildLayerFigures, type DetailRun } from "./lib/report/detail.ts";
 export type { Figure } from "./lib/report/figures.ts";
 export type { DetailPoint, ParsedMetrics, TrainPoint, ValPoint } from "./lib/report/metrics.ts";
 // evaluation metrics

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import process from "node:process";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
 import { tokenizeCached } from "../data/token_cache.ts";
 import { type Corpus, loadCorpus } from "../data/corpus.ts";
@@ -151,10 +152,16 @@ function generatedCorpus(config: Config): Corpus {
   };
 }
 
+/** The per-parameter learning-rate multiplier of `train.layer_lr_decay` (none when it is 1). */
+function layerScale(config: Config): ((p: NamedParam) => number) | undefined {
+  const t = config.train;
+  return t.layer_lr_decay === 1 ? undefined : layerLrScales(config.model.n_layer, t.layer_lr_decay);
+}
+
 /** Builds the optimizer named by the config. */
 export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer {
   const t = config.train;
-  const lrScale = t.layer_lr_decay === 1 ? undefined : layerLrScales(config.model.n_layer, t.layer_lr_decay);
+  const lrScale = layerScale(config);
   if (t.optimizer === "sgd") {
     return new SGD(params, {
       lr: t.learning_rate,
@@ -344,6 +351,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       gradAccumSteps: t.grad_accum_steps,
       logInterval: t.log_interval,
       detailInterval: t.log_interval_detail,
+      lrScale: layerScale(config),
+      memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       evalInterval: t.eval_interval,
       checkpointInterval: t.checkpoint_interval,
       log: (e) => appendJsonLine(metricsPath, e),

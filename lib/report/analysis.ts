@@ -13,6 +13,7 @@ import { newDocument } from "./dom.ts";
 import { clearlyAboveChance } from "../analysis/attention.ts";
 import { defangUrls, escapeHtml } from "./escape.ts";
 import { RUN_COLORS } from "./figures.ts";
+import { standaloneSvg } from "./export.ts";
 
 /** Attention maps of one prompt. */
 export interface AttentionView {
@@ -376,6 +377,32 @@ function embeddingSection(doc: Document, e: EmbeddingView): string {
 <figure id="embedding-scatter">${embeddingScatterSvg(doc, e)}
 <figcaption>Each dot is one token's row of the embedding matrix (wte), coloured by category.</figcaption>
 </figure>`;
+}
+
+/**
+ * Every figure of an analysis page as a standalone SVG document, by id: `attention-overview`,
+ * `attention-L<l>-H<h>` (the zoomed head) and `embeddings-<method>`. For papers and READMEs (the colour legends
+ * are HTML on the page and are not in the files).
+ */
+export function analysisFigureSvgs(page: AnalysisPage): Map<string, string> {
+  const doc = newDocument();
+  const out = new Map<string, string>();
+  const put = (id: string, markup: string) => {
+    const svg = standaloneSvg(markup);
+    if (svg !== null) out.set(id, svg);
+  };
+  if (page.attention) {
+    const { layer, head } = page.attention.zoom;
+    put("attention-overview", attentionOverviewSvg(doc, page.attention));
+    put(`attention-L${layer}-H${head}`, attentionHeadSvg(doc, page.attention, layer, head));
+  }
+  if (page.embeddings) {
+    put(
+      `embeddings-${page.embeddings.method.toLowerCase().replace(/[^a-z]/g, "")}`,
+      embeddingScatterSvg(doc, page.embeddings),
+    );
+  }
+  return out;
 }
 
 /** The whole page as a self-contained HTML string. */

@@ -9,7 +9,7 @@
  */
 import * as Plot from "@observablehq/plot";
 import type { Figure } from "./figures.ts";
-import type { DetailPoint } from "./metrics.ts";
+import type { DetailPoint, TrainPoint } from "./metrics.ts";
 
 /** A run's detail series, for {@link buildDetailFigures}. */
 export interface DetailRun {
@@ -17,6 +17,8 @@ export interface DetailRun {
   label: string;
   /** Its detail events by step. */
   detail: readonly DetailPoint[];
+  /** Its train events (their per-layer-group update ratios and layer-wise learning rates). */
+  train: readonly TrainPoint[];
 }
 
 interface HeatCell {
@@ -67,6 +69,7 @@ function lines(
   points: { step: number; series: string; value: number }[],
   yLabel: string,
   width: number,
+  log = false,
 ): string {
   const svg = Plot.plot({
     document: doc,
@@ -76,8 +79,10 @@ function lines(
     marginTop: 30,
     style: { background: "white", color: "#222", fontSize: "11px" },
     x: { label: "step", labelAnchor: "right", grid: true },
-    y: { label: null, grid: true, zero: true },
-    color: { legend: true },
+    y: log
+      ? { type: "log", label: null, grid: true, tickFormat: "~g" }
+      : { label: null, grid: true, zero: true },
+    color: { legend: true, domain: [...new Set(points.map((p) => p.series))] },
     marks: [
       Plot.lineY(points, { x: "step", y: "value", stroke: "series", strokeWidth: 1.6 }),
       Plot.dot(points, {
@@ -99,6 +104,65 @@ function lines(
   });
   svg.setAttribute("xmlns", "http://www.w3.org/2000/svg");
   return svg.outerHTML;
+}
+
+/** Points of a per-layer-group record of the train events (`update_ratio`, `layer_lr`), positive values only. */
+function groupSeries(
+  train: readonly TrainPoint[],
+  get: (t: TrainPoint) => Record<string, number> | undefined,
+): { step: number; series: string; value: number }[] {
+  return train.flatMap((t) =>
+    Object.entries(get(t) ?? {}).filter(([, v]) => v > 0).map(([g, v]) => ({
+      step: t.step,
+      series: g,
+      value: v,
+    }))
+  );
+}
+
+/**
+ * The layer-wise figures of the first run whose train lines carry them: the effective learning rate of each layer
+ * group (`train.layer_lr_decay`) and each group's update/weight ratio, over steps.
+ */
+export function buildLayerFigures(doc: Document, runs: readonly DetailRun[], width = 900): Figure[] {
+  const figures: Figure[] = [];
+  const lrRun = runs.find((r) => r.train.some((t) => t.layer_lr !== undefined));
+  const ratioRun = lrRun ?? runs.find((r) => r.train.some((t) => t.update_ratio !== undefined));
+  const who = (r: DetailRun) => runs.length > 1 ? ` (run ${r.label})` : "";
+  if (lrRun !== undefined) {
+    figures.push({
+      id: "layer_lr",
+      title: "Layer-wise learning rate",
+      caption: `Effective learning rate of each layer group under train.layer_lr_decay${who(lrRun)}: the ` +
+        `head gets the schedule's rate, each layer below it decay times the one above (log scale).`,
+      svg: lines(
+        doc,
+        "Learning rate per layer group",
+        groupSeries(lrRun.train, (t) => t.layer_lr),
+        "lr",
+        width,
+        true,
+      ),
+    });
+  }
+  if (ratioRun !== undefined) {
+    figures.push({
+      id: "layer_update",
+      title: "Update ratio per layer",
+      caption:
+        `‖Δθ‖ / ‖θ‖ of each layer group's update at every logged step${who(ratioRun)} (log scale): how ` +
+        `fast each layer actually moves. With layer-wise rates, lower layers should sit proportionally lower.`,
+      svg: lines(
+        doc,
+        "Update / weight per layer group",
+        groupSeries(ratioRun.train, (t) => t.update_ratio),
+        "ratio",
+        width,
+        true,
+      ),
+    });
+  }
+  return figures;
 }
 
 /**

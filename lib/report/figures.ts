@@ -10,6 +10,7 @@ import type { TrainPoint, ValPoint } from "./metrics.ts";
 import { drawHeader, headerLayout, type LegendItem } from "./legend.ts";
 import { logTicks, yExtent } from "./logticks.ts";
 import { column, type RawAndSmooth, rawAndSmooth, thin, type XY } from "./series.ts";
+import { hoverData, hoverJson, type HoverSeries } from "./hover.ts";
 
 /** One run as the figures see it. */
 export interface PlotRun {
@@ -52,6 +53,8 @@ export interface Figure {
   caption: string;
   /** The `<svg>` markup, or `null` when no run logged the data. */
   svg: string | null;
+  /** The panel's hover data as JSON (see `hover.ts`), for line panels. */
+  hover?: string;
 }
 
 /** Plot's categorical palette ("observable10"), one colour per run, cycling. */
@@ -119,6 +122,8 @@ interface PanelSpec {
   yExtent?: [number, number];
   legend: LegendItem[];
   marks: Plot.Markish[];
+  /** The lines the hover read-out reports (see `hover.ts`). */
+  hover: HoverSeries[];
 }
 
 function renderPanel(
@@ -127,7 +132,7 @@ function renderPanel(
   spec: PanelSpec,
   x: [number, number],
   o: Resolved,
-): string {
+): { svg: string; hover?: string } {
   const layout = headerLayout(spec.legend, MARGIN_LEFT, o.width - 20);
   const marginTop = layout.height + 22;
   const svg = Plot.plot({
@@ -159,7 +164,12 @@ function renderPanel(
     layout,
     MARGIN_LEFT,
   );
-  return svg.outerHTML;
+  const hover = hoverData(svg, spec.hover);
+  return { svg: svg.outerHTML, hover: hover === null ? undefined : hoverJson(hover) };
+}
+
+function series(label: string, color: string, pts: readonly XY[]): HoverSeries {
+  return { label, color, xs: pts.map((p) => p.x), ys: pts.map((p) => p.y) };
 }
 
 function fmt(v: number): string {
@@ -174,10 +184,15 @@ function legendFor(runs: readonly PlotRun[], styles: LegendItem[], singleColors:
 }
 
 /** Faint raw line + smoothed line per run (runs without points skipped). */
-function rawSmoothMarks(series: Array<[PlotRun, RawAndSmooth]>, what: string): Plot.Markish[] {
+function rawSmoothMarks(
+  all: Array<[PlotRun, RawAndSmooth]>,
+  what: string,
+  hover: HoverSeries[],
+): Plot.Markish[] {
   const marks: Plot.Markish[] = [];
-  for (const [r, { raw, smooth }] of series) {
+  for (const [r, { raw, smooth }] of all) {
     if (raw.length === 0) continue;
+    hover.push(series(all.length > 1 ? `${r.label} ${what}` : what, r.color, smooth));
     marks.push(
       Plot.lineY(raw, { x: "x", y: "y", stroke: r.color, strokeOpacity: 0.3, strokeWidth: 1 }),
       Plot.lineY(smooth, {
@@ -192,7 +207,15 @@ function rawSmoothMarks(series: Array<[PlotRun, RawAndSmooth]>, what: string): P
   return marks;
 }
 
-function valMarks(r: PlotRun, pts: XY[], color: string, what: string): Plot.Markish[] {
+function valMarks(
+  runs: readonly PlotRun[],
+  r: PlotRun,
+  pts: XY[],
+  color: string,
+  what: string,
+  hover: HoverSeries[],
+): Plot.Markish[] {
+  hover.push(series(runs.length > 1 ? `${r.label} ${what}` : what, color, pts));
   return [
     Plot.lineY(pts, { x: "x", y: "y", stroke: color, strokeWidth: 1.5, strokeDasharray: "4,3" }),
     Plot.dot(pts, {
@@ -215,11 +238,12 @@ function lossPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
     r,
     rawAndSmooth(column(r.train, (p) => p.loss), { ema: o.beta }, o.maxPoints),
   ]);
-  const marks = rawSmoothMarks(series, `train loss (${ema})`);
+  const hover: HoverSeries[] = [];
+  const marks = rawSmoothMarks(series, `train loss (${ema})`, hover);
   for (const r of runs) {
     const c = column(r.val, (p) => p.loss);
     if (c.xs.length > 0) {
-      marks.push(...valMarks(r, thin(c.xs, c.ys, o.maxPoints), valColor(runs, r), "val loss"));
+      marks.push(...valMarks(runs, r, thin(c.xs, c.ys, o.maxPoints), valColor(runs, r), "val loss", hover));
     }
   }
   if (marks.length === 0) return null;
@@ -233,6 +257,7 @@ function lossPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
     yLabel: "loss (nats/token)",
     legend: legendFor(runs, styles, [c0, c0, SINGLE_VAL_COLOR]),
     marks,
+    hover,
   };
 }
 
@@ -295,6 +320,7 @@ function clipMarks(runs: readonly PlotRun[]): Plot.Markish[] {
 function perplexityPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
   const ema = `EMA β=${o.beta}`;
   const marks: Plot.Markish[] = [];
+  const hover: HoverSeries[] = [];
   const all: XY[][] = [];
   for (const r of runs) {
     const c = column(r.train, (p) => p.loss);
@@ -302,13 +328,14 @@ function perplexityPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | nul
       const { smooth } = rawAndSmooth(c, { ema: o.beta }, o.maxPoints);
       const pts = smooth.map((p) => ({ x: p.x, y: Math.exp(p.y) }));
       all.push(pts);
+      hover.push(series(runs.length > 1 ? `${r.label} train ppl` : "train ppl", r.color, pts));
       marks.push(Plot.lineY(pts, { x: "x", y: "y", stroke: r.color, strokeWidth: 1.5, strokeOpacity: 0.8 }));
     }
     const v = column(r.val, (p) => p.ppl, true);
     if (v.xs.length > 0) {
       const pts = thin(v.xs, v.ys, o.maxPoints);
       all.push(pts);
-      marks.push(...valMarks(r, pts, valColor(runs, r), "val ppl"));
+      marks.push(...valMarks(runs, r, pts, valColor(runs, r), "val ppl", hover));
     }
   }
   if (marks.length === 0) return null;
@@ -322,11 +349,13 @@ function perplexityPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | nul
     yExtent: yExtent(all),
     legend: legendFor(runs, styles, [runs[0].color, SINGLE_VAL_COLOR]),
     marks,
+    hover,
   };
 }
 
 function accuracyPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
   const marks: Plot.Markish[] = [];
+  const hover: HoverSeries[] = [];
   for (const r of runs) {
     for (
       const [what, get] of [
@@ -335,7 +364,9 @@ function accuracyPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null 
       ] as const
     ) {
       const v = column(r.val, get, true);
-      if (v.xs.length > 0) marks.push(...valMarks(r, thin(v.xs, v.ys, o.maxPoints), valColor(runs, r), what));
+      if (v.xs.length > 0) {
+        marks.push(...valMarks(runs, r, thin(v.xs, v.ys, o.maxPoints), valColor(runs, r), what, hover));
+      }
     }
   }
   if (marks.length === 0) return null;
@@ -347,26 +378,30 @@ function accuracyPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null 
       SINGLE_VAL_COLOR,
     ]),
     marks,
+    hover,
   };
 }
 
-function lrPanel(runs: readonly PlotRun[], o: Resolved): PanelSpec | null {
+/** One plain line per run of a train-event field (no smoothing). */
+function plainPanel(
+  runs: readonly PlotRun[],
+  o: Resolved,
+  yLabel: string,
+  get: (t: TrainPoint) => number | undefined,
+  tickFormat: string,
+): PanelSpec | null {
   const marks: Plot.Markish[] = [];
+  const hover: HoverSeries[] = [];
   for (const r of runs) {
-    const c = column(r.train, (p) => p.lr);
+    const c = column(r.train, get);
     if (c.xs.length === 0) continue;
-    marks.push(
-      Plot.lineY(thin(c.xs, c.ys, o.maxPoints), { x: "x", y: "y", stroke: r.color, strokeWidth: 1.8 }),
-    );
+    const pts = thin(c.xs, c.ys, o.maxPoints);
+    hover.push(series(runs.length > 1 ? r.label : yLabel, r.color, pts));
+    marks.push(Plot.lineY(pts, { x: "x", y: "y", stroke: r.color, strokeWidth: 1.8 }));
   }
   if (marks.length === 0) return null;
-  return {
-    yLabel: "learning rate",
-    tickFormat: "~g",
-    zero: true,
-    legend: runs.length > 1 ? legendFor(runs, [], []) : [],
-    marks,
-  };
+  const legend = runs.length > 1 ? legendFor(runs, [], []) : [];
+  return { yLabel, tickFormat, zero: true, legend, marks, hover };
 }
 
 function smoothedPanel(
@@ -386,7 +421,8 @@ function smoothedPanel(
     r,
     rawAndSmooth(column(r.train, p.get, p.log), p.smoother, o.maxPoints),
   ]);
-  const marks = rawSmoothMarks(series, `${p.yLabel} (${p.smoothLabel})`);
+  const hover: HoverSeries[] = [];
+  const marks = rawSmoothMarks(series, `${p.yLabel} (${p.smoothLabel})`, hover);
   if (marks.length === 0) return null;
   const styles: LegendItem[] = [
     { label: "raw", color: "", style: "faint" },
@@ -401,6 +437,7 @@ function smoothedPanel(
     tickFormat: p.tickFormat,
     legend: legendFor(runs, styles, [c0, c0]),
     marks,
+    hover,
   };
 }
 
@@ -432,7 +469,12 @@ function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, st
       "exactly (greedy). At each evaluation.",
       accuracyPanel(runs, o),
     ],
-    ["lr", "Learning rate", "Learning rate per step (schedule incl. warm-up).", lrPanel(runs, o)],
+    [
+      "lr",
+      "Learning rate",
+      "Learning rate per step (schedule incl. warm-up).",
+      plainPanel(runs, o, "learning rate", (t) => t.lr, "~g"),
+    ],
     [
       "grad_norm",
       "Gradient norm",
@@ -462,26 +504,35 @@ function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, st
         zero: true,
       }),
     ],
+    [
+      "memory",
+      "Memory",
+      "Resident memory (RSS) of the training process at each logged step: the model, optimizer state, " +
+      "activations and the runtime. A line that keeps rising is a leak.",
+      plainPanel(runs, o, "RSS (MiB)", (t) => t.rss_mb, "~g"),
+    ],
   ];
 }
 
+const OPTIONAL_PANELS = new Set(["accuracy", "memory"]);
+
 /**
  * Renders every panel for `runs` (at least one) into `doc`. Panels without data come back with `svg: null`,
- * except the accuracy panel, which is only there when some run logged an accuracy.
+ * except the accuracy and memory panels, which are only there when some run logged an accuracy or its RSS.
  */
 export function buildFigures(doc: Document, runs: readonly PlotRun[], opts: FigureOptions = {}): Figure[] {
   if (runs.length === 0) throw new Error("buildFigures: no runs");
   const o = resolve(opts, runs);
   const x = stepDomain(runs);
-  // the accuracy panel belongs to bert and t5 runs: left out entirely, not shown empty, for the others
-  return specs(runs, o).filter(([id, , , spec]) => id !== "accuracy" || spec !== null).map((
+  // the accuracy panel belongs to bert and t5 runs, the memory panel to runs logged since RSS was: left out
+  // entirely, not shown empty, for the others
+  return specs(runs, o).filter(([id, , , spec]) => !OPTIONAL_PANELS.has(id) || spec !== null).map((
     [id, title, caption, spec],
-  ) => ({
-    id,
-    title,
-    caption,
-    svg: spec === null ? null : renderPanel(doc, title, spec, x, o),
-  }));
+  ) => {
+    if (spec === null) return { id, title, caption, svg: null };
+    const { svg, hover } = renderPanel(doc, title, spec, x, o);
+    return { id, title, caption, svg, ...(hover === undefined ? {} : { hover }) };
+  });
 }
 
 /** Renders only the loss panel; `null` when no run logged a loss. */
@@ -493,5 +544,5 @@ export function buildLossFigure(
   if (runs.length === 0) throw new Error("buildLossFigure: no runs");
   const o = resolve(opts, runs);
   const spec = lossPanel(runs, o);
-  return spec === null ? null : renderPanel(doc, "Loss", spec, stepDomain(runs), o);
+  return spec === null ? null : renderPanel(doc, "Loss", spec, stepDomain(runs), o).svg;
 }

@@ -1,12 +1,13 @@
 /**
- * Assembling the report page: one self-contained HTML string with inline CSS, inline SVG figures and no script,
- * no external resource. All text from run directories passes through {@link escapeHtml} here (figures are
+ * Assembling the report page: one self-contained HTML string with inline CSS, inline SVG figures, no external
+ * resource, and one inline script that only adds hover read-outs (the page reads the same without it). All text from run directories passes through {@link escapeHtml} here (figures are
  * escaped by the DOM serializer that produced them).
  *
  * @module
  */
 import { configDiff, flattenConfig } from "./config.ts";
 import { escapeHtml } from "./escape.ts";
+import { HOVER_CSS, HOVER_SCRIPT } from "./hover.ts";
 import type { Figure } from "./figures.ts";
 import type { RunData } from "./rundir.ts";
 import { type Cell, summaryRows } from "./summary.ts";
@@ -138,7 +139,9 @@ function figuresSection(figures: Figure[]): string {
   const parts = figures.map((f) =>
     f.svg === null
       ? `<h3>${escapeHtml(f.title)}</h3><p class="empty">No run logged this.</p>`
-      : `<figure id="fig-${f.id}">${f.svg}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
+      : `<figure id="fig-${f.id}">${f.svg}${
+        f.hover === undefined ? "" : `<script type="application/json" class="hover-data">${f.hover}</script>`
+      }<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
   );
   // a table of contents: one link per drawn figure
   const toc = figures.filter((f) => f.svg !== null).map((f) =>
@@ -212,7 +215,7 @@ export function renderPage(page: Page): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(page.title)}</title>
-<style>${CSS}</style>
+<style>${CSS}${HOVER_CSS}</style>
 </head>
 <body>
 <h1>${escapeHtml(page.title)}</h1>
@@ -223,6 +226,7 @@ ${evalSection(page.runs)}
 ${figuresSection(page.figures)}
 ${configSection(page.runs)}
 ${samplesSection(page.runs)}
+${page.figures.some((f) => f.hover !== undefined) ? `<script>${HOVER_SCRIPT}</script>` : ""}
 </body>
 </html>
 `;

@@ -22,6 +22,12 @@ export interface TrainPoint {
   tokens_per_s?: number;
   /** Seconds since the run started. */
   elapsed_s?: number;
+  /** Resident memory of the process in MiB. */
+  rss_mb?: number;
+  /** ‖Δθ‖ / ‖θ‖ of the step's update per layer group (`embed`, `h.<i>`, `head`). */
+  update_ratio?: Record<string, number>;
+  /** Layer-wise learning rates: the effective rate of each layer group. */
+  layer_lr?: Record<string, number>;
 }
 
 /** One validation event. */
@@ -67,6 +73,14 @@ function finite(o: Record<string, unknown>, key: string): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }
 
+/** An object's finite number fields (others dropped); `undefined` when it is not an object or has none. */
+function finiteRecord(v: unknown): Record<string, number> | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(v)) if (typeof x === "number" && Number.isFinite(x)) out[k] = x;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function byStep<T extends { step: number }>(points: Map<number, T>): T[] {
   return [...points.values()].sort((a, b) => a.step - b.step);
 }
@@ -104,6 +118,9 @@ export function parseMetrics(text: string): ParsedMetrics {
         grad_norm: finite(ev, "grad_norm"),
         tokens_per_s: finite(ev, "tokens_per_s"),
         elapsed_s: finite(ev, "elapsed_s"),
+        rss_mb: finite(ev, "rss_mb"),
+        update_ratio: finiteRecord(ev.update_ratio),
+        layer_lr: finiteRecord(ev.layer_lr),
       });
     } else if (ev.split === "detail" && Array.isArray(ev.params) && Array.isArray(ev.blocks)) {
       const num = (o: unknown, k: string) =>

@@ -7,9 +7,10 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { newDocument } from "./dom.ts";
-import { buildDetailFigures } from "./detail.ts";
+import { buildDetailFigures, buildLayerFigures } from "./detail.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { defangUrls } from "./escape.ts";
+import { standaloneSvg } from "./export.ts";
 import {
   buildFigures,
   buildLossFigure,
@@ -67,9 +68,11 @@ export async function renderReport(runDirs: string[], opts: ReportOptions = {}):
 
 function figuresOf(runs: readonly RunView[], opts: FigureOptions): Figure[] {
   const doc = newDocument();
+  const detailRuns = runs.map((r) => ({ label: r.label, detail: r.data.detail, train: r.data.train }));
   return [
     ...buildFigures(doc, plotRuns(runs), opts),
-    ...buildDetailFigures(doc, runs.map((r) => ({ label: r.label, detail: r.data.detail })), opts.width),
+    ...buildDetailFigures(doc, detailRuns, opts.width),
+    ...buildLayerFigures(doc, detailRuns, opts.width),
   ];
 }
 
@@ -83,17 +86,8 @@ export async function reportFigureSvgs(
 ): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for (const f of figuresOf(await readAll(runDirs), opts)) {
-    if (f.svg === null) continue;
-    // a figure with a legend block is an HTML <figure> around Plot's <svg>: keep the drawing
-    // (its legend's swatches are small <svg>s inside <div>s before it)
-    const from = f.svg.startsWith("<figure") ? Math.max(0, f.svg.lastIndexOf("</div>")) : 0;
-    const at = f.svg.indexOf("<svg", from), end = f.svg.lastIndexOf("</svg>");
-    if (at < 0 || end < 0) continue;
-    let svg = f.svg.slice(at, end + 6);
-    if (!svg.slice(0, 200).includes("xmlns=")) {
-      svg = svg.replace("<svg", '<svg xmlns="http://www.w3.org/2000/svg"');
-    }
-    out.set(f.id, defangUrls(svg) + "\n");
+    const svg = f.svg === null ? null : standaloneSvg(f.svg);
+    if (svg !== null) out.set(f.id, svg);
   }
   return out;
 }

@@ -29,6 +29,10 @@ export type MetricEvent =
     elapsed_s: number;
     /** ‖Δθ‖ / ‖θ‖ of this step's update per layer group (`embed`, `h.<i>`, `head`). */
     update_ratio?: Record<string, number>;
+    /** With layer-wise learning rates: the effective rate of each layer group at this step. */
+    layer_lr?: Record<string, number>;
+    /** Resident memory of the process (MiB) when the line was logged. */
+    rss_mb?: number;
     /** fp16: the loss scale after this step. */
     loss_scale?: number;
     /** fp16: steps skipped since the last train line because a gradient overflowed (their updates were dropped). */
@@ -202,6 +206,13 @@ export interface TrainerOptions<Bt = Batch> {
    * runs under its precision (every op rounds to the format) and puts the previous precision back at the end.
    */
   precision?: MixedPrecision;
+  /**
+   * The optimizer's per-parameter learning-rate multiplier (layer-wise decay), when it has one: train lines then
+   * carry each layer group's effective rate (`layer_lr`).
+   */
+  lrScale?: (p: NamedParam) => number;
+  /** Resident memory of the process in MiB (the runner passes the process's RSS): logged as `rss_mb`. */
+  memoryMb?: () => number;
 }
 
 /**
@@ -363,6 +374,8 @@ async function trainLoop<Bt>(
         tokens_per_s: Math.round(tokensPerS),
         elapsed_s: round3(elapsedNow()),
         update_ratio: updateRatios(o.params, before!),
+        ...(o.lrScale ? { layer_lr: layerRates(o.params, o.lrScale, lr) } : {}),
+        ...(o.memoryMb ? { rss_mb: Math.round(o.memoryMb()) } : {}),
         ...(mp?.dynamic ? { loss_scale: mp.scale, skipped_steps: s.intervalSkipped ?? 0 } : {}),
       });
       o.progress?.({
@@ -445,6 +458,17 @@ function firstNonFiniteData(params: NamedParam[]): string | null {
 }
 
 /** ‖θ − θ_before‖ / ‖θ_before‖ per layer group (see `layerGroup`), rounded to 4 significant digits. */
+/** The effective learning rate of each layer group (the scale of its first tensor: a group shares one depth). */
+function layerRates(
+  params: readonly NamedParam[],
+  scale: (p: NamedParam) => number,
+  lr: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of params) out[layerGroup(p.name)] ??= Number((lr * scale(p)).toPrecision(4));
+  return out;
+}
+
 function updateRatios(
   params: readonly NamedParam[],
   before: readonly ArrayLike<number>[],

@@ -1,7 +1,8 @@
 /**
  * Opens every report type in headless Chromium (where `/usr/bin/chromium` is installed: Debian's `chromium`):
- * a run report, a comparison report and the two analysis pages. Fails on any console message (the pages run no
- * script, so any message is an error) or a figure without a drawing, and saves screenshots to `tests/artifacts/`.
+ * a run report, a comparison report and the two analysis pages. Fails on any console message (the only script is
+ * the reports' hover read-out, which logs nothing) or a figure without a drawing, saves screenshots to
+ * `tests/artifacts/`, and checks that the hover read-out shows values under a (synthetic) pointer.
  */
 import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
@@ -27,19 +28,42 @@ const canRun = Deno.permissions.querySync({ name: "run", command: CHROMIUM }).st
     }
   })();
 
+/** Chromium's flags for one headless page load with a fresh profile. */
+function headless(profile: string): string[] {
+  return [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    `--user-data-dir=${profile}`,
+  ];
+}
+
+/** The DOM of `url` after its scripts ran (`--dump-dom`). */
+async function dumpDom(url: string): Promise<string> {
+  const profile = await Deno.makeTempDir({ prefix: "lcm-chromium-" });
+  try {
+    const out = await new Deno.Command(CHROMIUM, {
+      args: [...headless(profile), "--window-size=1000,2400", "--dump-dom", url],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertTrue(out.success, `chromium exited with ${out.code}`);
+    return new TextDecoder().decode(out.stdout);
+  } finally {
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
 /** Screenshot of `html` (a file) into `png`; returns the console lines Chromium logged. */
 async function openInChromium(html: string, png: string): Promise<string[]> {
   const profile = await Deno.makeTempDir({ prefix: "lcm-chromium-" });
   try {
     const out = await new Deno.Command(CHROMIUM, {
       args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        `--user-data-dir=${profile}`,
+        ...headless(profile),
         "--enable-logging=stderr",
         "--v=0",
         "--window-size=1000,2400",
@@ -68,8 +92,10 @@ Deno.test({
       noReport: true,
     });
     const b = await runExperiment({
-      config:
-        loadConfig({ path: "configs/tiny.jsonc", sets: [...sets, "train.seed=7", "run.name=tiny-b"] }).config,
+      config: loadConfig({
+        path: "configs/tiny.jsonc",
+        sets: [...sets, "train.seed=7", "run.name=tiny-b", "train.layer_lr_decay=0.8"],
+      }).config,
       noReport: true,
     });
     await Deno.writeTextFile(
@@ -121,6 +147,13 @@ Deno.test({
       const png = join("tests", "artifacts", `${name}.png`);
       assertEquals(await openInChromium(await Deno.realPath(path), png), [], `${name}: console messages`);
       assertTrue((await Deno.stat(png)).size > 5000, `${name}: the screenshot is (nearly) empty`);
+      if (name.endsWith("-report")) {
+        // the hover read-out: a synthetic pointer over the middle of the first panel
+        const dom = await dumpDom(`file://${await Deno.realPath(path)}#hover-selftest`);
+        const m = /data-hover-selftest="([^"]*)"/.exec(dom);
+        assertTrue(m !== null, `${name}: the hover script did not run`);
+        assertTrue(/^\d+ panels; step \d+.*loss.*\d/.test(m[1]), `${name}: hover read-out "${m[1]}"`);
+      }
     }
   },
 });

@@ -46,6 +46,21 @@ Deno.test("report --figures writes each drawn figure as a standalone SVG; the pa
     }
     const html = await Deno.readTextFile(join(dir, "r.html"));
     assertTrue(html.includes('<p class="toc"><a href="#fig-loss">Loss</a>'), "table of contents");
+    // --format png: the same figures rasterised (resvg) at 2×
+    const pngOut: string[] = [];
+    const io = { out: (l: string) => pngOut.push(l), err: (l: string) => pngOut.push(l) };
+    const png = join(dir, "png");
+    assertEquals(await main([run, "--out", join(dir, "r.html"), "--figures", png, "--format", "png"], io), 0, pngOut.join("\n"));
+    const pngs = [...Deno.readDirSync(png)].map((e) => e.name).sort();
+    assertEquals(pngs, files.map((f) => f.replace(/\.svg$/, ".png")));
+    const bytes = await Deno.readFile(join(png, "loss.png"));
+    assertEquals([...bytes.slice(1, 4)], [0x50, 0x4e, 0x47], "PNG signature");
+    // IHDR width: the 900-px figure at 2×
+    assertEquals(new DataView(bytes.buffer, bytes.byteOffset).getUint32(16), 1800);
+    const bad: string[] = [];
+    const badIo = { out: (l: string) => bad.push(l), err: (l: string) => bad.push(l) };
+    assertEquals(await main([run, "--figures", png, "--format", "jpg"], badIo), 2);
+    assertTrue(bad[0].includes('expected svg or png, got "jpg"'), bad[0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -3,7 +3,8 @@ import { assertClose, assertEquals } from "../_helpers/assert.ts";
 
 Deno.test("parseMetrics: splits train and val, fills ppl, ignores unknown events", () => {
   const text = [
-    '{"step":10,"split":"train","loss":2.9,"lr":0.001,"grad_norm":0.8,"tokens_per_s":5400,"elapsed_s":12.3}',
+    '{"step":10,"split":"train","loss":2.9,"lr":0.001,"grad_norm":0.8,"tokens_per_s":5400,"elapsed_s":12.3,' +
+    '"rss_mb":210,"update_ratio":{"embed":0.001,"h.0":"x"},"layer_lr":{}}',
     '{"step":20,"split":"train","loss":2.7}',
     '{"step":20,"split":"val","loss":2.5,"ppl":12.2,"elapsed_s":40.1}',
     '{"step":30,"split":"val","loss":2}',
@@ -21,6 +22,9 @@ Deno.test("parseMetrics: splits train and val, fills ppl, ignores unknown events
     grad_norm: 0.8,
     tokens_per_s: 5400,
     elapsed_s: 12.3,
+    rss_mb: 210,
+    update_ratio: { embed: 0.001 }, // non-numbers dropped
+    layer_lr: undefined, // an empty record is no record
   });
   assertEquals(m.train[1].lr, undefined);
   assertEquals(m.val[0].ppl, 12.2);

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parseHTML } from "linkedom";
 import { lossFigureSvg, renderReport, writeReport } from "../../lib/report/report.ts";
 import { RunDirError } from "../../lib/report/rundir.ts";
+import type { HoverData } from "../../lib/report/hover.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
 import { writeSyntheticRun } from "./_synth.ts";
 
@@ -33,12 +34,35 @@ Deno.test("one run: one <svg> per panel, each standalone, and nothing external",
   assertEquals(count(html, "<svg"), PANELS);
   assertEquals(count(html, '<svg xmlns="http://www.w3.org/2000/svg"'), PANELS);
   assertEquals(externalUrls(html), []);
-  assertTrue(!/<script/i.test(html), "no <script>");
+  // script: only the one inline hover script and the panels' JSON data, nothing loaded
+  const scripts = html.match(/<script[^>]*>/gi) ?? [];
+  assertEquals(scripts.filter((t) => t === "<script>").length, 1, "one inline script");
+  assertTrue(
+    scripts.every((t) => t === "<script>" || t === '<script type="application/json" class="hover-data">'),
+  );
   assertTrue(!/<link/i.test(html), "no <link>");
   assertTrue(!/\ssrc=/i.test(html), "no src= attribute");
   for (const id of ["loss", "perplexity", "lr", "grad_norm", "tokens_per_s"]) {
     assertTrue(html.includes(`id="fig-${id}"`), `figure ${id}`);
   }
+});
+
+Deno.test("one run: each line panel carries its hover data (scales and series) as JSON", async () => {
+  const html = await renderReport([TINY_A]);
+  const { document } = parseHTML(html);
+  const data = document.querySelector("#fig-loss script.hover-data");
+  assertTrue(data !== null, "loss hover data");
+  const hover = JSON.parse(data.textContent ?? "") as HoverData;
+  assertEquals(hover.x.type, "linear");
+  assertTrue(hover.series.some((s) => s.label === "val loss"), "val loss series");
+  for (const s of hover.series) {
+    assertEquals(s.xs.length, s.ys.length);
+    assertTrue(s.xs.every((x, i) => i === 0 || x > s.xs[i - 1]), "steps ascending");
+  }
+  // the x range is the plot's frame in SVG units: inside the 900-px figure
+  assertTrue(hover.x.range[0] >= 0 && hover.x.range[1] <= 900 && hover.x.range[0] < hover.x.range[1]);
+  const ppl = JSON.parse(document.querySelector("#fig-perplexity script.hover-data")!.textContent ?? "");
+  assertEquals((ppl as HoverData).y.type, "log");
 });
 
 Deno.test("one run: header facts, config table, escaped samples", async () => {

@@ -4,9 +4,9 @@ import { Batcher } from "../../lib/data/batcher.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { ActivationProbe } from "../../lib/nn/probe.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
-import { uniqueParams } from "../../lib/optim/param.ts";
+import { layerLrScales, uniqueParams } from "../../lib/optim/param.ts";
 import { Rng } from "../../lib/random.ts";
-import { buildDetailFigures } from "../../lib/report/detail.ts";
+import { buildDetailFigures, buildLayerFigures } from "../../lib/report/detail.ts";
 import { newDocument } from "../../lib/report/dom.ts";
 import { parseMetrics } from "../../lib/report/metrics.ts";
 import { type MetricEvent, train } from "../../lib/train/trainer.ts";
@@ -58,9 +58,53 @@ Deno.test("detail events: one per detail step, a row per parameter tensor, a blo
       assertTrue(b.std > 0 && b.dead_gelu !== null && b.dead_gelu >= 0 && b.dead_gelu <= 1);
     }
   }
-  const figures = buildDetailFigures(newDocument(), [{ label: "tiny", detail }]);
+  const figures = buildDetailFigures(newDocument(), [{ label: "tiny", detail, train: [] }]);
   assertEquals(figures.map((f) => f.id), ["grad_flow", "update_flow", "activations", "dead_gelu"]);
   const flow = figures[0].svg!;
   for (const p of params) assertTrue(flow.includes(p.name), `a row for ${p.name}`);
-  assertEquals(buildDetailFigures(newDocument(), [{ label: "none", detail: [] }]), []);
+  assertEquals(buildDetailFigures(newDocument(), [{ label: "none", detail: [], train: [] }]), []);
+});
+
+Deno.test("layer-wise learning rates: train lines carry each group's rate and RSS; the report draws rates and update ratios", async () => {
+  const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 5 + (i >> 2)) % 11);
+  const cfg = tinyConfig();
+  const model = new GPT(cfg, new Rng(8));
+  const params = uniqueParams(model.namedParameters());
+  const lrScale = layerLrScales(cfg.nLayer, 0.5);
+  const lines: string[] = [];
+  await train({
+    model,
+    params,
+    optimizer: new AdamW(params, { lr: 1e-2, lrScale }),
+    schedule: () => 1e-2,
+    batcher: new Batcher(tokens, 8, 4, new Rng(9)),
+    evalBatches: [],
+    maxSteps: 4,
+    gradClip: 1,
+    logInterval: 2,
+    evalInterval: 1000,
+    checkpointInterval: 1000,
+    lrScale,
+    memoryMb: () => 123.4,
+    log: (e: MetricEvent) => {
+      lines.push(JSON.stringify(e));
+      return Promise.resolve();
+    },
+    checkpoint: () => Promise.resolve(),
+  }, freshState(model));
+  const { train: points } = parseMetrics(lines.join("\n"));
+  assertEquals(points.map((p) => p.step), [2, 4]);
+  // head: the full rate; block i: 0.5^(nLayer − i); embeddings: 0.5^(nLayer + 1)
+  const expected: Record<string, number> = { embed: 1e-2 * 0.5 ** (cfg.nLayer + 1), head: 1e-2 };
+  for (let i = 0; i < cfg.nLayer; i++) expected[`h.${i}`] = 1e-2 * 0.5 ** (cfg.nLayer - i);
+  for (const p of points) {
+    assertEquals(Object.keys(p.layer_lr!).sort(), Object.keys(expected).sort());
+    for (const [g, v] of Object.entries(expected)) assertClose(p.layer_lr![g], v, 1e-6 * v, g);
+    assertEquals(Object.keys(p.update_ratio!).sort(), Object.keys(expected).sort());
+    assertEquals(p.rss_mb, 123);
+  }
+  const figures = buildLayerFigures(newDocument(), [{ label: "tiny", detail: [], train: points }]);
+  assertEquals(figures.map((f) => f.id), ["layer_lr", "layer_update"]);
+  for (const f of figures) assertTrue(f.svg!.includes("h.0") && f.svg!.includes("embed"), f.id);
+  assertEquals(buildLayerFigures(newDocument(), [{ label: "none", detail: [], train: [] }]), []);
 });

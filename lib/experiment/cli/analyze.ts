@@ -38,7 +38,8 @@ import {
 } from "../../analysis/attention.ts";
 import { embeddingWeights, projectEmbeddings, selectTokens } from "../../analysis/embeddings.ts";
 import { FREQUENCY_BUCKETS, frequencyCategories, tokenCounts, tokenLabel } from "../../analysis/tokens.ts";
-import { renderAnalysisPage } from "../../report/analysis.ts";
+import { analysisFigureSvgs, type AnalysisPage, renderAnalysisPage } from "../../report/analysis.ts";
+import { parseFigureFormat, writeFigures } from "../../report/export.ts";
 import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
 import { failer, numberFlag } from "./_shared.ts";
@@ -47,12 +48,30 @@ const USAGE =
   "usage: deno task analyze RUN_DIR attention [--prompt TEXT] [--layer L --head H] [--windows N] " +
   "[--induction-length L] [--seed S]\n" +
   "       deno task analyze RUN_DIR embeddings [--method pca|tsne|umap] [--seed S] [--perplexity P] " +
-  "[--iterations N] [--max-points N] [--color kind|frequency]";
+  "[--iterations N] [--max-points N] [--color kind|frequency]\n" +
+  "       either also takes --figures DIR [--format svg|png]: each figure as its own file (DIR under runs/)";
 
 const fail: (msg: string, code?: number) => never = failer("analyze");
 
 function int(name: string, v: string | undefined, min: number): number | undefined {
   return numberFlag(fail, name, v, { int: true, min });
+}
+
+/** Writes the page to `out` and, with `--figures DIR`, each of its figures to DIR. */
+type Values = Record<string, string | boolean | undefined>;
+
+async function writePage(out: string, page: AnalysisPage, values: Values): Promise<void> {
+  await writeFileAtomic(out, renderAnalysisPage(page));
+  if (values.figures === undefined) return;
+  let format;
+  try {
+    format = parseFigureFormat(values.format as string | undefined);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  for (const path of await writeFigures(analysisFigureSvgs(page), values.figures as string, format)) {
+    console.log(path);
+  }
 }
 
 /** The run's validation text as token ids (characters a char model never saw are left out). */
@@ -82,7 +101,7 @@ function describe(stats: HeadStatsResult, score: HeadTypeScore, name: string): s
 
 async function attention(
   runDir: string,
-  values: Record<string, string | boolean | undefined>,
+  values: Values,
 ): Promise<void> {
   const { config, tokenizer, model, step } = await loadRun(runDir);
   if (!(model instanceof GPT)) {
@@ -129,7 +148,8 @@ async function attention(
   const zoomHead: HeadStat = layerArg !== undefined
     ? stats.heads[layerArg * model.config.nHead + headArg!]
     : bestHead(stats.heads, "prevToken")!;
-  const html = renderAnalysisPage({
+  const out = join(runDir, "analysis-attention.html");
+  await writePage(out, {
     title: `Attention: ${runDir.replace(/\/+$/, "").split("/").pop()}`,
     subtitle:
       `${runDir} · checkpoint step ${step} · ${model.config.nLayer} layers × ${model.config.nHead} heads`,
@@ -139,9 +159,7 @@ async function attention(
       zoom: { layer: zoomHead.layer, head: zoomHead.head },
     },
     stats,
-  });
-  const out = join(runDir, "analysis-attention.html");
-  await writeFileAtomic(out, html);
+  }, values);
   console.log(
     `attention: ${stats.nLayer} layers × ${stats.nHead} heads, ${stats.windows} windows of ${stats.T} tokens` +
       (stats.inductionSequences > 0 ? ` + ${stats.inductionSequences} induction sequences of 2×${L}` : "") +
@@ -162,7 +180,7 @@ async function attention(
 
 async function embeddings(
   runDir: string,
-  values: Record<string, string | boolean | undefined>,
+  values: Values,
 ): Promise<void> {
   const method = (values.method as string | undefined) ?? "pca";
   if (method !== "pca" && method !== "tsne" && method !== "umap") {
@@ -198,14 +216,13 @@ async function embeddings(
       ? { categories: frequencyCategories(counts), categoryOrder: FREQUENCY_BUCKETS }
       : {}),
   });
-  const html = renderAnalysisPage({
+  const out = join(runDir, "analysis-embeddings.html");
+  await writePage(out, {
     title: `Token embeddings: ${runDir.replace(/\/+$/, "").split("/").pop()}`,
     subtitle: `${runDir} · checkpoint step ${step} · ${V} tokens` +
       (byFrequency ? " · colour = frequency in the validation text" : ""),
     embeddings: { ...projection, method: method === "pca" ? "PCA" : method === "umap" ? "UMAP" : "t-SNE" },
-  });
-  const out = join(runDir, "analysis-embeddings.html");
-  await writeFileAtomic(out, html);
+  }, values);
   console.log(`embeddings: ${projection.note} (${seconds(t0)})`);
   const byCat = new Map<string, number>();
   for (const p of projection.points) byCat.set(p.category, (byCat.get(p.category) ?? 0) + 1);
@@ -231,6 +248,8 @@ async function main(args: string[]): Promise<void> {
         iterations: { type: "string" },
         "max-points": { type: "string" },
         color: { type: "string" },
+        figures: { type: "string" },
+        format: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -241,6 +260,9 @@ async function main(args: string[]): Promise<void> {
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 2) fail(`expected a run directory and "attention" or "embeddings"\n${USAGE}`);
   const [runDir, what] = positionals;
+  if (values.format !== undefined && values.figures === undefined) {
+    fail(`--format needs --figures DIR\n${USAGE}`);
+  }
   try {
     if (what === "attention") await attention(runDir, values);
     else if (what === "embeddings") await embeddings(runDir, values);

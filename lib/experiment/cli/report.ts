@@ -1,5 +1,5 @@
 /**
- * `deno task report <run-dir>... [--out report.html] [--title T] [--svg loss.svg]`
+ * `deno task report <run-dir>... [--out report.html] [--title T] [--svg loss.svg] [--figures DIR [--format svg|png]]`
  *
  * Renders one self-contained HTML report for one run or a comparison of several. Default output:
  * `<run>/report.html` for one run, `compare.html` for several. The last line printed is the report's path.
@@ -12,10 +12,11 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { lossFigureSvg, reportFigureSvgs, writeReport } from "../../report/report.ts";
-import { mkdir } from "node:fs/promises";
+import { parseFigureFormat, writeFigures } from "../../report/export.ts";
 import { RunDirError } from "../../report/rundir.ts";
 
-const USAGE = "usage: report <run-dir>... [--out FILE.html] [--title TEXT] [--svg LOSS.svg] [--figures DIR]";
+const USAGE =
+  "usage: report <run-dir>... [--out FILE.html] [--title TEXT] [--svg LOSS.svg] [--figures DIR [--format svg|png]]";
 
 /** Where the CLI prints; tests pass their own. */
 export interface Io {
@@ -44,6 +45,7 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
         title: { type: "string" },
         svg: { type: "string" },
         figures: { type: "string" },
+        format: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -63,6 +65,17 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     return 2;
   }
   const out = values.out ?? defaultOut(runDirs);
+  let format;
+  try {
+    format = parseFigureFormat(values.format);
+    if (values.format !== undefined && values.figures === undefined) {
+      throw new Error("--format needs --figures DIR");
+    }
+  } catch (e) {
+    io.err(`report: ${(e as Error).message}`);
+    io.err(USAGE);
+    return 2;
+  }
   try {
     await writeReport(runDirs, out, { title: values.title });
     if (values.svg !== undefined) {
@@ -70,11 +83,8 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
       io.out(values.svg);
     }
     if (values.figures !== undefined) {
-      // every figure as its own SVG file (for papers and READMEs)
-      await mkdir(values.figures, { recursive: true });
-      for (const [id, svg] of await reportFigureSvgs(runDirs)) {
-        const path = join(values.figures, `${id}.svg`);
-        await writeFileAtomic(path, svg);
+      // every figure as its own file (for papers and READMEs)
+      for (const path of await writeFigures(await reportFigureSvgs(runDirs), values.figures, format)) {
         io.out(path);
       }
     }
