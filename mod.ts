@@ -217,15 +217,36 @@ export {
 } from "./lib/experiment/runner.ts";
 export { type LoadedRun, loadRun } from "./lib/experiment/load.ts";
 export {
+  type Distribution,
   expandSweep,
   loadSweep,
-  runSweep,
-  type SweepOptions,
+  type RandomSearch,
+  type SlurmSpec,
+  type SweepMetric,
   type SweepSpec,
-  sweepSummary,
   type Trial,
+  type TrialState,
   type TrialStatus,
+  validateSweep,
 } from "./lib/experiment/sweep.ts";
+export { runTrial, type TrialOptions } from "./lib/experiment/sweep_trial.ts";
+export { runSweep, type SweepRunOptions, type SweepRunResult } from "./lib/experiment/sweep_exec.ts";
+export {
+  meanInterval,
+  pairedDifference,
+  studentTCdf,
+  studentTQuantile,
+  welchDifference,
+} from "./lib/experiment/stats.ts";
+export {
+  readSweep,
+  renderSweepPage,
+  sweepCsv,
+  sweepSummary,
+  type SweepView,
+  writeSweepReport,
+} from "./lib/report/sweep.ts";
+export { type FigureFormat, svgToPng, writeFigures } from "./lib/report/export.ts";
 export {
   continuationScores,
   type EvalResult,

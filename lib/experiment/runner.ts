@@ -50,6 +50,8 @@ export interface RunOptions {
   shouldStop?: () => boolean;
   /** Clock for the run directory's timestamp. */
   now?: () => Date;
+  /** Called once the run directory exists, before training (a sweep records it in the trial's status). */
+  onRunDir?: (runDir: string) => void | Promise<void>;
   /** Skip writing report.html at the end (tests that do not need it). */
   noReport?: boolean;
 }
@@ -217,6 +219,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     testFraction: config.data.test_fraction,
   });
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
+  await opts.onRunDir?.(runDir);
   const tokenizer = resuming
     ? await loadTokenizer(join(runDir, "tokenizer.json"))
     : await familyTokenizer(config, corpus);
@@ -389,6 +392,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     if (e instanceof NonFiniteError) {
       throw new Error(
         `${runDir}: ${e.message} (the last good checkpoint is kept in ${join(runDir, "checkpoints")})`,
+        { cause: e },
       );
     }
     throw e;

@@ -1,10 +1,10 @@
 /**
- * Sweeps, first step (local, one trial at a time): a sweep file names a base config, fixed overrides, a grid of
- * key paths → value lists and a list of seeds; every grid point runs once per seed. Each trial is a run config in
- * and a run directory out, with a `status.json` (`pending → running → completed | failed | diverged`). The sweep
- * directory holds `sweep.json` (every trial's overrides and config hash) and one folder per trial; running the
- * same sweep again resumes: completed trials with the same config hash are skipped, an interrupted one resumes
- * from its checkpoint, failed and diverged ones are retried only with `retryFailed`.
+ * Sweeps: a sweep file names a base config, fixed overrides, a `grid` of key paths → value lists, an optional
+ * seeded `random` search, and a list of seeds; every configuration (grid point × random sample) runs once per
+ * seed. Each trial is a run config in and a run directory out, with a `status.json` whose `status` moves
+ * `pending → running → completed | failed | diverged | timeout | cancelled`. The sweep folder holds `sweep.json`
+ * (the resolved sweep: every trial's overrides and config hash) and one folder per trial. Executors (local
+ * subprocesses, Slurm job arrays) live in `sweep_exec.ts`; one trial's life in `sweep_trial.ts`.
  *
  * ```jsonc
  * {
@@ -12,45 +12,104 @@
  *   "base": "../quickstart.jsonc",            // relative to the sweep file
  *   "set": ["train.max_steps=300"],          // overrides for every trial
  *   "grid": { "model.norm": ["layernorm", "rmsnorm"], "model.position": ["learned", "rope"] },
+ *   "random": { "n": 4, "seed": 1, "params": { "train.learning_rate": { "log_uniform": [1e-4, 1e-2] } } },
  *   "seeds": [1, 2, 3],
- *   "metric": "val_loss", "mode": "min"        // how the summary ranks configurations
+ *   "metric": "val_loss", "mode": "min",       // how the report ranks configurations
+ *   "max_trials": 100,                        // a cap: a larger expansion is an error
+ *   "timeout_minutes": 30,                    // per trial (local: killed and marked timeout; Slurm: --time)
+ *   "executor": { "parallel": 2, "slurm": { "partition": "debug", "cpus_per_task": 1, "mem": "2G" } }
  * }
  * ```
  *
  * @module
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { writeFileAtomic } from "../io/atomic.ts";
-import { pathExists } from "../io/exists.ts";
+import { Rng } from "../random.ts";
 import { configHash, loadConfig } from "./config.ts";
 import { parseJsonc } from "./jsonc.ts";
-import { runExperiment, type RunResult } from "./runner.ts";
+
+/** What a sweep can rank by: the final (or best) figures of each trial. */
+export const SWEEP_METRICS = [
+  "val_loss",
+  "best_val_loss",
+  "train_loss",
+  "val_ppl",
+  "masked_accuracy",
+  "exact_match",
+] as const;
+
+/** One of {@link SWEEP_METRICS}. */
+export type SweepMetric = typeof SWEEP_METRICS[number];
+
+/** A distribution of the random search. */
+export type Distribution =
+  | { choice: unknown[] }
+  | { uniform: [number, number] }
+  | { log_uniform: [number, number] }
+  | { int: [number, number] };
+
+/** The seeded random search: `n` samples of the `params` distributions. */
+export interface RandomSearch {
+  /** Number of samples (each one a configuration; combined with every grid point). */
+  n: number;
+  /** Seed of the sampler (default 0): the same sweep file always gives the same samples. */
+  seed: number;
+  /** Key path → distribution. */
+  params: Record<string, Distribution>;
+}
+
+/** Slurm resources per trial (`executor.slurm`). */
+export interface SlurmSpec {
+  /** `--partition` (default: the cluster's default). */
+  partition?: string;
+  /** `--mem`, e.g. `"2G"`. */
+  mem?: string;
+  /** `--cpus-per-task` (default 1); also the trial's kernel threads. */
+  cpus_per_task: number;
+  /** More `sbatch` arguments, each one string (e.g. `"--qos=short"`). */
+  extra: string[];
+}
 
 /** A sweep file, validated. */
 export interface SweepSpec {
   /** Sweep name (the folder under `runs/sweeps/`). */
   name: string;
-  /** Base config path, relative to the sweep file. */
+  /** Base config path (absolute after loading). */
   base: string;
   /** `--set` overrides for every trial. */
   set: string[];
   /** Key path → values; every combination is one configuration. */
   grid: Record<string, unknown[]>;
+  /** The optional random search. */
+  random: RandomSearch | null;
   /** Every configuration runs once per seed (`train.seed`). */
   seeds: number[];
-  /** What ranks the configurations: the final validation loss. */
-  metric: "val_loss";
+  /** What ranks the configurations. */
+  metric: SweepMetric;
   /** Lower (min) or higher (max) is better. */
   mode: "min" | "max";
+  /** Most trials the sweep may expand to (an error beyond it). */
+  max_trials: number;
+  /** Minutes a trial may run (0: no limit). */
+  timeout_minutes: number;
+  /** Executor settings. */
+  executor: {
+    /** Trials at once (local: subprocesses; Slurm: the array's `%P`). Default: 1 locally, no cap on Slurm. */
+    parallel: number | null;
+    /** Slurm resources. */
+    slurm: SlurmSpec;
+  };
 }
 
-/** One trial: its grid point, seed, overrides and config hash. */
+/** One trial: its configuration, seed, overrides and config hash. */
 export interface Trial {
-  /** 0-based index (the folder is `trial-<index>`). */
+  /** 0-based index (the folder is `trial-<index>`, the Slurm array index). */
   index: number;
-  /** The grid values of this trial, by key path. */
+  /** The varied values of this trial (grid and random keys), by key path. */
   point: Record<string, unknown>;
+  /** 0-based index of its configuration (trials with the same point share it). */
+  config: number;
   /** Its seed. */
   seed: number;
   /** Every override applied to the base config. */
@@ -59,22 +118,243 @@ export interface Trial {
   configHash: string;
 }
 
+/** Where a trial is. */
+export type TrialState =
+  | "pending"
+  | "running"
+  | "completed"
+  | "failed"
+  | "diverged"
+  | "timeout"
+  | "cancelled";
+
+/** States a trial ends in. `timeout` and `cancelled` trials resume from their checkpoint on the next run. */
+export const FINAL_STATES: ReadonlySet<TrialState> = new Set([
+  "completed",
+  "failed",
+  "diverged",
+  "timeout",
+  "cancelled",
+]);
+
 /** A trial's `status.json`. */
 export interface TrialStatus {
   /** Where the trial is. */
-  status: "pending" | "running" | "completed" | "failed" | "diverged";
+  status: TrialState;
   /** Its config hash. */
   config_hash: string;
   /** Its run directory, once it started. */
   run_dir: string | null;
-  /** Final validation loss of a completed trial. */
-  val_loss: number | null;
-  /** The error of a failed or diverged trial. */
+  /** Final figures of a completed trial (val_loss, best_val_loss, train_loss, val_ppl, accuracies). */
+  metrics: Partial<Record<SweepMetric, number>>;
+  /** Steps done (for a diverged trial: the step whose loss or gradient was not finite). */
+  step: number | null;
+  /** The process's exit code, once it ended (null while running or when unknown). */
+  exit_code: number | null;
+  /** The error of a failed, diverged or timed-out trial. */
   error: string | null;
+  /** Which executor ran it last (`local` or `slurm`). */
+  executor: string | null;
+  /** The Slurm job (`<array>_<index>`) that ran it last. */
+  slurm_job: string | null;
+  /** Host and process id of the trial process while it runs. */
+  host?: string;
+  /** Process id of the trial process. */
+  pid?: number;
+  /** ISO times. */
+  started_at: string | null;
+  /** ISO time it ended. */
+  ended_at: string | null;
+  /** Seconds of the last attempt. */
+  elapsed_s: number | null;
+}
+
+/** A fresh status for `trial`. */
+export function pendingStatus(trial: Trial): TrialStatus {
+  return {
+    status: "pending",
+    config_hash: trial.configHash,
+    run_dir: null,
+    metrics: {},
+    step: null,
+    exit_code: null,
+    error: null,
+    executor: null,
+    slurm_job: null,
+    started_at: null,
+    ended_at: null,
+    elapsed_s: null,
+  };
+}
+
+/** Thrown for a bad sweep file; the message names the file and the key. */
+export class SweepError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "SweepError";
+  }
 }
 
 function fail(file: string, what: string): never {
-  throw new Error(`${file}: ${what}`);
+  throw new SweepError(`${file}: ${what}`);
+}
+
+const KEYS = new Set([
+  "name",
+  "base",
+  "set",
+  "grid",
+  "random",
+  "seeds",
+  "metric",
+  "mode",
+  "max_trials",
+  "timeout_minutes",
+  "executor",
+]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function posInt(file: string, key: string, v: unknown, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < min) {
+    fail(file, `${key}: expected an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return v as number;
+}
+
+function distribution(file: string, key: string, v: unknown): Distribution {
+  const where = `random.params.${key}`;
+  if (!isObject(v) || Object.keys(v).length !== 1) {
+    fail(
+      file,
+      `${where}: expected one of {"choice": [...]}, {"uniform": [lo, hi]}, {"log_uniform": [lo, hi]}, {"int": [lo, hi]}`,
+    );
+  }
+  const [kind, arg] = Object.entries(v)[0];
+  if (kind === "choice") {
+    if (!Array.isArray(arg) || arg.length === 0) fail(file, `${where}.choice: expected a non-empty list`);
+    return { choice: arg };
+  }
+  if (kind !== "uniform" && kind !== "log_uniform" && kind !== "int") {
+    fail(file, `${where}: unknown distribution "${kind}" (choice, uniform, log_uniform, int)`);
+  }
+  if (
+    !Array.isArray(arg) || arg.length !== 2 || !arg.every((x) => typeof x === "number" && Number.isFinite(x))
+  ) {
+    fail(file, `${where}.${kind}: expected [low, high], two numbers`);
+  }
+  const [lo, hi] = arg as [number, number];
+  if (!(lo <= hi)) fail(file, `${where}.${kind}: expected low ≤ high, got [${lo}, ${hi}]`);
+  if (kind === "log_uniform" && !(lo > 0)) fail(file, `${where}.log_uniform: expected low > 0, got ${lo}`);
+  if (kind === "int" && !(Number.isInteger(lo) && Number.isInteger(hi))) {
+    fail(file, `${where}.int: expected two integers, got [${lo}, ${hi}]`);
+  }
+  return kind === "uniform" ? { uniform: [lo, hi] } : kind === "log_uniform" ? { log_uniform: [lo, hi] } : {
+    int: [lo, hi],
+  };
+}
+
+/** Validates a parsed sweep object; `file` is named in errors and anchors the relative `base`. */
+export function validateSweep(raw: unknown, file: string): SweepSpec {
+  if (!isObject(raw)) fail(file, "expected an object");
+  const o = raw;
+  for (const k of Object.keys(o)) {
+    if (!KEYS.has(k)) fail(file, `unknown key "${k}" (expected ${[...KEYS].join(", ")})`);
+  }
+  const name = o.name;
+  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) {
+    fail(file, `name: expected letters, digits, ".", "_" and "-", got ${JSON.stringify(name)}`);
+  }
+  if (typeof o.base !== "string") fail(file, `base: expected a config path, got ${JSON.stringify(o.base)}`);
+  const set = o.set ?? [];
+  if (!Array.isArray(set) || !set.every((s) => typeof s === "string")) {
+    fail(file, "set: expected a list of strings");
+  }
+  const grid = o.grid ?? {};
+  if (!isObject(grid)) fail(file, "grid: expected an object of key path → list of values");
+  for (const [k, v] of Object.entries(grid)) {
+    if (!Array.isArray(v) || v.length === 0) fail(file, `grid.${k}: expected a non-empty list of values`);
+  }
+  let random: RandomSearch | null = null;
+  if (o.random !== undefined) {
+    if (!isObject(o.random)) fail(file, "random: expected an object with n, params and optionally seed");
+    for (const k of Object.keys(o.random)) {
+      if (!["n", "seed", "params"].includes(k)) fail(file, `random: unknown key "${k}" (n, seed, params)`);
+    }
+    const n = posInt(file, "random.n", o.random.n, NaN);
+    if (Number.isNaN(n)) fail(file, "random.n: expected the number of samples");
+    const seed = posInt(file, "random.seed", o.random.seed, 0, 0);
+    if (!isObject(o.random.params) || Object.keys(o.random.params).length === 0) {
+      fail(file, "random.params: expected an object of key path → distribution");
+    }
+    const params: Record<string, Distribution> = {};
+    for (const [k, v] of Object.entries(o.random.params)) {
+      if (k in grid) fail(file, `random.params.${k}: the key is also in grid`);
+      params[k] = distribution(file, k, v);
+    }
+    random = { n, seed, params };
+  }
+  const seeds = o.seeds ?? [1337];
+  if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every((s) => Number.isInteger(s))) {
+    fail(file, `seeds: expected a non-empty list of integers`);
+  }
+  if (new Set(seeds).size !== seeds.length) fail(file, "seeds: a seed is listed twice");
+  const metric = o.metric ?? "val_loss";
+  if (!(SWEEP_METRICS as readonly unknown[]).includes(metric)) {
+    fail(file, `metric: expected one of ${SWEEP_METRICS.join(", ")}, got ${JSON.stringify(metric)}`);
+  }
+  const mode = o.mode ?? (metric === "masked_accuracy" || metric === "exact_match" ? "max" : "min");
+  if (mode !== "min" && mode !== "max") fail(file, `mode: expected "min" or "max"`);
+  const maxTrials = posInt(file, "max_trials", o.max_trials, 1000);
+  const timeout = o.timeout_minutes ?? 0;
+  if (typeof timeout !== "number" || !(timeout >= 0)) fail(file, "timeout_minutes: expected a number ≥ 0");
+  const ex = o.executor ?? {};
+  if (!isObject(ex)) fail(file, "executor: expected an object (parallel, slurm)");
+  for (const k of Object.keys(ex)) {
+    if (!["parallel", "slurm"].includes(k)) fail(file, `executor: unknown key "${k}"`);
+  }
+  const parallel = ex.parallel === undefined ? null : posInt(file, "executor.parallel", ex.parallel, 1);
+  const sl = ex.slurm ?? {};
+  if (!isObject(sl)) fail(file, "executor.slurm: expected an object (partition, mem, cpus_per_task, extra)");
+  for (const k of Object.keys(sl)) {
+    if (!["partition", "mem", "cpus_per_task", "extra"].includes(k)) {
+      fail(file, `executor.slurm: unknown key "${k}"`);
+    }
+  }
+  for (const k of ["partition", "mem"] as const) {
+    if (sl[k] !== undefined && (typeof sl[k] !== "string" || !/^[A-Za-z0-9_.,-]+$/.test(sl[k] as string))) {
+      fail(file, `executor.slurm.${k}: expected a plain string, got ${JSON.stringify(sl[k])}`);
+    }
+  }
+  const extra = sl.extra ?? [];
+  if (!Array.isArray(extra) || !extra.every((s) => typeof s === "string" && s.startsWith("--"))) {
+    fail(file, 'executor.slurm.extra: expected a list of "--option=value" strings');
+  }
+  return {
+    name,
+    base: resolve(dirname(file), o.base),
+    set: set as string[],
+    grid: grid as Record<string, unknown[]>,
+    random,
+    seeds: seeds as number[],
+    metric: metric as SweepMetric,
+    mode,
+    max_trials: maxTrials,
+    timeout_minutes: timeout,
+    executor: {
+      parallel,
+      slurm: {
+        partition: sl.partition as string | undefined,
+        mem: sl.mem as string | undefined,
+        cpus_per_task: posInt(file, "executor.slurm.cpus_per_task", sl.cpus_per_task, 1),
+        extra: extra as string[],
+      },
+    },
+  };
 }
 
 /** Reads and validates a sweep file; errors name the file and the key. */
@@ -85,180 +365,126 @@ export async function loadSweep(file: string): Promise<SweepSpec> {
   } catch (e) {
     fail(file, `cannot read the sweep file (${(e as Error).message})`);
   }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(file, "expected an object");
-  const o = raw as Record<string, unknown>;
-  const known = new Set(["name", "base", "set", "grid", "seeds", "metric", "mode"]);
-  for (const k of Object.keys(o)) if (!known.has(k)) fail(file, `unknown key "${k}"`);
-  const name = o.name;
-  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) {
-    fail(file, `name: expected letters, digits, ".", "_" and "-", got ${JSON.stringify(name)}`);
-  }
-  if (typeof o.base !== "string") fail(file, `base: expected a config path, got ${JSON.stringify(o.base)}`);
-  const set = o.set ?? [];
-  if (!Array.isArray(set) || !set.every((s) => typeof s === "string")) fail(file, "set: expected strings");
-  const grid = o.grid ?? {};
-  if (typeof grid !== "object" || grid === null || Array.isArray(grid)) {
-    fail(file, "grid: expected an object");
-  }
-  for (const [k, v] of Object.entries(grid)) {
-    if (!Array.isArray(v) || v.length === 0) fail(file, `grid.${k}: expected a non-empty list of values`);
-  }
-  const seeds = o.seeds ?? [1337];
-  if (!Array.isArray(seeds) || seeds.length === 0 || !seeds.every((s) => Number.isInteger(s))) {
-    fail(file, `seeds: expected a non-empty list of integers`);
-  }
-  if ((o.metric ?? "val_loss") !== "val_loss") fail(file, `metric: expected "val_loss"`);
-  const mode = o.mode ?? "min";
-  if (mode !== "min" && mode !== "max") fail(file, `mode: expected "min" or "max"`);
-  return {
-    name,
-    base: resolve(dirname(file), o.base),
-    set: set as string[],
-    grid: grid as Record<string, unknown[]>,
-    seeds: seeds as number[],
-    metric: "val_loss",
-    mode,
-  };
+  return validateSweep(raw, file);
 }
 
-/** Every trial of a sweep: the grid's combinations (first key slowest) × the seeds; configs are validated. */
-export function expandSweep(spec: SweepSpec, sweepDir: string): Trial[] {
-  const keys = Object.keys(spec.grid);
+/** One sample of `d` (log-uniform: uniform in log space; int: both ends included). */
+export function sample(d: Distribution, rng: Rng): unknown {
+  if ("choice" in d) return d.choice[rng.int(d.choice.length)];
+  if ("uniform" in d) return round6(d.uniform[0] + rng.next() * (d.uniform[1] - d.uniform[0]));
+  if ("log_uniform" in d) {
+    const [lo, hi] = d.log_uniform.map(Math.log);
+    return round6(Math.exp(lo + rng.next() * (hi - lo)));
+  }
+  return d.int[0] + rng.int(d.int[1] - d.int[0] + 1);
+}
+
+// six significant digits: readable in tables and overrides, and the same on every machine
+function round6(x: number): number {
+  return Number(x.toPrecision(6));
+}
+
+/** The sweep's configurations: every grid combination (first key slowest), each × every random sample. */
+export function sweepPoints(spec: SweepSpec): Record<string, unknown>[] {
   let points: Record<string, unknown>[] = [{}];
-  for (const k of keys) points = points.flatMap((p) => spec.grid[k].map((v) => ({ ...p, [k]: v })));
+  for (const k of Object.keys(spec.grid)) {
+    points = points.flatMap((p) => spec.grid[k].map((v) => ({ ...p, [k]: v })));
+  }
+  if (spec.random === null) return points;
+  const rng = new Rng(spec.random.seed);
+  const samples = Array.from({ length: spec.random.n }, () => {
+    const s: Record<string, unknown> = {};
+    for (const [k, d] of Object.entries(spec.random!.params)) s[k] = sample(d, rng);
+    return s;
+  });
+  return points.flatMap((p) => samples.map((s) => ({ ...p, ...s })));
+}
+
+/**
+ * Every trial of a sweep: the configurations × the seeds, each config validated (an invalid one is an error
+ * naming the sweep and the key). More than `max_trials` trials is an error.
+ */
+export function expandSweep(spec: SweepSpec, sweepDir: string): Trial[] {
+  const points = sweepPoints(spec);
+  const total = points.length * spec.seeds.length;
+  if (total > spec.max_trials) {
+    throw new SweepError(
+      `sweep ${spec.name}: ${points.length} configurations × ${spec.seeds.length} seeds = ${total} trials, ` +
+        `more than max_trials (${spec.max_trials})`,
+    );
+  }
   return points.flatMap((point, p) =>
     spec.seeds.map((seed, s) => {
       const index = p * spec.seeds.length + s;
       const sets = [
         ...spec.set,
-        ...keys.map((k) => `${k}=${JSON.stringify(point[k])}`),
+        ...Object.entries(point).map(([k, v]) => `${k}=${JSON.stringify(v)}`),
         `train.seed=${seed}`,
         `run.name=${spec.name}-${index}`,
         `run.out_dir=${join(sweepDir, `trial-${index}`)}`,
       ];
-      const { config } = loadConfig({ path: spec.base, sets });
-      return { index, point, seed, sets, configHash: configHash(config) };
+      let config;
+      try {
+        config = loadConfig({ path: spec.base, sets }).config;
+      } catch (e) {
+        throw new SweepError(
+          `sweep ${spec.name}, trial ${index} ${JSON.stringify(point)}: ${(e as Error).message}`,
+        );
+      }
+      return { index, point, config: p, seed, sets, configHash: configHash(config) };
     })
   );
 }
 
-async function readStatus(dir: string): Promise<TrialStatus | null> {
+/** The folder of trial `index`. */
+export function trialDir(sweepDir: string, index: number): string {
+  return join(sweepDir, `trial-${index}`);
+}
+
+/** Reads a trial's `status.json` (null when there is none or it does not parse). */
+export async function readStatus(dir: string): Promise<TrialStatus | null> {
   try {
-    return JSON.parse(await readFile(join(dir, "status.json"), "utf8")) as TrialStatus;
+    const s = JSON.parse(await readFile(join(dir, "status.json"), "utf8")) as TrialStatus;
+    return typeof s === "object" && s !== null && typeof s.status === "string" ? s : null;
   } catch {
     return null;
   }
 }
 
-/** Options of {@link runSweep}. */
-export interface SweepOptions {
-  /** Where sweeps live (default `runs/sweeps`). */
-  root?: string;
-  /** Run failed and diverged trials again. */
-  retryFailed?: boolean;
-  /** Progress lines. */
-  info?: (line: string) => void;
+/** The resolved sweep as written to `sweep.json`. */
+export interface SweepFile extends SweepSpec {
+  /** Every trial. */
+  trials: Trial[];
+}
+
+/** Reads a sweep folder's `sweep.json`. */
+export async function readSweepFile(sweepDir: string): Promise<SweepFile> {
+  const path = join(sweepDir, "sweep.json");
+  let text;
+  try {
+    text = await readFile(path, "utf8");
+  } catch {
+    throw new SweepError(`${sweepDir}: not a sweep folder (no sweep.json)`);
+  }
+  const o = JSON.parse(text) as SweepFile;
+  if (!Array.isArray(o.trials)) throw new SweepError(`${path}: no trials`);
+  return o;
 }
 
 /**
- * Runs (or resumes) a sweep locally, one trial after the other; returns the sweep folder and every trial's
- * final status. A failing trial is reported at once and the sweep goes on.
+ * Whether a trial must run (again): not when completed with the same config; not when failed or diverged
+ * unless `retryFailed`; yes when pending, running (interrupted), timed out, cancelled, or its config changed.
  */
-export async function runSweep(
-  spec: SweepSpec,
-  o: SweepOptions = {},
-): Promise<{ dir: string; trials: Trial[]; statuses: TrialStatus[] }> {
-  const info = o.info ?? (() => {});
-  const dir = join(o.root ?? join("runs", "sweeps"), spec.name);
-  const trials = expandSweep(spec, dir);
-  await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "sweep.json"), JSON.stringify({ ...spec, trials }, null, 2) + "\n");
-  const statuses: TrialStatus[] = [];
-  for (const t of trials) {
-    const tdir = join(dir, `trial-${t.index}`);
-    const prev = await readStatus(tdir);
-    const same = prev !== null && prev.config_hash === t.configHash;
-    if (same && prev.status === "completed") {
-      statuses.push(prev);
-      continue;
-    }
-    if (same && (prev.status === "failed" || prev.status === "diverged") && !o.retryFailed) {
-      statuses.push(prev);
-      continue;
-    }
-    const resumeDir = same && prev.status === "running" && prev.run_dir !== null &&
-        await pathExists(join(prev.run_dir, "checkpoints", "latest.json"))
-      ? prev.run_dir
-      : undefined;
-    const status: TrialStatus = {
-      status: "running",
-      config_hash: t.configHash,
-      run_dir: resumeDir ?? null,
-      val_loss: null,
-      error: null,
-    };
-    await mkdir(tdir, { recursive: true });
-    const save = () => writeFileAtomic(join(tdir, "status.json"), JSON.stringify(status, null, 2) + "\n");
-    await save();
-    info(
-      `trial ${t.index + 1}/${trials.length} ${JSON.stringify(t.point)} seed ${t.seed}` +
-        (resumeDir ? " (resuming)" : ""),
-    );
-    let r: RunResult | null = null;
-    try {
-      r = resumeDir !== undefined ? await runExperiment({ resumeDir, noReport: true }) : await runExperiment({
-        config: loadConfig({ path: spec.base, sets: t.sets }).config,
-        noReport: true,
-      });
-      status.status = r.status === "completed" ? "completed" : "running";
-      status.run_dir = r.runDir;
-      status.val_loss = r.valLoss;
-    } catch (e) {
-      const msg = (e as Error).message;
-      status.status = /non-finite|NaN|Infinity/i.test(msg) ? "diverged" : "failed";
-      status.error = msg;
-      info(`trial ${t.index + 1} ${status.status}: ${msg}`);
-    }
-    await save();
-    statuses.push(status);
-  }
-  return { dir, trials, statuses };
+export function needsRun(trial: Trial, prev: TrialStatus | null, retryFailed: boolean): boolean {
+  if (prev === null || prev.config_hash !== trial.configHash) return true;
+  if (prev.status === "completed") return false;
+  if (prev.status === "failed" || prev.status === "diverged") return retryFailed;
+  return true;
 }
 
-/** Markdown: one row per configuration (its grid values), the metric's mean ± sd over its seeds, best first. */
-export function sweepSummary(
-  spec: SweepSpec,
-  trials: readonly Trial[],
-  statuses: readonly TrialStatus[],
-): string {
-  const groups = new Map<string, { point: Record<string, unknown>; values: number[]; failed: number }>();
-  trials.forEach((t, i) => {
-    const key = JSON.stringify(t.point);
-    const g = groups.get(key) ?? { point: t.point, values: [], failed: 0 };
-    const s = statuses[i];
-    if (s?.status === "completed" && s.val_loss !== null) g.values.push(s.val_loss);
-    else g.failed++;
-    groups.set(key, g);
-  });
-  const rows = [...groups.values()].map((g) => {
-    const n = g.values.length, mean = n ? g.values.reduce((a, b) => a + b, 0) / n : NaN;
-    const sd = n > 1 ? Math.sqrt(g.values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-    return { ...g, n, mean, sd };
-  });
-  rows.sort((a, b) => (spec.mode === "min" ? a.mean - b.mean : b.mean - a.mean) || 0);
-  const keys = Object.keys(spec.grid);
-  const head = `| ${[...keys, "seeds done", "val loss mean", "sd", "not completed"].join(" | ")} |`;
-  const line = `| ${[...keys, "", "", "", ""].map(() => "---").join(" | ")} |`;
-  const body = rows.map((r) =>
-    `| ${
-      [
-        ...keys.map((k) => JSON.stringify(r.point[k])),
-        String(r.n),
-        Number.isNaN(r.mean) ? "–" : r.mean.toFixed(4),
-        Number.isNaN(r.sd) ? "–" : r.sd.toFixed(4),
-        String(r.failed),
-      ].join(" | ")
-    } |`
-  );
-  return [head, line, ...body].join("\n");
+/** The value a trial is ranked by (`undefined` when it did not complete or did not log it). */
+export function metricOf(s: TrialStatus | null, metric: SweepMetric): number | undefined {
+  if (s === null || s.status !== "completed") return undefined;
+  const v = s.metrics?.[metric];
+  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }

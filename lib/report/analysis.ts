@@ -14,6 +14,7 @@ import { clearlyAboveChance } from "../analysis/attention.ts";
 import { defangUrls, escapeHtml } from "./escape.ts";
 import { RUN_COLORS } from "./figures.ts";
 import { standaloneSvg } from "./export.ts";
+import { BASE_CSS } from "./style.ts";
 
 /** Attention maps of one prompt. */
 export interface AttentionView {
@@ -96,31 +97,17 @@ const HEAT_SCHEME = "blues";
 const HEAT_LOW = "#f7fbff";
 const HEAT_HIGH = "#08306b";
 
-const CSS = `
-:root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; background: #fff;
-  max-width: 980px; margin: 0 auto; padding: 24px 20px 64px; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 17px; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #e3e3e3; }
-.sub { color: #666; margin: 0 0 12px; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
-th, td { text-align: right; padding: 3px 12px 3px 0; border-bottom: 1px solid #eee; }
+const CSS = `${BASE_CSS}
+th, td { text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-th { font-weight: 600; white-space: nowrap; }
-td { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px; }
-thead th { border-bottom: 1px solid #ccc; }
 tr.chance td { color: #777; font-style: italic; }
 td.hi { font-weight: 700; color: #0b4ea2; }
 td.best { background: #eef4fc; }
-figure { margin: 18px 0 8px; }
-figure svg { max-width: 100%; height: auto; display: block; }
-figcaption { color: #666; font-size: 12px; margin-top: 2px; }
 .legend { font-size: 12px; color: #444; margin: 4px 0; }
 .legend span.item { margin-right: 14px; white-space: nowrap; }
 .sw { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px; }
 .ramp { display: inline-block; width: 160px; height: 10px; vertical-align: middle; margin: 0 6px;
   background: linear-gradient(to right, ${HEAT_LOW}, #6baed6, ${HEAT_HIGH}); border: 1px solid #ccc; }
-p.empty { color: #888; font-style: italic; }
 span.tok { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; color: #222;
   border: 1px solid #ddd; border-radius: 2px; padding: 0 2px; margin: 0 1px; white-space: pre; }
 `;

@@ -7,6 +7,7 @@
  */
 import { configDiff, flattenConfig } from "./config.ts";
 import { escapeHtml } from "./escape.ts";
+import { BASE_CSS } from "./style.ts";
 import { HOVER_CSS, HOVER_SCRIPT } from "./hover.ts";
 import type { Figure } from "./figures.ts";
 import type { RunData } from "./rundir.ts";
@@ -35,30 +36,16 @@ export interface Page {
 /** Characters of each run's `samples.txt` shown before truncating. */
 export const SAMPLE_CHARS = 20_000;
 
-const CSS = `
-:root { color-scheme: light; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; background: #fff;
-  max-width: 960px; margin: 0 auto; padding: 24px 20px 64px; }
-h1 { font-size: 22px; margin: 0 0 4px; }
-h2 { font-size: 17px; margin: 32px 0 8px; padding-bottom: 4px; border-bottom: 1px solid #e3e3e3; }
-h3 { font-size: 14px; margin: 18px 0 6px; }
-.sub { color: #666; margin: 0 0 12px; }
-table { border-collapse: collapse; font-size: 13px; margin: 6px 0 12px; }
-th, td { text-align: left; vertical-align: top; padding: 3px 12px 3px 0; border-bottom: 1px solid #eee; }
-th { font-weight: 600; white-space: nowrap; }
-td { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 12px;
-  overflow-wrap: anywhere; }
-thead th { border-bottom: 1px solid #ccc; }
+const CSS = `${BASE_CSS}
+body { max-width: 960px; }
+th, td { text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; }
 .note { color: #888; font-family: system-ui, sans-serif; font-size: 11px; margin-left: 6px; }
 .missing { color: #aaa; }
 .sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
 .status-completed { color: #1a7f37; } .status-failed { color: #cf222e; }
 .status-running, .status-interrupted { color: #9a6700; }
 ul.notes { margin: 4px 0; padding-left: 20px; color: #9a6700; }
-figure { margin: 18px 0 8px; }
-figure svg { max-width: 100%; height: auto; display: block; }
-figcaption { color: #666; font-size: 12px; margin-top: 2px; }
-p.empty { color: #888; font-style: italic; }
 details { margin: 6px 0; } summary { cursor: pointer; font-weight: 600; }
 pre.samples { background: #f6f8fa; border: 1px solid #e3e3e3; border-radius: 4px; padding: 10px;
   white-space: pre-wrap; overflow-wrap: anywhere; max-height: 480px; overflow: auto; font-size: 12px; }

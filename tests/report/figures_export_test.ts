@@ -50,7 +50,11 @@ Deno.test("report --figures writes each drawn figure as a standalone SVG; the pa
     const pngOut: string[] = [];
     const io = { out: (l: string) => pngOut.push(l), err: (l: string) => pngOut.push(l) };
     const png = join(dir, "png");
-    assertEquals(await main([run, "--out", join(dir, "r.html"), "--figures", png, "--format", "png"], io), 0, pngOut.join("\n"));
+    assertEquals(
+      await main([run, "--out", join(dir, "r.html"), "--figures", png, "--format", "png"], io),
+      0,
+      pngOut.join("\n"),
+    );
     const pngs = [...Deno.readDirSync(png)].map((e) => e.name).sort();
     assertEquals(pngs, files.map((f) => f.replace(/\.svg$/, ".png")));
     const bytes = await Deno.readFile(join(png, "loss.png"));

@@ -1,7 +1,8 @@
 /**
  * `deno task report <run-dir>... [--out report.html] [--title T] [--svg loss.svg] [--figures DIR [--format svg|png]]`
  *
- * Renders one self-contained HTML report for one run or a comparison of several. Default output:
+ * Renders one self-contained HTML report for one run or a comparison of several; given a sweep folder (one with
+ * `sweep.json`), writes the sweep report instead (`report.html`, `trials.csv`, `summary.md` in the folder). Default output:
  * `<run>/report.html` for one run, `compare.html` for several. The last line printed is the report's path.
  * A path that is not a run directory gives one line on stderr and exit code 2.
  *
@@ -13,6 +14,8 @@ import { parseArgs } from "node:util";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { lossFigureSvg, reportFigureSvgs, writeReport } from "../../report/report.ts";
 import { parseFigureFormat, writeFigures } from "../../report/export.ts";
+import { writeSweepReport } from "../../report/sweep.ts";
+import { pathExists } from "../../io/exists.ts";
 import { RunDirError } from "../../report/rundir.ts";
 
 const USAGE =
@@ -63,6 +66,17 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     io.err("report: no run directory given");
     io.err(USAGE);
     return 2;
+  }
+  if (runDirs.length === 1 && await pathExists(join(runDirs[0], "sweep.json"))) {
+    // a sweep folder: the sweep report (report.html, trials.csv, summary.md in it)
+    try {
+      const { paths } = await writeSweepReport(runDirs[0]);
+      for (const p of paths) io.out(p);
+      return 0;
+    } catch (e) {
+      io.err(`report: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
   }
   const out = values.out ?? defaultOut(runDirs);
   let format;

@@ -1,17 +1,24 @@
 /**
- * `deno task sweep <sweep.jsonc> [--retry-failed]`: runs (or resumes) a sweep locally, one trial at a time (see
- * `lib/experiment/sweep.ts`), reports each failing trial as it happens, and prints and writes (`summary.md` in
- * the sweep folder) the configurations ranked by their mean final validation loss over the seeds.
+ * `deno task sweep <sweep.jsonc> [--executor local|slurm] [--parallel N] [--retry-failed] [--fail-fast]
+ * [--set key=value]... [--root DIR]`: runs (or resumes) a sweep in `DIR/<name>` (default `runs/sweeps`) (see `lib/experiment/sweep.ts` and `sweep_exec.ts`), reports
+ * each trial's end as it happens with a live status line, then writes the sweep report (`report.html`,
+ * `trials.csv`, `summary.md` in the sweep folder) and prints the ranking. `--set` overrides apply to every trial,
+ * after the sweep file's own `set`. Ctrl-C stops every trial after its checkpoint (a second Ctrl-C aborts); run
+ * the same command again to resume. Exit code: 0 when every trial completed, 1 when some did not, 2 for a bad
+ * sweep file or flag, 130 when interrupted.
  *
  * @module
  */
-import { join } from "node:path";
+import process from "node:process";
 import { parseArgs } from "node:util";
-import { writeFileAtomic } from "../../io/atomic.ts";
-import { loadSweep, runSweep, sweepSummary } from "../sweep.ts";
-import { failer } from "./_shared.ts";
+import { writeSweepReport } from "../../report/sweep.ts";
+import { loadSweep, SweepError } from "../sweep.ts";
+import { runSweep } from "../sweep_exec.ts";
+import { failer, numberFlag } from "./_shared.ts";
 
-const USAGE = "usage: deno task sweep <sweep.jsonc> [--retry-failed]";
+const USAGE =
+  "usage: deno task sweep <sweep.jsonc> [--executor local|slurm] [--parallel N] [--retry-failed] " +
+  "[--fail-fast] [--set key=value]... [--root DIR]";
 const fail: (msg: string, code?: number) => never = failer("sweep");
 
 let parsed;
@@ -19,25 +26,72 @@ try {
   parsed = parseArgs({
     args: Deno.args,
     allowPositionals: true,
-    options: { "retry-failed": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+    options: {
+      executor: { type: "string", default: "local" },
+      parallel: { type: "string" },
+      "retry-failed": { type: "boolean", default: false },
+      "fail-fast": { type: "boolean", default: false },
+      set: { type: "string", multiple: true },
+      root: { type: "string", default: "runs/sweeps" },
+      help: { type: "boolean", short: "h" },
+    },
   });
 } catch (e) {
   fail(`${(e as Error).message}\n${USAGE}`);
 }
-if (parsed.values.help) {
+const v = parsed.values;
+if (v.help) {
   console.log(USAGE);
   Deno.exit(0);
 }
 if (parsed.positionals.length !== 1) fail(`expected one sweep file\n${USAGE}`);
+if (v.executor !== "local" && v.executor !== "slurm") {
+  fail(`--executor: expected local or slurm, got "${v.executor}"`);
+}
+const parallel = numberFlag(fail, "parallel", v.parallel, { int: true, min: 1 });
+
+let stop = false;
+const onSigint = () => {
+  if (stop) Deno.exit(130);
+  stop = true;
+  console.error("\nsweep: stopping every trial after its checkpoint; press Ctrl-C again to abort");
+};
+Deno.addSignalListener("SIGINT", onSigint);
+const tty = Deno.stdout.isTerminal();
+let shown = "";
+const enc = new TextEncoder();
+const statusLine = (line: string) => {
+  if (tty) Deno.stdout.writeSync(enc.encode(`\r\x1b[2K${line.slice(0, 160)}`));
+  else if (line !== shown) console.log(line);
+  shown = line;
+};
+const info = (line: string) => {
+  if (tty) Deno.stdout.writeSync(enc.encode("\r\x1b[2K"));
+  console.log(line);
+  if (tty && shown) Deno.stdout.writeSync(enc.encode(shown.slice(0, 160)));
+};
 try {
   const spec = await loadSweep(parsed.positionals[0]);
-  const { dir, trials, statuses } = await runSweep(spec, {
-    retryFailed: parsed.values["retry-failed"],
-    info: (l) => console.log(l),
+  spec.set = [...spec.set, ...(v.set ?? [])];
+  const result = await runSweep(spec, {
+    executor: v.executor,
+    root: v.root,
+    parallel,
+    retryFailed: v["retry-failed"],
+    failFast: v["fail-fast"],
+    info,
+    statusLine,
+    shouldStop: () => stop,
   });
-  const summary = sweepSummary(spec, trials, statuses);
-  await writeFileAtomic(join(dir, "summary.md"), summary + "\n");
-  console.log(`\n${summary}\n${join(dir, "summary.md")}`);
+  if (tty) console.log();
+  const { summary, paths } = await writeSweepReport(result.dir);
+  console.log(`\n${summary}\n`);
+  for (const p of paths) console.log(p);
+  const notDone = result.statuses.filter((s) => s.status !== "completed").length;
+  process.exitCode = stop ? 130 : notDone > 0 ? 1 : 0;
 } catch (e) {
-  fail((e as Error).message, 1);
+  if (tty) console.log();
+  fail((e as Error).message, e instanceof SweepError ? 2 : 1);
+} finally {
+  Deno.removeSignalListener("SIGINT", onSigint);
 }

@@ -1,0 +1,32 @@
+/**
+ * Helpers of the sweep tests: a small sweep file over the tiny config, and polling until a condition holds.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** A sweep object over `configs/tiny.jsonc` on `corpus` (10 steps, 2 norms × 2 seeds), with `extra` on top. */
+export function sweepSpec(corpus: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "t",
+    base: join(Deno.cwd(), "configs", "tiny.jsonc"),
+    set: [
+      `data.paths=["${corpus}"]`,
+      "train.max_steps=10",
+      "train.eval_interval=10",
+      "train.sample_tokens=0",
+    ],
+    grid: { "model.norm": ["layernorm", "rmsnorm"] },
+    seeds: [1, 2],
+    ...extra,
+  };
+}
+
+/** Resolves once `cond()` is true (polled every 100 ms); rejects after `seconds`. */
+export async function waitFor(cond: () => Promise<boolean>, seconds: number): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`waitFor: not true after ${seconds} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
