@@ -353,8 +353,24 @@ async function command(cmd: string, args: string[]): Promise<{ code: number; out
   return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
 }
 
+/** Whether `name` is an executable file in a folder of PATH. */
+function onPath(name: string): boolean {
+  for (const d of (Deno.env.get("PATH") ?? "").split(":").filter(Boolean)) {
+    try {
+      if (Deno.statSync(join(d, name)).isFile) return true;
+    } catch { /* not here */ }
+  }
+  return false;
+}
+
 /** Throws unless `sbatch` can be run (the message says what to do). */
 export async function checkSlurm(): Promise<void> {
+  if (!onPath("sbatch")) {
+    throw new Error(
+      "--executor slurm: sbatch is not on PATH (install Slurm's client tools, or start a one-node Slurm here " +
+        "with scripts/slurm-local.sh up, as root)",
+    );
+  }
   const r = await command("sbatch", ["--version"]);
   if (r.code !== 0) throw new Error(`--executor slurm: sbatch --version failed: ${r.err.trim()}`);
 }

@@ -77,6 +77,7 @@ function lines(
     height: 260,
     marginLeft: 60,
     marginTop: 30,
+    marginRight: 70,
     style: { background: "white", color: "#222", fontSize: "11px" },
     x: { label: "step", labelAnchor: "right", grid: true },
     y: log
@@ -85,6 +86,20 @@ function lines(
     color: { legend: true, domain: [...new Set(points.map((p) => p.series))] },
     marks: [
       Plot.lineY(points, { x: "step", y: "value", stroke: "series", strokeWidth: 1.6 }),
+      // each line named at its end, so an exported figure (without the HTML legend) still says which is which
+      Plot.text(
+        points,
+        Plot.selectLast({
+          x: "step",
+          y: "value",
+          z: "series",
+          text: "series",
+          fill: "series",
+          dx: 5,
+          textAnchor: "start",
+          fontSize: 10,
+        }),
+      ),
       Plot.dot(points, {
         x: "step",
         y: "value",

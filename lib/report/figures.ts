@@ -509,7 +509,7 @@ function specs(runs: readonly PlotRun[], o: Resolved): Array<[string, string, st
       "Memory",
       "Resident memory (RSS) of the training process at each logged step: the model, optimizer state, " +
       "activations and the runtime. A line that keeps rising is a leak.",
-      plainPanel(runs, o, "RSS (MiB)", (t) => t.rss_mb, "~g"),
+      plainPanel(runs, o, "RSS (MiB)", (t) => t.rss_mb, "~s"),
     ],
   ];
 }

@@ -30,3 +30,13 @@ export async function waitFor(cond: () => Promise<boolean>, seconds: number): Pr
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The `deno` that PATH finds (the one `--allow-run=deno` allows), as an absolute path. */
+export function denoOnPath(): string {
+  for (const d of (Deno.env.get("PATH") ?? "").split(":").filter(Boolean)) {
+    try {
+      if (Deno.statSync(join(d, "deno")).isFile) return join(d, "deno");
+    } catch { /* not here */ }
+  }
+  return "deno";
+}
