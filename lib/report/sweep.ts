@@ -15,6 +15,7 @@ import * as Plot from "@observablehq/plot";
 import { meanInterval, pairedDifference } from "../experiment/stats.ts";
 import {
   metricOf,
+  pendingStatus,
   readStatus,
   readSweepFile,
   type SweepFile,
@@ -105,20 +106,7 @@ export async function readSweep(dir: string): Promise<SweepView> {
   const keys = [...new Set(sweep.trials.flatMap((t) => Object.keys(t.point)))];
   const trials: SweepTrialView[] = [];
   for (const t of sweep.trials) {
-    const status = await readStatus(trialDir(dir, t.index)) ?? {
-      status: "pending" as const,
-      config_hash: t.configHash,
-      run_dir: null,
-      metrics: {},
-      step: null,
-      exit_code: null,
-      error: null,
-      executor: null,
-      slurm_job: null,
-      started_at: null,
-      ended_at: null,
-      elapsed_s: null,
-    };
+    const status = await readStatus(trialDir(dir, t.index)) ?? pendingStatus(t);
     let curve: SweepTrialView["curve"] = [];
     if (status.run_dir !== null) {
       try {

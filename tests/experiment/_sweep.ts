@@ -40,3 +40,23 @@ export function denoOnPath(): string {
   }
   return "deno";
 }
+
+/**
+ * Deno arguments that run the sweep CLI on `file` with sweeps under `root` (writes only there), plus `extra`
+ * (e.g. `--executor slurm`); `runs` are the commands it may start.
+ */
+export function sweepCliArgs(file: string, root: string, extra: string[] = [], runs = "deno"): string[] {
+  return [
+    "run",
+    "--allow-read",
+    `--allow-write=${root}`,
+    "--allow-env",
+    "--allow-sys=hostname",
+    `--allow-run=${runs}`,
+    "lib/experiment/cli/sweep.ts",
+    file,
+    "--root",
+    root,
+    ...extra,
+  ];
+}

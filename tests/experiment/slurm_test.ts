@@ -8,7 +8,7 @@ import { type TrialStatus, validateSweep } from "../../lib/experiment/sweep.ts";
 import { activeArrayJobs, runSweep } from "../../lib/experiment/sweep_exec.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
-import { denoOnPath, sweepSpec, waitFor } from "./_sweep.ts";
+import { denoOnPath, sweepCliArgs, sweepSpec, waitFor } from "./_sweep.ts";
 
 const corpus = await makeCodeCorpus();
 const canSpawn = Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
@@ -41,20 +41,7 @@ Deno.test({
     await Deno.writeTextFile(file, JSON.stringify(sweepSpec(corpus)));
     const empty = await Deno.makeTempDir();
     const out = await new Deno.Command(denoOnPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        `--allow-write=${root}`,
-        "--allow-env",
-        "--allow-sys=hostname",
-        "--allow-run=deno",
-        "lib/experiment/cli/sweep.ts",
-        file,
-        "--root",
-        root,
-        "--executor",
-        "slurm",
-      ],
+      args: sweepCliArgs(file, root, ["--executor", "slurm"]),
       env: { PATH: empty },
       stdout: "piped",
       stderr: "piped",
@@ -145,20 +132,7 @@ Deno.test({
     };
     const cli = () =>
       new Deno.Command("deno", {
-        args: [
-          "run",
-          "--allow-read",
-          `--allow-write=${root}`,
-          "--allow-env",
-          "--allow-sys=hostname",
-          "--allow-run=deno,sbatch,squeue,scontrol,scancel",
-          "lib/experiment/cli/sweep.ts",
-          file,
-          "--root",
-          root,
-          "--executor",
-          "slurm",
-        ],
+        args: sweepCliArgs(file, root, ["--executor", "slurm"], "deno,sbatch,squeue,scontrol,scancel"),
         stdout: "piped",
         stderr: "piped",
       }).spawn();

@@ -15,7 +15,7 @@ import { readSweep, sweepCsv, sweepSummary } from "../../lib/report/sweep.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
-import { sweepSpec, waitFor } from "./_sweep.ts";
+import { sweepCliArgs, sweepSpec, waitFor } from "./_sweep.ts";
 
 const corpus = await makeCodeCorpus();
 const canSpawn = Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
@@ -256,19 +256,7 @@ Deno.test({
     await Deno.writeTextFile(file, JSON.stringify(sweepSpec(corpus, extra)));
     const sweepCli = (args: string[]) =>
       new Deno.Command("deno", {
-        args: [
-          "run",
-          "--allow-read",
-          `--allow-write=${root}`,
-          "--allow-env",
-          "--allow-sys=hostname",
-          "--allow-run=deno",
-          "lib/experiment/cli/sweep.ts",
-          file,
-          "--root",
-          root,
-          ...args,
-        ],
+        args: sweepCliArgs(file, root, args),
         stdout: "piped",
         stderr: "piped",
       }).spawn();
