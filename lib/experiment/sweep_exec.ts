@@ -279,11 +279,13 @@ async function runLocal(
   };
   while (queue.length > 0 || running.size > 0) {
     while (!stopping && running.size < parallel && queue.length > 0) start(queue.shift()!);
-    const tick = new Promise<null>((r) => setTimeout(() => r(null), 1000));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = new Promise<null>((r) => timer = setTimeout(() => r(null), 1000));
     const ended = await Promise.race([
       tick,
       ...[...running.values()].map((c) => c.done.then((code) => ({ c, code }))),
     ]);
+    clearTimeout(timer);
     if (o.shouldStop?.()) stopAll("interrupted");
     for (const c of running.values()) {
       if (c.killedFor === null && Date.now() - c.started > timeoutMs) {
