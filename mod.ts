@@ -222,6 +222,8 @@ export {
   loadSweep,
   type RandomSearch,
   type SlurmSpec,
+  SWEEP_METRICS,
+  type SweepFile,
   type SweepMetric,
   type SweepSpec,
   type Trial,
@@ -232,21 +234,27 @@ export {
 export { runTrial, type TrialOptions } from "./lib/experiment/sweep_trial.ts";
 export { runSweep, type SweepRunOptions, type SweepRunResult } from "./lib/experiment/sweep_exec.ts";
 export {
+  type MeanInterval,
   meanInterval,
+  type PairedDifference,
   pairedDifference,
   studentTCdf,
   studentTQuantile,
+  type WelchDifference,
   welchDifference,
 } from "./lib/experiment/stats.ts";
 export {
+  type ConfigView,
+  type PairComparison,
   readSweep,
   renderSweepPage,
   sweepCsv,
   sweepSummary,
+  type SweepTrialView,
   type SweepView,
   writeSweepReport,
 } from "./lib/report/sweep.ts";
-export { type FigureFormat, svgToPng, writeFigures } from "./lib/report/export.ts";
+export { FIGURE_FORMATS, type FigureFormat, svgToPng, writeFigures } from "./lib/report/export.ts";
 export {
   continuationScores,
   type EvalResult,

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { JsoncSyntaxError, type JsonValue, parseJsonc } from "./jsonc.ts";
-import { type Config, ConfigSchema, expectedAt, isStringAt, keysAt, schemaAt } from "./schema.ts";
+import { type Config, configZod, expectedAt, isStringAt, keysAt, schemaAt } from "./schema.ts";
 
 export type { Config, ConfigInput, DataConfig, ModelConfig, RunConfig, TrainConfig } from "./schema.ts";
 export { ConfigSchema, DEFAULT_CONFIG } from "./schema.ts";
@@ -201,7 +201,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     sources.push(`--set ${set.source}`);
   }
   const top = opts.path ?? DEFAULT_SOURCE;
-  const result = ConfigSchema.safeParse(data, { reportInput: true });
+  const result = configZod.safeParse(data, { reportInput: true });
   if (result.success) return { config: result.data, sources };
   // An unknown key is the likeliest root cause (a typo), so report it before the errors it may explain.
   const issues = result.error.issues;

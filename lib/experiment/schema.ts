@@ -424,8 +424,21 @@ const _outputMatches: Same<z.output<typeof Schema>, Config> = true;
 const _inputMatches: Same<z.input<typeof Schema>, ConfigInput> = true;
 void _outputMatches, _inputMatches;
 
-/** The whole experiment config: four groups, each defaulting to `{}` (then to its keys' defaults). */
-export const ConfigSchema: z.ZodType<Config, ConfigInput> = Schema;
+/**
+ * The whole experiment config: four groups, each defaulting to `{}` (then to its keys' defaults). At run time this
+ * is the zod schema; its declared type names only `parse` and `safeParse`, so the public API exposes no zod types.
+ */
+export const ConfigSchema: {
+  /** Validates `input` and fills in the defaults; throws an Error listing the issues when it is invalid. */
+  parse(input: unknown): Config;
+  /** Like `parse`, but returns the outcome instead of throwing. */
+  safeParse(input: unknown):
+    | { success: true; data: Config }
+    | { success: false; error: Error & { issues: readonly { path: PropertyKey[]; message: string }[] } };
+} = Schema;
+
+/** {@link ConfigSchema} typed as the zod schema it is (for the config loader; not re-exported by mod.ts). */
+export const configZod: z.ZodType<Config, ConfigInput> = Schema;
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === "object") {
@@ -462,7 +475,7 @@ function objectOf(schema: z.ZodType): z.ZodObject | undefined {
  * gives the element schema), or undefined when no such key exists.
  */
 export function schemaAt(path: readonly string[]): z.ZodType | undefined {
-  let s: z.ZodType = ConfigSchema;
+  let s: z.ZodType = configZod;
   for (const key of path) {
     const arr = layers(s).find((l): l is z.ZodArray => l instanceof z.ZodArray);
     if (arr && /^[0-9]+$/.test(key)) {

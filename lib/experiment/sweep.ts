@@ -26,7 +26,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Rng } from "../random.ts";
-import { configHash, loadConfig } from "./config.ts";
+import { type Config, configHash, loadConfig } from "./config.ts";
 import { parseJsonc } from "./jsonc.ts";
 
 /** What a sweep can rank by: the final (or best) figures of each trial. */
@@ -114,7 +114,7 @@ export interface Trial {
   seed: number;
   /** Every override applied to the base config. */
   sets: string[];
-  /** sha256 of the resolved config (a changed sweep file changes it). */
+  /** {@link trialHash} of its resolved config (a changed sweep or base config changes it). */
   configHash: string;
 }
 
@@ -266,8 +266,11 @@ export function validateSweep(raw: unknown, file: string): SweepSpec {
     if (!KEYS.has(k)) fail(file, `unknown key "${k}" (expected ${[...KEYS].join(", ")})`);
   }
   const name = o.name;
-  if (typeof name !== "string" || !/^[A-Za-z0-9._-]+$/.test(name)) {
-    fail(file, `name: expected letters, digits, ".", "_" and "-", got ${JSON.stringify(name)}`);
+  if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    fail(
+      file,
+      `name: expected a letter or digit, then letters, digits, ".", "_" and "-", got ${JSON.stringify(name)}`,
+    );
   }
   if (typeof o.base !== "string") fail(file, `base: expected a config path, got ${JSON.stringify(o.base)}`);
   const set = o.set ?? [];
@@ -331,8 +334,17 @@ export function validateSweep(raw: unknown, file: string): SweepSpec {
     }
   }
   const extra = sl.extra ?? [];
-  if (!Array.isArray(extra) || !extra.every((s) => typeof s === "string" && s.startsWith("--"))) {
-    fail(file, 'executor.slurm.extra: expected a list of "--option=value" strings');
+  // each one line of the batch script: no whitespace, quotes or shell characters
+  if (
+    !Array.isArray(extra) ||
+    !extra.every((s) =>
+      typeof s === "string" && /^--[A-Za-z][A-Za-z0-9_-]*(=[A-Za-z0-9_.,:/%@+=-]*)?$/.test(s)
+    )
+  ) {
+    fail(
+      file,
+      'executor.slurm.extra: expected a list of "--option=value" strings (letters, digits and _.,:/%@+=- only)',
+    );
   }
   return {
     name,
@@ -431,9 +443,18 @@ export function expandSweep(spec: SweepSpec, sweepDir: string): Trial[] {
           `sweep ${spec.name}, trial ${index} ${JSON.stringify(point)}: ${(e as Error).message}`,
         );
       }
-      return { index, point, config: p, seed, sets, configHash: configHash(config) };
+      return { index, point, config: p, seed, sets, configHash: trialHash(config) };
     })
   );
+}
+
+/**
+ * A trial's config hash: the sha256 of its resolved config without `run.name` and `run.out_dir` (which only say
+ * where it is written), so a trial keeps its identity when the sweep is extended (its index moves) or the sweep
+ * root is spelled differently.
+ */
+export function trialHash(config: Config): string {
+  return configHash({ ...config, run: { ...config.run, name: "", out_dir: "" } });
 }
 
 /** The folder of trial `index`. */
@@ -482,9 +503,12 @@ export function needsRun(trial: Trial, prev: TrialStatus | null, retryFailed: bo
   return true;
 }
 
-/** The value a trial is ranked by (`undefined` when it did not complete or did not log it). */
-export function metricOf(s: TrialStatus | null, metric: SweepMetric): number | undefined {
-  if (s === null || s.status !== "completed") return undefined;
+/**
+ * The value a trial is ranked by (`undefined` when it did not complete with its current config, or did not log
+ * it).
+ */
+export function metricOf(trial: Trial, s: TrialStatus | null, metric: SweepMetric): number | undefined {
+  if (s === null || s.status !== "completed" || s.config_hash !== trial.configHash) return undefined;
   const v = s.metrics?.[metric];
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }

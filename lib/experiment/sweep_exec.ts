@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { availableParallelism, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,8 @@ import {
   needsRun,
   pendingStatus,
   readStatus,
+  readSweepFile,
+  SweepError,
   type SweepSpec,
   type Trial,
   trialDir,
@@ -101,7 +103,25 @@ function denoCommand(): string {
   return Deno.permissions.querySync({ name: "run", command: self }).state === "granted" ? self : "deno";
 }
 
-/** Expands the sweep, writes `sweep.json`, and returns the trials with their current statuses. */
+/** Every `trial-*` folder's status in `dir`, by folder name. */
+async function existingStatuses(dir: string): Promise<Map<string, TrialStatus>> {
+  const out = new Map<string, TrialStatus>();
+  let names: string[] = [];
+  try {
+    names = (await readdir(dir)).filter((n) => /^trial-\d+$/.test(n));
+  } catch { /* a new sweep */ }
+  for (const n of names) {
+    const s = await readStatus(join(dir, n));
+    if (s !== null) out.set(n, s);
+  }
+  return out;
+}
+
+/**
+ * Expands the sweep, writes `sweep.json`, and returns the trials with their current statuses. Statuses follow
+ * their config hash, not their index: when the sweep grew (a seed or a value added) and a trial's index moved,
+ * its status (and run directory) moves with it; a status no trial claims any more is kept in `superseded/`.
+ */
 export async function prepareSweep(
   spec: SweepSpec,
   root: string,
@@ -109,18 +129,76 @@ export async function prepareSweep(
   const dir = join(root, spec.name);
   const trials = expandSweep(spec, dir);
   await mkdir(dir, { recursive: true });
-  await writeFileAtomic(join(dir, "sweep.json"), JSON.stringify({ ...spec, trials }, null, 2) + "\n");
+  const old = await existingStatuses(dir);
+  const byHash = new Map<string, TrialStatus>();
+  for (const s of old.values()) {
+    // the most advanced status wins when two folders hold the same config (completed first)
+    const have = byHash.get(s.config_hash);
+    if (have === undefined || (have.status !== "completed" && s.status === "completed")) {
+      byHash.set(s.config_hash, s);
+    }
+  }
+  const claimed = new Set<TrialStatus>();
   const statuses: (TrialStatus | null)[] = [];
   for (const t of trials) {
-    let s = await readStatus(trialDir(dir, t.index));
-    if (s === null || s.config_hash !== t.configHash) {
-      // never run, or its config changed: pending (a changed trial starts a new run directory)
-      s = pendingStatus(t);
-      await writeStatus(trialDir(dir, t.index), s);
-    }
+    const s = byHash.get(t.configHash) ?? pendingStatus(t);
+    claimed.add(s);
     statuses.push(s);
   }
+  for (const [name, s] of old) {
+    if (!claimed.has(s) && s.status !== "pending") {
+      await mkdir(join(dir, "superseded"), { recursive: true });
+      await writeFileAtomic(
+        join(dir, "superseded", `${name}-${s.config_hash.slice(0, 12)}.json`),
+        JSON.stringify(s, null, 2) + "\n",
+      );
+    }
+  }
+  await writeFileAtomic(join(dir, "sweep.json"), JSON.stringify({ ...spec, trials }, null, 2) + "\n");
+  for (const t of trials) {
+    const now = await readStatus(trialDir(dir, t.index));
+    if (now !== statuses[t.index] && JSON.stringify(now) !== JSON.stringify(statuses[t.index])) {
+      await writeStatus(trialDir(dir, t.index), statuses[t.index]!);
+    }
+  }
   return { dir, trials, statuses };
+}
+
+/** The sweep-level lock: one sweep process per sweep folder and machine. */
+interface SweepLock {
+  host: string;
+  pid: number;
+  started_at: string;
+}
+
+/** Whether process `pid` on this machine runs `what` (Linux: /proc; elsewhere unknown, so false). */
+function processRuns(pid: number, what: string): boolean {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(what);
+  } catch {
+    return false;
+  }
+}
+
+/** Takes `sweep.lock` in `dir`; throws when a live sweep process on this machine holds it. */
+async function lockSweep(dir: string): Promise<() => Promise<void>> {
+  const path = join(dir, "sweep.lock");
+  try {
+    const held = JSON.parse(await readFile(path, "utf8")) as SweepLock;
+    if (held.host === hostname() && held.pid !== Deno.pid && processRuns(held.pid, "sweep.ts")) {
+      throw new SweepError(
+        `${dir}: another sweep process (pid ${held.pid}, since ${held.started_at}) is running this sweep`,
+      );
+    }
+  } catch (e) {
+    if (e instanceof SweepError) throw e;
+  }
+  await mkdir(dir, { recursive: true });
+  const lock: SweepLock = { host: hostname(), pid: Deno.pid, started_at: new Date().toISOString() };
+  await writeFileAtomic(path, JSON.stringify(lock) + "\n");
+  return async () => {
+    await rm(path, { force: true });
+  };
 }
 
 function counts(statuses: readonly (TrialStatus | null)[]): string {
@@ -146,17 +224,38 @@ function describe(t: Trial, s: TrialStatus): string {
  */
 export function runningElsewhere(s: TrialStatus | null, sweepDir: string): boolean {
   if (s?.status !== "running" || s.pid === undefined || s.host !== hostname()) return false;
-  try {
-    const cmd = Deno.readTextFileSync(`/proc/${s.pid}/cmdline`);
-    return cmd.includes("trial.ts") && cmd.includes(resolve(sweepDir));
-  } catch {
-    return false;
-  }
+  return processRuns(s.pid, "trial.ts") && processRuns(s.pid, resolve(sweepDir));
 }
 
 /** Runs (or resumes) a sweep with the chosen executor. */
 export async function runSweep(spec: SweepSpec, o: SweepRunOptions = {}): Promise<SweepRunResult> {
-  const prepared = await prepareSweep(spec, o.root ?? join("runs", "sweeps"));
+  const root = o.root ?? join("runs", "sweeps");
+  const dir = join(root, spec.name);
+  const unlock = await lockSweep(dir);
+  try {
+    return await runLocked(spec, root, o);
+  } finally {
+    await unlock();
+  }
+}
+
+async function runLocked(spec: SweepSpec, root: string, o: SweepRunOptions): Promise<SweepRunResult> {
+  const dir = join(root, spec.name);
+  if (o.executor === "slurm") {
+    // an array of this sweep still queued or running: watch it, unless the sweep was expanded differently since
+    const rec = await readSlurmRecord(dir);
+    if (rec !== null && (await activeArrayJobs(rec.array_job_id)).length > 0) {
+      const before = (await readSweepFile(dir)).trials.map((t) => t.configHash);
+      const now = expandSweep(spec, dir).map((t) => t.configHash);
+      if (JSON.stringify(before) !== JSON.stringify(now)) {
+        throw new SweepError(
+          `${dir}: job array ${rec.array_job_id} of this sweep is still running with the earlier expansion; ` +
+            `wait for it or scancel ${rec.array_job_id}, then run the changed sweep`,
+        );
+      }
+    }
+  }
+  const prepared = await prepareSweep(spec, root);
   const info = o.info ?? (() => {});
   const todo = prepared.trials.filter((t) => {
     const s = prepared.statuses[t.index];
@@ -190,6 +289,8 @@ interface Child {
   progress: string;
   started: number;
   killedFor: "timeout" | null;
+  /** When SIGTERM was sent (SIGKILL follows after {@link KILL_GRACE_MS}). */
+  termAt: number | null;
   done: Promise<number>;
 }
 
@@ -215,6 +316,9 @@ async function pump(
     file.close();
   }
 }
+
+/** How long a trial may take to checkpoint and exit after SIGTERM before it is killed. */
+const KILL_GRACE_MS = 60_000;
 
 async function runLocal(
   spec: SweepSpec,
@@ -246,6 +350,7 @@ async function runLocal(
       progress: "starting",
       started: Date.now(),
       killedFor: null,
+      termAt: null,
       done: null!,
     };
     const onLine = (l: string) => {
@@ -272,12 +377,14 @@ async function runLocal(
     queue.length = 0;
     info(`sweep ${spec.name}: ${why}: stopping ${running.size} running trial(s) after their checkpoint`);
     for (const c of running.values()) {
+      c.termAt ??= Date.now();
       try {
         c.proc.kill("SIGTERM");
       } catch { /* already gone */ }
     }
   };
   while (queue.length > 0 || running.size > 0) {
+    if (o.shouldStop?.()) stopAll("interrupted");
     while (!stopping && running.size < parallel && queue.length > 0) start(queue.shift()!);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const tick = new Promise<null>((r) => timer = setTimeout(() => r(null), 1000));
@@ -290,9 +397,17 @@ async function runLocal(
     for (const c of running.values()) {
       if (c.killedFor === null && Date.now() - c.started > timeoutMs) {
         c.killedFor = "timeout";
+        c.termAt = Date.now();
         info(`trial ${c.trial.index}: over timeout_minutes (${spec.timeout_minutes}), stopping it`);
         try {
           c.proc.kill("SIGTERM");
+        } catch { /* gone */ }
+      } else if (c.termAt !== null && Date.now() - c.termAt > KILL_GRACE_MS) {
+        // it did not stop after SIGTERM (hung, or stuck before its first step): kill it
+        c.termAt = null;
+        info(`trial ${c.trial.index}: no exit ${KILL_GRACE_MS / 1000} s after SIGTERM: SIGKILL`);
+        try {
+          c.proc.kill("SIGKILL");
         } catch { /* gone */ }
       }
     }
@@ -301,7 +416,8 @@ async function runLocal(
       running.delete(c.trial.index);
       const tdir = trialDir(dir, c.trial.index);
       let s = await readStatus(tdir) ?? pendingStatus(c.trial);
-      if (c.killedFor === "timeout") {
+      if (c.killedFor === "timeout" && (s.status === "cancelled" || !FINAL_STATES.has(s.status))) {
+        // stopped for its time (a trial that finished, failed or diverged meanwhile keeps its own end)
         s = {
           ...s,
           status: "timeout",
@@ -377,12 +493,26 @@ export async function checkSlurm(): Promise<void> {
   if (r.code !== 0) throw new Error(`--executor slurm: sbatch --version failed: ${r.err.trim()}`);
 }
 
-/** A job of `squeue --json` (the fields used here). */
+/** A job of `squeue --json` (the fields used here), normalised. */
 interface SqueueJob {
   job_id: number;
-  array_job_id?: number;
-  array_task_id?: number | null;
-  job_state?: string;
+  array_job_id: number | null;
+  job_state: string;
+}
+
+// Slurm 22.05 prints plain numbers and a state string; later versions print {"set": true, "number": N} and a
+// list of states: both are read here
+function num(v: unknown): number | null {
+  if (typeof v === "number") return v;
+  if (typeof v === "object" && v !== null && "number" in v) {
+    const n = (v as { set?: boolean; number: unknown }).number;
+    return typeof n === "number" && (v as { set?: boolean }).set !== false ? n : null;
+  }
+  return null;
+}
+
+function state(v: unknown): string {
+  return Array.isArray(v) ? String(v[0] ?? "") : String(v ?? "");
 }
 
 const ACTIVE = new Set([
@@ -397,12 +527,20 @@ const ACTIVE = new Set([
 
 /** The still active jobs of array `arrayId` (a pending array is one entry under its own id). */
 export async function activeArrayJobs(arrayId: number): Promise<SqueueJob[]> {
-  const r = await command("squeue", ["--json"]);
+  // a busy controller can time out: three tries, a second apart
+  let r = await command("squeue", ["--json"]);
+  for (let tries = 1; r.code !== 0 && tries < 3; tries++) {
+    await new Promise((ok) => setTimeout(ok, 1000));
+    r = await command("squeue", ["--json"]);
+  }
   if (r.code !== 0) throw new Error(`squeue --json failed: ${r.err.trim()}`);
-  const jobs = (JSON.parse(r.out) as { jobs?: SqueueJob[] }).jobs ?? [];
-  return jobs.filter((j) =>
-    (j.array_job_id === arrayId || j.job_id === arrayId) && ACTIVE.has(String(j.job_state ?? ""))
-  );
+  const raw = (JSON.parse(r.out) as { jobs?: Record<string, unknown>[] }).jobs ?? [];
+  const jobs: SqueueJob[] = raw.map((j) => ({
+    job_id: num(j.job_id) ?? -1,
+    array_job_id: num(j.array_job_id),
+    job_state: state(j.job_state),
+  }));
+  return jobs.filter((j) => (j.array_job_id === arrayId || j.job_id === arrayId) && ACTIVE.has(j.job_state));
 }
 
 /** `JobState` of `scontrol show job <id>` (null when Slurm no longer knows the job). */
@@ -457,6 +595,22 @@ async function readSlurmRecord(dir: string): Promise<SlurmRecord | null> {
   }
 }
 
+/**
+ * Cancels the sweep's submitted Slurm jobs at once (synchronously: for a second Ctrl-C, just before exiting);
+ * returns the ids cancelled, or null when there were none or `scancel` could not run.
+ */
+export function cancelSubmittedSync(dir: string): string[] | null {
+  try {
+    const rec = JSON.parse(Deno.readTextFileSync(join(dir, "slurm", "slurm.json"))) as SlurmRecord;
+    const ids = [String(rec.array_job_id), ...(rec.report_job_id ? [String(rec.report_job_id)] : [])];
+    return new Deno.Command("scancel", { args: ids, stdout: "null", stderr: "null" }).outputSync().success
+      ? ids
+      : null;
+  } catch {
+    return null;
+  }
+}
+
 function jobId(out: string): number {
   const id = Number(out.trim().split(";")[0]);
   if (!Number.isInteger(id)) throw new Error(`sbatch printed no job id: "${out.trim()}"`);
@@ -477,6 +631,14 @@ async function runSlurm(
   if (record !== null && (await activeArrayJobs(record.array_job_id)).length > 0) {
     info(`sweep ${spec.name}: job array ${record.array_job_id} is still queued or running: watching it`);
   } else {
+    if (o.shouldStop?.()) return true;
+    if (/\s/.test(resolve(dir))) {
+      throw new Error(
+        `--executor slurm: the sweep folder's path has whitespace, which #SBATCH lines cannot hold: ${
+          resolve(dir)
+        }`,
+      );
+    }
     const script = join(dir, "slurm", "trial.sbatch");
     await writeFileAtomic(script, sbatchScript(spec, dir));
     const parallel = o.parallel ?? spec.executor.parallel;
@@ -525,10 +687,12 @@ async function runSlurm(
         rec.report_job_id ? ` ${rec.report_job_id}` : ""
       }`,
     );
-    await command("scancel", [
-      String(rec.array_job_id),
-      ...(rec.report_job_id ? [String(rec.report_job_id)] : []),
-    ]);
+    const ids = [String(rec.array_job_id), ...(rec.report_job_id ? [String(rec.report_job_id)] : [])];
+    let r = await command("scancel", ids);
+    if (r.code !== 0) r = await command("scancel", ids);
+    if (r.code !== 0) {
+      info(`sweep ${spec.name}: scancel failed: ${r.err.trim()} (cancel ${ids.join(" ")} yourself)`);
+    }
   };
   const poll = (o.pollSeconds ?? 2) * 1000;
   for (;;) {
@@ -554,14 +718,31 @@ async function runSlurm(
     );
     if (active.length === 0) break;
     if (o.shouldStop?.()) await cancel("interrupted");
-    await new Promise((r) => setTimeout(r, poll));
+    // wait, but answer Ctrl-C within 0.2 s
+    for (let waited = 0; waited < poll && !(o.shouldStop?.() && !stopping); waited += 200) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
   // tasks that ended without a final status: ask Slurm how they ended
   for (const i of rec.indices) {
     const tdir = trialDir(dir, i);
     const s = await readStatus(tdir);
-    if (s !== null && FINAL_STATES.has(s.status)) continue;
+    if (s !== null && FINAL_STATES.has(s.status) && s.status !== "cancelled") continue;
     const state = await jobState(`${rec.array_job_id}_${i}`);
+    if (s !== null && s.status === "cancelled") {
+      // a trial stopped by Slurm's time limit checkpointed on SIGTERM and wrote "cancelled": it was a timeout
+      if (state?.startsWith("TIMEOUT")) {
+        const t: TrialStatus = {
+          ...s,
+          status: "timeout",
+          error: `Slurm's time limit (--time) ended job ${rec.array_job_id}_${i}`,
+        };
+        await writeStatus(tdir, t);
+        info(describe(byIndex.get(i)!, t));
+      }
+      continue;
+    }
+    if (state !== null && ACTIVE.has(state)) continue; // still queued or running: not ours to decide
     const base = s ?? pendingStatus(byIndex.get(i)!);
     const status: TrialStatus["status"] = state?.startsWith("TIMEOUT")
       ? "timeout"

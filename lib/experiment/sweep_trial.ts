@@ -9,13 +9,13 @@
  */
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { mkdir } from "node:fs/promises";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { pathExists } from "../io/exists.ts";
 import { parseMetrics } from "../report/metrics.ts";
 import { NonFiniteError } from "../train/trainer.ts";
-import { configHash, loadConfig } from "./config.ts";
+import { loadConfig } from "./config.ts";
 import { runExperiment } from "./runner.ts";
 import {
   pendingStatus,
@@ -25,6 +25,7 @@ import {
   type SweepMetric,
   type Trial,
   trialDir,
+  trialHash,
   type TrialStatus,
 } from "./sweep.ts";
 
@@ -123,16 +124,19 @@ export async function runTrial(sweepDir: string, index: number, o: TrialOptions 
   } catch (e) {
     return await end("failed", TRIAL_EXIT.failed, `config: ${(e as Error).message}`);
   }
-  if (configHash(config) !== trial.configHash) {
+  if (trialHash(config) !== trial.configHash) {
     return await end(
       "failed",
       TRIAL_EXIT.failed,
       `the base config (${sweep.base}) changed after the sweep was expanded: run the sweep again to re-expand it`,
     );
   }
-  const resumeDir = prev !== null && prev.config_hash === trial.configHash && prev.run_dir !== null &&
-      await pathExists(join(prev.run_dir, "checkpoints", "latest.json"))
-    ? prev.run_dir
+  // an interrupted trial (running, timeout, cancelled) resumes from its checkpoint; a failed or diverged one
+  // that is retried starts afresh (resuming a diverged run would diverge again at the same step)
+  const resumable = prev !== null && prev.config_hash === trial.configHash && prev.run_dir !== null &&
+    (prev.status === "running" || prev.status === "timeout" || prev.status === "cancelled");
+  const resumeDir = resumable && await pathExists(join(prev.run_dir!, "checkpoints", "latest.json"))
+    ? prev.run_dir!
     : undefined;
   status.run_dir = resumeDir ?? null;
   await writeStatus(dir, status);
@@ -148,14 +152,14 @@ export async function runTrial(sweepDir: string, index: number, o: TrialOptions 
       noReport: true,
       // the run directory goes into the status as soon as it exists: an interrupted trial resumes from it
       onRunDir: async (runDir) => {
-        status.run_dir = runDir;
+        status.run_dir = resolve(runDir);
         await writeStatus(dir, status);
       },
       info: o.info,
       progress: (p) => o.progress?.(p.step, p.maxSteps),
       shouldStop: o.shouldStop,
     });
-    status.run_dir = r.runDir;
+    status.run_dir = resolve(r.runDir);
     status.step = r.step;
     if (r.status !== "completed") return await end("cancelled", TRIAL_EXIT.cancelled, "stopped by a signal");
     status.metrics = await finalMetrics(r.runDir);

@@ -100,7 +100,9 @@ export const HOVER_SCRIPT = `
     return s.range[0] + (f(v) - f(s.domain[0])) / (f(s.domain[1]) - f(s.domain[0])) * (s.range[1] - s.range[0]);
   }
   function inv(s, px) {
-    return s.domain[0] + (px - s.range[0]) / (s.range[1] - s.range[0]) * (s.domain[1] - s.domain[0]);
+    var t = (px - s.range[0]) / (s.range[1] - s.range[0]);
+    if (s.type === "log") return Math.exp(Math.log(s.domain[0]) + t * (Math.log(s.domain[1]) - Math.log(s.domain[0])));
+    return s.domain[0] + t * (s.domain[1] - s.domain[0]);
   }
   function nearest(xs, x) {
     var lo = 0, hi = xs.length - 1;
@@ -134,10 +136,15 @@ export const HOVER_SCRIPT = `
       var head = document.createElement("div");
       head.style.fontWeight = "600";
       tip.appendChild(head);
+      // the step shown: the logged step nearest the pointer over all lines; a line without a point there says
+      // which step its value is from
       var best = null;
       data.series.forEach(function (s) {
         var k = nearest(s.xs, step);
         if (best === null || Math.abs(s.xs[k] - step) < Math.abs(best - step)) best = s.xs[k];
+      });
+      data.series.forEach(function (s) {
+        var k = nearest(s.xs, step);
         var row = document.createElement("div"), sw = document.createElement("span");
         sw.className = "sw"; sw.style.background = s.color;
         row.appendChild(sw);

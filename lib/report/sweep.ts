@@ -96,6 +96,11 @@ function fmtValue(v: unknown): string {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+// a Markdown table cell: pipes escaped
+function mdCell(s: string): string {
+  return s.replaceAll("|", "\\|");
+}
+
 function fmt(x: number | undefined | null, digits = 4): string {
   return x === undefined || x === null || !Number.isFinite(x) ? "–" : x.toFixed(digits);
 }
@@ -114,7 +119,7 @@ export async function readSweep(dir: string): Promise<SweepView> {
         curve = m.val.filter((v) => v.loss !== undefined).map((v) => ({ step: v.step, loss: v.loss! }));
       } catch { /* no metrics yet */ }
     }
-    trials.push({ trial: t, status, value: metricOf(status, sweep.metric), curve });
+    trials.push({ trial: t, status, value: metricOf(t, status, sweep.metric), curve });
   }
   const byConfig = new Map<number, SweepTrialView[]>();
   for (const v of trials) byConfig.set(v.trial.config, [...(byConfig.get(v.trial.config) ?? []), v]);
@@ -225,7 +230,7 @@ export function sweepSummary(v: SweepView): string {
     const s = c.stats;
     return `| ${
       [
-        ...v.keys.map((k) => fmtValue(c.point[k])),
+        ...v.keys.map((k) => mdCell(fmtValue(c.point[k]))),
         String(s?.n ?? 0),
         fmt(s?.mean),
         fmt(s?.std),
@@ -349,7 +354,8 @@ function curvesSvg(doc: Document, v: SweepView): string | null {
   const labels: string[] = [];
   for (const c of [...v.configs].sort((a, b) => a.config - b.config)) {
     const bySteps = new Map<number, number[]>();
-    for (const t of c.trials) {
+    // completed seeds only: a diverged or unfinished seed would make the mean jump where it stops
+    for (const t of c.trials.filter((t) => t.value !== undefined)) {
       for (const p of t.curve) bySteps.set(p.step, [...(bySteps.get(p.step) ?? []), p.loss]);
     }
     if (bySteps.size === 0) continue;
@@ -415,12 +421,12 @@ export function renderSweepPage(v: SweepView): string {
     }` +
       `<td class="num">${t.trial.seed}</td><td class="status-${escapeHtml(s.status)}">${
         escapeHtml(s.status)
-      }${s.status === "diverged" && s.step !== null ? ` (step ${s.step})` : ""}</td><td class="num">${
-        fmt(t.value)
-      }</td><td class="num">${fmt(s.metrics?.best_val_loss)}</td>` +
-      `<td class="num">${s.step ?? "–"}</td><td class="num">${s.elapsed_s ?? "–"}</td><td class="err">${
-        escapeHtml(s.error ?? "")
-      }</td></tr>`;
+      }${
+        s.status === "diverged" && s.step !== null ? ` (step ${escapeHtml(String(s.step))})` : ""
+      }</td><td class="num">${fmt(t.value)}</td><td class="num">${fmt(s.metrics?.best_val_loss)}</td>` +
+      `<td class="num">${escapeHtml(String(s.step ?? "–"))}</td><td class="num">${
+        escapeHtml(String(s.elapsed_s ?? "–"))
+      }</td><td class="err">${escapeHtml(s.error ?? "")}</td></tr>`;
   });
   const configRows = v.configs.map((c, i) => {
     const s = c.stats;
@@ -455,7 +461,7 @@ export function renderSweepPage(v: SweepView): string {
 <body>
 <h1>Sweep report: ${escapeHtml(v.sweep.name)}</h1>
 <p class="sub">${v.trials.length} trials (${v.configs.length} configurations × ${v.sweep.seeds.length} seeds), ${done} completed ·
-ranked by ${escapeHtml(m)} (${v.sweep.mode}) · ${escapeHtml(v.dir)}</p>
+ranked by ${escapeHtml(m)} (${escapeHtml(String(v.sweep.mode))}) · ${escapeHtml(v.dir)}</p>
 <h2 id="configurations">Configurations</h2>
 <p class="sub">Mean of ${
     escapeHtml(m)
@@ -479,7 +485,7 @@ ${
       ? '<p class="empty">No completed trial yet.</p>'
       : `<figure>${par}<figcaption>Parallel coordinates: one line per completed trial through its value of each varied key and its
 ${escapeHtml(m)} (last axis); colour = ${escapeHtml(m)} (${
-        v.sweep.mode === "min" ? "darker is lower" : "brighter is higher"
+        v.sweep.mode === "min" ? "brighter is lower, i.e. better" : "brighter is higher, i.e. better"
       }).</figcaption></figure>`
   }
 <h2 id="curves">Validation curves</h2>
@@ -487,7 +493,7 @@ ${
     curves === null
       ? '<p class="empty">No validation point logged yet.</p>'
       : `<figure>${curves}<figcaption>Validation loss per configuration: the mean over seeds (line) and the band from the lowest to the
-highest seed at each evaluation.</figcaption></figure>`
+highest seed at each evaluation (completed seeds only).</figcaption></figure>`
   }
 <h2 id="trials">Trials</h2>
 <p class="sub">Also in trials.csv next to this page.</p>

@@ -457,7 +457,6 @@ function firstNonFiniteData(params: NamedParam[]): string | null {
   return null;
 }
 
-/** ‖θ − θ_before‖ / ‖θ_before‖ per layer group (see `layerGroup`), rounded to 4 significant digits. */
 /** The effective learning rate of each layer group (the scale of its first tensor: a group shares one depth). */
 function layerRates(
   params: readonly NamedParam[],
@@ -469,6 +468,7 @@ function layerRates(
   return out;
 }
 
+/** ‖θ − θ_before‖ / ‖θ_before‖ per layer group (see `layerGroup`), rounded to 4 significant digits. */
 function updateRatios(
   params: readonly NamedParam[],
   before: readonly ArrayLike<number>[],

@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import type { TrialStatus } from "../../lib/experiment/sweep.ts";
 
 /** A sweep object over `configs/tiny.jsonc` on `corpus` (10 steps, 2 norms × 2 seeds), with `extra` on top. */
 export function sweepSpec(corpus: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -59,4 +60,24 @@ export function sweepCliArgs(file: string, root: string, extra: string[] = [], r
     root,
     ...extra,
   ];
+}
+
+/** Trial `i`'s status.json in sweep folder `dir` (null when there is none yet). */
+export async function trialStatus(dir: string, i: number): Promise<TrialStatus | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, `trial-${i}`, "status.json"))) as TrialStatus;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether trial `i` is running and has written a checkpoint (so stopping it now leaves something to resume). */
+export async function checkpointed(dir: string, i: number): Promise<boolean> {
+  const s = await trialStatus(dir, i);
+  if (s?.status !== "running" || s.run_dir === null) return false;
+  try {
+    return (await Deno.stat(join(s.run_dir, "checkpoints", "latest.json"))).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -4,11 +4,11 @@
  * except the check that `--executor slurm` without `sbatch` on PATH fails with a clear message.
  */
 import { join } from "node:path";
-import { type TrialStatus, validateSweep } from "../../lib/experiment/sweep.ts";
+import { validateSweep } from "../../lib/experiment/sweep.ts";
 import { activeArrayJobs, runSweep } from "../../lib/experiment/sweep_exec.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
-import { denoOnPath, sweepCliArgs, sweepSpec, waitFor } from "./_sweep.ts";
+import { checkpointed, denoOnPath, sweepCliArgs, sweepSpec, trialStatus, waitFor } from "./_sweep.ts";
 
 const corpus = await makeCodeCorpus();
 const canSpawn = Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
@@ -114,22 +114,16 @@ Deno.test({
       name: "sk",
       set: [
         `data.paths=["${corpus}"]`,
-        "train.max_steps=600",
-        "train.eval_interval=100",
-        "train.checkpoint_interval=20",
+        "train.max_steps=3000",
+        "train.eval_interval=500",
+        "train.checkpoint_interval=50",
         "train.sample_tokens=0",
       ],
       executor: { parallel: 2 },
     };
     await Deno.writeTextFile(file, JSON.stringify(sweepSpec(corpus, extra)));
     const dir = join(root, "sk");
-    const status = async (i: number) => {
-      try {
-        return JSON.parse(await Deno.readTextFile(join(dir, `trial-${i}`, "status.json"))) as TrialStatus;
-      } catch {
-        return null;
-      }
-    };
+    const status = (i: number) => trialStatus(dir, i);
     const cli = () =>
       new Deno.Command("deno", {
         args: sweepCliArgs(file, root, ["--executor", "slurm"], "deno,sbatch,squeue,scontrol,scancel"),
@@ -137,11 +131,7 @@ Deno.test({
         stderr: "piped",
       }).spawn();
     let p = cli();
-    await waitFor(
-      async () => (await status(0))?.status === "completed" && (await status(2))?.status === "running",
-      120,
-    );
-    await new Promise((r) => setTimeout(r, 1500)); // let trial 2 reach a checkpoint
+    await waitFor(async () => (await status(0))?.status === "completed" && await checkpointed(dir, 2), 180);
     p.kill("SIGINT");
     let out = await p.output();
     const log = new TextDecoder().decode(out.stdout);

@@ -15,7 +15,7 @@ import { readSweep, sweepCsv, sweepSummary } from "../../lib/report/sweep.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
-import { sweepCliArgs, sweepSpec, waitFor } from "./_sweep.ts";
+import { checkpointed, sweepCliArgs, sweepSpec, trialStatus, waitFor } from "./_sweep.ts";
 
 const corpus = await makeCodeCorpus();
 const canSpawn = Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
@@ -80,6 +80,15 @@ Deno.test("sweep: bad sweep files name the file and the key", async () => {
     async () => await loadSweep(await file({ executor: { slurm: { partition: "a b" } } })),
     "executor.slurm.partition",
   );
+  await assertRejects(
+    async () =>
+      await loadSweep(await file({ executor: { slurm: { extra: ["--qos=short\ntouch /tmp/x"] } } })),
+    "executor.slurm.extra",
+  );
+  await assertRejects(
+    async () => await loadSweep(await file({ name: ".." })),
+    "name: expected a letter or digit",
+  );
   const bad = await loadSweep(await file({ grid: { "model.norm": ["batchnorm"] } }));
   assertThrows(() => expandSweep(bad, dir), "trial 0", "model.norm");
   const big = await loadSweep(await file({ max_trials: 3 }));
@@ -129,6 +138,18 @@ Deno.test("sweep: random search is seeded, stays in its ranges, and combines wit
   const other = sweepPoints({ ...spec, random: { ...spec.random!, seed: 8 } });
   assertTrue(JSON.stringify(other) !== JSON.stringify(a), "another seed, other samples");
   assertEquals(sample({ int: [5, 5] }, new Rng(1)), 5);
+});
+
+Deno.test("sweep: a trial's hash ignores where it is written, so extending a sweep keeps every trial's identity", () => {
+  const a = expandSweep(validateSweep(sweepSpec(corpus), "/tmp/s.jsonc"), "/tmp/root-a/t");
+  const b = expandSweep(
+    validateSweep(sweepSpec(corpus, { seeds: [1, 2, 3] }), "/tmp/s.jsonc"),
+    "runs/other/t",
+  );
+  const key = (t: { point: Record<string, unknown>; seed: number }) => JSON.stringify([t.point, t.seed]);
+  const hashB = new Map(b.map((t) => [key(t), t.configHash]));
+  for (const t of a) assertEquals(hashB.get(key(t)), t.configHash, key(t));
+  assertEquals(a[2].index !== b.find((t) => key(t) === key(a[2]))!.index, true, "its index did move");
 });
 
 Deno.test("sweep: the status machine decides what runs again", () => {
@@ -196,6 +217,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "sweep, local executor: adding a seed runs only the new trials; completed ones follow their config",
+  ignore: !canSpawn,
+  async fn() {
+    const root = await Deno.makeTempDir();
+    const base = { name: "grow", seeds: [1] };
+    const first = await runSweep(validateSweep(sweepSpec(corpus, base), join(root, "s.jsonc")), { root });
+    assertEquals(first.statuses.map((s) => s.status), ["completed", "completed"]);
+    // seeds [1, 2]: the rmsnorm seed-1 trial moves from index 1 to index 2
+    const lines: string[] = [];
+    const grown = await runSweep(
+      validateSweep(sweepSpec(corpus, { ...base, seeds: [1, 2] }), join(root, "s.jsonc")),
+      {
+        root,
+        info: (l) => lines.push(l),
+      },
+    );
+    assertTrue(lines.some((l) => l.includes("4 trials, 2 done, 2 to run")), lines.join("\n"));
+    assertEquals(grown.statuses.map((s) => s.status), ["completed", "completed", "completed", "completed"]);
+    assertEquals(grown.statuses[0].run_dir, first.statuses[0].run_dir);
+    assertEquals(grown.statuses[2].run_dir, first.statuses[1].run_dir, "moved with its config, not re-run");
+    assertEquals(grown.statuses[2].metrics, first.statuses[1].metrics);
+    const view = await readSweep(grown.dir);
+    assertEquals(view.configs.map((c) => c.stats?.n), [2, 2], "both seeds count for each configuration");
+  },
+});
+
+Deno.test({
   name: "sweep, local executor: --fail-fast stops at the first failure; a timeout ends as timeout",
   ignore: !canSpawn,
   async fn() {
@@ -245,9 +293,9 @@ Deno.test({
       seeds: [1, 2],
       set: [
         `data.paths=["${corpus}"]`,
-        "train.max_steps=600",
-        "train.eval_interval=100",
-        "train.checkpoint_interval=20",
+        "train.max_steps=3000",
+        "train.eval_interval=500",
+        "train.checkpoint_interval=50",
         "train.sample_tokens=0",
       ],
       executor: { parallel: 2 },
@@ -261,25 +309,10 @@ Deno.test({
         stderr: "piped",
       }).spawn();
     const dir = join(root, "kill");
-    const status = async (i: number) => {
-      try {
-        return JSON.parse(await Deno.readTextFile(join(dir, `trial-${i}`, "status.json"))) as TrialStatus;
-      } catch {
-        return null;
-      }
-    };
-    const checkpointed = async (i: number) => {
-      const s = await status(i);
-      if (s?.status !== "running" || s.run_dir === null) return false;
-      try {
-        return (await Deno.stat(join(s.run_dir, "checkpoints", "latest.json"))).isFile;
-      } catch {
-        return false;
-      }
-    };
+    const status = (i: number) => trialStatus(dir, i);
     // 1) Ctrl-C the sweep once trial 0 completed and trial 2 has a checkpoint
     let p = sweepCli([]);
-    await waitFor(async () => (await status(0))?.status === "completed" && await checkpointed(2), 120);
+    await waitFor(async () => (await status(0))?.status === "completed" && await checkpointed(dir, 2), 120);
     p.kill("SIGINT");
     let out = await p.output();
     assertEquals(out.code, 130, new TextDecoder().decode(out.stderr));
@@ -291,7 +324,7 @@ Deno.test({
     );
     // 2) run again, then kill -9 the sweep and its running trials (a crash): their status stays "running"
     p = sweepCli([]);
-    await waitFor(async () => await checkpointed(3) || (await status(3))?.status === "completed", 120);
+    await waitFor(async () => await checkpointed(dir, 3) || (await status(3))?.status === "completed", 120);
     const pids = (await Promise.all([0, 1, 2, 3].map(status))).filter((s) => s?.status === "running").map((
       s,
     ) => s!.pid!);
@@ -322,7 +355,7 @@ Deno.test({
         l,
       ) => JSON.parse(l));
       const vals = lines.filter((e) => e.split === "val");
-      assertEquals(vals.at(-1).step, 600);
+      assertEquals(vals.at(-1).step, 3000);
       assertEquals(vals.at(-1).loss, s!.metrics.val_loss, `trial ${i}: status metric = last logged val loss`);
     }
     // the same sweep run straight through (another name) gives the same numbers: nothing lost or changed

@@ -39,7 +39,7 @@ import {
 import { embeddingWeights, projectEmbeddings, selectTokens } from "../../analysis/embeddings.ts";
 import { FREQUENCY_BUCKETS, frequencyCategories, tokenCounts, tokenLabel } from "../../analysis/tokens.ts";
 import { analysisFigureSvgs, type AnalysisPage, renderAnalysisPage } from "../../report/analysis.ts";
-import { parseFigureFormat, writeFigures } from "../../report/export.ts";
+import { type FigureFormat, parseFigureFormat, writeFigures } from "../../report/export.ts";
 import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
 import { failer, numberFlag } from "./_shared.ts";
@@ -57,19 +57,24 @@ function int(name: string, v: string | undefined, min: number): number | undefin
   return numberFlag(fail, name, v, { int: true, min });
 }
 
-/** Writes the page to `out` and, with `--figures DIR`, each of its figures to DIR. */
 type Values = Record<string, string | boolean | undefined>;
 
-async function writePage(out: string, page: AnalysisPage, values: Values): Promise<void> {
-  await writeFileAtomic(out, renderAnalysisPage(page));
-  if (values.figures === undefined) return;
-  let format;
+/** The `--format` of `--figures` (checked before any analysis runs). */
+function figureFormat(values: Values): FigureFormat {
   try {
-    format = parseFigureFormat(values.format as string | undefined);
+    return parseFigureFormat(values.format as string | undefined);
   } catch (e) {
     fail((e as Error).message);
   }
-  for (const path of await writeFigures(analysisFigureSvgs(page), values.figures as string, format)) {
+}
+
+/** Writes the page to `out` and, with `--figures DIR`, each of its figures to DIR. */
+async function writePage(out: string, page: AnalysisPage, values: Values): Promise<void> {
+  await writeFileAtomic(out, renderAnalysisPage(page));
+  if (values.figures === undefined) return;
+  for (
+    const path of await writeFigures(analysisFigureSvgs(page), values.figures as string, figureFormat(values))
+  ) {
     console.log(path);
   }
 }
@@ -263,6 +268,7 @@ async function main(args: string[]): Promise<void> {
   if (values.format !== undefined && values.figures === undefined) {
     fail(`--format needs --figures DIR\n${USAGE}`);
   }
+  figureFormat(values); // a bad --format fails now, not after the analysis
   try {
     if (what === "attention") await attention(runDir, values);
     else if (what === "embeddings") await embeddings(runDir, values);

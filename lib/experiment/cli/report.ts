@@ -69,6 +69,17 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
   }
   if (runDirs.length === 1 && await pathExists(join(runDirs[0], "sweep.json"))) {
     // a sweep folder: the sweep report (report.html, trials.csv, summary.md in it)
+    const ignored = ["out", "title", "svg", "figures", "format"].filter((k) =>
+      values[k as keyof typeof values] !== undefined
+    );
+    if (ignored.length > 0) {
+      io.err(
+        `report: ${runDirs[0]} is a sweep folder: its report takes no ${
+          ignored.map((k) => `--${k}`).join(", ")
+        }`,
+      );
+      return 2;
+    }
     try {
       const { paths } = await writeSweepReport(runDirs[0]);
       for (const p of paths) io.out(p);

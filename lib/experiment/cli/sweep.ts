@@ -9,11 +9,12 @@
  *
  * @module
  */
+import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { writeSweepReport } from "../../report/sweep.ts";
 import { loadSweep, SweepError } from "../sweep.ts";
-import { runSweep } from "../sweep_exec.ts";
+import { cancelSubmittedSync, runSweep } from "../sweep_exec.ts";
 import { failer, numberFlag } from "./_shared.ts";
 
 const USAGE =
@@ -51,8 +52,16 @@ if (v.executor !== "local" && v.executor !== "slurm") {
 const parallel = numberFlag(fail, "parallel", v.parallel, { int: true, min: 1 });
 
 let stop = false;
+let sweepDir: string | null = null;
 const onSigint = () => {
-  if (stop) Deno.exit(130);
+  if (stop) {
+    // a second Ctrl-C: leave no Slurm job running unwatched
+    if (v.executor === "slurm" && sweepDir !== null) {
+      const ids = cancelSubmittedSync(sweepDir);
+      if (ids !== null) console.error(`sweep: scancel ${ids.join(" ")}`);
+    }
+    Deno.exit(130);
+  }
   stop = true;
   console.error("\nsweep: stopping every trial after its checkpoint; press Ctrl-C again to abort");
 };
@@ -73,6 +82,7 @@ const info = (line: string) => {
 try {
   const spec = await loadSweep(parsed.positionals[0]);
   spec.set = [...spec.set, ...(v.set ?? [])];
+  sweepDir = join(v.root, spec.name);
   const result = await runSweep(spec, {
     executor: v.executor,
     root: v.root,

@@ -21,6 +21,9 @@ import {
 } from "./protocol.ts";
 import { sharedKernels, wasmKernels } from "./runtime.ts";
 
+/** The worker module beside this one: `worker.ts` in the sources, `worker.js` in the compiled npm package. */
+const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+
 /** Multiply-adds below which a product runs on the calling thread alone. */
 const PARALLEL_MIN_WORK = 1 << 21;
 
@@ -29,8 +32,17 @@ let ready = 0;
 let readyWaiters: Array<() => void> = [];
 let generation = 0;
 let threads = 1;
-let control = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
+let control = newControl();
 let controlF64 = new Float64Array(control.buffer);
+
+// The control block: shared memory, except where there is none (a browser page without cross-origin isolation
+// has no SharedArrayBuffer), which also means no workers.
+function newControl(): Int32Array {
+  const bytes = CTRL.LENGTH * 4;
+  return new Int32Array(
+    typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes),
+  );
+}
 
 /** Threads in use (1 = the calling thread only). */
 export function getThreads(): number {
@@ -47,21 +59,21 @@ export function defaultThreads(): number {
 export function setThreads(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
   const sk = sharedKernels();
-  if (sk === null) n = 1;
+  if (sk === null || typeof SharedArrayBuffer !== "function") n = 1;
   if (n === threads) return n;
   // A new generation: old workers wait on the old control block, so they can never take a new job even before
   // terminate() has reached them.
   for (const w of workers) void w.terminate();
   workers = [];
   ready = 0;
-  control = new Int32Array(new SharedArrayBuffer(CTRL.LENGTH * 4));
+  control = newControl();
   controlF64 = new Float64Array(control.buffer);
   const gen = ++generation;
   while (sk !== null && workers.length < n - 1) {
     const index = workers.length + 1;
     let w: Worker;
     try {
-      w = new Worker(new URL("./worker.ts", import.meta.url));
+      w = new Worker(WORKER_URL);
     } catch (e) {
       // e.g. no permission to read the worker module: keep the threads that did start
       console.warn(
