@@ -483,7 +483,7 @@ ${
 ${
     par === null
       ? '<p class="empty">No completed trial yet.</p>'
-      : `<figure>${par}<figcaption>Parallel coordinates: one line per completed trial through its value of each varied key and its
+      : `<figure id="fig-parallel">${par}<figcaption>Parallel coordinates: one line per completed trial through its value of each varied key and its
 ${escapeHtml(m)} (last axis); colour = ${escapeHtml(m)} (${
         v.sweep.mode === "min" ? "brighter is lower, i.e. better" : "brighter is higher, i.e. better"
       }).</figcaption></figure>`
@@ -492,7 +492,7 @@ ${escapeHtml(m)} (last axis); colour = ${escapeHtml(m)} (${
 ${
     curves === null
       ? '<p class="empty">No validation point logged yet.</p>'
-      : `<figure>${curves}<figcaption>Validation loss per configuration: the mean over seeds (line) and the band from the lowest to the
+      : `<figure id="fig-curves">${curves}<figcaption>Validation loss per configuration: the mean over seeds (line) and the band from the lowest to the
 highest seed at each evaluation (completed seeds only).</figcaption></figure>`
   }
 <h2 id="trials">Trials</h2>

@@ -1,6 +1,6 @@
 /**
  * Opens every report type in headless Chromium (where `/usr/bin/chromium` is installed: Debian's `chromium`):
- * a run report, a comparison report and the two analysis pages. Fails on any console message (the only script is
+ * a run report, a comparison report, the two analysis pages and a sweep report. Fails on any console message (the only script is
  * the reports' hover read-out, which logs nothing) or a figure without a drawing, saves screenshots to
  * `tests/artifacts/`, and checks that the hover read-out shows values under a (synthetic) pointer.
  */
@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
 import { writeReport } from "../../lib/report/report.ts";
+import { writeSweepReport } from "../../lib/report/sweep.ts";
+import { expandSweep, pendingStatus, validateSweep } from "../../lib/experiment/sweep.ts";
+import { finalMetrics, writeStatus } from "../../lib/experiment/sweep_trial.ts";
 import { renderAnalysisPage } from "../../lib/report/analysis.ts";
 import { attentionMaps, headStatistics, sampleWindows } from "../../lib/analysis/attention.ts";
 import { embeddingWeights, projectEmbeddings } from "../../lib/analysis/embeddings.ts";
@@ -27,6 +30,31 @@ const canRun = Deno.permissions.querySync({ name: "run", command: CHROMIUM }).st
       return false;
     }
   })();
+
+/** Writes a sweep folder whose trials are the finished runs `runDirs` (trial i = configuration i, seed 1). */
+async function writeSweepOf(dir: string, runDirs: string[]): Promise<void> {
+  const spec = validateSweep(
+    {
+      name: "browser",
+      base: join(Deno.cwd(), "configs", "tiny.jsonc"),
+      grid: { "model.norm": ["layernorm", "rmsnorm"].slice(0, runDirs.length) },
+      seeds: [1],
+    },
+    join(dir, "s.jsonc"),
+  );
+  const trials = expandSweep(spec, dir);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(join(dir, "sweep.json"), JSON.stringify({ ...spec, trials }));
+  for (const [i, t] of trials.entries()) {
+    await writeStatus(join(dir, `trial-${i}`), {
+      ...pendingStatus(t),
+      status: "completed",
+      run_dir: runDirs[i],
+      metrics: await finalMetrics(runDirs[i]),
+      step: 20,
+    });
+  }
+}
 
 /** Chromium's flags for one headless page load with a fresh profile. */
 function headless(profile: string): string[] {
@@ -107,9 +135,13 @@ Deno.test({
       "comparison-report": join(out, "compare.html"),
       "analysis-attention": join(a.runDir, "analysis-attention.html"),
       "analysis-embeddings": join(a.runDir, "analysis-embeddings.html"),
+      "sweep-report": join(out, "sweep", "report.html"),
     };
     await writeReport([a.runDir], pages["run-report"]);
     await writeReport([a.runDir, b.runDir], pages["comparison-report"]);
+    // a sweep folder over the two runs (as if a sweep had run them: two configurations, one seed each)
+    await writeSweepOf(join(out, "sweep"), [a.runDir, b.runDir]);
+    await writeSweepReport(join(out, "sweep"));
     // the two analysis pages, built as `deno task analyze` builds them
     const { model, tokenizer } = await loadRun(a.runDir);
     const gpt = model as GPT, ids = tokenizer.encode("export function add(a: number, b: number) {");
@@ -147,7 +179,7 @@ Deno.test({
       const png = join("tests", "artifacts", `${name}.png`);
       assertEquals(await openInChromium(await Deno.realPath(path), png), [], `${name}: console messages`);
       assertTrue((await Deno.stat(png)).size > 5000, `${name}: the screenshot is (nearly) empty`);
-      if (name.endsWith("-report")) {
+      if (name === "run-report" || name === "comparison-report") {
         // the hover read-out: a synthetic pointer over the middle of the first panel
         const dom = await dumpDom(`file://${await Deno.realPath(path)}#hover-selftest`);
         const m = /data-hover-selftest="([^"]*)"/.exec(dom);
