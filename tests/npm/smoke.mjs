@@ -4,9 +4,11 @@
 // and checks a gemm against a plain loop: with the wasm kernels, on the worker pool (dist's worker.js).
 // Prints one line "npm smoke: ok …" and exits 0, or throws (exit 1).
 import assert from "node:assert/strict";
-import { AdamW, createGPT, gemm, generate, Rng, uniqueParams } from "../../dist/mod.js";
-import { getBackend } from "../../dist/lib/kernels/backend.js";
-import { setThreads, whenThreadsReady } from "../../dist/lib/kernels/wasm/pool.js";
+// dist/ exists only after the build: imported by computed URLs, so type-checking the repo does not look for it
+const dist = new URL("../../dist/", import.meta.url);
+const { AdamW, createGPT, gemm, generate, Rng, uniqueParams } = await import(new URL("mod.js", dist).href);
+const { getBackend } = await import(new URL("lib/kernels/backend.js", dist).href);
+const { setThreads, whenThreadsReady } = await import(new URL("lib/kernels/wasm/pool.js", dist).href);
 
 const started = performance.now();
 
