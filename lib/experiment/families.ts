@@ -212,7 +212,7 @@ export function familyRun(
       },
     };
   }
-  const prompt = t.sample_tokens > 0 ? tokenizer.encode(t.sample_prompt) : null;
+  const prompt = t.sample_tokens > 0 ? encodePrompt(tokenizer, t.sample_prompt) : null;
   return {
     batcher: {
       next: () => windows.next(),
@@ -397,4 +397,16 @@ export function sameIds(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The sample prompt as ids; a character the tokenizer lacks is an error that names `train.sample_prompt`. */
+function encodePrompt(tokenizer: Tokenizer, prompt: string): Int32Array {
+  try {
+    return Int32Array.from(tokenizer.encode(prompt));
+  } catch (e) {
+    throw new Error(
+      `train.sample_prompt ${JSON.stringify(prompt)}: ${(e as Error).message} (set another prompt, or ` +
+        `train.sample_tokens=0)`,
+    );
+  }
 }

@@ -85,6 +85,16 @@ async function main(args: string[]): Promise<void> {
   } catch (e) {
     bar.done();
     if (e instanceof ConfigError) fail(e.message, 2);
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      // `deno task experiment` may write only under runs/ (no network, narrow writes)
+      fail(
+        `${
+          (e as Error).message.split(", run again")[0]
+        }: the task writes only under runs/ (set run.out_dir there, or ` +
+          `run lib/experiment/cli/experiment.ts with --allow-write=<that folder>)`,
+        1,
+      );
+    }
     fail((e as Error).message, 1);
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
