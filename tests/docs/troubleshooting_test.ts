@@ -24,6 +24,7 @@ import { Rng } from "../../lib/random.ts";
 import { causalMask } from "../../lib/tensor/mod.ts";
 import { noGrad, type Tensor } from "../../lib/tensor/tensor.ts";
 import { evaluate, NonFiniteError, train } from "../../lib/train/trainer.ts";
+import { freshState } from "../_helpers/train.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
 import { type Event, readMetrics } from "../_helpers/runs.ts";
 
@@ -257,15 +258,7 @@ async function leakExperiment(steps: number) {
       checkpointInterval: steps,
       log: () => Promise.resolve(),
       checkpoint: () => Promise.resolve(),
-    }, {
-      step: 0,
-      tokensSeen: 0,
-      elapsed: 0,
-      intervalLoss: 0,
-      intervalSteps: 0,
-      batcher: batcher.state(),
-      dropout: model.dropoutRng.state(),
-    });
+    }, { ...freshState(model), batcher: batcher.state() });
     if (leak) {
       out.leaky = result.valLoss!;
       out.leakySeesFuture = seesTheFuture(model);

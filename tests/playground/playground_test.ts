@@ -15,23 +15,15 @@
  */
 import { join } from "node:path";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
+import { CHROMIUM, chromiumRunnable, headless } from "../_helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../../docs/playground/", import.meta.url);
 
 function granted(desc: Deno.PermissionDescriptor): boolean {
   return Deno.permissions.querySync(desc).state === "granted";
 }
 
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-const canRun = isFile(CHROMIUM) && granted({ name: "run", command: CHROMIUM }) &&
+const canRun = chromiumRunnable() &&
   granted({ name: "run", command: "deno" }) && granted({ name: "net", host: "127.0.0.1" }) &&
   granted({ name: "write" }) && granted({ name: "read" }) && granted({ name: "env" });
 
@@ -174,13 +166,7 @@ async function runPage(
   const profile = await Deno.makeTempDir({ prefix: "lcm-chromium-" });
   const child = new Deno.Command(CHROMIUM, {
     args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--no-first-run",
-      `--user-data-dir=${profile}`,
+      ...headless(profile),
       "--remote-debugging-port=0",
       "--window-size=1000,1400",
       "about:blank",

@@ -19,17 +19,9 @@ import { loadRun } from "../../lib/experiment/load.ts";
 import type { GPT } from "../../lib/nn/models/gpt.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
+import { CHROMIUM, chromiumRunnable, headless } from "../_helpers/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const canRun = Deno.permissions.querySync({ name: "run", command: CHROMIUM }).state === "granted" &&
-  Deno.permissions.querySync({ name: "write" }).state === "granted" &&
-  (() => {
-    try {
-      return Deno.statSync(CHROMIUM).isFile;
-    } catch {
-      return false;
-    }
-  })();
+const canRun = chromiumRunnable() && Deno.permissions.querySync({ name: "write" }).state === "granted";
 
 /** Writes a sweep folder whose trials are the finished runs `runDirs` (trial i = configuration i, seed 1). */
 async function writeSweepOf(dir: string, runDirs: string[]): Promise<void> {
@@ -54,19 +46,6 @@ async function writeSweepOf(dir: string, runDirs: string[]): Promise<void> {
       step: 20,
     });
   }
-}
-
-/** Chromium's flags for one headless page load with a fresh profile. */
-function headless(profile: string): string[] {
-  return [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    `--user-data-dir=${profile}`,
-  ];
 }
 
 /** The DOM of `url` after its scripts ran (`--dump-dom`). */
