@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { residentAddress, residentFloat32, wasmHeap } from "../../lib/kernels/wasm/runtime.ts";
+import {
+  arenaPeakBytes,
+  resetArenaPeak,
+  residentAddress,
+  residentFloat32,
+  wasmHeap,
+  withArena,
+} from "../../lib/kernels/wasm/runtime.ts";
+import { keepOnlyResult } from "../../lib/tensor/ops/checkpoint.ts";
+import { noGrad } from "../../lib/tensor/tensor.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
 
@@ -41,4 +50,38 @@ Deno.test("float32 parameters live in the kernel memory; their values are those 
   const again = new GPT(cfg, new Rng(1));
   const a = model.namedParameters(), b = again.namedParameters();
   for (let i = 0; i < a.length; i++) assert.deepEqual(a[i].tensor.data, b[i].tensor.data);
+});
+
+Deno.test("no-tape forward keeps one block's intermediates at a time: same loss, a smaller arena peak", () => {
+  const model = new GPT(
+    {
+      vocabSize: 20,
+      blockSize: 32,
+      nLayer: 4,
+      nHead: 2,
+      nEmbd: 32,
+      dropout: 0,
+      bias: true,
+      tieWeights: true,
+    },
+    new Rng(3),
+  );
+  model.eval();
+  const B = 4, T = 32;
+  const x = Int32Array.from({ length: B * T }, (_, i) => (i * 7) % 20);
+  const y = Int32Array.from({ length: B * T }, (_, i) => (i * 3 + 1) % 20);
+  // the whole forward as one region (what evaluation held before): the blocks' outputs are not compacted
+  const plain = () => model.forward(x, B, T, { targets: y }).loss!.item();
+  resetArenaPeak();
+  const compacted = noGrad(() => withArena(plain));
+  const peakCompacted = arenaPeakBytes();
+  // the same forward with the tape on, no backward: every intermediate stays
+  resetArenaPeak();
+  const kept = withArena(plain);
+  const peakKept = arenaPeakBytes();
+  assert.equal(compacted, kept, "bit-identical loss");
+  assert.ok(peakCompacted < peakKept / 2, `arena peak ${peakCompacted} vs ${peakKept} bytes`);
+  // with the tape on, keepOnlyResult is the function itself
+  const t = withArena(() => keepOnlyResult(() => model.forward(x, B, T).logits));
+  assert.equal(t.shape.join(","), `${B},${T},20`);
 });

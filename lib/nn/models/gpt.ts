@@ -7,8 +7,15 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import { add, type AttentionMask, checkpoint, crossEntropy, RopeTable } from "../../tensor/mod.ts";
-import type { DType, Tensor } from "../../tensor/tensor.ts";
+import {
+  add,
+  type AttentionMask,
+  checkpoint,
+  crossEntropy,
+  keepOnlyResult,
+  RopeTable,
+} from "../../tensor/mod.ts";
+import { type DType, isGradEnabled, type Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
 import { Block, makeNorm } from "../block.ts";
 import { Dropout, Embedding, Linear, type Norm } from "../layers.ts";
@@ -159,6 +166,8 @@ export abstract class TransformerTrunk extends Module {
     recompute: boolean,
     opts: { mask?: AttentionMask; cache?: KVCache },
   ): Tensor {
+    // without the tape (evaluation, generation) only the block's output is kept
+    if (!isGradEnabled()) return keepOnlyResult(() => block.forward(x, opts));
     if (!recompute) return block.forward(x, opts);
     const params = block.namedParameters(undefined, true).map((p) => p.tensor);
     return checkpoint((h) => block.forward(h, opts), x, { params, rng: this.dropoutRng });

@@ -40,6 +40,7 @@ import {
   causalMask,
   crossEntropy,
   gelu,
+  keepOnlyResult,
   permute,
   reshape,
   swiglu,
@@ -433,7 +434,8 @@ export class T5 extends Module {
       mask: null,
       keyLengths: srcLengths,
     };
-    for (const block of enc.block.items) x = block.forward(x, ctx);
+    // (keepOnlyResult: without the tape, each block's intermediates are given back once its output exists)
+    for (const block of enc.block.items) x = keepOnlyResult(() => block.forward(x, ctx));
     return enc.dropout.forward(enc.final_layer_norm.forward(x));
   }
 
@@ -452,7 +454,9 @@ export class T5 extends Module {
     const dec = this.decoder;
     let x = dec.dropout.forward(this.shared.forward(tgtIn, [B, Tt]));
     const self = { bias: dec.positionBias(Tt, Tt, 0, this.config), mask: causalMask(Tt), keyLengths: null };
-    for (const block of dec.block.items) x = block.forward(x, self, { enc: encOut, srcLengths });
+    for (const block of dec.block.items) {
+      x = keepOnlyResult(() => block.forward(x, self, { enc: encOut, srcLengths }));
+    }
     return this.lm_head.forward(dec.dropout.forward(dec.final_layer_norm.forward(x)));
   }
 

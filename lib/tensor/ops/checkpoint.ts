@@ -60,3 +60,22 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, opts: Checkpoin
     arenaResetTo(inner);
   });
 }
+
+/**
+ * y = fn(), keeping only y: inside a step arena and without the tape, everything `fn` allocated in the arena is
+ * given back once y exists (y is copied below the mark). Evaluation and generation run each transformer block
+ * through it, so they hold one block's intermediates at a time instead of the whole forward's, as a checkpointed
+ * training step does. With the tape on (the intermediates are the backward's), or outside an arena, it is just
+ * `fn()`. `fn` must not leave anything else in the arena that is used afterwards.
+ */
+export function keepOnlyResult(fn: () => Tensor): Tensor {
+  if (isGradEnabled()) return fn();
+  const mark = arenaMark();
+  const y = fn();
+  if (mark === null) return y;
+  const copy = y.data.slice();
+  arenaResetTo(mark);
+  const out = allocate(y.dtype, y.size);
+  out.set(copy);
+  return new Tensor(out, y.shape, false);
+}
