@@ -117,17 +117,28 @@ async function existingStatuses(dir: string): Promise<Map<string, TrialStatus>> 
   return out;
 }
 
+/** A sweep folder made ready to run: its trials and their statuses when the run starts. */
+export interface PreparedSweep {
+  /** The sweep folder. */
+  dir: string;
+  /** Every trial. */
+  trials: Trial[];
+  /** Every trial's status, by index. */
+  statuses: TrialStatus[];
+}
+
 /**
- * Expands the sweep, writes `sweep.json`, and returns the trials with their current statuses. Statuses follow
- * their config hash, not their index: when the sweep grew (a seed or a value added) and a trial's index moved,
- * its status (and run directory) moves with it; a status no trial claims any more is kept in `superseded/`.
+ * Expands the sweep (unless `trials`, its expansion, is given), writes `sweep.json`, and returns the trials with
+ * their current statuses. Statuses follow their config hash, not their index: when the sweep grew (a seed or a
+ * value added) and a trial's index moved, its status (and run directory) moves with it; a status no trial claims
+ * any more is kept in `superseded/`.
  */
 export async function prepareSweep(
   spec: SweepSpec,
   root: string,
-): Promise<{ dir: string; trials: Trial[]; statuses: (TrialStatus | null)[] }> {
+  trials: Trial[] = expandSweep(spec, join(root, spec.name)),
+): Promise<PreparedSweep> {
   const dir = join(root, spec.name);
-  const trials = expandSweep(spec, dir);
   await mkdir(dir, { recursive: true });
   const old = await existingStatuses(dir);
   const byHash = new Map<string, TrialStatus>();
@@ -139,7 +150,7 @@ export async function prepareSweep(
     }
   }
   const claimed = new Set<TrialStatus>();
-  const statuses: (TrialStatus | null)[] = [];
+  const statuses: TrialStatus[] = [];
   for (const t of trials) {
     const s = byHash.get(t.configHash) ?? pendingStatus(t);
     claimed.add(s);
@@ -155,10 +166,10 @@ export async function prepareSweep(
     }
   }
   await writeFileAtomic(join(dir, "sweep.json"), JSON.stringify({ ...spec, trials }, null, 2) + "\n");
+  // a folder whose status is not already the one it gets (a new, moved or reset trial) is written
   for (const t of trials) {
-    const now = await readStatus(trialDir(dir, t.index));
-    if (now !== statuses[t.index] && JSON.stringify(now) !== JSON.stringify(statuses[t.index])) {
-      await writeStatus(trialDir(dir, t.index), statuses[t.index]!);
+    if (old.get(`trial-${t.index}`) !== statuses[t.index]) {
+      await writeStatus(trialDir(dir, t.index), statuses[t.index]);
     }
   }
   return { dir, trials, statuses };
@@ -171,10 +182,11 @@ interface SweepLock {
   started_at: string;
 }
 
-/** Whether process `pid` on this machine runs `what` (Linux: /proc; elsewhere unknown, so false). */
-function processRuns(pid: number, what: string): boolean {
+/** Whether process `pid` on this machine has each of `what` in its command line (Linux: /proc; else false). */
+function processRuns(pid: number, ...what: string[]): boolean {
   try {
-    return Deno.readTextFileSync(`/proc/${pid}/cmdline`).includes(what);
+    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
+    return what.every((w) => cmd.includes(w));
   } catch {
     return false;
   }
@@ -224,7 +236,7 @@ function describe(t: Trial, s: TrialStatus): string {
  */
 export function runningElsewhere(s: TrialStatus | null, sweepDir: string): boolean {
   if (s?.status !== "running" || s.pid === undefined || s.host !== hostname()) return false;
-  return processRuns(s.pid, "trial.ts") && processRuns(s.pid, resolve(sweepDir));
+  return processRuns(s.pid, "trial.ts", resolve(sweepDir));
 }
 
 /** Runs (or resumes) a sweep with the chosen executor. */
@@ -241,12 +253,13 @@ export async function runSweep(spec: SweepSpec, o: SweepRunOptions = {}): Promis
 
 async function runLocked(spec: SweepSpec, root: string, o: SweepRunOptions): Promise<SweepRunResult> {
   const dir = join(root, spec.name);
+  const trials = expandSweep(spec, dir);
   if (o.executor === "slurm") {
     // an array of this sweep still queued or running: watch it, unless the sweep was expanded differently since
     const rec = await readSlurmRecord(dir);
     if (rec !== null && (await activeArrayJobs(rec.array_job_id)).length > 0) {
       const before = (await readSweepFile(dir)).trials.map((t) => t.configHash);
-      const now = expandSweep(spec, dir).map((t) => t.configHash);
+      const now = trials.map((t) => t.configHash);
       if (JSON.stringify(before) !== JSON.stringify(now)) {
         throw new SweepError(
           `${dir}: job array ${rec.array_job_id} of this sweep is still running with the earlier expansion; ` +
@@ -255,7 +268,7 @@ async function runLocked(spec: SweepSpec, root: string, o: SweepRunOptions): Pro
       }
     }
   }
-  const prepared = await prepareSweep(spec, root);
+  const prepared = await prepareSweep(spec, root, trials);
   const info = o.info ?? (() => {});
   const todo = prepared.trials.filter((t) => {
     const s = prepared.statuses[t.index];
@@ -272,7 +285,7 @@ async function runLocked(spec: SweepSpec, root: string, o: SweepRunOptions): Pro
       `${todo.length} to run (${o.executor ?? "local"}) in ${prepared.dir}`,
   );
   const run = o.executor === "slurm" ? runSlurm : runLocal;
-  const stopped = todo.length === 0 ? false : await run(spec, prepared.dir, prepared.trials, todo, o);
+  const stopped = todo.length === 0 ? false : await run(spec, prepared, todo, o);
   const statuses: TrialStatus[] = [];
   for (const t of prepared.trials) {
     statuses.push((await readStatus(trialDir(prepared.dir, t.index))) ?? pendingStatus(t));
@@ -322,16 +335,14 @@ const KILL_GRACE_MS = 60_000;
 
 async function runLocal(
   spec: SweepSpec,
-  dir: string,
-  trials: Trial[],
+  { dir, trials, statuses: initial }: PreparedSweep,
   todo: Trial[],
   o: SweepRunOptions,
 ): Promise<boolean> {
   const info = o.info ?? (() => {});
   const parallel = Math.max(1, Math.min(o.parallel ?? spec.executor.parallel ?? 1, todo.length));
   const threads = Math.max(1, Math.floor(availableParallelism() / parallel));
-  const statuses = new Map<number, TrialStatus | null>();
-  for (const t of trials) statuses.set(t.index, await readStatus(trialDir(dir, t.index)));
+  const statuses = new Map<number, TrialStatus>(trials.map((t) => [t.index, initial[t.index]]));
   const queue = [...todo];
   const running = new Map<number, Child>();
   let stopping = false;
@@ -619,8 +630,7 @@ function jobId(out: string): number {
 
 async function runSlurm(
   spec: SweepSpec,
-  dir: string,
-  trials: Trial[],
+  { dir, trials, statuses: initial }: PreparedSweep,
   todo: Trial[],
   o: SweepRunOptions,
 ): Promise<boolean> {
@@ -677,7 +687,7 @@ async function runSlurm(
   const rec = record;
   const byIndex = new Map(trials.map((t) => [t.index, t]));
   const seen = new Map<number, string>();
-  for (const i of rec.indices) seen.set(i, (await readStatus(trialDir(dir, i)))?.status ?? "pending");
+  for (const i of rec.indices) seen.set(i, initial[i]?.status ?? "pending");
   let stopping = false;
   const cancel = async (why: string) => {
     if (stopping) return;
