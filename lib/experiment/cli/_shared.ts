@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 /** A `fail(message)` for command `name`: prints `<name>: <message>` to stderr and exits with `code` (default 2). */
 export function failer(name: string): (msg: string, code?: number) => never {
@@ -33,4 +34,20 @@ export function numberFlag(
     fail(`--${name}: expected ${kind}${o.min !== undefined ? ` >= ${o.min}` : ""}, got "${v}"`);
   }
   return n;
+}
+
+/**
+ * `parseArgs` with positionals allowed; a bad flag `fail`s with the parser's message and `usage` (exit 2).
+ */
+export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
+  fail: (msg: string) => never,
+  usage: string,
+  args: string[],
+  options: O,
+): ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: O }>> {
+  try {
+    return parseArgs({ args, allowPositionals: true, options });
+  } catch (e) {
+    fail(`${(e as Error).message}\n${usage}`);
+  }
 }

@@ -19,7 +19,6 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { BpeTokenizer } from "../../data/bpe.ts";
 import { CharTokenizer } from "../../data/char_tokenizer.ts";
 import { loadCorpus } from "../../data/corpus.ts";
@@ -42,7 +41,7 @@ import { analysisFigureSvgs, type AnalysisPage, renderAnalysisPage } from "../..
 import { type FigureFormat, parseFigureFormat, writeFigures } from "../../report/export.ts";
 import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
-import { failer, numberFlag } from "./_shared.ts";
+import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task analyze RUN_DIR attention [--prompt TEXT] [--layer L --head H] [--windows N] " +
@@ -236,31 +235,22 @@ async function embeddings(
 }
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        prompt: { type: "string" },
-        layer: { type: "string" },
-        head: { type: "string" },
-        windows: { type: "string" },
-        "induction-length": { type: "string" },
-        method: { type: "string" },
-        seed: { type: "string" },
-        perplexity: { type: "string" },
-        iterations: { type: "string" },
-        "max-points": { type: "string" },
-        color: { type: "string" },
-        figures: { type: "string" },
-        format: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandLine(fail, USAGE, args, {
+    prompt: { type: "string" },
+    layer: { type: "string" },
+    head: { type: "string" },
+    windows: { type: "string" },
+    "induction-length": { type: "string" },
+    method: { type: "string" },
+    seed: { type: "string" },
+    perplexity: { type: "string" },
+    iterations: { type: "string" },
+    "max-points": { type: "string" },
+    color: { type: "string" },
+    figures: { type: "string" },
+    format: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   const { values, positionals } = parsed;
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 2) fail(`expected a run directory and "attention" or "embeddings"\n${USAGE}`);

@@ -15,14 +15,13 @@
  */
 import { join } from "node:path";
 import { readFile } from "node:fs/promises";
-import { parseArgs } from "node:util";
 import { CharTokenizer } from "../../data/char_tokenizer.ts";
 import { isNamedCorpus } from "../../data/corpora.ts";
 import { loadCorpus } from "../../data/corpus.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { evaluateText, type MetricName } from "../evaluate.ts";
 import { loadRun } from "../load.ts";
-import { failer, numberFlag } from "./_shared.ts";
+import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 
 const USAGE = "usage: deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] " +
   "[--metrics ppl,bpb,bleu,rouge] [--max-chars N] [--max-tokens N] [--prompts N]";
@@ -34,24 +33,15 @@ function positiveInt(name: string, v: string | undefined): number | undefined {
 }
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        split: { type: "string", default: "val" },
-        corpus: { type: "string" },
-        metrics: { type: "string", default: "ppl,bpb,bleu,rouge" },
-        "max-tokens": { type: "string" },
-        "max-chars": { type: "string" },
-        prompts: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandLine(fail, USAGE, args, {
+    split: { type: "string", default: "val" },
+    corpus: { type: "string" },
+    metrics: { type: "string", default: "ppl,bpb,bleu,rouge" },
+    "max-tokens": { type: "string" },
+    "max-chars": { type: "string" },
+    prompts: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   const { values, positionals } = parsed;
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 1) fail(`expected one run directory\n${USAGE}`);

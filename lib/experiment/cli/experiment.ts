@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../config.ts";
 import { runExperiment } from "../runner.ts";
 import { progressPrinter } from "./progress.ts";
-import { failer } from "./_shared.ts";
+import { failer, parseCommandLine } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task experiment [config.jsonc] [--set key.path=value]... [--resume RUN_DIR] [--backend auto|js|wasm|blas] [--threads N]";
@@ -18,22 +17,13 @@ const USAGE =
 const fail: (msg: string, code?: number) => never = failer("experiment");
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        set: { type: "string", multiple: true, default: [] },
-        resume: { type: "string" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`, 2);
-  }
+  const parsed = parseCommandLine(fail, USAGE, args, {
+    set: { type: "string", multiple: true, default: [] },
+    resume: { type: "string" },
+    backend: { type: "string" },
+    threads: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(USAGE);

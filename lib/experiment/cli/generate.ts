@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { fillMask } from "../../generate/fill_mask.ts";
 import { generate } from "../../generate/generate.ts";
 import { Bert } from "../../nn/models/bert.ts";
@@ -21,7 +20,7 @@ import { t5Text, t5Vocab } from "../families.ts";
 import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
-import { failer, numberFlag } from "./_shared.ts";
+import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task generate RUN_DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] " +
@@ -34,27 +33,18 @@ function num(name: string, v: string | undefined, int: boolean): number | undefi
 }
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        prompt: { type: "string", default: "\n" },
-        tokens: { type: "string", default: "200" },
-        temperature: { type: "string" },
-        "top-k": { type: "string" },
-        "top-p": { type: "string" },
-        greedy: { type: "boolean", default: false },
-        seed: { type: "string", default: "0" },
-        "no-cache": { type: "boolean", default: false },
-        beam: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (e) {
-    fail(`${(e as Error).message}\n${USAGE}`);
-  }
+  const parsed = parseCommandLine(fail, USAGE, args, {
+    prompt: { type: "string", default: "\n" },
+    tokens: { type: "string", default: "200" },
+    temperature: { type: "string" },
+    "top-k": { type: "string" },
+    "top-p": { type: "string" },
+    greedy: { type: "boolean", default: false },
+    seed: { type: "string", default: "0" },
+    "no-cache": { type: "boolean", default: false },
+    beam: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
   const { values, positionals } = parsed;
   if (values.help) return console.log(USAGE);
   if (positionals.length !== 1) fail(`expected one run directory\n${USAGE}`);

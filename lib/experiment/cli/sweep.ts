@@ -11,35 +11,25 @@
  */
 import { join } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { writeSweepReport } from "../../report/sweep.ts";
 import { loadSweep, SweepError } from "../sweep.ts";
 import { cancelSubmittedSync, runSweep } from "../sweep_exec.ts";
-import { failer, numberFlag } from "./_shared.ts";
+import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 
 const USAGE =
   "usage: deno task sweep <sweep.jsonc> [--executor local|slurm] [--parallel N] [--retry-failed] " +
   "[--fail-fast] [--set key=value]... [--root DIR]";
 const fail: (msg: string, code?: number) => never = failer("sweep");
 
-let parsed;
-try {
-  parsed = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: {
-      executor: { type: "string", default: "local" },
-      parallel: { type: "string" },
-      "retry-failed": { type: "boolean", default: false },
-      "fail-fast": { type: "boolean", default: false },
-      set: { type: "string", multiple: true },
-      root: { type: "string", default: "runs/sweeps" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-} catch (e) {
-  fail(`${(e as Error).message}\n${USAGE}`);
-}
+const parsed = parseCommandLine(fail, USAGE, Deno.args, {
+  executor: { type: "string", default: "local" },
+  parallel: { type: "string" },
+  "retry-failed": { type: "boolean", default: false },
+  "fail-fast": { type: "boolean", default: false },
+  set: { type: "string", multiple: true },
+  root: { type: "string", default: "runs/sweeps" },
+  help: { type: "boolean", short: "h" },
+});
 const v = parsed.values;
 if (v.help) {
   console.log(USAGE);

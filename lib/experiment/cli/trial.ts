@@ -9,23 +9,16 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
 import { runTrial, TRIAL_EXIT } from "../sweep_trial.ts";
-import { failer, numberFlag } from "./_shared.ts";
+import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 
 const USAGE = "usage: trial.ts <sweep-dir> <index> [--threads N] [--executor local|slurm]";
 const fail: (msg: string, code?: number) => never = failer("trial");
 
-let parsed;
-try {
-  parsed = parseArgs({
-    args: Deno.args,
-    allowPositionals: true,
-    options: { threads: { type: "string" }, executor: { type: "string" } },
-  });
-} catch (e) {
-  fail(`${(e as Error).message}\n${USAGE}`);
-}
+const parsed = parseCommandLine(fail, USAGE, Deno.args, {
+  threads: { type: "string" },
+  executor: { type: "string" },
+});
 if (parsed.positionals.length !== 2) fail(`expected a sweep folder and a trial index\n${USAGE}`);
 const [sweepDir, indexText] = parsed.positionals;
 const index = numberFlag(fail, "index", indexText, { int: true, min: 0 })!;
