@@ -154,16 +154,10 @@ function generatedCorpus(config: Config): Corpus {
   };
 }
 
-/** The per-parameter learning-rate multiplier of `train.layer_lr_decay` (none when it is 1). */
-function layerScale(config: Config): ((p: NamedParam) => number) | undefined {
-  const t = config.train;
-  return t.layer_lr_decay === 1 ? undefined : layerLrScales(config.model.n_layer, t.layer_lr_decay);
-}
-
 /** Builds the optimizer named by the config. */
 export function buildOptimizer(config: Config, params: NamedParam[]): Optimizer {
   const t = config.train;
-  const lrScale = layerScale(config);
+  const lrScale = t.layer_lr_decay === 1 ? undefined : layerLrScales(config.model.n_layer, t.layer_lr_decay);
   if (t.optimizer === "sgd") {
     return new SGD(params, {
       lr: t.learning_rate,
@@ -354,7 +348,6 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       gradAccumSteps: t.grad_accum_steps,
       logInterval: t.log_interval,
       detailInterval: t.log_interval_detail,
-      lrScale: layerScale(config),
       memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       evalInterval: t.eval_interval,
       checkpointInterval: t.checkpoint_interval,

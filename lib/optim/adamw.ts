@@ -83,6 +83,8 @@ export class AdamW implements Optimizer {
   readonly eps: number;
   /** Weight decay applied to the decay group. */
   readonly weightDecay: number;
+  /** The per-parameter learning-rate multiplier it was made with (none: 1 for every parameter). */
+  readonly lrScale?: (p: NamedParam) => number;
   #slots: Slot[];
   #step = 0;
 
@@ -93,6 +95,7 @@ export class AdamW implements Optimizer {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.01;
+    this.lrScale = opts.lrScale;
     checkRange("lr", this.lr, 0, Infinity, false);
     checkRange("beta1", this.beta1, 0, 1, true);
     checkRange("beta2", this.beta2, 0, 1, true);

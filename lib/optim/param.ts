@@ -40,6 +40,8 @@ export interface Optimizer {
   stateDict(): OptimizerState;
   /** Restores a state from {@link Optimizer.stateDict}; throws (changing nothing) if it does not fit. */
   loadStateDict(s: OptimizerState): void;
+  /** The per-parameter learning-rate multiplier (layer-wise rates), when the optimizer has one. */
+  readonly lrScale?: (p: NamedParam) => number;
 }
 
 /** Name suffixes that mark an embedding table by default (nanoGPT: token and position embeddings). */

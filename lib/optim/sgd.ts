@@ -52,6 +52,8 @@ export class SGD implements Optimizer {
   readonly nesterov: boolean;
   /** L2 weight decay. */
   readonly weightDecay: number;
+  /** The per-parameter learning-rate multiplier it was made with (none: 1 for every parameter). */
+  readonly lrScale?: (p: NamedParam) => number;
   #slots: Slot[];
   #step = 0;
 
@@ -61,6 +63,7 @@ export class SGD implements Optimizer {
     this.momentum = opts.momentum ?? 0;
     this.nesterov = opts.nesterov ?? false;
     this.weightDecay = opts.weightDecay ?? 0;
+    this.lrScale = opts.lrScale;
     for (
       const [k, x] of [["lr", this.lr], ["momentum", this.momentum], [
         "weightDecay",

@@ -206,11 +206,6 @@ export interface TrainerOptions<Bt = Batch> {
    * runs under its precision (every op rounds to the format) and puts the previous precision back at the end.
    */
   precision?: MixedPrecision;
-  /**
-   * The optimizer's per-parameter learning-rate multiplier (layer-wise decay), when it has one: train lines then
-   * carry each layer group's effective rate (`layer_lr`).
-   */
-  lrScale?: (p: NamedParam) => number;
   /** Resident memory of the process in MiB (the runner passes the process's RSS): logged as `rss_mb`. */
   memoryMb?: () => number;
 }
@@ -374,7 +369,8 @@ async function trainLoop<Bt>(
         tokens_per_s: Math.round(tokensPerS),
         elapsed_s: round3(elapsedNow()),
         update_ratio: updateRatios(o.params, before!),
-        ...(o.lrScale ? { layer_lr: layerRates(o.params, o.lrScale, lr) } : {}),
+        // with layer-wise rates (the optimizer's lrScale), each layer group's effective rate
+        ...(o.optimizer.lrScale ? { layer_lr: layerRates(o.params, o.optimizer.lrScale, lr) } : {}),
         ...(o.memoryMb ? { rss_mb: Math.round(o.memoryMb()) } : {}),
         ...(mp?.dynamic ? { loss_scale: mp.scale, skipped_steps: s.intervalSkipped ?? 0 } : {}),
       });

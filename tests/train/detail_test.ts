@@ -84,7 +84,6 @@ Deno.test("layer-wise learning rates: train lines carry each group's rate and RS
     logInterval: 2,
     evalInterval: 1000,
     checkpointInterval: 1000,
-    lrScale,
     memoryMb: () => 123.4,
     log: (e: MetricEvent) => {
       lines.push(JSON.stringify(e));
