@@ -22,6 +22,7 @@ import {
   readStatus,
   readSweepFile,
   SweepError,
+  type SweepFile,
   type SweepMetric,
   type Trial,
   trialDir,
@@ -76,9 +77,8 @@ export interface TrialOptions {
   progress?: (step: number, maxSteps: number) => void;
 }
 
-/** Reads trial `index` of the sweep in `sweepDir` (an error names the range). */
-export async function trialOf(sweepDir: string, index: number): Promise<Trial> {
-  const sweep = await readSweepFile(sweepDir);
+/** Trial `index` of the sweep read from `sweepDir` (an error names the range). */
+function trialOf(sweep: SweepFile, sweepDir: string, index: number): Trial {
   const trial = sweep.trials[index];
   if (!Number.isInteger(index) || trial === undefined) {
     throw new SweepError(
@@ -95,7 +95,7 @@ export async function trialOf(sweepDir: string, index: number): Promise<Trial> {
  */
 export async function runTrial(sweepDir: string, index: number, o: TrialOptions = {}): Promise<TrialStatus> {
   const sweep = await readSweepFile(sweepDir);
-  const trial = await trialOf(sweepDir, index);
+  const trial = trialOf(sweep, sweepDir, index);
   const dir = trialDir(sweepDir, index);
   const prev = await readStatus(dir);
   if (prev?.status === "completed" && prev.config_hash === trial.configHash) return prev;

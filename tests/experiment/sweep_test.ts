@@ -10,7 +10,8 @@ import {
   type TrialStatus,
   validateSweep,
 } from "../../lib/experiment/sweep.ts";
-import { runSweep } from "../../lib/experiment/sweep_exec.ts";
+import { prepareSweep, runSweep } from "../../lib/experiment/sweep_exec.ts";
+import { runTrial } from "../../lib/experiment/sweep_trial.ts";
 import { readSweep, sweepCsv, sweepSummary } from "../../lib/report/sweep.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
@@ -150,6 +151,13 @@ Deno.test("sweep: a trial's hash ignores where it is written, so extending a swe
   const hashB = new Map(b.map((t) => [key(t), t.configHash]));
   for (const t of a) assertEquals(hashB.get(key(t)), t.configHash, key(t));
   assertEquals(a[2].index !== b.find((t) => key(t) === key(a[2]))!.index, true, "its index did move");
+});
+
+Deno.test("sweep: a trial index outside the sweep, or a folder that is not a sweep, is an error naming it", async () => {
+  const root = await Deno.makeTempDir();
+  const { dir } = await prepareSweep(validateSweep(sweepSpec(corpus), join(root, "s.jsonc")), root);
+  await assertRejects(() => runTrial(dir, 4), "no trial 4 (the sweep has trials 0 to 3)");
+  await assertRejects(() => runTrial(root, 0), "not a sweep folder (no sweep.json)");
 });
 
 Deno.test("sweep: the status machine decides what runs again", () => {
