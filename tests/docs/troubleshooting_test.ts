@@ -184,6 +184,7 @@ Deno.test("troubleshooting: overfit-tiny-data.jsonc: train loss falls, val loss 
         noReport: true,
       }),
     'character "x" (U+0078) is not in the tokenizer\'s vocabulary',
+    'train.sample_prompt "export function "',
   );
 });
 

@@ -65,6 +65,16 @@ Deno.test("report --figures writes each drawn figure as a standalone SVG; the pa
     const badIo = { out: (l: string) => bad.push(l), err: (l: string) => bad.push(l) };
     assertEquals(await main([run, "--figures", png, "--format", "jpg"], badIo), 2);
     assertTrue(bad[0].includes('expected svg or png, got "jpg"'), bad[0]);
+    bad.length = 0;
+    assertEquals(await main([run, "--format", "png"], badIo), 2);
+    assertTrue(bad[0].includes("--format needs --figures DIR"), bad[0]);
+    // a sweep folder's report takes none of the run report's flags
+    const sweepDir = join(dir, "sweep");
+    await Deno.mkdir(sweepDir);
+    await Deno.writeTextFile(join(sweepDir, "sweep.json"), JSON.stringify({ trials: [] }));
+    bad.length = 0;
+    assertEquals(await main([sweepDir, "--out", join(dir, "x.html")], badIo), 2);
+    assertTrue(bad[0].includes("is a sweep folder: its report takes no --out"), bad[0]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
