@@ -28,7 +28,8 @@ export { Rng, type RngState } from "./lib/random.ts";
 // tensor + autograd + ops
 export * from "./lib/tensor/mod.ts";
 // kernels (pure typed-array compute)
-export { gemm, type GemmArgs } from "./lib/kernels/matmul.ts";
+export { gemm } from "./lib/kernels/matmul.ts";
+export type { GemmArgs } from "./lib/kernels/types.ts";
 export { erf32, erf64 } from "./lib/kernels/gelu.ts";
 // layers and models
 export { Container, init, type Initialisers, Module, ModuleList, type NamedTensor } from "./lib/nn/module.ts";
