@@ -48,7 +48,7 @@ export {
 } from "./lib/nn/layers.ts";
 export { type AttentionLayerOptions, CausalSelfAttention, KVCache } from "./lib/nn/attention.ts";
 export { Block, type BlockOptions, makeNorm } from "./lib/nn/block.ts";
-export type { RopeTables } from "./lib/kernels/variants.ts";
+export type { RopeTables } from "./lib/kernels/rope.ts";
 export type { JsonValue } from "./lib/experiment/jsonc.ts";
 export {
   createGPT,
