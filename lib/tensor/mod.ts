@@ -10,7 +10,7 @@ export * from "./ops/nn.ts";
 export * from "./ops/rmsnorm.ts";
 export * from "./ops/swiglu.ts";
 export * from "./ops/rope.ts";
-export * from "./ops/checkpoint.ts";
+export * from "./ops/recompute.ts";
 export * from "./ops/flash.ts";
 export * from "./precision.ts";
 export * from "./ops/relpos.ts";
