@@ -30,6 +30,11 @@ export * from "./lib/tensor/mod.ts";
 // kernels (pure typed-array compute)
 export { gemm } from "./lib/kernels/matmul.ts";
 export type { GemmArgs } from "./lib/kernels/types.ts";
+export {
+  type RelativeBucketOptions,
+  relativePositionBucket,
+  relativePositionBuckets,
+} from "./lib/kernels/relpos.ts";
 export { erf32, erf64 } from "./lib/kernels/gelu.ts";
 // layers and models
 export { Container, init, type Initialisers, Module, ModuleList, type NamedTensor } from "./lib/nn/module.ts";
