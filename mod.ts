@@ -28,7 +28,13 @@ export { Rng, type RngState } from "./lib/random.ts";
 // tensor + autograd + ops
 export * from "./lib/tensor/mod.ts";
 // kernels (pure typed-array compute)
-export { gemm, type GemmArgs } from "./lib/kernels/matmul.ts";
+export { gemm } from "./lib/kernels/matmul.ts";
+export type { GemmArgs } from "./lib/kernels/types.ts";
+export {
+  type RelativeBucketOptions,
+  relativePositionBucket,
+  relativePositionBuckets,
+} from "./lib/kernels/relpos.ts";
 export { erf32, erf64 } from "./lib/kernels/gelu.ts";
 // layers and models
 export { Container, init, type Initialisers, Module, ModuleList, type NamedTensor } from "./lib/nn/module.ts";
@@ -47,7 +53,7 @@ export {
 } from "./lib/nn/layers.ts";
 export { type AttentionLayerOptions, CausalSelfAttention, KVCache } from "./lib/nn/attention.ts";
 export { Block, type BlockOptions, makeNorm } from "./lib/nn/block.ts";
-export type { RopeTables } from "./lib/kernels/variants.ts";
+export type { RopeTables } from "./lib/kernels/rope.ts";
 export type { JsonValue } from "./lib/experiment/jsonc.ts";
 export {
   createGPT,

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { GemmArgs } from "./matmul.ts";
+import type { GemmArgs } from "./types.ts";
 
 // CBLAS enum values (cblas.h).
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;

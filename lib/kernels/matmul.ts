@@ -9,36 +9,8 @@
  */
 import { getBackend } from "./backend.ts";
 import { gemmBlas } from "./blas.ts";
-import type { Float } from "./types.ts";
+import type { Float, GemmArgs } from "./types.ts";
 import { gemmWasm } from "./wasm/gemm.ts";
-
-/** Arguments of {@link gemm}. */
-export interface GemmArgs {
-  /** Use Aᵀ: A is stored (K, M). */
-  transA: boolean;
-  /** Use Bᵀ: B is stored (N, K). */
-  transB: boolean;
-  /** Rows of C. */
-  M: number;
-  /** Columns of C. */
-  N: number;
-  /** Inner dimension. */
-  K: number;
-  /** Left operand storage. */
-  A: Float;
-  /** Offset of the slice within A. */
-  aOff: number;
-  /** Right operand storage. */
-  B: Float;
-  /** Offset of the slice within B. */
-  bOff: number;
-  /** Output storage. */
-  C: Float;
-  /** Offset of the slice within C. */
-  cOff: number;
-  /** Add into C instead of overwriting it. */
-  accumulate: boolean;
-}
 
 /** Below this many multiply-adds the copy into WASM memory (or the FFI call) costs more than it saves. */
 const WASM_MIN_WORK = 4096;

@@ -2,13 +2,9 @@ import { onOneAndTwoThreads, withBackend } from "../_helpers/backend.ts";
 import { addBias, addRows, addVec, sumRows } from "../../lib/kernels/bias.ts";
 import { layerNormForward } from "../../lib/kernels/layernorm.ts";
 import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
-import {
-  rmsNormBackward,
-  rmsNormForward,
-  ropeRotate,
-  swigluBackward,
-  swigluForward,
-} from "../../lib/kernels/variants.ts";
+import { rmsNormBackward, rmsNormForward } from "../../lib/kernels/rmsnorm.ts";
+import { ropeRotate } from "../../lib/kernels/rope.ts";
+import { swigluBackward, swigluForward } from "../../lib/kernels/swiglu.ts";
 import { RopeTable } from "../../lib/tensor/mod.ts";
 import { erf64, geluBackward, geluForward } from "../../lib/kernels/gelu.ts";
 import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";

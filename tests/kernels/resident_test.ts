@@ -7,7 +7,7 @@ import {
   wasmHeap,
   withArena,
 } from "../../lib/kernels/wasm/runtime.ts";
-import { keepOnlyResult } from "../../lib/tensor/ops/checkpoint.ts";
+import { keepOnlyResult } from "../../lib/tensor/ops/recompute.ts";
 import { noGrad } from "../../lib/tensor/tensor.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";

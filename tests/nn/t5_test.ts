@@ -14,12 +14,8 @@ import { T5, T5Attention, type T5Config } from "../../lib/nn/models/t5.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { Rng } from "../../lib/random.ts";
 import { attention, causalMask, crossEntropy, fullMask } from "../../lib/tensor/mod.ts";
-import {
-  attentionWithBias,
-  relativePositionBias,
-  relativePositionBucket,
-  relativePositionBuckets,
-} from "../../lib/tensor/ops/relpos.ts";
+import { relativePositionBucket, relativePositionBuckets } from "../../lib/kernels/relpos.ts";
+import { attentionWithBias, relativePositionBias } from "../../lib/tensor/ops/relpos.ts";
 import { noGrad, Tensor } from "../../lib/tensor/tensor.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { checkGrad, randn64 } from "../_helpers/gradcheck.ts";

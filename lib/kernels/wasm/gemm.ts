@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { GemmArgs } from "../matmul.ts";
+import type { GemmArgs } from "../types.ts";
 import { gemmRowsParallel, getThreads } from "./pool.ts";
 import { residentAddress, wasmHeap, wasmKernels } from "./runtime.ts";
 

@@ -33,6 +33,7 @@
  *
  * @module
  */
+import { relativePositionBuckets } from "../../kernels/relpos.ts";
 import { Rng } from "../../random.ts";
 import {
   add,
@@ -45,7 +46,7 @@ import {
   reshape,
   swiglu,
 } from "../../tensor/mod.ts";
-import { attentionWithBias, relativePositionBias, relativePositionBuckets } from "../../tensor/ops/relpos.ts";
+import { attentionWithBias, relativePositionBias } from "../../tensor/ops/relpos.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
 import { Dropout, Embedding, LayerNorm, Linear, type Norm, RMSNorm, swigluHidden } from "../layers.ts";

@@ -6,4 +6,6 @@ export { layernorm_bwd, layernorm_fwd } from "./layernorm";
 export { adamw_update } from "./optim";
 export { cross_entropy_bwd, cross_entropy_fwd, softmax_bwd, softmax_fwd } from "./softmax";
 export { add_rows, add_vec, sum_rows } from "./bias";
-export { rmsnorm_bwd, rmsnorm_fwd, rope_rotate, swiglu_bwd, swiglu_fwd } from "./variants";
+export { rmsnorm_bwd, rmsnorm_fwd } from "./rmsnorm";
+export { rope_rotate } from "./rope";
+export { swiglu_bwd, swiglu_fwd } from "./swiglu";

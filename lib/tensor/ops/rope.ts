@@ -1,61 +1,12 @@
 /**
- * Ops of the architecture variants (LLaMA-style): RMSNorm, the SwiGLU gate, and rotary position embeddings
- * applied to the q and k parts of the fused projection output. Each has a hand-written backward pass; float64
- * storage runs through the same loops (gradient checks).
+ * Rotary position embeddings (RoPE) applied to the q and k parts of the fused projection output: the shared
+ * cos/sin table and the differentiable op, with its hand-written backward (the inverse rotation).
  *
  * @module
  */
-import {
-  rmsNormBackward,
-  rmsNormForward,
-  ropeRotate,
-  type RopeTables,
-  swigluBackward,
-  swigluForward,
-} from "../../kernels/variants.ts";
+import { ropeRotate, type RopeTables } from "../../kernels/rope.ts";
 import { residentFloat32 } from "../../kernels/wasm/runtime.ts";
 import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
-
-/**
- * RMSNorm over the last dimension: y = x / √(mean(x²) + eps) · w (no mean subtraction, no bias), as in LLaMA.
- * x (..., C), weight (C).
- */
-export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
-  const C = x.shape[x.ndim - 1];
-  if (weight.size !== C) {
-    throw new Error(`rmsNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
-  }
-  const rows = x.size / C;
-  const out = allocate(x.dtype, x.size), rstd = allocate(x.dtype, rows);
-  rmsNormForward(x.data, weight.data, out, rstd, rows, C, eps);
-  return result(out, x.shape, "rmsNorm", [x, weight], (g) => {
-    const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
-    const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
-    rmsNormBackward(x.data, weight.data, rstd, g, dx, dw, rows, C);
-    if (dx !== null) accumulateGrad(x, dx, true);
-    if (dw !== null) accumulateGrad(weight, dw, true);
-  });
-}
-
-/**
- * The SwiGLU gate: silu(gate) ⊙ up, with silu(g) = g·σ(g). gate and up have the same shape (the outputs of the
- * MLP's gate and up projections).
- */
-export function swiglu(gate: Tensor, up: Tensor): Tensor {
-  if (gate.size !== up.size || gate.ndim !== up.ndim || gate.shape.some((d, i) => d !== up.shape[i])) {
-    throw new Error(`swiglu: gate [${gate.shape}] and up [${up.shape}] must have the same shape`);
-  }
-  const n = gate.size;
-  const out = allocate(gate.dtype, n);
-  swigluForward(gate.data, up.data, out, n);
-  return result(out, gate.shape, "swiglu", [gate, up], (g) => {
-    const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
-    const du = up.requiresGrad ? allocate(up.dtype, n) : null;
-    swigluBackward(gate.data, up.data, g, dg, du, n);
-    if (dg !== null) accumulateGrad(gate, dg, true);
-    if (du !== null) accumulateGrad(up, du, true);
-  });
-}
 
 /**
  * cos and sin of the rotary angles pos · θ_i, θ_i = base^(−2i/D) for i < D/2, for positions 0 … maxPos−1

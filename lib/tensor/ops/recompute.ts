@@ -1,7 +1,8 @@
 /**
- * Activation checkpointing: run a function (a transformer block) without keeping its activations, and run it
- * again during the backward pass to get them back. Memory drops from every block's activations to one block's
- * at a time plus each block's input; compute rises by one extra forward per block.
+ * Activation recompute (activation checkpointing; unrelated to the checkpoint files of lib/train): run a function
+ * (a transformer block) without keeping its activations, and run it again during the backward pass to get them
+ * back. Memory drops from every block's activations to one block's at a time plus each block's input; compute
+ * rises by one extra forward per block.
  *
  * @module
  */

@@ -1,0 +1,28 @@
+/**
+ * The SwiGLU gate (LLaMA-style MLP) as a differentiable op: forward and its hand-written backward (float64
+ * storage runs through the same loops, for the gradient checks).
+ *
+ * @module
+ */
+import { swigluBackward, swigluForward } from "../../kernels/swiglu.ts";
+import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+
+/**
+ * The SwiGLU gate: silu(gate) ⊙ up, with silu(g) = g·σ(g). gate and up have the same shape (the outputs of the
+ * MLP's gate and up projections).
+ */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  if (gate.size !== up.size || gate.ndim !== up.ndim || gate.shape.some((d, i) => d !== up.shape[i])) {
+    throw new Error(`swiglu: gate [${gate.shape}] and up [${up.shape}] must have the same shape`);
+  }
+  const n = gate.size;
+  const out = allocate(gate.dtype, n);
+  swigluForward(gate.data, up.data, out, n);
+  return result(out, gate.shape, "swiglu", [gate, up], (g) => {
+    const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
+    const du = up.requiresGrad ? allocate(up.dtype, n) : null;
+    swigluBackward(gate.data, up.data, g, dg, du, n);
+    if (dg !== null) accumulateGrad(gate, dg, true);
+    if (du !== null) accumulateGrad(up, du, true);
+  });
+}
