@@ -216,10 +216,9 @@ export {
   type RunResult,
 } from "./lib/experiment/runner.ts";
 export { type LoadedRun, loadRun } from "./lib/experiment/load.ts";
+export { expandSweep, loadSweep, validateSweep } from "./lib/experiment/sweep.ts";
 export {
   type Distribution,
-  expandSweep,
-  loadSweep,
   type RandomSearch,
   type SlurmSpec,
   SWEEP_METRICS,
@@ -229,8 +228,7 @@ export {
   type Trial,
   type TrialState,
   type TrialStatus,
-  validateSweep,
-} from "./lib/experiment/sweep.ts";
+} from "./lib/report/sweepdir.ts";
 export { runTrial, type TrialOptions } from "./lib/experiment/sweep_trial.ts";
 export { runSweep, type SweepRunOptions, type SweepRunResult } from "./lib/experiment/sweep_exec.ts";
 export {
@@ -242,7 +240,7 @@ export {
   studentTQuantile,
   type WelchDifference,
   welchDifference,
-} from "./lib/experiment/stats.ts";
+} from "./lib/eval/stats.ts";
 export {
   type ConfigView,
   type PairComparison,
