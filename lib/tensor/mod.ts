@@ -12,3 +12,4 @@ export * from "./ops/checkpoint.ts";
 export * from "./ops/flash.ts";
 export * from "./precision.ts";
 export * from "./ops/relpos.ts";
+export type { RopeTables } from "../kernels/variants.ts";
