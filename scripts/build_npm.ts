@@ -1,7 +1,8 @@
 /**
- * Builds the npm package in `dist/`: TypeScript compiles `mod.ts`, everything it imports and the worker module the
- * thread pool loads by URL into ES modules (`.js`, relative `.ts` imports rewritten to `.js`) with `.d.ts`
- * declarations beside them, and the script writes `dist/package.json` (name and version from deno.json, the npm
+ * Builds the npm package in `dist/`: TypeScript compiles the entry points of deno.json's `exports` (`mod.ts` and
+ * each room's `lib/<room>/mod.ts`), everything they import and the worker module the thread pool loads by URL
+ * into ES modules (`.js`, relative `.ts` imports rewritten to `.js`) with `.d.ts` declarations beside them, and
+ * the script writes `dist/package.json` (name and version from deno.json, the same sub-path `exports`, the npm
  * packages the library imports as dependencies, pinned as in deno.json's import map) and copies README.md and
  * LICENSE.
  *
@@ -22,11 +23,8 @@ import ts from "typescript";
 /** The repository root (the folder above `scripts/`). */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url));
 
-/**
- * The modules compiled, relative to the root: the library entry and the kernel worker, which no module imports
- * (the pool starts it from a URL).
- */
-export const NPM_ENTRIES: readonly string[] = ["mod.ts", "lib/kernels/wasm/worker.ts"];
+/** The kernel worker, compiled beside the entry points: no module imports it (the pool starts it from a URL). */
+export const WORKER_ENTRY = "lib/kernels/wasm/worker.ts";
 
 /** Options of {@link buildNpm}. */
 export interface BuildNpmOptions {
@@ -44,7 +42,7 @@ export interface NpmPackageJson {
   version: string;
   /** Always `"module"`: every emitted file is an ES module. */
   type: "module";
-  /** Entry points: `"."` (types and code) and `"./package.json"`. */
+  /** Entry points: deno.json's sub-paths (`"."`, `"./nn"`, …; types and code) and `"./package.json"`. */
   exports: Record<string, string | Record<string, string>>;
   /** Packages imported statically, with exact versions. */
   dependencies: Record<string, string>;
@@ -94,8 +92,12 @@ export async function buildNpm(opts: BuildNpmOptions = {}): Promise<BuildNpmResu
   const deno = JSON.parse(await readFile(join(root, "deno.json"), "utf8")) as DenoJson;
   await rm(outDir, { recursive: true, force: true });
 
+  const entries = denoExports(deno.exports);
   const options = npmCompilerOptions(root, outDir);
-  const program = ts.createProgram(NPM_ENTRIES.map((f) => join(root, f)), options);
+  const program = ts.createProgram(
+    [...Object.values(entries), WORKER_ENTRY].map((f) => join(root, f)),
+    options,
+  );
   // TypeScript rewrites `.ts` imports to `.js` in the code it emits but keeps them in declarations: do the same
   // there, so any consumer's module resolution finds `x.d.ts` beside `x.js`.
   const emit = program.emit(undefined, (file, text, bom) => {
@@ -120,7 +122,7 @@ export async function buildNpm(opts: BuildNpmOptions = {}): Promise<BuildNpmResu
     type: "module",
     main: "./mod.js",
     types: "./mod.d.ts",
-    exports: { ".": { types: "./mod.d.ts", default: "./mod.js" }, "./package.json": "./package.json" },
+    exports: { ...npmExports(entries), "./package.json": "./package.json" },
     files: ["**/*.js", "**/*.d.ts"],
     engines: { node: ">=20" },
     dependencies,
@@ -148,8 +150,38 @@ export function jsSpecifiers(text: string): string {
 interface DenoJson {
   name?: string;
   version?: string;
+  exports?: string | Record<string, string>;
   license?: string;
   imports?: Record<string, string>;
+}
+
+/**
+ * deno.json's `exports` as sub-path → module relative to the root (`"./mod.ts"` → `{ ".": "mod.ts" }`); throws
+ * when it has no `"."` entry or an entry is not a `./….ts` module.
+ */
+export function denoExports(exports: string | Record<string, string> | undefined): Record<string, string> {
+  const map = typeof exports === "string" ? { ".": exports } : exports;
+  if (map === undefined || !("." in map)) {
+    throw new Error(`build_npm: deno.json's "exports" has no "." entry`);
+  }
+  const out: Record<string, string> = {};
+  for (const [sub, module] of Object.entries(map)) {
+    if (!module.startsWith("./") || !module.endsWith(".ts")) {
+      throw new Error(`build_npm: deno.json's exports["${sub}"] must be a "./….ts" module, got "${module}"`);
+    }
+    out[sub] = module.slice(2);
+  }
+  return out;
+}
+
+/** package.json `exports` for {@link denoExports}' entries: each sub-path → its `.d.ts` and `.js`. */
+export function npmExports(entries: Record<string, string>): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [sub, module] of Object.entries(entries)) {
+    const base = `./${module.replace(/\.ts$/, "")}`;
+    out[sub] = { types: `${base}.d.ts`, default: `${base}.js` };
+  }
+  return out;
 }
 
 function requireString(v: string | undefined, key: string): string {

@@ -29,12 +29,12 @@ import {
   cosineWithWarmup,
   GPT,
   loadCorpus,
-  modelTensors,
   Rng,
   saveSafetensors,
   uniqueParams,
   writeReport,
 } from "../../mod.ts";
+import { modelTensors } from "../../lib/train/mod.ts";
 import { withArena } from "../../lib/kernels/wasm/runtime.ts";
 
 const { values } = parseArgs({

@@ -3,8 +3,9 @@
  * seeded `random` search, and a list of seeds; every configuration (grid point × random sample) runs once per
  * seed. Each trial is a run config in and a run directory out, with a `status.json` whose `status` moves
  * `pending → running → completed | failed | diverged | timeout | cancelled`. The sweep folder holds `sweep.json`
- * (the resolved sweep: every trial's overrides and config hash) and one folder per trial. Executors (local
- * subprocesses, Slurm job arrays) live in `sweep_exec.ts`; one trial's life in `sweep_trial.ts`.
+ * (the resolved sweep: every trial's overrides and config hash) and one folder per trial; that format and its
+ * readers are in `lib/report/sweepdir.ts`. Executors (local subprocesses, Slurm job arrays) live in
+ * `sweep_exec.ts`; one trial's life in `sweep_trial.ts`.
  *
  * ```jsonc
  * {
@@ -26,107 +27,19 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { Rng } from "../random.ts";
+import {
+  type Distribution,
+  type RandomSearch,
+  SWEEP_METRICS,
+  SweepError,
+  type SweepMetric,
+  type SweepSpec,
+  type Trial,
+  type TrialState,
+  type TrialStatus,
+} from "../report/sweepdir.ts";
 import { type Config, configHash, loadConfig } from "./config.ts";
 import { parseJsonc } from "./jsonc.ts";
-
-/** What a sweep can rank by: the final (or best) figures of each trial. */
-export const SWEEP_METRICS = [
-  "val_loss",
-  "best_val_loss",
-  "train_loss",
-  "val_ppl",
-  "masked_accuracy",
-  "exact_match",
-] as const;
-
-/** One of {@link SWEEP_METRICS}. */
-export type SweepMetric = typeof SWEEP_METRICS[number];
-
-/** A distribution of the random search. */
-export type Distribution =
-  | { choice: unknown[] }
-  | { uniform: [number, number] }
-  | { log_uniform: [number, number] }
-  | { int: [number, number] };
-
-/** The seeded random search: `n` samples of the `params` distributions. */
-export interface RandomSearch {
-  /** Number of samples (each one a configuration; combined with every grid point). */
-  n: number;
-  /** Seed of the sampler (default 0): the same sweep file always gives the same samples. */
-  seed: number;
-  /** Key path → distribution. */
-  params: Record<string, Distribution>;
-}
-
-/** Slurm resources per trial (`executor.slurm`). */
-export interface SlurmSpec {
-  /** `--partition` (default: the cluster's default). */
-  partition?: string;
-  /** `--mem`, e.g. `"2G"`. */
-  mem?: string;
-  /** `--cpus-per-task` (default 1); also the trial's kernel threads. */
-  cpus_per_task: number;
-  /** More `sbatch` arguments, each one string (e.g. `"--qos=short"`). */
-  extra: string[];
-}
-
-/** A sweep file, validated. */
-export interface SweepSpec {
-  /** Sweep name (the folder under `runs/sweeps/`). */
-  name: string;
-  /** Base config path (absolute after loading). */
-  base: string;
-  /** `--set` overrides for every trial. */
-  set: string[];
-  /** Key path → values; every combination is one configuration. */
-  grid: Record<string, unknown[]>;
-  /** The optional random search. */
-  random: RandomSearch | null;
-  /** Every configuration runs once per seed (`train.seed`). */
-  seeds: number[];
-  /** What ranks the configurations. */
-  metric: SweepMetric;
-  /** Lower (min) or higher (max) is better. */
-  mode: "min" | "max";
-  /** Most trials the sweep may expand to (an error beyond it). */
-  max_trials: number;
-  /** Minutes a trial may run (0: no limit). */
-  timeout_minutes: number;
-  /** Executor settings. */
-  executor: {
-    /** Trials at once (local: subprocesses; Slurm: the array's `%P`). Default: 1 locally, no cap on Slurm. */
-    parallel: number | null;
-    /** Slurm resources. */
-    slurm: SlurmSpec;
-  };
-}
-
-/** One trial: its configuration, seed, overrides and config hash. */
-export interface Trial {
-  /** 0-based index (the folder is `trial-<index>`, the Slurm array index). */
-  index: number;
-  /** The varied values of this trial (grid and random keys), by key path. */
-  point: Record<string, unknown>;
-  /** 0-based index of its configuration (trials with the same point share it). */
-  config: number;
-  /** Its seed. */
-  seed: number;
-  /** Every override applied to the base config. */
-  sets: string[];
-  /** {@link trialHash} of its resolved config (a changed sweep or base config changes it). */
-  configHash: string;
-}
-
-/** Where a trial is. */
-export type TrialState =
-  | "pending"
-  | "running"
-  | "completed"
-  | "failed"
-  | "diverged"
-  | "timeout"
-  | "cancelled";
 
 /** States a trial ends in. `timeout` and `cancelled` trials resume from their checkpoint on the next run. */
 export const FINAL_STATES: ReadonlySet<TrialState> = new Set([
@@ -136,65 +49,6 @@ export const FINAL_STATES: ReadonlySet<TrialState> = new Set([
   "timeout",
   "cancelled",
 ]);
-
-/** A trial's `status.json`. */
-export interface TrialStatus {
-  /** Where the trial is. */
-  status: TrialState;
-  /** Its config hash. */
-  config_hash: string;
-  /** Its run directory, once it started. */
-  run_dir: string | null;
-  /** Final figures of a completed trial (val_loss, best_val_loss, train_loss, val_ppl, accuracies). */
-  metrics: Partial<Record<SweepMetric, number>>;
-  /** Steps done (for a diverged trial: the step whose loss or gradient was not finite). */
-  step: number | null;
-  /** The process's exit code, once it ended (null while running or when unknown). */
-  exit_code: number | null;
-  /** The error of a failed, diverged or timed-out trial. */
-  error: string | null;
-  /** Which executor ran it last (`local` or `slurm`). */
-  executor: string | null;
-  /** The Slurm job (`<array>_<index>`) that ran it last. */
-  slurm_job: string | null;
-  /** Host and process id of the trial process while it runs. */
-  host?: string;
-  /** Process id of the trial process. */
-  pid?: number;
-  /** ISO times. */
-  started_at: string | null;
-  /** ISO time it ended. */
-  ended_at: string | null;
-  /** Seconds of the last attempt. */
-  elapsed_s: number | null;
-}
-
-/** A fresh status for `trial`. */
-export function pendingStatus(trial: Trial): TrialStatus {
-  return {
-    status: "pending",
-    config_hash: trial.configHash,
-    run_dir: null,
-    metrics: {},
-    step: null,
-    exit_code: null,
-    error: null,
-    executor: null,
-    slurm_job: null,
-    started_at: null,
-    ended_at: null,
-    elapsed_s: null,
-  };
-}
-
-/** Thrown for a bad sweep file; the message names the file and the key. */
-export class SweepError extends Error {
-  /** Creates the error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "SweepError";
-  }
-}
 
 function fail(file: string, what: string): never {
   throw new SweepError(`${file}: ${what}`);
@@ -457,41 +311,6 @@ export function trialHash(config: Config): string {
   return configHash({ ...config, run: { ...config.run, name: "", out_dir: "" } });
 }
 
-/** The folder of trial `index`. */
-export function trialDir(sweepDir: string, index: number): string {
-  return join(sweepDir, `trial-${index}`);
-}
-
-/** Reads a trial's `status.json` (null when there is none or it does not parse). */
-export async function readStatus(dir: string): Promise<TrialStatus | null> {
-  try {
-    const s = JSON.parse(await readFile(join(dir, "status.json"), "utf8")) as TrialStatus;
-    return typeof s === "object" && s !== null && typeof s.status === "string" ? s : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The resolved sweep as written to `sweep.json`. */
-export interface SweepFile extends SweepSpec {
-  /** Every trial. */
-  trials: Trial[];
-}
-
-/** Reads a sweep folder's `sweep.json`. */
-export async function readSweepFile(sweepDir: string): Promise<SweepFile> {
-  const path = join(sweepDir, "sweep.json");
-  let text;
-  try {
-    text = await readFile(path, "utf8");
-  } catch {
-    throw new SweepError(`${sweepDir}: not a sweep folder (no sweep.json)`);
-  }
-  const o = JSON.parse(text) as SweepFile;
-  if (!Array.isArray(o.trials)) throw new SweepError(`${path}: no trials`);
-  return o;
-}
-
 /**
  * Whether a trial must run (again): not when completed with the same config; not when failed or diverged
  * unless `retryFailed`; yes when pending, running (interrupted), timed out, cancelled, or its config changed.
@@ -501,14 +320,4 @@ export function needsRun(trial: Trial, prev: TrialStatus | null, retryFailed: bo
   if (prev.status === "completed") return false;
   if (prev.status === "failed" || prev.status === "diverged") return retryFailed;
   return true;
-}
-
-/**
- * The value a trial is ranked by (`undefined` when it did not complete with its current config, or did not log
- * it).
- */
-export function metricOf(trial: Trial, s: TrialStatus | null, metric: SweepMetric): number | undefined {
-  if (s === null || s.status !== "completed" || s.config_hash !== trial.configHash) return undefined;
-  const v = s.metrics?.[metric];
-  return typeof v === "number" && Number.isFinite(v) ? v : undefined;
 }

@@ -22,10 +22,8 @@ import { availableParallelism, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { expandSweep, FINAL_STATES, needsRun } from "./sweep.ts";
 import {
-  expandSweep,
-  FINAL_STATES,
-  needsRun,
   pendingStatus,
   readStatus,
   readSweepFile,
@@ -34,7 +32,7 @@ import {
   type Trial,
   trialDir,
   type TrialStatus,
-} from "./sweep.ts";
+} from "../report/sweepdir.ts";
 import { writeStatus } from "./sweep_trial.ts";
 
 /** Options of {@link runSweep}. */

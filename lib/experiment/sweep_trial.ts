@@ -10,6 +10,7 @@
 import { readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { pid } from "node:process";
 import { mkdir } from "node:fs/promises";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { pathExists } from "../io/exists.ts";
@@ -17,6 +18,7 @@ import { parseMetrics } from "../report/metrics.ts";
 import { NonFiniteError } from "../train/trainer.ts";
 import { loadConfig } from "./config.ts";
 import { runExperiment } from "./runner.ts";
+import { trialHash } from "./sweep.ts";
 import {
   pendingStatus,
   readStatus,
@@ -26,9 +28,8 @@ import {
   type SweepMetric,
   type Trial,
   trialDir,
-  trialHash,
   type TrialStatus,
-} from "./sweep.ts";
+} from "../report/sweepdir.ts";
 
 /** Exit codes of a trial process, by final state. */
 export const TRIAL_EXIT: Readonly<Record<"completed" | "failed" | "diverged" | "cancelled", number>> = {
@@ -107,7 +108,7 @@ export async function runTrial(sweepDir: string, index: number, o: TrialOptions 
     slurm_job: o.slurmJob ?? null,
     started_at: new Date(t0).toISOString(),
     host: hostname(),
-    pid: Deno.pid,
+    pid,
   };
   const end = async (state: TrialStatus["status"], code: number, error: string | null) => {
     status.status = state;
@@ -141,7 +142,7 @@ export async function runTrial(sweepDir: string, index: number, o: TrialOptions 
   status.run_dir = resumeDir ?? null;
   await writeStatus(dir, status);
   o.info?.(
-    `trial ${index} on ${hostname()} (pid ${Deno.pid})${resumeDir ? `: resuming ${resumeDir}` : ""}` +
+    `trial ${index} on ${hostname()} (pid ${pid})${resumeDir ? `: resuming ${resumeDir}` : ""}` +
       (o.threads ? `, ${o.threads} thread${o.threads > 1 ? "s" : ""}` : ""),
   );
   const threadSets = o.threads ? [`run.threads=${o.threads}`] : [];

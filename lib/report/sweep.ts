@@ -12,7 +12,13 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as Plot from "@observablehq/plot";
-import { meanInterval, pairedDifference } from "../experiment/stats.ts";
+import { meanInterval, pairedDifference } from "../eval/stats.ts";
+import { writeFileAtomic } from "../io/atomic.ts";
+import { newDocument } from "./dom.ts";
+import { defangUrls, escapeHtml } from "./escape.ts";
+import { runColor } from "./figures.ts";
+import { parseMetrics } from "./metrics.ts";
+import { BASE_CSS } from "./style.ts";
 import {
   metricOf,
   pendingStatus,
@@ -22,13 +28,7 @@ import {
   type Trial,
   trialDir,
   type TrialStatus,
-} from "../experiment/sweep.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-import { newDocument } from "./dom.ts";
-import { defangUrls, escapeHtml } from "./escape.ts";
-import { runColor } from "./figures.ts";
-import { parseMetrics } from "./metrics.ts";
-import { BASE_CSS } from "./style.ts";
+} from "./sweepdir.ts";
 
 /** A trial with its status and validation curve. */
 export interface SweepTrialView {

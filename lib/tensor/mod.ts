@@ -14,3 +14,4 @@ export * from "./ops/recompute.ts";
 export * from "./ops/flash.ts";
 export * from "./precision.ts";
 export * from "./ops/relpos.ts";
+export type { RopeTables } from "../kernels/rope.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { TrialStatus } from "../../lib/experiment/sweep.ts";
+import type { TrialStatus } from "../../lib/report/sweepdir.ts";
 
 /** A sweep object over `configs/tiny.jsonc` on `corpus` (10 steps, 2 norms × 2 seeds), with `extra` on top. */
 export function sweepSpec(corpus: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

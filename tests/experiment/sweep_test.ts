@@ -3,13 +3,11 @@ import {
   expandSweep,
   loadSweep,
   needsRun,
-  pendingStatus,
   sample,
   sweepPoints,
-  type SweepSpec,
-  type TrialStatus,
   validateSweep,
 } from "../../lib/experiment/sweep.ts";
+import { pendingStatus, type SweepSpec, type TrialStatus } from "../../lib/report/sweepdir.ts";
 import { prepareSweep, runSweep } from "../../lib/experiment/sweep_exec.ts";
 import { runTrial } from "../../lib/experiment/sweep_trial.ts";
 import { readSweep, sweepCsv, sweepSummary } from "../../lib/report/sweep.ts";

@@ -4,7 +4,15 @@
  * the compiled library. Needs `--allow-run=node` (skipped without it) and `--allow-run=npm` for the pack check.
  */
 import { assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
-import { buildNpm, jsSpecifiers, packageName, pinnedVersion, REPO_ROOT } from "../../scripts/build_npm.ts";
+import {
+  buildNpm,
+  denoExports,
+  jsSpecifiers,
+  npmExports,
+  packageName,
+  pinnedVersion,
+  REPO_ROOT,
+} from "../../scripts/build_npm.ts";
 
 /** Whether `cmd` may be run and starts: its `--version` output, else null. */
 function version(cmd: string): string | null {
@@ -48,6 +56,18 @@ Deno.test("build_npm helpers: package names, pinned versions, declaration specif
   assertEquals(jsSpecifiers(`import { z } from "zod";`), `import { z } from "zod";`);
 });
 
+Deno.test("build_npm: deno.json's exports become the package's sub-paths", () => {
+  assertEquals(denoExports("./mod.ts"), { ".": "mod.ts" });
+  const entries = denoExports({ ".": "./mod.ts", "./nn": "./lib/nn/mod.ts" });
+  assertEquals(entries, { ".": "mod.ts", "./nn": "lib/nn/mod.ts" });
+  assertEquals(npmExports(entries), {
+    ".": { types: "./mod.d.ts", default: "./mod.js" },
+    "./nn": { types: "./lib/nn/mod.d.ts", default: "./lib/nn/mod.js" },
+  });
+  assertThrows(() => denoExports({ "./nn": "./lib/nn/mod.ts" }), `no "." entry`);
+  assertThrows(() => denoExports({ ".": "mod.ts" }), `exports["."]`);
+});
+
 Deno.test({
   name: "npm package: build, Node smoke test, npm pack contents",
   ignore: nodeVersion === null,
@@ -78,10 +98,22 @@ Deno.test({
       const deno = JSON.parse(Deno.readTextFileSync(`${REPO_ROOT}/deno.json`)) as {
         name: string;
         version: string;
+        exports: Record<string, string>;
         imports: Record<string, string>;
       };
       assertEquals([pkg.name, pkg.version, pkg.type], [deno.name, deno.version, "module"]);
       assertEquals(pkg.exports["."], { types: "./mod.d.ts", default: "./mod.js" });
+      // every sub-path of deno.json (./tensor, ./nn, …) is one of the package's, with its code and types built
+      assertEquals(Object.keys(pkg.exports).sort(), [...Object.keys(deno.exports), "./package.json"].sort());
+      for (const [sub, module] of Object.entries(deno.exports)) {
+        const js = module.replace(/^\.\//, "").replace(/\.ts$/, ".js");
+        assertEquals(
+          pkg.exports[sub],
+          { types: `./${js.replace(/\.js$/, ".d.ts")}`, default: `./${js}` },
+          sub,
+        );
+        assertTrue(files.has(js) && files.has(js.replace(/\.js$/, ".d.ts")), `dist lacks ${js} (${sub})`);
+      }
       assertEquals(pkg.engines.node, ">=20");
       for (const name of ["zod", "@observablehq/plot", "linkedom", "umap-js"]) {
         assertEquals(`npm:${name}@${pkg.dependencies[name]}`, deno.imports[name], `dependency ${name}`);

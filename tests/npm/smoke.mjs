@@ -1,12 +1,16 @@
 // Smoke test of the npm build under plain Node (>= 20): `node tests/npm/smoke.mjs` after
 // `deno run --allow-read --allow-write=dist --allow-env scripts/build_npm.ts`.
-// Imports the package entry, trains a tiny GPT for a few AdamW steps (the loss must fall), generates a few tokens,
+// Imports the package entry and a sub-path entry, trains a tiny GPT for a few AdamW steps (the loss must fall), generates a few tokens,
 // and checks a gemm against a plain loop: with the wasm kernels, on the worker pool (dist's worker.js).
 // Prints one line "npm smoke: ok …" and exits 0, or throws (exit 1).
 import assert from "node:assert/strict";
 // dist/ exists only after the build: imported by computed URLs, so type-checking the repo does not look for it
 const dist = new URL("../../dist/", import.meta.url);
-const { AdamW, createGPT, gemm, generate, Rng, uniqueParams } = await import(new URL("mod.js", dist).href);
+const { AdamW, createGPT, generate, Rng, uniqueParams } = await import(new URL("mod.js", dist).href);
+const { gemm } = await import(new URL("lib/kernels/matmul.js", dist).href);
+// a sub-path entry (package.json exports "./nn") loads and shares the entry's classes
+const nn = await import(new URL("lib/nn/mod.js", dist).href);
+assert.equal(nn.createGPT, createGPT, "lib/nn/mod.js re-exports the same createGPT as mod.js");
 const { getBackend } = await import(new URL("lib/kernels/backend.js", dist).href);
 const { setThreads, whenThreadsReady } = await import(new URL("lib/kernels/wasm/pool.js", dist).href);
 

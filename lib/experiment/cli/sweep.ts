@@ -12,7 +12,8 @@
 import { join } from "node:path";
 import process from "node:process";
 import { writeSweepReport } from "../../report/sweep.ts";
-import { loadSweep, SweepError } from "../sweep.ts";
+import { loadSweep } from "../sweep.ts";
+import { SweepError } from "../../report/sweepdir.ts";
 import { cancelSubmittedSync, runSweep } from "../sweep_exec.ts";
 import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 

@@ -1,4 +1,4 @@
-// Tests for lib/experiment/stats.ts against independent reference values.
+// Tests for lib/eval/stats.ts against independent reference values.
 //
 // Every expected number below was produced once by scipy 1.17.1 (Python 3.11, numpy) and pasted in; the tests
 // do not run Python. The scipy call that produced each group is named in the comment above it.
@@ -12,7 +12,7 @@ import {
   studentTCdf,
   studentTQuantile,
   welchDifference,
-} from "../../lib/experiment/stats.ts";
+} from "../../lib/eval/stats.ts";
 
 /** Asserts `|actual − expected| ≤ max(rel · |expected|, abs)`. */
 function assertClose(actual: number, expected: number, rel: number, abs = 0, what = ""): void {
