@@ -120,7 +120,7 @@ export {
   untar,
 } from "./lib/data/corpora.ts";
 export { type Corpus, type CorpusOptions, loadCorpus } from "./lib/data/corpus.ts";
-export { type Batch, Batcher, type BatcherState, evalWindows } from "./lib/data/batcher.ts";
+export { type Batch, Batcher, type BatcherState, type BatchSource, evalWindows } from "./lib/data/batcher.ts";
 export {
   maskedAccuracy,
   type MaskedTokens,
@@ -173,18 +173,21 @@ export {
   type TrainState,
 } from "./lib/train/checkpoint.ts";
 export {
-  type BatchSource,
   evaluate,
-  type LanguageModel,
-  languageModelLoss,
-  type MetricEvent,
+  type Intervals,
+  type Learner,
   NonFiniteError,
   type Progress,
   train,
   type TrainableModel,
-  type TrainerOptions,
+  type TrainData,
   type TrainerState,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainResult,
 } from "./lib/train/trainer.ts";
+export { type LanguageModel, languageModelData, languageModelLoss } from "./lib/train/language_model.ts";
+export { type MetricEvent } from "./lib/train/metrics.ts";
 export { type LossScaleState, MixedPrecision, type MixedPrecisionOptions } from "./lib/train/precision.ts";
 export { appendJsonLine, writeFileAtomic } from "./lib/io/atomic.ts";
 // experiments
@@ -268,6 +271,7 @@ export { tokenizeCached, type TokenizedCorpus, tokenizerHash } from "./lib/data/
 export {
   bertScores,
   buildModel,
+  type FamilyBatch,
   type FamilyModel,
   type FamilyRun,
   familyRun,
