@@ -131,6 +131,7 @@ export {
   type Batch,
   Batcher,
   type BatcherState,
+  type BatchSource,
   CharTokenizer,
   type CharTokenizerJSON,
   type Corpus,
@@ -145,7 +146,6 @@ export {
 } from "./lib/data/mod.ts";
 // training and checkpoints
 export {
-  type BatchSource,
   evaluate,
   type LanguageModel,
   languageModelLoss,
@@ -161,8 +161,9 @@ export {
   saveSafetensors,
   train,
   type TrainableModel,
-  type TrainerOptions,
+  type TrainData,
   type TrainerState,
+  type TrainOptions,
 } from "./lib/train/mod.ts";
 // generation
 export {

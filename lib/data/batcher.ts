@@ -15,6 +15,20 @@ export interface Batch {
   y: Int32Array;
 }
 
+/**
+ * A resumable stream of training batches: what the trainer draws from. Every batcher in lib/data is one. Its
+ * position is plain JSON: the trainer saves it in checkpoints, and a resumed run gives it back to `setState`
+ * (each batcher checks what it is given).
+ */
+export interface BatchSource<B> {
+  /** The next batch. */
+  next(): B;
+  /** The position (plain JSON), saved in checkpoints. */
+  state(): unknown;
+  /** Goes back to a position that {@link BatchSource.state} returned. */
+  setState(state: unknown): void;
+}
+
 /** The resumable state of a {@link Batcher}. */
 export interface BatcherState {
   /** The random generator's state. */
@@ -46,7 +60,7 @@ function fillWindow(tokens: Int32Array, start: number, blockSize: number, batch:
  * draws from the `rng` it is given; give it its own generator (e.g. `rng.fork()`) so its {@link Batcher.state}
  * describes only its stream.
  */
-export class Batcher {
+export class Batcher implements BatchSource<Batch> {
   readonly #tokens: Int32Array;
   readonly #rng: Rng;
   #batches = 0;

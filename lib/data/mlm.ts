@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { Batch, Batcher, BatcherState } from "./batcher.ts";
+import type { Batch, Batcher, BatcherState, BatchSource } from "./batcher.ts";
 import { Rng, type RngState } from "../random.ts";
 
 /** Options of {@link maskTokens}. */
@@ -181,7 +181,7 @@ export interface MlmBatcherState {
  * generator of its own (e.g. `rng.fork()`); {@link MlmBatcher.state} holds both generators, so a fresh
  * batcher built the same way and given that state replays the same batches.
  */
-export class MlmBatcher {
+export class MlmBatcher implements BatchSource<Batch> {
   readonly #batcher: Batcher;
   readonly #opts: MaskOptions;
 

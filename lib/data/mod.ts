@@ -37,7 +37,7 @@ export {
 } from "./corpora.ts";
 export { type Corpus, type CorpusOptions, loadCorpus } from "./corpus.ts";
 export { tokenizeCached, type TokenizedCorpus, tokenizerHash } from "./token_cache.ts";
-export { type Batch, Batcher, type BatcherState, evalWindows } from "./batcher.ts";
+export { type Batch, Batcher, type BatcherState, type BatchSource, evalWindows } from "./batcher.ts";
 export {
   maskedAccuracy,
   type MaskedTokens,

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Rng, RngState } from "../random.ts";
+import type { BatchSource } from "./batcher.ts";
 
 /** Token ids of a seq2seq vocabulary (see the module notes). */
 export interface Seq2SeqVocab {
@@ -276,7 +277,7 @@ export interface Seq2SeqBatcherState {
 }
 
 /** Base of the seq2seq batchers: draws batches from its own generator, with a resumable state. */
-export abstract class Seq2SeqBatcher {
+export abstract class Seq2SeqBatcher implements BatchSource<Seq2SeqBatch> {
   #batches = 0;
   /** Rows per batch. */
   readonly batchSize: number;

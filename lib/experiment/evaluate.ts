@@ -26,17 +26,8 @@ import { GPT } from "../nn/models/gpt.ts";
 import type { T5 } from "../nn/models/t5.ts";
 import { Rng } from "../random.ts";
 import { noGrad } from "../tensor/tensor.ts";
-import type { Seq2SeqBatch } from "../data/seq2seq.ts";
 import type { Config } from "./config.ts";
-import {
-  bertScores,
-  type FamilyModel,
-  familyRun,
-  sameIds,
-  t5Decodings,
-  t5Text,
-  t5Vocab,
-} from "./families.ts";
+import { bertScores, type FamilyModel, sameIds, t5Decodings, t5Run, t5Text, t5Vocab } from "./families.ts";
 
 /** The metrics `deno task eval` can compute. */
 export type MetricName = "ppl" | "bpb" | "bleu" | "rouge";
@@ -244,11 +235,11 @@ function seq2seqScores(
   o: EvaluateOptions,
 ): EvalResult {
   const vocab = t5Vocab(config, tokenizer.vocabSize);
-  const run = familyRun(config, model, tokenizer, tokens, tokens, {
+  const run = t5Run(config, model, tokenizer, tokens, tokens, {
     data: new Rng(config.train.seed),
     mask: new Rng(0),
   });
-  const rows = t5Decodings(model, vocab, run.evalBatches as Seq2SeqBatch[]);
+  const rows = t5Decodings(model, vocab, run.evalBatches);
   const refs = rows.map((d) => t5Text(tokenizer, vocab, d.want));
   const hyps = rows.map((d) => t5Text(tokenizer, vocab, d.got));
   const exact = rows.filter((d) => sameIds(d.got, d.want)).length;

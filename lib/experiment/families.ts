@@ -16,18 +16,17 @@
  * @module
  */
 import { type Batch, Batcher, evalWindows } from "../data/batcher.ts";
-import { maskedAccuracy, maskEvalBatches, MlmBatcher, type MlmBatcherState } from "../data/mlm.ts";
+import { maskedAccuracy, maskEvalBatches, MlmBatcher } from "../data/mlm.ts";
 import { fillMask } from "../generate/fill_mask.ts";
 import { generate } from "../generate/generate.ts";
 import { withArena } from "../kernels/wasm/runtime.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
-import { noGrad, type Tensor } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/tensor.ts";
 import {
   noiseCounts,
   type Seq2SeqBatch,
-  type Seq2SeqBatcherState,
   type Seq2SeqVocab,
   seq2seqVocab,
   SpanCorruptionBatcher,
@@ -40,8 +39,8 @@ import { T5 } from "../nn/models/t5.ts";
 import { CharTokenizer } from "../data/char_tokenizer.ts";
 import { BpeTokenizer } from "../data/bpe.ts";
 import type { Tokenizer } from "../data/tokenizer.ts";
-import type { BatcherState } from "../data/batcher.ts";
-import type { BatchSource, TrainableModel } from "../train/trainer.ts";
+import { languageModelData } from "../train/language_model.ts";
+import type { TrainableModel, TrainData } from "../train/trainer.ts";
 import type { Config } from "./config.ts";
 
 /** A model of any family. */
@@ -55,18 +54,14 @@ export interface FamilyStreams {
   mask: Rng;
 }
 
-/** Everything the training loop needs for one family (batches are opaque to the runner). */
-export interface FamilyRun {
-  /** Training batches; `setState` restores a checkpointed position. */
-  batcher: BatchSource<unknown> & { setState(s: unknown): void };
-  /** Fixed validation batches. */
-  evalBatches: unknown[];
-  /** Loss of one batch (default: the language-model loss of (x, y) batches). */
-  loss?: (b: unknown) => Tensor;
-  /** Tokens a batch counts for throughput. */
-  tokensOf?: (b: unknown) => number;
-  /** Extra validation figures. */
-  evalMetrics?: () => { masked_accuracy?: number; exact_match?: number };
+/** A training batch of any family: (x, y) windows for gpt and bert, source/target batches for t5. */
+export type FamilyBatch = Batch | Seq2SeqBatch;
+
+/**
+ * Everything the training loop needs for one family (batches, loss, validation figures), and the samples the
+ * runner writes after each evaluation.
+ */
+export interface FamilyRun<B = FamilyBatch> extends TrainData<B> {
   /** Text for samples.txt after an evaluation at `step` (null: none). */
   sample(step: number): string | null;
 }
@@ -196,12 +191,7 @@ export function familyRun(
     const batcher = new MlmBatcher(windows, { ...settings, rng: streams.mask });
     const evalBatches = maskEvalBatches(evalLm, T, { ...settings, seed: t.seed });
     return {
-      batcher: {
-        next: () => batcher.next(),
-        state: () => batcher.state(),
-        setState: (s) => batcher.setState(s as MlmBatcherState),
-      },
-      evalBatches,
+      ...languageModelData(model, batcher, evalBatches),
       evalMetrics: () => ({ masked_accuracy: bertScores(model, evalBatches, T).accuracy }),
       // a window from the middle of the held-out text (its start is often a licence header)
       sample: () => {
@@ -214,15 +204,10 @@ export function familyRun(
   }
   const prompt = t.sample_tokens > 0 ? encodePrompt(tokenizer, t.sample_prompt) : null;
   return {
-    batcher: {
-      next: () => windows.next(),
-      state: () => windows.state(),
-      setState: (s) => windows.setState(s as BatcherState),
-    },
-    evalBatches: evalLm,
+    ...languageModelData(model, windows, evalLm),
     sample: (step) => {
       if (prompt === null) return null;
-      const ids = generate(model as GPT, prompt, {
+      const ids = generate(model, prompt, {
         maxNewTokens: t.sample_tokens,
         sampling: { temperature: 0.8, topK: 40 },
         rng: new Rng(t.seed * 1000003 + step), // the same samples for a resumed run
@@ -246,16 +231,18 @@ export function familyRun(
   }
 }
 
-// t5: span corruption on the corpus or a generated task; loss on the decoder's targets; exact match of greedy
-// decoding on the held-out batches
-function t5Run(
+/**
+ * The {@link FamilyRun} of a t5 model: span corruption on the corpus or a generated task; loss on the decoder's
+ * targets; exact match of greedy decoding on the held-out batches.
+ */
+export function t5Run(
   config: Config,
   model: T5,
   tokenizer: Tokenizer,
   trainTokens: Int32Array,
   valTokens: Int32Array,
   streams: FamilyStreams,
-): FamilyRun {
+): FamilyRun<Seq2SeqBatch> {
   const t = config.train, vocab = t5Vocab(config, tokenizer.vocabSize);
   const nEval = t.eval_steps * t.grad_accum_steps;
   const make = (rng: Rng, tokens: Int32Array) => {
@@ -269,24 +256,11 @@ function t5Run(
   const evalBatches = Array.from({ length: nEval }, () => held.next());
   const text = (ids: ArrayLike<number>) => t5Text(tokenizer, vocab, ids);
   return {
-    batcher: {
-      next: () => batcher.next(),
-      state: () => batcher.state(),
-      setState: (s) => batcher.setState(s as Seq2SeqBatcherState),
-    },
+    batcher,
     evalBatches,
-    loss: (raw) => {
-      const b = raw as Seq2SeqBatch;
-      const out = model.forward(b.src, b.B, b.Ts, b.tgtIn, b.Tt, {
-        targets: b.tgtOut,
-        srcLengths: b.srcLengths,
-      });
-      return out.loss!;
-    },
-    tokensOf: (raw) => {
-      const b = raw as Seq2SeqBatch;
-      return b.B * (b.Ts + b.Tt);
-    },
+    loss: (b) =>
+      model.forward(b.src, b.B, b.Ts, b.tgtIn, b.Tt, { targets: b.tgtOut, srcLengths: b.srcLengths }).loss!,
+    tokens: (b) => b.B * (b.Ts + b.Tt),
     evalMetrics: () => {
       const rows = t5Decodings(model, vocab, evalBatches);
       return {

@@ -334,36 +334,38 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 
   try {
     const out = await train({
-      model,
-      params,
-      optimizer,
-      schedule,
-      batcher,
-      evalBatches: family.evalBatches,
-      loss: family.loss,
-      tokensOf: family.tokensOf,
-      evalMetrics: family.evalMetrics,
-      maxSteps: t.max_steps,
-      gradClip: t.grad_clip,
-      gradAccumSteps: t.grad_accum_steps,
-      logInterval: t.log_interval,
-      detailInterval: t.log_interval_detail,
-      memoryMb: () => process.memoryUsage().rss / 2 ** 20,
-      evalInterval: t.eval_interval,
-      checkpointInterval: t.checkpoint_interval,
-      log: (e) => appendJsonLine(metricsPath, e),
-      checkpoint: async (s) => {
-        await saveCheckpoint(runDir, model, optimizer.stateDict(), {
-          step: s.step,
-          rng: { trainer: s },
-          tokens_seen: s.tokensSeen,
-          elapsed_s: s.elapsed,
-        });
+      learner: {
+        model,
+        params,
+        optimizer,
+        schedule,
+        gradClip: t.grad_clip,
+        gradAccumSteps: t.grad_accum_steps,
+        precision,
       },
-      afterEval,
-      progress: opts.progress,
-      shouldStop: opts.shouldStop,
-      precision,
+      data: family,
+      intervals: {
+        maxSteps: t.max_steps,
+        log: t.log_interval,
+        detail: t.log_interval_detail,
+        eval: t.eval_interval,
+        checkpoint: t.checkpoint_interval,
+      },
+      hooks: {
+        log: (e) => appendJsonLine(metricsPath, e),
+        checkpoint: async (s) => {
+          await saveCheckpoint(runDir, model, optimizer.stateDict(), {
+            step: s.step,
+            rng: { trainer: s },
+            tokens_seen: s.tokensSeen,
+            elapsed_s: s.elapsed,
+          });
+        },
+        afterEval,
+        progress: opts.progress,
+        shouldStop: opts.shouldStop,
+        memoryMb: () => process.memoryUsage().rss / 2 ** 20,
+      },
     }, start);
     manifest.status = out.interrupted ? "interrupted" : "completed";
     manifest.end_time = new Date().toISOString();

@@ -6,18 +6,21 @@
  * @module
  */
 export {
-  type BatchSource,
   evaluate,
-  type LanguageModel,
-  languageModelLoss,
-  type MetricEvent,
+  type Intervals,
+  type Learner,
   NonFiniteError,
   type Progress,
   train,
   type TrainableModel,
-  type TrainerOptions,
+  type TrainData,
   type TrainerState,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainResult,
 } from "./trainer.ts";
+export { type LanguageModel, languageModelData, languageModelLoss } from "./language_model.ts";
+export type { MetricEvent } from "./metrics.ts";
 export {
   loadCheckpoint,
   type LoadedCheckpoint,

@@ -1,71 +1,134 @@
 /**
- * The training loop: forward → loss → backward → NaN guard → clip → optimizer step, with periodic logging,
- * evaluation, sampling and checkpoints. Everything the loop touches that is random or positional (batcher,
- * dropout generator, optimizer moments, interval sums) is part of {@link TrainerState}, so a run resumed from a
- * checkpoint logs exactly the metrics of a run that was never stopped.
+ * The training loop, read top-down like nanoGPT's train.py. Each step: batch → forward → backward (k
+ * micro-batches) → guard (non-finite values) → clip → optimizer step, then on their intervals: log, eval (and
+ * sample, through a hook), checkpoint.
+ *
+ * What it takes comes in four groups: the {@link Learner} (model, parameters, optimizer, schedule, and how a step
+ * updates them), the {@link TrainData} a model family gives (batches, its loss, its validation figures), the
+ * {@link Intervals} and the caller's {@link TrainHooks}. Everything the loop touches that is random or positional
+ * (batcher, dropout generator, optimizer moments, loss scale, interval sums) is part of {@link TrainerState}, so
+ * a run resumed from a checkpoint logs exactly the metrics of a run that was never stopped.
  *
  * @module
  */
-import type { Batch } from "../data/batcher.ts";
+import type { BatchSource } from "../data/batcher.ts";
+import { withArena } from "../kernels/wasm/runtime.ts";
+import { ActivationProbe, withProbe } from "../nn/probe.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
-import { layerGroup, type NamedParam, type Optimizer } from "../optim/param.ts";
+import type { NamedParam, Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { Rng, RngState } from "../random.ts";
-import { withArena } from "../kernels/wasm/runtime.ts";
 import { getPrecision, setPrecision } from "../tensor/precision.ts";
 import { noGrad, type Tensor } from "../tensor/tensor.ts";
+import {
+  copyWeights,
+  detailEvent,
+  l2,
+  layerRates,
+  type MetricEvent,
+  round3,
+  updateRatios,
+} from "./metrics.ts";
 import type { LossScaleState, MixedPrecision } from "./precision.ts";
-import { ActivationProbe, type BlockStats, withProbe } from "../nn/probe.ts";
 
-/** One line of `metrics.jsonl`. */
-export type MetricEvent =
-  | {
-    step: number;
-    split: "train";
-    loss: number;
-    lr: number;
-    grad_norm: number;
-    tokens_per_s: number;
-    elapsed_s: number;
-    /** ‖Δθ‖ / ‖θ‖ of this step's update per layer group (`embed`, `h.<i>`, `head`). */
-    update_ratio?: Record<string, number>;
-    /** With layer-wise learning rates: the effective rate of each layer group at this step. */
-    layer_lr?: Record<string, number>;
-    /** Resident memory of the process (MiB) when the line was logged. */
-    rss_mb?: number;
-    /** fp16: the loss scale after this step. */
-    loss_scale?: number;
-    /** fp16: steps skipped since the last train line because a gradient overflowed (their updates were dropped). */
-    skipped_steps?: number;
-  }
-  | {
-    step: number;
-    split: "val";
-    loss: number;
-    ppl: number;
-    elapsed_s: number;
-    /** bert: the share of masked positions whose most likely token is the original one. */
-    masked_accuracy?: number;
-    /** t5: the share of held-out examples decoded exactly (greedy). */
-    exact_match?: number;
-  }
-  | { step: number; split: "resume"; elapsed_s: number }
-  | {
-    step: number;
-    split: "detail";
-    /** Per parameter tensor (model order): gradient norm (before clipping), weight norm, ‖Δθ‖ / ‖θ‖ of the step. */
-    params: { name: string; grad_norm: number; weight_norm: number; update_ratio: number }[];
-    /** Per block (forward order) on the step's first micro-batch: output mean and std, dead GELU share. */
-    blocks: BlockStats[];
-  };
+/** What the loop needs of a model: train/eval modes and its dropout generator (part of a checkpoint). */
+export interface TrainableModel {
+  /** Whether the model is in training mode. */
+  readonly training: boolean;
+  /** Sets training mode (dropout on). */
+  train(on?: boolean): unknown;
+  /** Sets evaluation mode. */
+  eval(): unknown;
+  /** The generator of every dropout mask. */
+  readonly dropoutRng: Rng;
+}
 
-/** Thrown when the loss or a gradient is NaN/Inf; names the step and the first bad tensor. */
-export class NonFiniteError extends Error {
-  /** Creates the error. */
-  constructor(readonly step: number, readonly tensor: string, detail: string) {
-    super(`step ${step}: ${detail}; first non-finite tensor: ${tensor}`);
-    this.name = "NonFiniteError";
-  }
+/** What is trained, and how one step updates it. */
+export interface Learner {
+  /** The model (trained in place). */
+  model: TrainableModel;
+  /** Its distinct parameters (tied weights once). */
+  params: NamedParam[];
+  /** The optimizer over `params`. */
+  optimizer: Optimizer;
+  /** Learning rate for a 0-based step index. */
+  schedule: LrSchedule;
+  /** Clip the global gradient norm to this (0 = no clipping). */
+  gradClip: number;
+  /**
+   * Micro-batches per optimizer step (default 1): their gradients add up (each loss scaled by 1/k), so k
+   * batches of B give the update of one batch of k·B (nanoGPT's gradient_accumulation_steps).
+   */
+  gradAccumSteps?: number;
+  /**
+   * 16-bit training (bf16/fp16): master weights, compute copies and the fp16 loss scaler over `params`. The loop
+   * runs under its precision (every op rounds to the format) and puts the previous precision back at the end.
+   */
+  precision?: MixedPrecision;
+}
+
+/**
+ * What a model family trains on. `loss` and `tokens` are methods, so the data of one family (say of `Batch`es)
+ * is also data of the union of every family's batch type.
+ */
+export interface TrainData<B> {
+  /** Training batches. */
+  batcher: BatchSource<B>;
+  /** Fixed validation batches. */
+  evalBatches: readonly B[];
+  /** The loss of one batch: the forward pass (in the step arena, with the tape on while training). */
+  loss(batch: B): Tensor;
+  /** Tokens a batch counts for throughput and `tokensSeen`. */
+  tokens(batch: B): number;
+  /** The family's own validation figures (e.g. `masked_accuracy`), computed after the validation loss. */
+  evalMetrics?(): Record<string, number>;
+}
+
+/** How long the loop runs, and how often it logs, evaluates and checkpoints (each also on the last step). */
+export interface Intervals {
+  /** Optimizer steps of the run. */
+  maxSteps: number;
+  /** A `train` line every this many steps. */
+  log: number;
+  /**
+   * A `detail` line every this many steps (0 or absent: never): per-tensor gradient norm, weight norm and update
+   * ratio, and per-block activation statistics (see `lib/nn/probe.ts`).
+   */
+  detail?: number;
+  /** Validation every this many steps. */
+  eval: number;
+  /** A checkpoint every this many steps. */
+  checkpoint: number;
+}
+
+/** What the caller does with what the loop produces. */
+export interface TrainHooks {
+  /** Receives every metric event (the runner appends it to metrics.jsonl). */
+  log: (e: MetricEvent) => Promise<void>;
+  /** Saves a checkpoint of the given state. */
+  checkpoint: (s: TrainerState) => Promise<void>;
+  /** Called after each evaluation (the runner writes samples). */
+  afterEval?: (step: number, valLoss: number) => Promise<void>;
+  /** Called on each train line. */
+  progress?: (p: Progress) => void;
+  /** Checked after every step; when it returns true the loop checkpoints and stops (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Resident memory of the process in MiB (the runner passes the process's RSS): logged as `rss_mb`. */
+  memoryMb?: () => number;
+  /** Monotonic clock in milliseconds (injectable for tests). */
+  now?: () => number;
+}
+
+/** What {@link train} takes. */
+export interface TrainOptions<B> {
+  /** The model, its optimizer and schedule, and how a step updates them. */
+  learner: Learner;
+  /** The family's batches, loss and validation figures. */
+  data: TrainData<B>;
+  /** How long and how often. */
+  intervals: Intervals;
+  /** The caller's side: logging, checkpoints, samples, progress, stopping. */
+  hooks: TrainHooks;
 }
 
 /** Position of the loop, saved in checkpoints. */
@@ -90,6 +153,18 @@ export interface TrainerState {
   intervalSkipped?: number;
 }
 
+/** What {@link train} returns: the final state and the last losses. */
+export interface TrainResult {
+  /** The loop's position at the end. */
+  state: TrainerState;
+  /** The last step's train loss. */
+  trainLoss: number | null;
+  /** The last validation loss. */
+  valLoss: number | null;
+  /** Whether `shouldStop` ended the run before `maxSteps`. */
+  interrupted: boolean;
+}
+
 /** Progress shown by the CLI. */
 export interface Progress {
   /** Steps done. */
@@ -106,119 +181,134 @@ export interface Progress {
   elapsed: number;
 }
 
-/** What the loop needs of a model: train/eval modes and its dropout generator (part of a checkpoint). */
-export interface TrainableModel {
-  /** Whether the model is in training mode. */
-  readonly training: boolean;
-  /** Sets training mode (dropout on). */
-  train(on?: boolean): unknown;
-  /** Sets evaluation mode. */
-  eval(): unknown;
-  /** The generator of every dropout mask. */
-  readonly dropoutRng: Rng;
+/** Thrown when the loss or a gradient is NaN/Inf; names the step and the first bad tensor. */
+export class NonFiniteError extends Error {
+  /** Creates the error. */
+  constructor(readonly step: number, readonly tensor: string, detail: string) {
+    super(`step ${step}: ${detail}; first non-finite tensor: ${tensor}`);
+    this.name = "NonFiniteError";
+  }
 }
 
-/** A model that maps (B, T) token ids and targets to a loss: GPT (next token) and Bert (masked tokens). */
-export interface LanguageModel extends TrainableModel {
-  /** Its shape; every batch row holds blockSize tokens. */
-  readonly config: { readonly blockSize: number };
-  /** Logits and, with targets, the mean loss. */
-  forward(idx: Int32Array, B: number, T: number, opts: { targets?: Int32Array }): { loss: Tensor | null };
-}
+/** Runs the loop from `start` to `intervals.maxSteps` (or until `hooks.shouldStop`). */
+export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise<TrainResult> {
+  const { learner, data, intervals: every, hooks } = o;
+  const { model, params, optimizer, schedule, precision: mp } = learner;
+  const k = learner.gradAccumSteps ?? 1;
+  const lossOf = (b: B) => data.loss(b);
+  const now = hooks.now ?? (() => performance.now());
+  const outerPrecision = getPrecision();
+  if (mp !== undefined) {
+    setPrecision(mp.precision);
+    if (start.lossScale !== undefined) mp.setState(start.lossScale);
+  }
+  const s: TrainerState = { ...start };
+  let lastTrain: number | null = null, lastVal: number | null = null;
+  // the clock: training time since the last checkpoint (t0) and since the last train line (intervalStart)
+  let t0 = now(), intervalStart = now(), intervalStartTokens = s.tokensSeen;
+  const elapsedNow = () => s.elapsed + (now() - t0) / 1000;
+  try {
+    model.train();
+    while (s.step < every.maxSteps) {
+      const step = s.step + 1, lr = schedule(s.step);
+      const logNow = step % every.log === 0 || step === every.maxSteps;
+      const detailNow = (every.detail ?? 0) > 0 && step % every.detail! === 0;
 
-/** Where training batches come from: the next batch, and a position to save in checkpoints. */
-export interface BatchSource<Bt> {
-  /** The next batch. */
-  next(): Bt;
-  /** The position, saved in checkpoints (JSON). */
-  state(): unknown;
-}
+      // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
+      const probe = detailNow ? new ActivationProbe() : null;
+      const seed = (mp?.scale ?? 1) / k;
+      const pass = onComputeWeights(mp, () => forwardBackward(data, params, k, seed, step, probe));
 
-/** The loss of one (x, y) batch of a {@link LanguageModel}: rows of `config.blockSize` tokens. */
-export function languageModelLoss(model: LanguageModel): (b: Batch) => Tensor {
-  return (b) => {
-    const T = model.config.blockSize;
-    const loss = model.forward(b.x, b.x.length / T, T, { targets: b.y }).loss;
-    if (loss === null) throw new Error("the model returned no loss for a batch with targets");
-    return loss;
-  };
-}
+      // guard → clip → step; on log and detail steps the weights from before measure the update
+      const before = logNow || detailNow ? copyWeights(params) : null;
+      const gradNorms = detailNow ? [] : null;
+      const norm = withArena(() => update(learner, lr, step, s, gradNorms));
+      const skipped = Number.isNaN(norm);
+      if (detailNow && !skipped) await hooks.log(detailEvent(step, params, before!, gradNorms!, probe!));
+      // the step is done: its loss and tokens count
+      s.step = step;
+      s.tokensSeen += pass.tokens;
+      s.intervalLoss += pass.loss;
+      s.intervalSteps += 1;
+      lastTrain = pass.loss;
 
-/** What the loop needs. */
-export interface TrainerOptions<Bt = Batch> {
-  /**
-   * The model (trained in place). Without `loss` it must be a {@link LanguageModel} and batches (x, y) pairs.
-   */
-  model: TrainableModel;
-  /**
-   * The loss of one batch (forward pass; called inside the step arena, with the tape on while training). Default:
-   * {@link languageModelLoss} of the model.
-   */
-  loss?: (batch: Bt) => Tensor;
-  /** Tokens a batch counts for throughput and `tokensSeen` (default: the length of its `x`). */
-  tokensOf?: (batch: Bt) => number;
-  /** Extra figures for each validation line (e.g. `masked_accuracy`), computed after the validation loss. */
-  evalMetrics?: () => { masked_accuracy?: number; exact_match?: number };
-  /** Distinct parameters (tied weights once). */
-  params: NamedParam[];
-  /** The optimizer over `params`. */
-  optimizer: Optimizer;
-  /** Learning rate for 0-based step index. */
-  schedule: LrSchedule;
-  /** Training batches. */
-  batcher: BatchSource<Bt>;
-  /** Fixed validation batches. */
-  evalBatches: Bt[];
-  /** Cadence and limits. */
-  maxSteps: number;
-  /** Clip the global gradient norm to this (0 = no clipping). */
-  gradClip: number;
-  /**
-   * Micro-batches per optimizer step (default 1): their gradients add up (each loss scaled by 1/k), so k
-   * batches of B give the update of one batch of k·B (nanoGPT's gradient_accumulation_steps).
-   */
-  gradAccumSteps?: number;
-  /** Train metrics every this many steps. */
-  logInterval: number;
-  /**
-   * Every this many steps (0 or absent: never), a `detail` event: per-tensor gradient norm, weight norm and
-   * update ratio, and per-block activation statistics (see `lib/nn/probe.ts`).
-   */
-  detailInterval?: number;
-  /** Validation every this many steps (and at the end). */
-  evalInterval: number;
-  /** Checkpoint every this many steps (and at the end). */
-  checkpointInterval: number;
-  /** Receives every metric event (the runner appends it to metrics.jsonl). */
-  log: (e: MetricEvent) => Promise<void>;
-  /** Saves a checkpoint of the current state. */
-  checkpoint: (s: TrainerState) => Promise<void>;
-  /** Called after each evaluation (the runner writes samples). */
-  afterEval?: (step: number, valLoss: number) => Promise<void>;
-  /** Progress callback (each step). */
-  progress?: (p: Progress) => void;
-  /** Monotonic clock in milliseconds (injectable for tests). */
-  now?: () => number;
-  /** Checked after every step; when it returns true the loop checkpoints and stops (Ctrl-C). */
-  shouldStop?: () => boolean;
-  /**
-   * 16-bit training (bf16/fp16): master weights, compute copies and the fp16 loss scaler over `params`. The loop
-   * runs under its precision (every op rounds to the format) and puts the previous precision back at the end.
-   */
-  precision?: MixedPrecision;
-  /** Resident memory of the process in MiB (the runner passes the process's RSS): logged as `rss_mb`. */
-  memoryMb?: () => number;
+      // log: the mean train loss of the interval
+      if (logNow) {
+        const dt = (now() - intervalStart) / 1000;
+        const tokensPerS = dt > 0 ? (s.tokensSeen - intervalStartTokens) / dt : 0;
+        const mean = s.intervalLoss / s.intervalSteps;
+        await hooks.log({
+          step,
+          split: "train",
+          loss: mean,
+          lr,
+          grad_norm: norm,
+          tokens_per_s: Math.round(tokensPerS),
+          elapsed_s: round3(elapsedNow()),
+          update_ratio: updateRatios(params, before!),
+          // with layer-wise rates (the optimizer's lrScale), each layer group's effective rate
+          ...(optimizer.lrScale ? { layer_lr: layerRates(params, optimizer.lrScale, lr) } : {}),
+          ...(hooks.memoryMb ? { rss_mb: Math.round(hooks.memoryMb()) } : {}),
+          ...(mp?.dynamic ? { loss_scale: mp.scale, skipped_steps: s.intervalSkipped ?? 0 } : {}),
+        });
+        hooks.progress?.({
+          step,
+          maxSteps: every.maxSteps,
+          loss: mean,
+          valLoss: lastVal,
+          tokensPerS,
+          elapsed: elapsedNow(),
+        });
+        s.intervalLoss = 0;
+        s.intervalSteps = 0;
+        if (mp?.dynamic) s.intervalSkipped = 0;
+        intervalStart = now();
+        intervalStartTokens = s.tokensSeen;
+      }
+
+      // eval → sample (the afterEval hook); this time is not training time for throughput
+      if (step % every.eval === 0 || step === every.maxSteps) {
+        const pause = now();
+        const v = onComputeWeights(mp, () => validate(model, data, lossOf));
+        lastVal = v.loss;
+        await hooks.log({
+          step,
+          split: "val",
+          loss: v.loss,
+          ppl: Math.exp(v.loss),
+          elapsed_s: round3(elapsedNow()),
+          ...v.metrics,
+        });
+        await hooks.afterEval?.(step, v.loss);
+        intervalStart += now() - pause;
+      }
+
+      // checkpoint (also when asked to stop)
+      const stop = hooks.shouldStop?.() ?? false;
+      if (step % every.checkpoint === 0 || step === every.maxSteps || stop) {
+        s.elapsed = elapsedNow();
+        t0 = now();
+        s.batcher = data.batcher.state();
+        s.dropout = model.dropoutRng.state();
+        if (mp?.dynamic) s.lossScale = mp.state();
+        await hooks.checkpoint({ ...s });
+      }
+      if (stop && step < every.maxSteps) {
+        return { state: s, trainLoss: lastTrain, valLoss: lastVal, interrupted: true };
+      }
+    }
+    s.elapsed = elapsedNow();
+    return { state: s, trainLoss: lastTrain, valLoss: lastVal, interrupted: false };
+  } finally {
+    setPrecision(outerPrecision);
+  }
 }
 
 /**
- * Mean loss of the model over fixed batches, in eval mode, without the tape. `loss` maps a batch to its loss
- * (default: {@link languageModelLoss}, for (x, y) batches of a {@link LanguageModel}).
+ * Mean loss of the model over fixed batches, in eval mode, without the tape; `loss` maps a batch to its loss.
+ * The training flag is put back.
  */
-export function evaluate<Bt = Batch>(
-  model: TrainableModel,
-  batches: readonly Bt[],
-  loss: (b: Bt) => Tensor = defaultLoss<Bt>(model),
-): number {
+export function evaluate<B>(model: TrainableModel, batches: readonly B[], loss: (b: B) => Tensor): number {
   const wasTraining = model.training;
   model.eval();
   try {
@@ -230,258 +320,88 @@ export function evaluate<Bt = Batch>(
   }
 }
 
-function defaultLoss<Bt>(model: TrainableModel): (b: Bt) => Tensor {
-  const m = model as Partial<LanguageModel>;
-  if (typeof m.forward !== "function" || typeof m.config?.blockSize !== "number") {
-    throw new Error(
-      "train/evaluate: the model is not a language model; pass a `loss` function for its batches",
+// Runs `fn` with the parameters pointed at their 16-bit compute copies (directly without mixed precision).
+function onComputeWeights<T>(mp: MixedPrecision | undefined, fn: () => T): T {
+  return mp === undefined ? fn() : mp.withComputeWeights(fn);
+}
+
+/**
+ * batch → forward → backward of one step: k micro-batches, each backward seeded with `seed` (1/k, times the
+ * fp16 loss scale) so their gradients add up outside the step arena where each one's activations live. The probe
+ * (detail steps) watches the first. Returns the mean loss and the tokens drawn; a non-finite loss throws.
+ */
+function forwardBackward<B>(
+  data: TrainData<B>,
+  params: readonly NamedParam[],
+  k: number,
+  seed: number,
+  step: number,
+  probe: ActivationProbe | null,
+): { loss: number; tokens: number } {
+  let lossSum = 0, tokens = 0;
+  for (let micro = 0; micro < k; micro++) {
+    const batch = data.batcher.next();
+    tokens += data.tokens(batch);
+    lossSum += withArena(() => {
+      const loss = probe !== null && micro === 0
+        ? withProbe(probe, () => data.loss(batch))
+        : data.loss(batch);
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        throw new NonFiniteError(step, firstNonFiniteWeight(params) ?? "loss", `loss is ${value}`);
+      }
+      if (seed === 1) loss.backward();
+      else loss.backward(loss.dtype === "float64" ? new Float64Array([seed]) : new Float32Array([seed]));
+      return value;
+    });
+  }
+  return { loss: lossSum / k, tokens };
+}
+
+/**
+ * guard → clip → step. A non-finite gradient throws, except under fp16 above the minimum loss scale: there the
+ * step is skipped (its update dropped, the scale halved, counted in `s.intervalSkipped`). Returns the gradient
+ * norm before clipping, NaN for a skipped step. `gradNorms` (detail steps) receives each tensor's norm.
+ */
+function update(l: Learner, lr: number, step: number, s: TrainerState, gradNorms: number[] | null): number {
+  const { params, optimizer, precision: mp } = l;
+  const bad = firstNonFinite(params);
+  if (bad && mp?.canSkip()) {
+    mp.skipStep();
+    optimizer.zeroGrad();
+    s.intervalSkipped = (s.intervalSkipped ?? 0) + 1;
+    return NaN;
+  }
+  if (bad) {
+    throw new NonFiniteError(
+      step,
+      `${bad.name}.grad`,
+      `gradient is ${bad.value} at index ${bad.index}` +
+        (mp?.dynamic ? ` (loss scale ${mp.scale}, the minimum)` : ""),
     );
   }
-  return languageModelLoss(model as LanguageModel) as unknown as (b: Bt) => Tensor;
+  mp?.unscale();
+  if (gradNorms !== null) { for (const p of params) gradNorms.push(l2(p.tensor.grad ?? [])); }
+  const norm = l.gradClip > 0 ? clipGradNorm(params, l.gradClip) : gradNorm(params);
+  optimizer.step(lr);
+  optimizer.zeroGrad();
+  return norm;
 }
 
-/** Runs the loop from `start` to `maxSteps`. Returns the final state and last losses. */
-export async function train<Bt = Batch>(
-  o: TrainerOptions<Bt>,
-  start: TrainerState,
-): Promise<{ state: TrainerState; trainLoss: number | null; valLoss: number | null; interrupted: boolean }> {
-  const mp = o.precision;
-  const outerPrecision = getPrecision();
-  if (mp !== undefined) {
-    setPrecision(mp.precision);
-    if (start.lossScale !== undefined) mp.setState(start.lossScale);
-  }
-  try {
-    return await trainLoop(o, start, mp);
-  } finally {
-    setPrecision(outerPrecision);
-  }
+// The validation loss and the family's figures.
+function validate<B>(
+  model: TrainableModel,
+  data: TrainData<B>,
+  lossOf: (b: B) => Tensor,
+): { loss: number; metrics: Record<string, number> } {
+  const loss = evaluate(model, data.evalBatches, lossOf);
+  return { loss, metrics: data.evalMetrics?.() ?? {} };
 }
 
-async function trainLoop<Bt>(
-  o: TrainerOptions<Bt>,
-  start: TrainerState,
-  mp: MixedPrecision | undefined,
-): Promise<{ state: TrainerState; trainLoss: number | null; valLoss: number | null; interrupted: boolean }> {
-  const now = o.now ?? (() => performance.now());
-  const s: TrainerState = { ...start };
-  const lossOf = o.loss ?? defaultLoss<Bt>(o.model);
-  const tokensOf = o.tokensOf ?? ((b: Bt) => (b as { x: ArrayLike<number> }).x.length);
-  let lastTrain: number | null = null, lastVal: number | null = null;
-  let t0 = now(), intervalStart = now(), intervalTokens = 0;
-  const elapsedNow = () => s.elapsed + (now() - t0) / 1000;
-  o.model.train();
-  while (s.step < o.maxSteps) {
-    const lr = o.schedule(s.step);
-    const step = s.step + 1;
-    const k = o.gradAccumSteps ?? 1;
-    // Each micro-batch's activations live in the arena (the kernel memory, reused every step); the gradients of
-    // the parameters accumulate outside it.
-    let lossSum = 0, stepTokens = 0;
-    // the seed of each micro-batch's backward: 1/k, times the loss scale under fp16
-    const seed = (mp?.scale ?? 1) / k;
-    const detailNow = (o.detailInterval ?? 0) > 0 && step % o.detailInterval! === 0;
-    const probe = detailNow ? new ActivationProbe() : null;
-    const forwardBackward = () => {
-      for (let micro = 0; micro < k; micro++) {
-        const batch = o.batcher.next();
-        stepTokens += tokensOf(batch);
-        lossSum += withArena(() => {
-          const loss = probe !== null && micro === 0 ? withProbe(probe, () => lossOf(batch)) : lossOf(batch);
-          const value = loss.item();
-          if (!Number.isFinite(value)) {
-            const bad = firstNonFiniteData(o.params);
-            throw new NonFiniteError(step, bad ?? "loss", `loss is ${value}`);
-          }
-          if (seed === 1) loss.backward();
-          else loss.backward(loss.dtype === "float64" ? new Float64Array([seed]) : new Float32Array([seed]));
-          return value;
-        });
-      }
-    };
-    if (mp !== undefined) mp.withComputeWeights(forwardBackward);
-    else forwardBackward();
-    const lossValue = lossSum / k;
-    const logNow = step % o.logInterval === 0 || step === o.maxSteps;
-    // on log and detail steps, keep the weights from before the update to measure it per layer and tensor
-    const before = logNow || detailNow ? o.params.map((p) => p.tensor.data.slice()) : null;
-    let gradNorms: number[] | null = null;
-    const norm = withArena(() => {
-      const badGrad = firstNonFinite(o.params);
-      if (badGrad && mp?.canSkip()) {
-        // fp16 overflow: drop this step's update, halve the loss scale, go on
-        mp.skipStep();
-        o.optimizer.zeroGrad();
-        s.intervalSkipped = (s.intervalSkipped ?? 0) + 1;
-        return NaN;
-      }
-      if (badGrad) {
-        throw new NonFiniteError(
-          step,
-          `${badGrad.name}.grad`,
-          `gradient is ${badGrad.value} at index ${badGrad.index}` +
-            (mp?.dynamic ? ` (loss scale ${mp.scale}, the minimum)` : ""),
-        );
-      }
-      mp?.unscale();
-      if (detailNow) gradNorms = o.params.map((p) => l2(p.tensor.grad ?? []));
-      const norm = o.gradClip > 0 ? clipGradNorm(o.params, o.gradClip) : gradNorm(o.params);
-      o.optimizer.step(lr);
-      o.optimizer.zeroGrad();
-      return norm;
-    });
-    if (detailNow && gradNorms !== null) {
-      await o.log({
-        step,
-        split: "detail",
-        params: o.params.map((p, i) => {
-          const w = l2(before![i]);
-          return {
-            name: p.name,
-            grad_norm: sig4(gradNorms![i]),
-            weight_norm: sig4(l2(p.tensor.data)),
-            update_ratio: w > 0 ? sig4(l2diff(p.tensor.data, before![i]) / w) : 0,
-          };
-        }),
-        blocks: probe!.blocks.map((b) => ({
-          mean: sig4(b.mean),
-          std: sig4(b.std),
-          dead_gelu: b.dead_gelu === null ? null : sig4(b.dead_gelu),
-        })),
-      });
-    }
-    s.step = step;
-    s.tokensSeen += stepTokens;
-    s.intervalLoss += lossValue;
-    s.intervalSteps += 1;
-    intervalTokens += stepTokens;
-    lastTrain = lossValue;
-    if (logNow) {
-      const dt = (now() - intervalStart) / 1000;
-      const tokensPerS = dt > 0 ? intervalTokens / dt : 0;
-      const mean = s.intervalLoss / s.intervalSteps;
-      await o.log({
-        step,
-        split: "train",
-        loss: mean,
-        lr,
-        grad_norm: norm,
-        tokens_per_s: Math.round(tokensPerS),
-        elapsed_s: round3(elapsedNow()),
-        update_ratio: updateRatios(o.params, before!),
-        // with layer-wise rates (the optimizer's lrScale), each layer group's effective rate
-        ...(o.optimizer.lrScale ? { layer_lr: layerRates(o.params, o.optimizer.lrScale, lr) } : {}),
-        ...(o.memoryMb ? { rss_mb: Math.round(o.memoryMb()) } : {}),
-        ...(mp?.dynamic ? { loss_scale: mp.scale, skipped_steps: s.intervalSkipped ?? 0 } : {}),
-      });
-      o.progress?.({
-        step,
-        maxSteps: o.maxSteps,
-        loss: mean,
-        valLoss: lastVal,
-        tokensPerS,
-        elapsed: elapsedNow(),
-      });
-      s.intervalLoss = 0;
-      s.intervalSteps = 0;
-      if (mp?.dynamic) s.intervalSkipped = 0;
-      intervalStart = now();
-      intervalTokens = 0;
-    }
-    if (step % o.evalInterval === 0 || step === o.maxSteps) {
-      const pause = now();
-      const validate = () => {
-        const loss = evaluate(o.model, o.evalBatches, lossOf);
-        return { loss, extra: o.evalMetrics?.() ?? {} };
-      };
-      const v = mp !== undefined ? mp.withComputeWeights(validate) : validate();
-      lastVal = v.loss;
-      await o.log({
-        step,
-        split: "val",
-        loss: lastVal,
-        ppl: Math.exp(lastVal),
-        elapsed_s: round3(elapsedNow()),
-        ...v.extra,
-      });
-      await o.afterEval?.(step, lastVal);
-      // evaluation and sampling time is not training time for throughput
-      const spent = now() - pause;
-      intervalStart += spent;
-    }
-    const stop = o.shouldStop?.() ?? false;
-    if (step % o.checkpointInterval === 0 || step === o.maxSteps || stop) {
-      s.elapsed = elapsedNow();
-      t0 = now();
-      s.batcher = o.batcher.state();
-      s.dropout = o.model.dropoutRng.state();
-      if (mp?.dynamic) s.lossScale = mp.state();
-      await o.checkpoint({ ...s });
-    }
-    if (stop && step < o.maxSteps) {
-      return { state: s, trainLoss: lastTrain, valLoss: lastVal, interrupted: true };
-    }
-  }
-  s.elapsed = elapsedNow();
-  return { state: s, trainLoss: lastTrain, valLoss: lastVal, interrupted: false };
-}
-
-function l2(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
-
-function l2diff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
-  return Math.sqrt(s);
-}
-
-function sig4(x: number): number {
-  return Number(x.toPrecision(4));
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
-
-function firstNonFiniteData(params: NamedParam[]): string | null {
+// The first parameter holding a non-finite weight (what a non-finite loss is blamed on), or null.
+function firstNonFiniteWeight(params: readonly NamedParam[]): string | null {
   for (const { name, tensor } of params) {
     for (let i = 0; i < tensor.size; i++) if (!Number.isFinite(tensor.data[i])) return name;
   }
   return null;
-}
-
-/** The effective learning rate of each layer group (the scale of its first tensor: a group shares one depth). */
-function layerRates(
-  params: readonly NamedParam[],
-  scale: (p: NamedParam) => number,
-  lr: number,
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const p of params) out[layerGroup(p.name)] ??= Number((lr * scale(p)).toPrecision(4));
-  return out;
-}
-
-/** ‖θ − θ_before‖ / ‖θ_before‖ per layer group (see `layerGroup`), rounded to 4 significant digits. */
-function updateRatios(
-  params: readonly NamedParam[],
-  before: readonly ArrayLike<number>[],
-): Record<string, number> {
-  const sums = new Map<string, { d: number; w: number }>();
-  params.forEach((p, i) => {
-    const g = layerGroup(p.name);
-    const acc = sums.get(g) ?? { d: 0, w: 0 };
-    const now = p.tensor.data, old = before[i];
-    for (let j = 0; j < now.length; j++) {
-      const diff = now[j] - old[j];
-      acc.d += diff * diff;
-      acc.w += old[j] * old[j];
-    }
-    sums.set(g, acc);
-  });
-  const out: Record<string, number> = {};
-  for (const [g, { d, w }] of sums) out[g] = w > 0 ? Number(Math.sqrt(d / w).toPrecision(4)) : 0;
-  return out;
 }

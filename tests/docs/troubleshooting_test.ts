@@ -23,6 +23,7 @@ import { cosineWithWarmup } from "../../lib/optim/schedule.ts";
 import { Rng } from "../../lib/random.ts";
 import { causalMask } from "../../lib/tensor/mod.ts";
 import { noGrad, type Tensor } from "../../lib/tensor/tensor.ts";
+import { languageModelData } from "../../lib/train/language_model.ts";
 import { evaluate, NonFiniteError, train } from "../../lib/train/trainer.ts";
 import { freshState } from "../_helpers/train.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
@@ -241,24 +242,21 @@ async function leakExperiment(steps: number) {
     const params = uniqueParams(model.namedParameters());
     const batcher = new Batcher(tokens.train, T, t.batch_size, new Rng(t.seed + 1));
     const result = await train({
-      model,
-      params,
-      optimizer: buildOptimizer(config, params),
-      schedule: cosineWithWarmup({
-        lr: t.learning_rate,
-        minLr: t.min_learning_rate,
-        warmupSteps: t.warmup_steps,
-        decaySteps: steps,
-      }),
-      batcher,
-      evalBatches,
-      maxSteps: steps,
-      gradClip: t.grad_clip,
-      logInterval: steps,
-      evalInterval: steps,
-      checkpointInterval: steps,
-      log: () => Promise.resolve(),
-      checkpoint: () => Promise.resolve(),
+      learner: {
+        model,
+        params,
+        optimizer: buildOptimizer(config, params),
+        schedule: cosineWithWarmup({
+          lr: t.learning_rate,
+          minLr: t.min_learning_rate,
+          warmupSteps: t.warmup_steps,
+          decaySteps: steps,
+        }),
+        gradClip: t.grad_clip,
+      },
+      data: languageModelData(model, batcher, evalBatches),
+      intervals: { maxSteps: steps, log: steps, eval: steps, checkpoint: steps },
+      hooks: { log: () => Promise.resolve(), checkpoint: () => Promise.resolve() },
     }, { ...freshState(model), batcher: batcher.state() });
     if (leak) {
       out.leaky = result.valLoss!;

@@ -5,7 +5,9 @@ import { GPT } from "../../lib/nn/models/gpt.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { uniqueParams } from "../../lib/optim/param.ts";
 import { Rng } from "../../lib/random.ts";
-import { type MetricEvent, train } from "../../lib/train/trainer.ts";
+import { languageModelData } from "../../lib/train/language_model.ts";
+import type { MetricEvent } from "../../lib/train/metrics.ts";
+import { train } from "../../lib/train/trainer.ts";
 import { assertAllClose, assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { freshState } from "../_helpers/train.ts";
 
@@ -19,26 +21,26 @@ async function run(k: number, batch: number, steps: number, dtype: DType) {
   const losses: number[] = [];
   const ratios: Record<string, number>[] = [];
   const { state } = await train({
-    model,
-    params,
-    optimizer: new AdamW(params, { lr: 1e-2 }),
-    schedule: () => 1e-2,
-    batcher: new Batcher(tokens, 8, batch, new Rng(6)),
-    evalBatches: [],
-    maxSteps: steps,
-    gradClip: 1,
-    gradAccumSteps: k,
-    logInterval: 1,
-    evalInterval: 1000,
-    checkpointInterval: 1000,
-    log: (e: MetricEvent) => {
-      if (e.split === "train") {
-        losses.push(e.loss);
-        if (e.update_ratio) ratios.push(e.update_ratio);
-      }
-      return Promise.resolve();
+    learner: {
+      model,
+      params,
+      optimizer: new AdamW(params, { lr: 1e-2 }),
+      schedule: () => 1e-2,
+      gradClip: 1,
+      gradAccumSteps: k,
     },
-    checkpoint: () => Promise.resolve(),
+    data: languageModelData(model, new Batcher(tokens, 8, batch, new Rng(6)), []),
+    intervals: { maxSteps: steps, log: 1, eval: 1000, checkpoint: 1000 },
+    hooks: {
+      log: (e: MetricEvent) => {
+        if (e.split === "train") {
+          losses.push(e.loss);
+          if (e.update_ratio) ratios.push(e.update_ratio);
+        }
+        return Promise.resolve();
+      },
+      checkpoint: () => Promise.resolve(),
+    },
   }, freshState(model));
   return { losses, ratios, state, params: params.map((p) => [...p.tensor.data]) };
 }

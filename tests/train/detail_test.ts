@@ -9,7 +9,9 @@ import { Rng } from "../../lib/random.ts";
 import { buildDetailFigures, buildLayerFigures } from "../../lib/report/detail.ts";
 import { newDocument } from "../../lib/report/dom.ts";
 import { parseMetrics } from "../../lib/report/metrics.ts";
-import { type MetricEvent, train } from "../../lib/train/trainer.ts";
+import { languageModelData } from "../../lib/train/language_model.ts";
+import type { MetricEvent } from "../../lib/train/metrics.ts";
+import { train } from "../../lib/train/trainer.ts";
 import { freshState } from "../_helpers/train.ts";
 
 Deno.test("ActivationProbe: dead GELU share and block output statistics", () => {
@@ -30,23 +32,16 @@ Deno.test("detail events: one per detail step, a row per parameter tensor, a blo
   const params = uniqueParams(model.namedParameters());
   const lines: string[] = [];
   await train({
-    model,
-    params,
-    optimizer: new AdamW(params, { lr: 1e-2 }),
-    schedule: () => 1e-2,
-    batcher: new Batcher(tokens, 8, 4, new Rng(6)),
-    evalBatches: [],
-    maxSteps: 6,
-    gradClip: 1,
-    logInterval: 1,
-    detailInterval: 3,
-    evalInterval: 1000,
-    checkpointInterval: 1000,
-    log: (e: MetricEvent) => {
-      lines.push(JSON.stringify(e));
-      return Promise.resolve();
+    learner: { model, params, optimizer: new AdamW(params, { lr: 1e-2 }), schedule: () => 1e-2, gradClip: 1 },
+    data: languageModelData(model, new Batcher(tokens, 8, 4, new Rng(6)), []),
+    intervals: { maxSteps: 6, log: 1, detail: 3, eval: 1000, checkpoint: 1000 },
+    hooks: {
+      log: (e: MetricEvent) => {
+        lines.push(JSON.stringify(e));
+        return Promise.resolve();
+      },
+      checkpoint: () => Promise.resolve(),
     },
-    checkpoint: () => Promise.resolve(),
   }, freshState(model));
   const { detail } = parseMetrics(lines.join("\n"));
   assertEquals(detail.map((d) => d.step), [3, 6]);
@@ -73,23 +68,23 @@ Deno.test("layer-wise learning rates: train lines carry each group's rate and RS
   const lrScale = layerLrScales(cfg.nLayer, 0.5);
   const lines: string[] = [];
   await train({
-    model,
-    params,
-    optimizer: new AdamW(params, { lr: 1e-2, lrScale }),
-    schedule: () => 1e-2,
-    batcher: new Batcher(tokens, 8, 4, new Rng(9)),
-    evalBatches: [],
-    maxSteps: 4,
-    gradClip: 1,
-    logInterval: 2,
-    evalInterval: 1000,
-    checkpointInterval: 1000,
-    memoryMb: () => 123.4,
-    log: (e: MetricEvent) => {
-      lines.push(JSON.stringify(e));
-      return Promise.resolve();
+    learner: {
+      model,
+      params,
+      optimizer: new AdamW(params, { lr: 1e-2, lrScale }),
+      schedule: () => 1e-2,
+      gradClip: 1,
     },
-    checkpoint: () => Promise.resolve(),
+    data: languageModelData(model, new Batcher(tokens, 8, 4, new Rng(9)), []),
+    intervals: { maxSteps: 4, log: 2, eval: 1000, checkpoint: 1000 },
+    hooks: {
+      memoryMb: () => 123.4,
+      log: (e: MetricEvent) => {
+        lines.push(JSON.stringify(e));
+        return Promise.resolve();
+      },
+      checkpoint: () => Promise.resolve(),
+    },
   }, freshState(model));
   const { train: points } = parseMetrics(lines.join("\n"));
   assertEquals(points.map((p) => p.step), [2, 4]);

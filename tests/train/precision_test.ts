@@ -21,7 +21,9 @@ import {
 } from "../../lib/tensor/precision.ts";
 import { saveForBackward } from "../../lib/tensor/tensor.ts";
 import { MixedPrecision } from "../../lib/train/precision.ts";
-import { type MetricEvent, train } from "../../lib/train/trainer.ts";
+import { languageModelData } from "../../lib/train/language_model.ts";
+import type { MetricEvent } from "../../lib/train/metrics.ts";
+import { train } from "../../lib/train/trainer.ts";
 import { freshState } from "../_helpers/train.ts";
 
 // ---- the formats: known answers (IEEE 754 binary16 and bfloat16, round to nearest, ties to even)
@@ -235,23 +237,16 @@ async function trainFp16(steps: number, lossScale: number, growthInterval = 2000
   const optimizer = new AdamW(params, { lr: 1e-2 });
   const precision = new MixedPrecision(params, "fp16", { lossScale, growthInterval });
   const out = await train({
-    model,
-    params,
-    optimizer,
-    schedule: () => 1e-2,
-    batcher: new Batcher(tokens, 16, 4, new Rng(6)),
-    evalBatches: [],
-    maxSteps: steps,
-    gradClip: 1,
-    logInterval: 1,
-    evalInterval: 1000,
-    checkpointInterval: 1000,
-    log: (e) => {
-      events.push(e);
-      return Promise.resolve();
+    learner: { model, params, optimizer, schedule: () => 1e-2, gradClip: 1, precision },
+    data: languageModelData(model, new Batcher(tokens, 16, 4, new Rng(6)), []),
+    intervals: { maxSteps: steps, log: 1, eval: 1000, checkpoint: 1000 },
+    hooks: {
+      log: (e) => {
+        events.push(e);
+        return Promise.resolve();
+      },
+      checkpoint: () => Promise.resolve(),
     },
-    checkpoint: () => Promise.resolve(),
-    precision,
   }, freshState(model));
   return { events, out, params, init, precision };
 }
@@ -295,23 +290,23 @@ Deno.test("fp16 and bf16 training stays close to fp32 (same data, same seed)", a
     const model = tinyModel(), params = uniqueParams(model.namedParameters());
     const seen: number[] = [];
     await train({
-      model,
-      params,
-      optimizer: new AdamW(params, { lr: 1e-2 }),
-      schedule: () => 1e-2,
-      batcher: new Batcher(tokens, 16, 4, new Rng(6)),
-      evalBatches: [],
-      maxSteps: 40,
-      gradClip: 1,
-      logInterval: 10,
-      evalInterval: 1000,
-      checkpointInterval: 1000,
-      log: (e) => {
-        if (e.split === "train") seen.push(e.loss);
-        return Promise.resolve();
+      learner: {
+        model,
+        params,
+        optimizer: new AdamW(params, { lr: 1e-2 }),
+        schedule: () => 1e-2,
+        gradClip: 1,
+        precision: p === "fp32" ? undefined : new MixedPrecision(params, p),
       },
-      checkpoint: () => Promise.resolve(),
-      precision: p === "fp32" ? undefined : new MixedPrecision(params, p),
+      data: languageModelData(model, new Batcher(tokens, 16, 4, new Rng(6)), []),
+      intervals: { maxSteps: 40, log: 10, eval: 1000, checkpoint: 1000 },
+      hooks: {
+        log: (e) => {
+          if (e.split === "train") seen.push(e.loss);
+          return Promise.resolve();
+        },
+        checkpoint: () => Promise.resolve(),
+      },
     }, freshState(model));
     losses[p] = seen;
   }

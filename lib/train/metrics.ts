@@ -1,0 +1,140 @@
+/**
+ * The lines the training loop writes to `metrics.jsonl`, and the measurements of an update they carry: the
+ * update/weight ratio and effective learning rate of each layer group, and on detail steps each tensor's
+ * gradient norm, weight norm and update ratio beside each block's activation statistics.
+ *
+ * @module
+ */
+import { layerGroup, type NamedParam } from "../optim/param.ts";
+import type { ActivationProbe, BlockStats } from "../nn/probe.ts";
+
+/** One line of `metrics.jsonl`. */
+export type MetricEvent =
+  | {
+    step: number;
+    split: "train";
+    loss: number;
+    lr: number;
+    grad_norm: number;
+    tokens_per_s: number;
+    elapsed_s: number;
+    /** ‖Δθ‖ / ‖θ‖ of this step's update per layer group (`embed`, `h.<i>`, `head`). */
+    update_ratio?: Record<string, number>;
+    /** With layer-wise learning rates: the effective rate of each layer group at this step. */
+    layer_lr?: Record<string, number>;
+    /** Resident memory of the process (MiB) when the line was logged. */
+    rss_mb?: number;
+    /** fp16: the loss scale after this step. */
+    loss_scale?: number;
+    /** fp16: steps skipped since the last train line because a gradient overflowed (their updates were dropped). */
+    skipped_steps?: number;
+  }
+  | {
+    step: number;
+    split: "val";
+    loss: number;
+    ppl: number;
+    elapsed_s: number;
+    /** The family's own validation figures (e.g. bert's `masked_accuracy`), after the fields above. */
+    [metric: string]: number | string;
+  }
+  | { step: number; split: "resume"; elapsed_s: number }
+  | {
+    step: number;
+    split: "detail";
+    /** Per parameter tensor (model order): gradient norm (before clipping), weight norm, ‖Δθ‖ / ‖θ‖ of the step. */
+    params: { name: string; grad_norm: number; weight_norm: number; update_ratio: number }[];
+    /** Per block (forward order) on the step's first micro-batch: output mean and std, dead GELU share. */
+    blocks: BlockStats[];
+  };
+
+/** A copy of every parameter's weights (taken before an update to measure it). */
+export function copyWeights(params: readonly NamedParam[]): ArrayLike<number>[] {
+  return params.map((p) => p.tensor.data.slice());
+}
+
+/**
+ * The `detail` line of a step: per tensor, the gradient norm before clipping (`gradNorms`), the weight norm and
+ * ‖θ − θ_before‖ / ‖θ_before‖; per block, what the probe saw. Figures have 4 significant digits.
+ */
+export function detailEvent(
+  step: number,
+  params: readonly NamedParam[],
+  before: readonly ArrayLike<number>[],
+  gradNorms: readonly number[],
+  probe: ActivationProbe,
+): MetricEvent {
+  return {
+    step,
+    split: "detail",
+    params: params.map((p, i) => {
+      const w = l2(before[i]);
+      return {
+        name: p.name,
+        grad_norm: sig4(gradNorms[i]),
+        weight_norm: sig4(l2(p.tensor.data)),
+        update_ratio: w > 0 ? sig4(l2diff(p.tensor.data, before[i]) / w) : 0,
+      };
+    }),
+    blocks: probe.blocks.map((b) => ({
+      mean: sig4(b.mean),
+      std: sig4(b.std),
+      dead_gelu: b.dead_gelu === null ? null : sig4(b.dead_gelu),
+    })),
+  };
+}
+
+/** ‖θ − θ_before‖ / ‖θ_before‖ per layer group (see `layerGroup`), rounded to 4 significant digits. */
+export function updateRatios(
+  params: readonly NamedParam[],
+  before: readonly ArrayLike<number>[],
+): Record<string, number> {
+  const sums = new Map<string, { d: number; w: number }>();
+  params.forEach((p, i) => {
+    const g = layerGroup(p.name);
+    const acc = sums.get(g) ?? { d: 0, w: 0 };
+    const now = p.tensor.data, old = before[i];
+    for (let j = 0; j < now.length; j++) {
+      const diff = now[j] - old[j];
+      acc.d += diff * diff;
+      acc.w += old[j] * old[j];
+    }
+    sums.set(g, acc);
+  });
+  const out: Record<string, number> = {};
+  for (const [g, { d, w }] of sums) out[g] = w > 0 ? Number(Math.sqrt(d / w).toPrecision(4)) : 0;
+  return out;
+}
+
+/** The effective learning rate of each layer group (the scale of its first tensor: a group shares one depth). */
+export function layerRates(
+  params: readonly NamedParam[],
+  scale: (p: NamedParam) => number,
+  lr: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of params) out[layerGroup(p.name)] ??= Number((lr * scale(p)).toPrecision(4));
+  return out;
+}
+
+/** √(Σ a²). */
+export function l2(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+  return Math.sqrt(s);
+}
+
+function l2diff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s);
+}
+
+function sig4(x: number): number {
+  return Number(x.toPrecision(4));
+}
+
+/** Rounded to 3 decimals (the seconds of a line). */
+export function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
