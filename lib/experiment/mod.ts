@@ -36,6 +36,7 @@ export { type LoadedRun, loadRun } from "./load.ts";
 export {
   buildModel,
   type FamilyModel,
+  type FamilyBatch,
   type FamilyRun,
   familyRun,
   type FamilyStreams,
