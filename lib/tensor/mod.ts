@@ -4,6 +4,16 @@
  * @module
  */
 export * from "./tensor.ts";
+export {
+  allocate,
+  allocatePersistent,
+  cpuDevice,
+  defaultDevice,
+  type Device,
+  setDefaultDevice,
+} from "./storage.ts";
+export * from "./grad.ts";
+export * from "./saved.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/arith.ts";
 export * from "./ops/nn.ts";

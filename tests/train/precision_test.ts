@@ -19,7 +19,7 @@ import {
   setPrecision,
   withPrecision,
 } from "../../lib/tensor/precision.ts";
-import { saveForBackward } from "../../lib/tensor/tensor.ts";
+import { saveForBackward } from "../../lib/tensor/saved.ts";
 import { MixedPrecision } from "../../lib/train/precision.ts";
 import { type MetricEvent, train } from "../../lib/train/trainer.ts";
 import { freshState } from "../_helpers/train.ts";

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { accumulateGrad, allocate, type Float, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { type Float, result, type Tensor } from "../tensor.ts";
 import { type AttentionMask, checkPackedQkv } from "./nn.ts";
 
 /** Rows (queries) and columns (keys) per tile. */
@@ -83,7 +85,7 @@ export function flashSelfAttention(
   return result(y, [B, T, C], "flashSelfAttention", [qkv], (g) => {
     const dx = allocate(qkv.dtype, qkv.size);
     flashBackward(x, y, g, lse, mask.data, dx, B, T, H, D, tile);
-    accumulateGrad(qkv, dx, true);
+    accumulateGrad(qkv, dx);
   });
 }
 

@@ -13,7 +13,9 @@
  * @module
  */
 import type { Rng } from "../../random.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 import { type AttentionMask, dropoutMask } from "./nn.ts";
 
 /** Options of {@link relativePositionBuckets}. */
@@ -104,7 +106,7 @@ export function relativePositionBias(table: Tensor, buckets: Int32Array, Tq: num
   return result(out, [H, Tq, Tk], "relativePositionBias", [table], (g) => {
     const gw = allocate(table.dtype, table.size);
     for (let h = 0; h < H; h++) for (let p = 0; p < n; p++) gw[buckets[p] * H + h] += g[h * n + p];
-    accumulateGrad(table, gw, true);
+    accumulateGrad(table, gw);
   });
 }
 
@@ -244,9 +246,9 @@ export function attentionWithBias(
         }
       }
     }
-    accumulateGrad(q, dq, true);
-    accumulateGrad(k, dk, true);
-    accumulateGrad(v, dv, true);
-    if (db !== null && bias !== null) accumulateGrad(bias, db, true);
+    accumulateGrad(q, dq);
+    accumulateGrad(k, dk);
+    accumulateGrad(v, dv);
+    if (db !== null && bias !== null) accumulateGrad(bias, db);
   });
 }

@@ -14,7 +14,9 @@ import {
   swigluForward,
 } from "../../kernels/variants.ts";
 import { residentFloat32 } from "../../kernels/wasm/runtime.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 
 /**
  * RMSNorm over the last dimension: y = x / √(mean(x²) + eps) · w (no mean subtraction, no bias), as in LLaMA.
@@ -32,8 +34,8 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
     const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
     rmsNormBackward(x.data, weight.data, rstd, g, dx, dw, rows, C);
-    if (dx !== null) accumulateGrad(x, dx, true);
-    if (dw !== null) accumulateGrad(weight, dw, true);
+    if (dx !== null) accumulateGrad(x, dx);
+    if (dw !== null) accumulateGrad(weight, dw);
   });
 }
 
@@ -52,8 +54,8 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
     const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
     const du = up.requiresGrad ? allocate(up.dtype, n) : null;
     swigluBackward(gate.data, up.data, g, dg, du, n);
-    if (dg !== null) accumulateGrad(gate, dg, true);
-    if (du !== null) accumulateGrad(up, du, true);
+    if (dg !== null) accumulateGrad(gate, dg);
+    if (du !== null) accumulateGrad(up, du);
   });
 }
 
@@ -114,6 +116,6 @@ export function rope(qkv: Tensor, nHead: number, pos0: number, table: RopeTable)
     const dx = allocate(qkv.dtype, qkv.size);
     dx.set(g);
     ropeRotate(g, dx, B, T, nHead, D, pos0, table, -1);
-    accumulateGrad(qkv, dx, true);
+    accumulateGrad(qkv, dx);
   });
 }
