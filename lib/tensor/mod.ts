@@ -11,6 +11,7 @@ export {
   defaultDevice,
   type Device,
   setDefaultDevice,
+  withStep,
 } from "./storage.ts";
 export * from "./grad.ts";
 export * from "./saved.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import type { Float } from "../kernels/types.ts";
-import { arenaFloat32, arenaRelease, residentFloat32 } from "../kernels/wasm/runtime.ts";
+import { arenaFloat32, arenaRelease, residentFloat32, withArena } from "../kernels/wasm/runtime.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** The element type of a tensor's storage. */
@@ -20,12 +20,17 @@ export type DType = "float32" | "float64";
 export interface Device {
   /** Name, for error messages. */
   readonly name: string;
-  /** Zeroed storage for a value of the current step (the step arena inside `withArena`). */
+  /** Zeroed storage for a value of the current step (see {@link Device.step}). */
   allocate(dtype: DType, n: number): Float;
   /** Zeroed long-lived storage (parameters, their gradients, optimizer state, caches). */
   allocatePersistent(dtype: DType, n: number): Float;
   /** Hands back step storage that nothing refers to any more, for reuse within the step (a no-op elsewhere). */
   release(buf: Float): void;
+  /**
+   * Runs `fn` as one step: step storage allocated inside is given back when the outermost step returns, so it
+   * must not be used after (read what is needed inside, `await t.read()` included: its copy is taken at once).
+   */
+  step<T>(fn: () => T): T;
   /** The values of `buf` now; left out by a device that reads only asynchronously (a GPU). */
   readSync?(buf: Float): Float;
   /**
@@ -48,6 +53,7 @@ export const cpuDevice: Device = {
   allocatePersistent: (dtype, n) =>
     dtype === "float64" ? new Float64Array(n) : residentFloat32(n) ?? new Float32Array(n),
   release: (buf) => arenaRelease(buf),
+  step: withArena,
   readSync: (buf) => buf,
   read: (buf) => Promise.resolve(buf.slice()),
   write: (buf, values, offset) => buf.set(values, offset),
@@ -67,9 +73,14 @@ export function setDefaultDevice(device: Device): Device {
   return prev;
 }
 
+/** Runs `fn` as one step of the default device (the CPU: in a step arena, `withArena`). */
+export function withStep<T>(fn: () => T): T {
+  return current.step(fn);
+}
+
 /**
- * Zeroed storage on the default device. Inside a `withArena` scope float32 storage comes from the step arena
- * (released when the scope ends); use {@link allocatePersistent} for storage that outlives the scope.
+ * Zeroed storage on the default device for a value of the step: inside {@link withStep} (on the CPU, inside a
+ * `withArena` scope) it is given back when the step ends; use {@link allocatePersistent} for what outlives it.
  */
 export function allocate(dtype: DType, n: number): Float {
   return current.allocate(dtype, n);

@@ -1,14 +1,11 @@
 /**
- * The Tensor and the autograd tape.
- *
- * A {@link Tensor} is a shape (row-major, contiguous) over storage on a {@link Device} (lib/tensor/storage.ts).
- * Storage is `Float32Array` for training; `Float64Array` tensors run through the same ops, which is how the
- * gradient checks get float64 precision. Every op that may need a gradient records a {@link Node} (its parents
- * and a backward closure) on its output; {@link backward} walks those nodes in reverse topological order.
+ * The Tensor and the autograd tape. A {@link Tensor} is a shape (row-major, contiguous) over storage on a
+ * {@link Device} (storage.ts): float32 for training, float64 through the same ops for the gradient checks. Every
+ * op that may need a gradient records a {@link Node} (its parents and a backward closure) on its output;
+ * {@link backward} walks those nodes in reverse topological order.
  *
  * @module
  */
-
 import type { Float } from "../kernels/types.ts";
 import { roundActivation, roundActivationGrad } from "./precision.ts";
 import { accumulateSharedGrad } from "./grad.ts";
@@ -52,10 +49,7 @@ export function numel(shape: readonly number[]): number {
 
 /** A dense, row-major, contiguous n-dimensional array with an optional gradient. */
 export class Tensor {
-  /**
-   * The storage, row-major: the host array the ops and kernels compute on. Elsewhere read values with
-   * {@link Tensor.read} (or {@link Tensor.readSync} on a CPU device) and write them with {@link Tensor.write}.
-   */
+  /** The storage, row-major, that ops and kernels compute on (elsewhere: `read`, `readSync`, `write`). */
   data: Float;
   /** Dimensions, outermost first. */
   readonly shape: readonly number[];

@@ -1,20 +1,23 @@
-import { withArena } from "../../lib/kernels/wasm/runtime.ts";
+import { availableBackends, getBackend, setBackend } from "../../lib/kernels/backend.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { Rng } from "../../lib/random.ts";
-import { cpuDevice, type Device, setDefaultDevice } from "../../lib/tensor/storage.ts";
+import { cpuDevice, type Device, setDefaultDevice, withStep } from "../../lib/tensor/storage.ts";
 import { type Float, Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 /**
- * A device that keeps CPU storage but, like a GPU, hands values back only asynchronously: it has no `readSync`,
- * so anything on the path below that reads a value synchronously (`item()`, `readSync()`) throws.
+ * A device with storage of its own (plain arrays: no step arena, no kernel memory) that, like a GPU, hands
+ * values back only asynchronously: it has no `readSync`, so anything on the path below that reads a value
+ * synchronously (`item()`, `readSync()`) throws.
  */
+const plain = (dtype: string, n: number) => dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
 const asyncOnly: Device = {
   name: "async-only",
-  allocate: cpuDevice.allocate,
-  allocatePersistent: cpuDevice.allocatePersistent,
-  release: cpuDevice.release,
+  allocate: plain,
+  allocatePersistent: plain,
+  release: () => {},
+  step: (fn) => fn(),
   write: cpuDevice.write,
   read: (buf) => Promise.resolve(buf.slice()),
 };
@@ -30,7 +33,7 @@ const cfg: GPTConfig = {
   tieWeights: true,
 };
 
-// Two training steps (forward and backward in a step arena, then AdamW) on `device`; every value read back with
+// Two training steps (forward and backward in a step, then AdamW) on `device`; every value read back with
 // `await read()`.
 async function train(device: Device): Promise<{ losses: Float[]; params: Float[]; devices: Set<Device> }> {
   const prev = setDefaultDevice(device);
@@ -43,10 +46,10 @@ async function train(device: Device): Promise<{ losses: Float[]; params: Float[]
       const x = Int32Array.from({ length: B * T }, () => Math.floor(rng.next() * cfg.vocabSize));
       const y = Int32Array.from({ length: B * T }, () => Math.floor(rng.next() * cfg.vocabSize));
       opt.zeroGrad();
-      const loss = withArena(() => {
+      const loss = withStep(() => {
         const l = model.forward(x, B, T, { targets: y }).loss!;
         l.backward();
-        return l.read(); // the values as they are now, before the arena is reused
+        return l.read(); // the values as they are now, before the step's storage is reused
       });
       losses.push(await loss);
       opt.step();
@@ -60,12 +63,22 @@ async function train(device: Device): Promise<{ losses: Float[]; params: Float[]
 }
 
 Deno.test("a device that reads only asynchronously: GPT forward, backward and AdamW equal the CPU's exactly", async () => {
-  const cpu = await train(cpuDevice);
-  const other = await train(asyncOnly);
-  assertEquals([...other.devices].map((d) => d.name), ["async-only"]);
-  assertEquals(other.losses.map((l) => [...l]), cpu.losses.map((l) => [...l]));
-  assertEquals(other.params.length, cpu.params.length);
-  other.params.forEach((p, i) => assertTrue(p.every((v, j) => Object.is(v, cpu.params[i][j])), `param ${i}`));
+  const prev = getBackend();
+  try {
+    for (const backend of availableBackends().filter((b) => b !== "blas")) {
+      setBackend(backend);
+      const cpu = await train(cpuDevice);
+      const other = await train(asyncOnly);
+      assertEquals([...other.devices].map((d) => d.name), ["async-only"]);
+      assertEquals(other.losses.map((l) => [...l]), cpu.losses.map((l) => [...l]), backend);
+      assertEquals(other.params.length, cpu.params.length);
+      other.params.forEach((p, i) => {
+        assertTrue(p.every((v, j) => Object.is(v, cpu.params[i][j])), `${backend}: parameter ${i}`);
+      });
+    }
+  } finally {
+    setBackend(prev);
+  }
 });
 
 Deno.test("readSync and item() name `await t.read()` on a device that reads only asynchronously", async () => {
