@@ -91,7 +91,7 @@ export function allocatePersistent(dtype: DType, n: number): Float {
   return current.allocatePersistent(dtype, n);
 }
 
-/** `t`'s values now, from its device; throws, naming `await t.read()`, where the device reads asynchronously only. */
+/** `t`'s values now; throws, naming `await t.read()`, where its device reads asynchronously only. */
 export function readSync(t: Tensor): Float {
   const device = t.device;
   if (device.readSync === undefined) {

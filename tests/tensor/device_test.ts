@@ -62,7 +62,7 @@ async function train(device: Device): Promise<{ losses: Float[]; params: Float[]
   }
 }
 
-Deno.test("a device that reads only asynchronously: GPT forward, backward and AdamW equal the CPU's exactly", async () => {
+Deno.test("an async-only device: GPT forward, backward and AdamW give the CPU's numbers exactly", async () => {
   const prev = getBackend();
   try {
     for (const backend of availableBackends().filter((b) => b !== "blas")) {
@@ -81,7 +81,7 @@ Deno.test("a device that reads only asynchronously: GPT forward, backward and Ad
   }
 });
 
-Deno.test("readSync and item() name `await t.read()` on a device that reads only asynchronously", async () => {
+Deno.test("readSync and item() name `await t.read()` on a device that reads asynchronously only", async () => {
   const prev = setDefaultDevice(asyncOnly);
   try {
     const t = Tensor.from([2.5], [1]);
