@@ -35,8 +35,8 @@ export { buildOptimizer, type Manifest, runExperiment, type RunOptions, type Run
 export { type LoadedRun, loadRun } from "./load.ts";
 export {
   buildModel,
-  type FamilyModel,
   type FamilyBatch,
+  type FamilyModel,
   type FamilyRun,
   familyRun,
   type FamilyStreams,

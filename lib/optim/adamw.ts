@@ -5,7 +5,9 @@
  */
 import { adamwUpdate } from "../kernels/optim.ts";
 import { wasmAvailable } from "../kernels/wasm/runtime.ts";
-import { adoptStorage, allocatePersistent, type Float, type Tensor } from "../tensor/tensor.ts";
+import { adoptStorage } from "../tensor/grad.ts";
+import { allocatePersistent } from "../tensor/storage.ts";
+import type { Float, Tensor } from "../tensor/tensor.ts";
 import {
   checkStateDict,
   type NamedParam,

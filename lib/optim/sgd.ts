@@ -5,7 +5,8 @@
  * @module
  */
 import { sgdMomentumUpdate, sgdUpdate } from "../kernels/optim.ts";
-import { allocatePersistent, type Float, type Tensor } from "../tensor/tensor.ts";
+import { allocatePersistent } from "../tensor/storage.ts";
+import type { Float, Tensor } from "../tensor/tensor.ts";
 import {
   checkStateDict,
   type NamedParam,

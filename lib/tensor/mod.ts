@@ -4,6 +4,17 @@
  * @module
  */
 export * from "./tensor.ts";
+export {
+  allocate,
+  allocatePersistent,
+  cpuDevice,
+  defaultDevice,
+  type Device,
+  setDefaultDevice,
+  withStep,
+} from "./storage.ts";
+export * from "./grad.ts";
+export * from "./saved.ts";
 export * from "./ops/shape.ts";
 export * from "./ops/arith.ts";
 export * from "./ops/nn.ts";

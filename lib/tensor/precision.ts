@@ -13,6 +13,7 @@
  *
  * @module
  */
+import type { Float } from "../kernels/types.ts";
 
 /** The number formats: float32 (no rounding), bfloat16 (8-bit exponent, 7-bit mantissa), float16 (5 / 10). */
 export type Precision = "fp32" | "bf16" | "fp16";
@@ -139,6 +140,26 @@ export function roundInPlace(a: Float32Array, p: Precision = current): void {
       u[i] = (b + 0xfff + ((b >>> 13) & 1)) & 0xffffe000;
     } else a[i] = t[bits32ToFp16(b, a[i])]; // subnormal, zero, overflow, Inf, NaN
   }
+}
+
+/**
+ * Rounds an op's output to the format in place, so it holds what a 16-bit activation would. Not rounded:
+ * float64 and one-element outputs (losses and other reductions stay float32) and views of an input's storage
+ * (reshape: rounding would change the input).
+ */
+export function roundActivation(data: Float, inputs: readonly { data: Float }[]): void {
+  if (
+    data instanceof Float32Array && data.length > 1 && current !== "fp32" &&
+    !inputs.some((p) => p.data === data)
+  ) roundInPlace(data);
+}
+
+/**
+ * Rounds an activation's gradient to the format in place before its op's backward pass (float64 and
+ * one-element gradients stay as they are; the backward pass leaves the root's seed alone too).
+ */
+export function roundActivationGrad(grad: Float): void {
+  if (grad instanceof Float32Array && grad.length > 1 && current !== "fp32") roundInPlace(grad);
 }
 
 /** 16-bit copies of float32 values (bf16 or fp16 bits), rounded to nearest even, into `out` (or new storage). */

@@ -8,7 +8,7 @@
  */
 import type { NamedParam } from "../optim/param.ts";
 import type { Float } from "../kernels/types.ts";
-import { allocatePersistent } from "../tensor/tensor.ts";
+import { allocatePersistent } from "../tensor/storage.ts";
 import { type Precision, roundInPlace } from "../tensor/precision.ts";
 
 /** Options of {@link MixedPrecision}. */

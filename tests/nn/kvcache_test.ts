@@ -1,5 +1,6 @@
 import { KVCache } from "../../lib/nn/attention.ts";
-import { adoptStorage, Tensor } from "../../lib/tensor/tensor.ts";
+import { adoptStorage } from "../../lib/tensor/grad.ts";
+import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals, assertThrows } from "../_helpers/assert.ts";
 
 Deno.test("KVCache.appendPacked: wrong shapes and overflow give clear errors; k and v land per head", () => {

@@ -1,4 +1,5 @@
-import { accumulateGrad, type DType, Tensor } from "../../lib/tensor/tensor.ts";
+import { accumulateGrad } from "../../lib/tensor/grad.ts";
+import { type DType, Tensor } from "../../lib/tensor/tensor.ts";
 import type { NamedParam } from "../../lib/optim/param.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { residentAddress } from "../../lib/kernels/wasm/runtime.ts";

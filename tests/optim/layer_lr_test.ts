@@ -4,7 +4,7 @@ import { AdamW } from "../../lib/optim/adamw.ts";
 import { layerDepth, layerGroup, layerLrScales } from "../../lib/optim/param.ts";
 import { SGD } from "../../lib/optim/sgd.ts";
 import { Rng } from "../../lib/random.ts";
-import { accumulateGrad } from "../../lib/tensor/tensor.ts";
+import { accumulateGrad } from "../../lib/tensor/grad.ts";
 import { assertAllClose, assertEquals, assertThrows } from "../_helpers/assert.ts";
 
 Deno.test("layer-wise learning rates: depths, groups and scales follow the nanoGPT names", () => {

@@ -19,7 +19,7 @@ import {
   setPrecision,
   withPrecision,
 } from "../../lib/tensor/precision.ts";
-import { saveForBackward } from "../../lib/tensor/tensor.ts";
+import { saveForBackward } from "../../lib/tensor/saved.ts";
 import { MixedPrecision } from "../../lib/train/precision.ts";
 import { languageModelData } from "../../lib/train/language_model.ts";
 import type { MetricEvent } from "../../lib/train/metrics.ts";

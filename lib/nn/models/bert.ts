@@ -20,7 +20,9 @@
  */
 import { Rng } from "../../random.ts";
 import { type AttentionMask, causalMask, fullMask, narrow } from "../../tensor/mod.ts";
-import { accumulateGrad, allocate, type DType, result, type Tensor } from "../../tensor/tensor.ts";
+import { allocate } from "../../tensor/storage.ts";
+import { accumulateGrad } from "../../tensor/grad.ts";
+import { type DType, result, type Tensor } from "../../tensor/tensor.ts";
 import { type GPTConfig, TransformerTrunk } from "./gpt.ts";
 
 /**
@@ -187,7 +189,7 @@ function catRows(parts: Tensor[]): Tensor {
       if (!p.requiresGrad) return;
       const gp = allocate(p.dtype, p.size);
       gp.set(g.subarray(offsets[i], offsets[i] + p.size));
-      accumulateGrad(p, gp, true);
+      accumulateGrad(p, gp);
     });
   });
 }

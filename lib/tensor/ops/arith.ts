@@ -8,7 +8,9 @@
  */
 import { addBias, addRows, addVec, sumRows } from "../../kernels/bias.ts";
 import { gemm } from "../../kernels/matmul.ts";
-import { accumulateGrad, allocate, type Float, gradBuffer, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad, accumulateSharedGrad, gradBuffer } from "../grad.ts";
+import { type Float, result, type Tensor } from "../tensor.ts";
 
 function isSuffix(small: readonly number[], big: readonly number[]): boolean {
   if (small.length > big.length) return false;
@@ -38,8 +40,10 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (n === big.size) addVec(big.data, small.data, out, n);
   else addRows(big.data, small.data, out, big.size / n, n);
   return result(out, big.shape, "add", [big, small], (g) => {
-    accumulateGrad(big, g);
-    if (small.requiresGrad) accumulateGrad(small, n === g.length ? g : reduceToSuffix(g, n, small.dtype));
+    accumulateSharedGrad(big, g);
+    if (!small.requiresGrad) return;
+    if (n === g.length) accumulateSharedGrad(small, g);
+    else accumulateGrad(small, reduceToSuffix(g, n, small.dtype));
   });
 }
 
@@ -241,6 +245,6 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
         accumulate: gw.accumulate,
       });
     }
-    if (b !== null && b.requiresGrad) accumulateGrad(b, reduceToSuffix(g, outF, b.dtype), true);
+    if (b !== null && b.requiresGrad) accumulateGrad(b, reduceToSuffix(g, outF, b.dtype));
   });
 }

@@ -6,7 +6,9 @@
  * @module
  */
 import { flashAttentionBackward, flashAttentionForward } from "../../kernels/flash.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 import { type AttentionMask, checkPackedQkv } from "./nn.ts";
 
 /** Rows (queries) and columns (keys) per tile. */
@@ -30,6 +32,6 @@ export function flashSelfAttention(
   return result(y, [B, T, C], "flashSelfAttention", [qkv], (g) => {
     const dx = allocate(qkv.dtype, qkv.size); // (B, T, 3C)
     flashAttentionBackward(x, y, g, lse, mask.data, dx, B, T, H, D, tile);
-    accumulateGrad(qkv, dx, true);
+    accumulateGrad(qkv, dx);
   });
 }

@@ -19,7 +19,10 @@ import {
   softmaxForward,
 } from "../../kernels/softmax.ts";
 import type { Rng } from "../../random.ts";
-import { accumulateGrad, allocate, allocateSaved, result, saveForBackward, type Tensor } from "../tensor.ts";
+import { allocateSaved, saveForBackward } from "../saved.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 
 /** Rows of the weight table picked by integer ids: ids (shape S) → (S..., C). */
 export function embedding(ids: Int32Array, idsShape: readonly number[], weight: Tensor): Tensor {
@@ -40,7 +43,7 @@ export function embedding(ids: Int32Array, idsShape: readonly number[], weight: 
       const o = ids[i] * C, go = i * C;
       for (let j = 0; j < C; j++) gw[o + j] += g[go + j];
     }
-    accumulateGrad(weight, gw, true);
+    accumulateGrad(weight, gw);
   });
 }
 
@@ -60,9 +63,9 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
     const db = bias !== null && bias.requiresGrad ? allocate(x.dtype, C) : null;
     layerNormBackward(x.data, weight.data, meanBuf, rstd, g, dx, dw, db, rows, C);
-    if (dx) accumulateGrad(x, dx, true);
-    if (dw) accumulateGrad(weight, dw, true);
-    if (db && bias) accumulateGrad(bias, db, true);
+    if (dx) accumulateGrad(x, dx);
+    if (dw) accumulateGrad(weight, dw);
+    if (db && bias) accumulateGrad(bias, db);
   });
 }
 
@@ -73,7 +76,7 @@ export function gelu(x: Tensor): Tensor {
   return result(out, x.shape, "gelu", [x], (g) => {
     const dx = allocate(x.dtype, x.size);
     geluBackward(x.data, g, dx, x.size);
-    accumulateGrad(x, dx, true);
+    accumulateGrad(x, dx);
   });
 }
 
@@ -85,7 +88,7 @@ export function softmax(x: Tensor): Tensor {
   return result(out, x.shape, "softmax", [x], (g) => {
     const dx = allocate(x.dtype, x.size);
     softmaxBackward(out, g, dx, rows, C);
-    accumulateGrad(x, dx, true);
+    accumulateGrad(x, dx);
   });
 }
 
@@ -109,7 +112,7 @@ export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor
   return result(out, x.shape, "dropout", [x], (g) => {
     const dx = allocate(x.dtype, x.size);
     for (let i = 0; i < dx.length; i++) dx[i] = keep[i] ? g[i] * s : 0;
-    accumulateGrad(x, dx, true);
+    accumulateGrad(x, dx);
   });
 }
 
@@ -189,9 +192,9 @@ export function attention(
     const probs = saved.read();
     attentionBackward(q.data, k.data, v.data, probs, g, dq, dk, dv, dims, keep, keepScale, mask.data);
     saved.done(probs);
-    accumulateGrad(q, dq, true);
-    accumulateGrad(k, dk, true);
-    accumulateGrad(v, dv, true);
+    accumulateGrad(q, dq);
+    accumulateGrad(k, dk);
+    accumulateGrad(v, dv);
   });
 }
 
@@ -228,7 +231,7 @@ export function selfAttention(
     const probs = saved.read();
     packedAttentionBackward(qkv.data, probs, g, dqkv, dims, keep, keepScale, mask.data);
     saved.done(probs);
-    accumulateGrad(qkv, dqkv, true);
+    accumulateGrad(qkv, dqkv);
   });
 }
 
@@ -271,6 +274,6 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
     const probs = saved.read();
     crossEntropyBackward(probs, targets, dx, rows, V, ignoreIndex, count > 0 ? g[0] / count : 0);
     saved.done(probs);
-    accumulateGrad(logits, dx, true);
+    accumulateGrad(logits, dx);
   });
 }

@@ -8,7 +8,9 @@
  */
 import { arenaMark, arenaResetTo } from "../../kernels/wasm/runtime.ts";
 import type { Rng } from "../../random.ts";
-import { allocate, gradBuffer, isGradEnabled, noGrad, result, Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { gradBuffer } from "../grad.ts";
+import { isGradEnabled, noGrad, result, Tensor } from "../tensor.ts";
 
 /** Options of {@link checkpoint}. */
 export interface CheckpointOptions {

@@ -17,7 +17,9 @@ import {
   relativeBiasScatter,
 } from "../../kernels/relpos.ts";
 import type { Rng } from "../../random.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 import { type AttentionMask, dropoutMask } from "./nn.ts";
 
 /**
@@ -42,7 +44,7 @@ export function relativePositionBias(table: Tensor, buckets: Int32Array, Tq: num
   return result(out, [H, Tq, Tk], "relativePositionBias", [table], (g) => {
     const gw = allocate(table.dtype, table.size); // (numBuckets, H)
     relativeBiasScatter(g, buckets, gw, H, n);
-    accumulateGrad(table, gw, true);
+    accumulateGrad(table, gw);
   });
 }
 
@@ -112,9 +114,9 @@ export function attentionWithBias(
     const dq = allocate(q.dtype, q.size), dk = allocate(q.dtype, k.size), dv = allocate(q.dtype, v.size);
     const db = bias !== null && bias.requiresGrad ? allocate(q.dtype, bias.size) : null;
     biasedAttentionBackward(qd, kd, vd, probs, g, dq, dk, dv, db, lengths, dims, keep, ks);
-    accumulateGrad(q, dq, true);
-    accumulateGrad(k, dk, true);
-    accumulateGrad(v, dv, true);
-    if (db !== null && bias !== null) accumulateGrad(bias, db, true);
+    accumulateGrad(q, dq);
+    accumulateGrad(k, dk);
+    accumulateGrad(v, dv);
+    if (db !== null && bias !== null) accumulateGrad(bias, db);
   });
 }

@@ -5,7 +5,9 @@
  * @module
  */
 import { rmsNormBackward, rmsNormForward } from "../../kernels/rmsnorm.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 
 /**
  * RMSNorm over the last dimension: y = x / √(mean(x²) + eps) · w (no mean subtraction, no bias), as in LLaMA.
@@ -23,7 +25,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
     const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
     rmsNormBackward(x.data, weight.data, rstd, g, dx, dw, rows, C);
-    if (dx !== null) accumulateGrad(x, dx, true);
-    if (dw !== null) accumulateGrad(weight, dw, true);
+    if (dx !== null) accumulateGrad(x, dx);
+    if (dw !== null) accumulateGrad(weight, dw);
   });
 }

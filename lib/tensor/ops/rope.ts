@@ -6,7 +6,9 @@
  */
 import { ropeRotate, type RopeTables } from "../../kernels/rope.ts";
 import { residentFloat32 } from "../../kernels/wasm/runtime.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 
 /**
  * cos and sin of the rotary angles pos · θ_i, θ_i = base^(−2i/D) for i < D/2, for positions 0 … maxPos−1
@@ -65,6 +67,6 @@ export function rope(qkv: Tensor, nHead: number, pos0: number, table: RopeTable)
     const dx = allocate(qkv.dtype, qkv.size);
     dx.set(g);
     ropeRotate(g, dx, B, T, nHead, D, pos0, table, -1);
-    accumulateGrad(qkv, dx, true);
+    accumulateGrad(qkv, dx);
   });
 }

@@ -3,7 +3,9 @@
  *
  * @module
  */
-import { accumulateGrad, allocate, type Float, numel, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad, accumulateSharedGrad } from "../grad.ts";
+import { type Float, numel, result, type Tensor } from "../tensor.ts";
 
 /** Same storage order, new shape (one dimension may be -1 and is inferred). The data is shared, not copied. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -15,7 +17,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (numel(s) !== x.size) throw new Error(`reshape: cannot view [${x.shape}] as [${shape}]`);
   // backward: the gradient is the output gradient viewed in the input's shape.
-  return result(x.data, s, "reshape", [x], (g) => accumulateGrad(x, g));
+  return result(x.data, s, "reshape", [x], (g) => accumulateSharedGrad(x, g));
 }
 
 function strides(shape: readonly number[]): number[] {

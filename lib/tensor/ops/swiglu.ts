@@ -5,7 +5,9 @@
  * @module
  */
 import { swigluBackward, swigluForward } from "../../kernels/swiglu.ts";
-import { accumulateGrad, allocate, result, type Tensor } from "../tensor.ts";
+import { allocate } from "../storage.ts";
+import { accumulateGrad } from "../grad.ts";
+import { result, type Tensor } from "../tensor.ts";
 
 /**
  * The SwiGLU gate: silu(gate) ⊙ up, with silu(g) = g·σ(g). gate and up have the same shape (the outputs of the
@@ -22,7 +24,7 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
     const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
     const du = up.requiresGrad ? allocate(up.dtype, n) : null;
     swigluBackward(gate.data, up.data, g, dg, du, n);
-    if (dg !== null) accumulateGrad(gate, dg, true);
-    if (du !== null) accumulateGrad(up, du, true);
+    if (dg !== null) accumulateGrad(gate, dg);
+    if (du !== null) accumulateGrad(up, du);
   });
 }
