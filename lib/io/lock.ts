@@ -1,18 +1,22 @@
 /**
  * Lock files: one writer per folder (a run directory, a sweep folder). The lock file records who holds it (pid,
- * host, start time, command); its modification time is a heartbeat the holder renews, so a process on another
- * host can tell a live holder from a dead one. Readers never take it.
+ * host, start time, command), and the holder keeps an exclusive `flock` on it for as long as it lives: the kernel
+ * drops that lock when the process ends, however it ends (a crash, `kill -9`), so a live holder is told from a
+ * dead one at once, without reading `/proc` (which Deno opens only to `--allow-all`). The file's modification
+ * time is a heartbeat the holder renews, for hosts that do not see each other's `flock` (a shared file system
+ * without lock support). Readers never take it.
  *
- * Taking a lock is atomic: the record is written to a temporary file, then hard-linked to the lock's name, which
- * fails when the name exists (so a reader never sees half a record, and two takers never both win). A lock whose
- * holder is gone is stale and is taken over with one warning: on this host when no such process runs (Linux:
- * `/proc`), on another host (or where `/proc` is missing) when its heartbeat is older than `staleSeconds`.
+ * Taking a lock is atomic: the record is written to a temporary file and locked, then hard-linked to the lock's
+ * name, which fails when the name exists (so a reader never sees half a record, and two takers never both win).
+ * A stale lock is taken over with one warning: its `flock` is free and it was taken on this host (that process
+ * is gone), or taken on another host and its heartbeat is older than `staleSeconds`.
+ *
+ * The `flock` is Deno's (`Deno.FsFile.tryLock`): Node's `fs` has none.
  *
  * @module
  */
-import { readFileSync, statSync } from "node:fs";
-import { link, readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { hostname } from "node:os";
+import { link, readFile, rename, rm, stat, utimes } from "node:fs/promises";
+import { hostname as osHostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { clearInterval, setInterval } from "node:timers";
@@ -71,31 +75,6 @@ export interface LockOptions {
   warn?: (line: string) => void;
 }
 
-/** The command line of process `pid` on this machine (Linux: /proc), or null when there is no such process. */
-function commandLine(pid: number): string | null {
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
-    // a zombie (killed, not yet reaped) has an empty command line: it writes nothing any more
-    return cmd === "" ? null : cmd;
-  } catch {
-    return null;
-  }
-}
-
-/** Whether process `pid` on this machine has each of `what` in its command line (Linux: /proc; else false). */
-export function processRuns(pid: number, ...what: string[]): boolean {
-  const cmd = commandLine(pid);
-  return cmd !== null && what.every((w) => cmd.includes(w));
-}
-
-function procAvailable(): boolean {
-  try {
-    return statSync("/proc/self").isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 function parseHolder(text: string): LockHolder | null {
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
@@ -112,13 +91,71 @@ function parseHolder(text: string): LockHolder | null {
   }
 }
 
-/** Why the lock at `path` (held by `h`, last beat `ageS` seconds ago) is stale, or null while its holder lives. */
-function staleness(h: LockHolder | null, ageS: number, staleS: number): string | null {
-  if (h === null) return "its record is unreadable";
-  if (h.host === hostname() && procAvailable()) {
-    return commandLine(h.pid) === null ? "that process is gone" : null;
+/** Whether no process holds the `flock` of `path` (null when the file is gone). */
+async function lockFree(path: string): Promise<boolean | null> {
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch {
+    return null;
   }
-  return ageS > staleS ? `its last heartbeat was ${Math.round(ageS)} s ago` : null;
+  try {
+    const got = await f.tryLock(true);
+    if (got) await f.unlock();
+    return got;
+  } finally {
+    f.close();
+  }
+}
+
+/**
+ * This machine's name (`--allow-sys=hostname`); without that permission, `localhost`: the `flock` still tells a
+ * live holder on this machine, only the heartbeat rule for other hosts is lost.
+ */
+function hostname(): string {
+  try {
+    return osHostname();
+  } catch {
+    return "localhost";
+  }
+}
+
+/** A lock file as found: its record, how old its heartbeat is, and why it is stale (null: its holder lives). */
+interface Inspected {
+  text: string;
+  holder: LockHolder;
+  ageS: number;
+  stale: string | null;
+}
+
+async function inspect(path: string, staleS: number): Promise<Inspected | null> {
+  let text: string, ageS: number;
+  try {
+    text = await readFile(path, "utf8");
+    ageS = (Date.now() - (await stat(path)).mtimeMs) / 1000;
+  } catch {
+    return null;
+  }
+  const free = await lockFree(path);
+  if (free === null) return null;
+  const h = parseHolder(text);
+  const holder = h ?? { pid: 0, host: "?", started_at: "?", command: "?", heartbeat_s: 0 };
+  const stale = !free
+    ? null
+    : h === null
+    ? "its record is unreadable"
+    : h.host === hostname()
+    ? "that process is gone"
+    : ageS > staleS
+    ? `its last heartbeat was ${Math.round(ageS)} s ago`
+    : null;
+  return { text, holder, ageS, stale };
+}
+
+/** The live holder of the lock file `path` (null when there is none, or it is stale). */
+export async function liveHolder(path: string, staleSeconds = 600): Promise<LockHolder | null> {
+  const seen = await inspect(path, staleSeconds);
+  return seen !== null && seen.stale === null ? seen.holder : null;
 }
 
 function refusal(path: string, what: string, h: LockHolder, ageS: number): string {
@@ -150,8 +187,12 @@ export async function acquireLock(path: string, o: LockOptions): Promise<HeldLoc
   };
   const text = JSON.stringify(holder) + "\n";
   const tmp = `${path}.tmp-${process.pid}-${counter++}`;
-  await writeFile(tmp, text);
+  // locked before it is visible under the lock's name: no taker ever sees it unlocked
+  const file = await Deno.open(tmp, { write: true, createNew: true });
   try {
+    const bytes = new TextEncoder().encode(text);
+    for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+    if (!(await file.tryLock(true))) throw new Error(`${tmp}: cannot lock a new file`);
     for (let attempt = 0;; attempt++) {
       try {
         await link(tmp, path);
@@ -159,16 +200,10 @@ export async function acquireLock(path: string, o: LockOptions): Promise<HeldLoc
       } catch (e) {
         if ((e as { code?: unknown }).code !== "EEXIST" || attempt >= 5) throw e;
       }
-      let held: string, ageS: number;
-      try {
-        held = await readFile(path, "utf8");
-        ageS = (Date.now() - (await stat(path)).mtimeMs) / 1000;
-      } catch {
-        continue; // released meanwhile: try again
-      }
-      const h = parseHolder(held);
-      const why = staleness(h, ageS, staleS);
-      if (why === null) throw new LockedError(path, h!, refusal(path, o.what, h!, ageS));
+      const seen = await inspect(path, staleS);
+      if (seen === null) continue; // released meanwhile: try again
+      const { text: held, holder: h, stale: why } = seen;
+      if (why === null) throw new LockedError(path, h, refusal(path, o.what, h, seen.ageS));
       // take it over: move it aside, and check that what moved is the stale record (not a new holder's)
       const aside = `${path}.stale-${process.pid}-${counter++}`;
       try {
@@ -179,13 +214,13 @@ export async function acquireLock(path: string, o: LockOptions): Promise<HeldLoc
       const moved = await readFile(aside, "utf8").catch(() => "");
       if (moved !== held) await link(aside, path).catch(() => {});
       else {
-        o.warn?.(
-          `warning: took over ${path} from pid ${h?.pid ?? "?"} on ${h?.host ?? "?"} ` +
-            `(since ${h?.started_at ?? "?"}): ${why}`,
-        );
+        o.warn?.(`warning: took over ${path} from pid ${h.pid} on ${h.host} (since ${h.started_at}): ${why}`);
       }
       await rm(aside, { force: true });
     }
+  } catch (e) {
+    file.close();
+    throw e;
   } finally {
     await rm(tmp, { force: true });
   }
@@ -201,6 +236,7 @@ export async function acquireLock(path: string, o: LockOptions): Promise<HeldLoc
       clearInterval(beat);
       const now = await readFile(path, "utf8").catch(() => null);
       if (now === text) await rm(path, { force: true });
+      file.close();
     },
   };
 }

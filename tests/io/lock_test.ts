@@ -1,15 +1,7 @@
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { acquireLock, LockedError, processRuns } from "../../lib/io/lock.ts";
+import { acquireLock, liveHolder, LockedError } from "../../lib/io/lock.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
-
-const linux = (() => {
-  try {
-    return Deno.statSync("/proc/self").isDirectory;
-  } catch {
-    return false;
-  }
-})();
 
 /** The pid of a process that has ended (and been reaped). */
 async function deadPid(): Promise<number> {
@@ -23,6 +15,7 @@ Deno.test("lock: a second taker is refused at once, naming the holder; release f
   const dir = await Deno.makeTempDir();
   const path = join(dir, "run.lock");
   const lock = await acquireLock(path, { what: "run", command: "first" });
+  assertEquals((await liveHolder(path))?.command, "first");
   const held = JSON.parse(await Deno.readTextFile(path));
   assertEquals([held.pid, held.host, held.command], [Deno.pid, hostname(), "first"]);
   assertTrue(typeof held.started_at === "string" && held.heartbeat_s === 30);
@@ -51,13 +44,11 @@ Deno.test("lock: many takers at once, exactly one wins; no temporary file is lef
 });
 
 Deno.test({
-  name: "lock: a lock left by a process that is gone is taken over with one warning",
-  ignore: !linux,
+  name: "lock: a lock left by a process that is gone (its flock dropped) is taken over with one warning",
   async fn() {
     const dir = await Deno.makeTempDir();
     const path = join(dir, "run.lock");
     const pid = await deadPid();
-    assertTrue(!processRuns(pid));
     const stale = {
       pid,
       host: hostname(),
@@ -66,6 +57,7 @@ Deno.test({
       heartbeat_s: 30,
     };
     await Deno.writeTextFile(path, JSON.stringify(stale));
+    assertEquals(await liveHolder(path), null);
     const warnings: string[] = [];
     const lock = await acquireLock(path, { what: "run", warn: (l) => warnings.push(l) });
     assertEquals(warnings, [
@@ -105,4 +97,31 @@ Deno.test("lock: the holder renews its heartbeat (the file's modification time)"
   await new Promise((r) => setTimeout(r, 200));
   assertTrue(Date.now() - Deno.statSync(path).mtime!.getTime() < 10_000, "heartbeat renewed");
   await lock.release();
+});
+
+Deno.test({
+  name:
+    "lock: a holder in another process is live while it runs, and its lock is taken over once it is killed",
+  ignore: Deno.permissions.querySync({ name: "run", command: "deno" }).state !== "granted",
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    const path = join(dir, "sweep.lock");
+    const code = `import { acquireLock } from "${new URL("../../lib/io/lock.ts", import.meta.url)}";\n` +
+      `await acquireLock(${JSON.stringify(path)}, { what: "sweep", command: "holder" });\n` +
+      `console.log("held"); setInterval(() => {}, 1000);`;
+    const child = new Deno.Command("deno", { args: ["eval", code], stdout: "piped", stderr: "inherit" })
+      .spawn();
+    const reader = child.stdout.getReader();
+    assertEquals(new TextDecoder().decode((await reader.read()).value).trim(), "held");
+    await assertRejects(() => acquireLock(path, { what: "sweep" }), `pid ${child.pid}`, "(holder)");
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    const warnings: string[] = [];
+    const lock = await acquireLock(path, { what: "sweep", warn: (l) => warnings.push(l) });
+    assertEquals(warnings.length, 1);
+    assertTrue(warnings[0].endsWith("that process is gone"), warnings[0]);
+    await lock.release();
+  },
 });
