@@ -28,6 +28,7 @@ import { dirname, join, resolve } from "node:path";
 import { Rng } from "../random.ts";
 import { type Config, configHash, loadConfig } from "./config.ts";
 import { parseJsonc } from "./jsonc.ts";
+import { slurmOptionProblem } from "./slurm_options.ts";
 
 /** What a sweep can rank by: the final (or best) figures of each trial. */
 export const SWEEP_METRICS = [
@@ -67,7 +68,7 @@ export interface SlurmSpec {
   mem?: string;
   /** `--cpus-per-task` (default 1); also the trial's kernel threads. */
   cpus_per_task: number;
-  /** More `sbatch` arguments, each one string (e.g. `"--qos=short"`). */
+  /** More `sbatch` scheduling options, each one string (e.g. `"--qos=short"`; see `slurm_options.ts`). */
   extra: string[];
 }
 
@@ -328,23 +329,20 @@ export function validateSweep(raw: unknown, file: string): SweepSpec {
       fail(file, `executor.slurm: unknown key "${k}"`);
     }
   }
+  // everything here reaches sbatch: the values are checked as the options they become
   for (const k of ["partition", "mem"] as const) {
-    if (sl[k] !== undefined && (typeof sl[k] !== "string" || !/^[A-Za-z0-9_.,-]+$/.test(sl[k] as string))) {
-      fail(file, `executor.slurm.${k}: expected a plain string, got ${JSON.stringify(sl[k])}`);
+    const problem = typeof sl[k] === "string" ? slurmOptionProblem(`--${k}=${sl[k]}`) : "expected a string";
+    if (sl[k] !== undefined && problem !== null) {
+      fail(file, `executor.slurm.${k}: ${problem.replace(/^--[a-z]+: /, "")}`);
     }
   }
   const extra = sl.extra ?? [];
-  // each one line of the batch script: no whitespace, quotes or shell characters
-  if (
-    !Array.isArray(extra) ||
-    !extra.every((s) =>
-      typeof s === "string" && /^--[A-Za-z][A-Za-z0-9_-]*(=[A-Za-z0-9_.,:/%@+=-]*)?$/.test(s)
-    )
-  ) {
-    fail(
-      file,
-      'executor.slurm.extra: expected a list of "--option=value" strings (letters, digits and _.,:/%@+=- only)',
-    );
+  if (!Array.isArray(extra) || !extra.every((s) => typeof s === "string")) {
+    fail(file, 'executor.slurm.extra: expected a list of "--option=value" strings');
+  }
+  for (const [i, e] of extra.entries()) {
+    const problem = slurmOptionProblem(e);
+    if (problem !== null) fail(file, `executor.slurm.extra[${i}]: ${problem}`);
   }
   return {
     name,
