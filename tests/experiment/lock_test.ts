@@ -6,11 +6,14 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
-import { RUN_LOCK } from "../../lib/io/lock.ts";
-import { assertEquals, assertTrue } from "../_helpers/assert.ts";
+import { validateSweep } from "../../lib/experiment/sweep.ts";
+import { prepareSweep, runningElsewhere } from "../../lib/experiment/sweep_exec.ts";
+import { runTrial } from "../../lib/experiment/sweep_trial.ts";
+import { LockedError, lockRun, RUN_LOCK } from "../../lib/io/lock.ts";
+import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
 import { readMetrics } from "../_helpers/runs.ts";
-import { denoOnPath, waitFor } from "./_sweep.ts";
+import { denoOnPath, sweepSpec, trialStatus, waitFor } from "./_sweep.ts";
 
 const corpus = await makeCodeCorpus();
 const canSpawn = Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
@@ -123,4 +126,47 @@ Deno.test({
       warnings[0],
     );
   },
+});
+
+Deno.test({
+  name: "run lock: eval writes into the run, so it is refused while another process holds it",
+  ignore: !canSpawn,
+  async fn() {
+    const dir = await stoppedRun(10);
+    const lock = await lockRun(dir);
+    try {
+      const out = await new Deno.Command(denoOnPath(), {
+        args: ["run", "-A", "lib/experiment/cli/eval.ts", dir],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const err = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 2, err);
+      assertTrue(
+        err.startsWith(`eval: ${join(dir, RUN_LOCK)}: another process is writing this run: pid ${Deno.pid}`),
+      );
+      assertTrue(!(await Deno.stat(join(dir, "eval.json")).then(() => true, () => false)), "no eval.json");
+    } finally {
+      await lock.release();
+    }
+  },
+});
+
+Deno.test("run lock: a sweep trial whose run another process writes is refused and its status kept", async () => {
+  const root = await Deno.makeTempDir();
+  const { dir } = await prepareSweep(validateSweep(sweepSpec(corpus), join(root, "s.jsonc")), root);
+  let n = 0;
+  const first = await runTrial(dir, 0, { shouldStop: () => ++n >= 3 });
+  assertEquals(first.status, "cancelled");
+  const lock = await lockRun(first.run_dir!);
+  try {
+    assertTrue(await runningElsewhere({ ...first, status: "running" }), "a locked run is running elsewhere");
+    const e = await assertRejects(() => runTrial(dir, 0), "another process is writing this run");
+    assertTrue(e instanceof LockedError);
+    assertEquals(await trialStatus(dir, 0), first);
+  } finally {
+    await lock.release();
+  }
+  assertTrue(!(await runningElsewhere({ ...first, status: "running" })), "released: not running");
+  assertEquals((await runTrial(dir, 0)).status, "completed");
 });
