@@ -10,6 +10,7 @@ import { Rng } from "../random.ts";
 import { loadCheckpoint } from "../train/checkpoint.ts";
 import { type Config, loadConfig } from "./config.ts";
 import { buildModel, type FamilyModel } from "./families.ts";
+import { checkTokenizerAgrees, loadWeightsAgreeing } from "./agree.ts";
 
 /** A model restored from a run. */
 export interface LoadedRun {
@@ -23,7 +24,10 @@ export interface LoadedRun {
   step: number;
 }
 
-/** Restores the newest checkpoint of `runDir`; errors name the run dir and the missing or broken file. */
+/**
+ * Restores the newest checkpoint of `runDir`; errors name the run dir and the missing or broken file, or the two
+ * files that disagree (tokenizer and checkpoint, config and checkpoint).
+ */
 export async function loadRun(runDir: string): Promise<LoadedRun> {
   const cfgPath = join(runDir, "config.json");
   try {
@@ -32,10 +36,13 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
     throw new Error(`${runDir}: not a run directory (no config.json)`);
   }
   const { config } = loadConfig({ path: cfgPath });
-  const tokenizer = await loadTokenizer(join(runDir, "tokenizer.json"));
+  const tokenizerPath = join(runDir, "tokenizer.json");
+  const tokenizer = await loadTokenizer(tokenizerPath);
   const ck = await loadCheckpoint(runDir);
+  const weightsPath = join(ck.dir, "model.safetensors");
+  checkTokenizerAgrees(config, tokenizer.vocabSize, tokenizerPath, ck.weights, weightsPath);
   const model = buildModel(config, tokenizer.vocabSize, new Rng(0));
-  model.loadStateDict(ck.weights, join(ck.dir, "model.safetensors"));
+  loadWeightsAgreeing(model, ck.weights, weightsPath, cfgPath);
   model.eval();
   return { config, tokenizer, model, step: ck.state.step };
 }

@@ -14,7 +14,8 @@ import process from "node:process";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
 import { tokenizeCached } from "../data/token_cache.ts";
 import { type Corpus, loadCorpus } from "../data/corpus.ts";
-import { appendJsonLine, writeFileAtomic } from "../io/atomic.ts";
+import { appendJsonLine, WriteError, writeFileAtomic } from "../io/atomic.ts";
+import { type HeldLock, lockRun } from "../io/lock.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { layerLrScales, type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
@@ -28,6 +29,7 @@ import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
 import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
 import { buildModel, familyRun, familyTokenizer } from "./families.ts";
+import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from "./agree.ts";
 import { pathExists } from "../io/exists.ts";
 
 export { gptConfigOf } from "./families.ts";
@@ -46,6 +48,8 @@ export interface RunOptions {
   progress?: (p: Progress) => void;
   /** Informational lines (data sizes, where things are written). */
   info?: (line: string) => void;
+  /** Warning lines (a stale run lock taken over); default: `info`. */
+  warn?: (line: string) => void;
   /** Checked after each step; true → checkpoint and stop (Ctrl-C). */
   shouldStop?: () => boolean;
   /** Clock for the run directory's timestamp. */
@@ -185,14 +189,67 @@ function streams(seed: number) {
 
 async function newRunDir(config: Config, now: Date): Promise<string> {
   const base = join(config.run.out_dir, `${config.run.name}-${stamp(now)}`);
-  let dir = base;
-  for (let i = 2; await pathExists(dir); i++) dir = `${base}-${i}`;
-  await mkdir(dir, { recursive: true });
-  return dir;
+  await mkdir(config.run.out_dir, { recursive: true });
+  // mkdir without `recursive` fails on an existing folder: two runs started in the same second get two folders
+  for (let i = 1;; i++) {
+    const dir = i === 1 ? base : `${base}-${i}`;
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== "EEXIST") throw e;
+    }
+  }
 }
 
-/** Trains (or resumes) one run; returns where it lives. Errors carry a one-line message for the CLI. */
+/** Where a run stands, for the message of a failed write. */
+interface RunPlace {
+  runDir?: string;
+  lock?: HeldLock;
+  /** The token cache folder. */
+  cacheDir?: string;
+  /** The step the run is at (the start step, then each evaluation's). */
+  step?: number;
+}
+
+/**
+ * One line for a failed write: the file, the step, the last good checkpoint and the command that resumes the run
+ * (the token cache's failure says it is the cache's).
+ */
+async function writeFailure(e: WriteError, at: RunPlace): Promise<string> {
+  const latest = at.runDir === undefined
+    ? null
+    : await readFile(join(at.runDir, "checkpoints", "latest.json"), "utf8")
+      .then((t) => JSON.parse(t) as { step: number; dir: string }, () => null);
+  const inCache = at.cacheDir !== undefined && e.path.startsWith(at.cacheDir);
+  const step = e.step ?? at.step ?? latest?.step ?? 0;
+  const what = inCache ? ` writing the token cache ${at.cacheDir} (the corpus's token ids)` : "";
+  const next = latest !== null && at.runDir !== undefined
+    ? `last good checkpoint: ${join(at.runDir, "checkpoints", latest.dir)} (step ${latest.step}); ` +
+      `resume with: deno task experiment --resume ${at.runDir}`
+    : "no checkpoint yet: start the run again once the disk is writable";
+  return `${e.message}${what} at step ${step}; ${next}`;
+}
+
+/**
+ * Trains (or resumes) one run; returns where it lives. The process holds the run's lock file
+ * (`<runDir>/run.lock`) while it writes the run: a second writer is refused with a `LockedError`. Errors carry a
+ * one-line message for the CLI; a failed write names the file, the step, the last good checkpoint and the command
+ * that resumes the run.
+ */
 export async function runExperiment(opts: RunOptions): Promise<RunResult> {
+  const at: RunPlace = {};
+  try {
+    return await runLocked(opts, at);
+  } catch (e) {
+    if (e instanceof WriteError) throw new Error(await writeFailure(e, at), { cause: e });
+    throw e;
+  } finally {
+    await at.lock?.release();
+  }
+}
+
+async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   const info = opts.info ?? (() => {});
   const resuming = opts.resumeDir !== undefined;
   let config: Config;
@@ -213,14 +270,21 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     testFraction: config.data.test_fraction,
   });
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
+  at.lock = await lockRun(runDir, opts.warn ?? info);
+  at.runDir = runDir;
   await opts.onRunDir?.(runDir);
-  const tokenizer = resuming
-    ? await loadTokenizer(join(runDir, "tokenizer.json"))
-    : await familyTokenizer(config, corpus);
-  // encoded once per corpus and tokenizer, then read back from runs/.cache/tokens
+  const tokenizerPath = join(runDir, "tokenizer.json");
+  const tokenizer = resuming ? await loadTokenizer(tokenizerPath) : await familyTokenizer(config, corpus);
+  // a resumed run's files must agree before the corpus is encoded with its tokenizer
+  const ck = resuming ? await loadCheckpoint(runDir) : null;
+  const weightsPath = ck === null ? "" : join(ck.dir, "model.safetensors");
+  if (ck !== null) checkTokenizerAgrees(config, tokenizer.vocabSize, tokenizerPath, ck.weights, weightsPath);
+  // encoded once per corpus and tokenizer, then read back from <run.out_dir>/.cache/tokens
+  at.cacheDir = join(config.run.out_dir, ".cache", "tokens");
+  if (!generated) info(`token cache: ${at.cacheDir}`);
   const tokens = generated
     ? { train: new Int32Array(0), val: new Int32Array(0), cached: false }
-    : await tokenizeCached(join(config.run.out_dir, ".cache", "tokens"), corpus, tokenizer);
+    : await tokenizeCached(at.cacheDir, corpus, tokenizer);
   const trainTokens = tokens.train, valTokens = tokens.val;
   info(
     generated
@@ -272,10 +336,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   const manifestPath = join(runDir, "manifest.json");
   const metricsPath = join(runDir, "metrics.jsonl");
   let manifest: Manifest;
-  if (resuming) {
-    const ck = await loadCheckpoint(runDir);
-    model.loadStateDict(ck.weights, join(ck.dir, "model.safetensors"));
-    optimizer.loadStateDict(ck.optimizer);
+  if (ck !== null) {
+    const configLabel = join(runDir, "config.json") +
+      (opts.sets?.length ? ` (with --set ${opts.sets.join(" ")})` : "");
+    loadWeightsAgreeing(model, ck.weights, weightsPath, configLabel);
+    loadOptimizerAgreeing(optimizer, ck.optimizer, join(ck.dir, "optimizer.safetensors"), weightsPath);
     const st = ck.state.rng as { trainer?: TrainerState };
     if (!st.trainer) throw new Error(`${join(ck.dir, "state.json")}: corrupted (no trainer state)`);
     start = st.trainer;
@@ -291,7 +356,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     manifest.end_time = null;
     manifest.error = null;
     manifest.config_hash = configHash(config);
-    await writeFile(join(runDir, "config.json"), canonicalJson(config) + "\n");
+    await writeFileAtomic(join(runDir, "config.json"), canonicalJson(config) + "\n");
     await appendJsonLine(metricsPath, { step: start.step, split: "resume", elapsed_s: start.elapsed });
     info(`resuming ${runDir} at step ${start.step}`);
   } else {
@@ -322,7 +387,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   await saveManifest();
 
   const samplesPath = join(runDir, "samples.txt");
+  at.step = start.step;
   const afterEval = async (step: number, valLoss: number) => {
+    at.step = step;
     const sample = family.sample(step);
     if (sample === null) return;
     const newline = sample.indexOf("\n");
@@ -383,7 +450,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     manifest.status = "failed";
     manifest.end_time = new Date().toISOString();
     manifest.error = (e as Error).message;
-    await saveManifest();
+    // on a full disk this write fails too: the first error is the one to report
+    await saveManifest().catch(() => {});
     if (e instanceof NonFiniteError) {
       throw new Error(
         `${runDir}: ${e.message} (the last good checkpoint is kept in ${join(runDir, "checkpoints")})`,

@@ -40,6 +40,7 @@ import {
 } from "../report/sweepdir.ts";
 import { type Config, configHash, loadConfig } from "./config.ts";
 import { parseJsonc } from "./jsonc.ts";
+import { slurmOptionProblem } from "./slurm_options.ts";
 
 /** States a trial ends in. `timeout` and `cancelled` trials resume from their checkpoint on the next run. */
 export const FINAL_STATES: ReadonlySet<TrialState> = new Set([
@@ -182,23 +183,20 @@ export function validateSweep(raw: unknown, file: string): SweepSpec {
       fail(file, `executor.slurm: unknown key "${k}"`);
     }
   }
+  // everything here reaches sbatch: the values are checked as the options they become
   for (const k of ["partition", "mem"] as const) {
-    if (sl[k] !== undefined && (typeof sl[k] !== "string" || !/^[A-Za-z0-9_.,-]+$/.test(sl[k] as string))) {
-      fail(file, `executor.slurm.${k}: expected a plain string, got ${JSON.stringify(sl[k])}`);
+    const problem = typeof sl[k] === "string" ? slurmOptionProblem(`--${k}=${sl[k]}`) : "expected a string";
+    if (sl[k] !== undefined && problem !== null) {
+      fail(file, `executor.slurm.${k}: ${problem.replace(/^--[a-z]+: /, "")}`);
     }
   }
   const extra = sl.extra ?? [];
-  // each one line of the batch script: no whitespace, quotes or shell characters
-  if (
-    !Array.isArray(extra) ||
-    !extra.every((s) =>
-      typeof s === "string" && /^--[A-Za-z][A-Za-z0-9_-]*(=[A-Za-z0-9_.,:/%@+=-]*)?$/.test(s)
-    )
-  ) {
-    fail(
-      file,
-      'executor.slurm.extra: expected a list of "--option=value" strings (letters, digits and _.,:/%@+=- only)',
-    );
+  if (!Array.isArray(extra) || !extra.every((s) => typeof s === "string")) {
+    fail(file, 'executor.slurm.extra: expected a list of "--option=value" strings');
+  }
+  for (const [i, e] of extra.entries()) {
+    const problem = slurmOptionProblem(e);
+    if (problem !== null) fail(file, `executor.slurm.extra[${i}]: ${problem}`);
   }
   return {
     name,

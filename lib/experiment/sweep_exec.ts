@@ -17,11 +17,12 @@
  *
  * @module
  */
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
-import { availableParallelism, hostname } from "node:os";
+import { mkdir, readdir, readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { acquireLock, liveHolder, LockedError, RUN_LOCK } from "../io/lock.ts";
 import { expandSweep, FINAL_STATES, needsRun } from "./sweep.ts";
 import {
   pendingStatus,
@@ -173,42 +174,16 @@ export async function prepareSweep(
   return { dir, trials, statuses };
 }
 
-/** The sweep-level lock: one sweep process per sweep folder and machine. */
-interface SweepLock {
-  host: string;
-  pid: number;
-  started_at: string;
-}
-
-/** Whether process `pid` on this machine has each of `what` in its command line (Linux: /proc; else false). */
-function processRuns(pid: number, ...what: string[]): boolean {
-  try {
-    const cmd = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
-    return what.every((w) => cmd.includes(w));
-  } catch {
-    return false;
-  }
-}
-
-/** Takes `sweep.lock` in `dir`; throws when a live sweep process on this machine holds it. */
-async function lockSweep(dir: string): Promise<() => Promise<void>> {
-  const path = join(dir, "sweep.lock");
-  try {
-    const held = JSON.parse(await readFile(path, "utf8")) as SweepLock;
-    if (held.host === hostname() && held.pid !== Deno.pid && processRuns(held.pid, "sweep.ts")) {
-      throw new SweepError(
-        `${dir}: another sweep process (pid ${held.pid}, since ${held.started_at}) is running this sweep`,
-      );
-    }
-  } catch (e) {
-    if (e instanceof SweepError) throw e;
-  }
+/** Takes `sweep.lock` in `dir` (the run lock's mechanism); throws when a live sweep process holds it. */
+async function lockSweep(dir: string, warn?: (line: string) => void): Promise<() => Promise<void>> {
   await mkdir(dir, { recursive: true });
-  const lock: SweepLock = { host: hostname(), pid: Deno.pid, started_at: new Date().toISOString() };
-  await writeFileAtomic(path, JSON.stringify(lock) + "\n");
-  return async () => {
-    await rm(path, { force: true });
-  };
+  try {
+    const lock = await acquireLock(join(dir, "sweep.lock"), { what: "sweep", warn });
+    return lock.release;
+  } catch (e) {
+    if (e instanceof LockedError) throw new SweepError(e.message);
+    throw e;
+  }
 }
 
 function counts(statuses: readonly (TrialStatus | null)[]): string {
@@ -229,19 +204,19 @@ function describe(t: Trial, s: TrialStatus): string {
 }
 
 /**
- * Whether `s` is a trial still running in a live process on this machine (left by a sweep process that was
- * killed): its pid exists and runs `trial.ts` on this sweep folder. Linux only (reads /proc); false elsewhere.
+ * Whether `s` is a trial still running in a live process (left by a sweep process that was killed): the lock of
+ * its run directory is held.
  */
-export function runningElsewhere(s: TrialStatus | null, sweepDir: string): boolean {
-  if (s?.status !== "running" || s.pid === undefined || s.host !== hostname()) return false;
-  return processRuns(s.pid, "trial.ts", resolve(sweepDir));
+export async function runningElsewhere(s: TrialStatus | null): Promise<boolean> {
+  if (s?.status !== "running" || s.run_dir === null) return false;
+  return await liveHolder(join(s.run_dir, RUN_LOCK)) !== null;
 }
 
 /** Runs (or resumes) a sweep with the chosen executor. */
 export async function runSweep(spec: SweepSpec, o: SweepRunOptions = {}): Promise<SweepRunResult> {
   const root = o.root ?? join("runs", "sweeps");
   const dir = join(root, spec.name);
-  const unlock = await lockSweep(dir);
+  const unlock = await lockSweep(dir, o.info);
   try {
     return await runLocked(spec, root, o);
   } finally {
@@ -268,16 +243,15 @@ async function runLocked(spec: SweepSpec, root: string, o: SweepRunOptions): Pro
   }
   const prepared = await prepareSweep(spec, root, trials);
   const info = o.info ?? (() => {});
-  const todo = prepared.trials.filter((t) => {
+  const todo: Trial[] = [];
+  for (const t of prepared.trials) {
     const s = prepared.statuses[t.index];
-    if (o.executor !== "slurm" && runningElsewhere(s, prepared.dir)) {
+    if (o.executor !== "slurm" && await runningElsewhere(s)) {
       info(
         `trial ${t.index}: still running in process ${s!.pid} (left by an earlier sweep): not started again`,
       );
-      return false;
-    }
-    return needsRun(t, s, o.retryFailed ?? false);
-  });
+    } else if (needsRun(t, s, o.retryFailed ?? false)) todo.push(t);
+  }
   info(
     `sweep ${spec.name}: ${prepared.trials.length} trials, ${prepared.trials.length - todo.length} done, ` +
       `${todo.length} to run (${o.executor ?? "local"}) in ${prepared.dir}`,

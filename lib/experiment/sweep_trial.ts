@@ -14,6 +14,7 @@ import { pid } from "node:process";
 import { mkdir } from "node:fs/promises";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { pathExists } from "../io/exists.ts";
+import { LockedError } from "../io/lock.ts";
 import { parseMetrics } from "../report/metrics.ts";
 import { NonFiniteError } from "../train/trainer.ts";
 import { loadConfig } from "./config.ts";
@@ -92,7 +93,8 @@ function trialOf(sweep: SweepFile, sweepDir: string, index: number): Trial {
 /**
  * Runs trial `index` of the sweep in `sweepDir` to its end and returns its final status (also in
  * `trial-<index>/status.json`). A trial already completed with the same config is not run again. Never throws for
- * a failing run: that is the `failed` status; throws only when the sweep folder itself is unusable.
+ * a failing run: that is the `failed` status; throws only when the sweep folder itself is unusable, or (a
+ * `LockedError`, the trial's status left as it was) when another live process is writing the trial's run.
  */
 export async function runTrial(sweepDir: string, index: number, o: TrialOptions = {}): Promise<TrialStatus> {
   const sweep = await readSweepFile(sweepDir);
@@ -167,6 +169,11 @@ export async function runTrial(sweepDir: string, index: number, o: TrialOptions 
     return await end("completed", TRIAL_EXIT.completed, null);
   } catch (e) {
     const err = e as Error;
+    if (err instanceof LockedError) {
+      // another process is writing this trial's run: its status is that process's to keep
+      if (prev !== null) await writeStatus(dir, prev);
+      throw err;
+    }
     if (err.cause instanceof NonFiniteError) {
       status.step = err.cause.step;
       return await end("diverged", TRIAL_EXIT.diverged, err.message);

@@ -46,7 +46,7 @@ export interface SlurmSpec {
   mem?: string;
   /** `--cpus-per-task` (default 1); also the trial's kernel threads. */
   cpus_per_task: number;
-  /** More `sbatch` arguments, each one string (e.g. `"--qos=short"`). */
+  /** More `sbatch` scheduling options, each one string (e.g. `"--qos=short"`; the allowlist is in lib/experiment/slurm_options.ts). */
   extra: string[];
 }
 

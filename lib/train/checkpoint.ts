@@ -10,7 +10,7 @@
 import { mkdir, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
-import { writeFileAtomic } from "../io/atomic.ts";
+import { asWriteError, writeFileAtomic } from "../io/atomic.ts";
 import type { Module } from "../nn/module.ts";
 import type { OptimizerState } from "../optim/param.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
@@ -58,7 +58,8 @@ export function modelTensors(model: Module): Record<string, SafetensorsTensor> {
 
 /**
  * Writes a checkpoint for `state.step` under `<runDir>/checkpoints/` and keeps only the newest `keep` of them.
- * Returns the checkpoint folder.
+ * Returns the checkpoint folder. A failed write removes the half-written folder and throws (a `WriteError`
+ * naming the file and the step, for a write fault); `latest.json` then still names the previous checkpoint.
  */
 export async function saveCheckpoint(
   runDir: string,
@@ -68,26 +69,36 @@ export async function saveCheckpoint(
   keep = 2,
 ): Promise<string> {
   const root = join(runDir, "checkpoints");
-  await mkdir(root, { recursive: true });
   const name = stepDirName(state.step);
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
   const final = join(root, name);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  await writeFileAtomic(
-    join(tmp, "model.safetensors"),
-    encodeSafetensors(modelTensors(model), { format: "pt" }),
-  );
-  const opt: Record<string, SafetensorsTensor> = {};
-  for (const [k, v] of Object.entries(optimizer.tensors)) opt[k] = { shape: [v.length], data: v };
-  await writeFileAtomic(
-    join(tmp, "optimizer.safetensors"),
-    encodeSafetensors(opt, { step: String(optimizer.step) }),
-  );
-  await writeFileAtomic(join(tmp, "state.json"), JSON.stringify(state, null, 2) + "\n");
-  await rm(final, { recursive: true, force: true });
-  await rename(tmp, final);
-  await writeFileAtomic(join(root, LATEST), JSON.stringify({ step: state.step, dir: name }) + "\n");
+  // the file being written, named by a failure; the half-written folder is removed then
+  let writing = root;
+  try {
+    await mkdir(root, { recursive: true });
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(writing = tmp);
+    await writeFileAtomic(
+      writing = join(tmp, "model.safetensors"),
+      encodeSafetensors(modelTensors(model), { format: "pt" }),
+    );
+    const opt: Record<string, SafetensorsTensor> = {};
+    for (const [k, v] of Object.entries(optimizer.tensors)) opt[k] = { shape: [v.length], data: v };
+    await writeFileAtomic(
+      writing = join(tmp, "optimizer.safetensors"),
+      encodeSafetensors(opt, { step: String(optimizer.step) }),
+    );
+    await writeFileAtomic(writing = join(tmp, "state.json"), JSON.stringify(state, null, 2) + "\n");
+    await rm(writing = final, { recursive: true, force: true });
+    await rename(tmp, final);
+    await writeFileAtomic(
+      writing = join(root, LATEST),
+      JSON.stringify({ step: state.step, dir: name }) + "\n",
+    );
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    throw asWriteError(e, writing, state.step);
+  }
   // prune older checkpoints
   const dirs = (await readdir(root)).filter((d) => /^step-\d+$/.test(d)).sort();
   for (const d of dirs.slice(0, Math.max(0, dirs.length - keep))) {

@@ -336,11 +336,11 @@ Deno.test({
     ) => s!.pid!);
     assertTrue(pids.length > 0, "some trial was running when the sweep was killed");
     p.kill("SIGKILL");
-    for (const pid of pids) {
-      try {
-        Deno.kill(pid, "SIGKILL");
-      } catch { /* gone */ }
-    }
+    // Deno.kill needs an unrestricted --allow-run, which `deno task test` does not grant; `deno eval` may kill
+    const kill = `for (const pid of ${
+      JSON.stringify(pids)
+    }) try { Deno.kill(pid, "SIGKILL"); } catch { /* gone */ }`;
+    await new Deno.Command("deno", { args: ["eval", kill] }).output();
     await p.output();
     // 3) run to the end: every trial completes, trial 0 was never re-run, the interrupted ones resumed
     p = sweepCli([]);

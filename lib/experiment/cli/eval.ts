@@ -21,6 +21,7 @@ import { loadCorpus } from "../../data/corpus.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { evaluateText, type MetricName } from "../evaluate.ts";
 import { loadRun } from "../load.ts";
+import { type HeldLock, lockRun } from "../../io/lock.ts";
 import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
 
 const USAGE = "usage: deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] " +
@@ -52,7 +53,13 @@ async function main(args: string[]): Promise<void> {
     if (!["ppl", "bpb", "bleu", "rouge"].includes(m)) fail(`--metrics: unknown metric "${m}"`);
   }
   const runDir = positionals[0];
+  const maxChars = positiveInt("max-chars", values["max-chars"]);
+  const maxTokens = positiveInt("max-tokens", values["max-tokens"]);
+  const prompts = positiveInt("prompts", values.prompts);
+  // eval.json is written into the run: one writer at a time (a training run holds the lock too)
+  let lock: HeldLock | undefined;
   try {
+    lock = await lockRun(runDir, (line) => console.error(line));
     const { config, tokenizer, model, step } = await loadRun(runDir);
     let text: string, key: string;
     if (config.model.family === "t5" && config.data.task !== "corpus") {
@@ -79,14 +86,13 @@ async function main(args: string[]): Promise<void> {
       });
       text = split === "val" ? c.val : split === "test" ? c.test : c.train;
       if (text === "") {
-        fail(
+        throw new Error(
           `${runDir}: the ${split} split is empty` + (split === "test" ? " (data.test_fraction is 0)" : ""),
         );
       }
       key = `${d.paths.length > 0 ? "paths" : d.corpus}/${split}`;
     }
     // the same text for every model: cut by characters before tokenizing (--max-tokens cuts after)
-    const maxChars = positiveInt("max-chars", values["max-chars"]);
     if (maxChars !== undefined && text.length > maxChars) text = text.slice(0, maxChars);
     // a character model cannot read characters it never saw: they are left out (and counted)
     let dropped = 0;
@@ -94,8 +100,8 @@ async function main(args: string[]): Promise<void> {
     const t0 = performance.now();
     const result = evaluateText(config, model, tokenizer, tokenizer.encode(text), {
       metrics: metrics as MetricName[],
-      maxTokens: positiveInt("max-tokens", values["max-tokens"]),
-      prompts: positiveInt("prompts", values.prompts),
+      maxTokens,
+      prompts,
     });
     const entry = {
       ...result,
@@ -121,8 +127,10 @@ async function main(args: string[]): Promise<void> {
     }
     console.log(path);
   } catch (e) {
+    await lock?.release();
     fail((e as Error).message);
   }
+  await lock.release();
 }
 
 await main(Deno.args);

@@ -60,6 +60,7 @@ async function main(args: string[]): Promise<void> {
       runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
       progress: bar.update,
       info: (line) => console.log(line),
+      warn: (line) => console.error(line),
       shouldStop: () => stopRequested,
     });
     bar.done();
