@@ -46,7 +46,8 @@ export {
   SwiGLUMLP,
 } from "./lib/nn/layers.ts";
 export { type AttentionLayerOptions, CausalSelfAttention, KVCache } from "./lib/nn/attention.ts";
-export { Block, type BlockOptions, makeNorm } from "./lib/nn/block.ts";
+export { Block, type BlockOptions } from "./lib/nn/block.ts";
+export type { AttentionKind, FeedForward, MLPKind, NormKind, PositionKind } from "./lib/nn/variants.ts";
 export type { RopeTables } from "./lib/kernels/variants.ts";
 export type { JsonValue } from "./lib/experiment/jsonc.ts";
 export {
@@ -75,7 +76,6 @@ export {
   T5Block,
   type T5Config,
   type T5DecoderState,
-  T5DenseAct,
   type T5ForwardOptions,
   type T5Output,
   T5Stack,

@@ -39,17 +39,16 @@ import {
   type AttentionMask,
   causalMask,
   crossEntropy,
-  gelu,
   keepOnlyResult,
   permute,
   reshape,
-  swiglu,
 } from "../../tensor/mod.ts";
 import { attentionWithBias, relativePositionBias, relativePositionBuckets } from "../../tensor/ops/relpos.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
-import { Dropout, Embedding, LayerNorm, Linear, type Norm, RMSNorm, swigluHidden } from "../layers.ts";
+import { Dropout, Embedding, Linear, type MLPOptions, type Norm } from "../layers.ts";
 import { Module, ModuleList } from "../module.ts";
+import { type FeedForward, type MLPKind, MLPS, type NormKind, NORMS } from "../variants.ts";
 
 /** Shape and options of a {@link T5}. */
 export interface T5Config {
@@ -71,10 +70,10 @@ export interface T5Config {
   bias: boolean;
   /** Share the token embedding with the LM head. */
   tieWeights: boolean;
-  /** RMSNorm (T5, default) or LayerNorm. */
-  norm?: "layernorm" | "rmsnorm";
-  /** GELU MLP (wi → gelu → wo) or SwiGLU (wo(silu(wi_0 x) ⊙ wi_1 x)). Default gelu. */
-  mlp?: "gelu" | "swiglu";
+  /** The norm (a key of {@link NORMS}): RMSNorm (T5) by default. */
+  norm?: NormKind;
+  /** The MLP (a key of {@link MLPS}): GELU (wi → gelu → wo, the default) or SwiGLU (wo(silu(wi_0 x) ⊙ wi_1 x)). */
+  mlp?: MLPKind;
   /** MLP hidden size; default 4·C (gelu) or LLaMA's 8/3·C rounded up to a multiple of 8 (swiglu). */
   mlpHidden?: number;
   /** Relative position buckets (default 32). */
@@ -209,49 +208,24 @@ export class T5Attention extends Module {
   }
 }
 
-/** The feed-forward part, HF's `DenseReluDense`: wi/wo (gelu) or wi_0/wi_1/wo (swiglu). */
-export class T5DenseAct extends Module {
-  /** Up projection (gelu MLP). */
-  readonly wi: Linear | null;
-  /** Gate projection (swiglu). */
-  readonly wi_0: Linear | null;
-  /** Up projection (swiglu). */
-  readonly wi_1: Linear | null;
-  /** Down projection. */
-  readonly wo: Linear;
-  /** Dropout on the hidden activations. */
-  readonly dropout: Dropout;
+/** HF T5's names of each MLP variant's projections (`DenseReluDense.wi/wo`, gated `wi_0/wi_1/wo`). */
+const T5_MLP_NAMES: Record<MLPKind, MLPOptions["names"]> = {
+  gelu: { up: "wi", down: "wo" },
+  swiglu: { gate: "wi_0", up: "wi_1", down: "wo" },
+};
 
-  /** Creates the MLP. */
-  constructor(dim: number, kind: "gelu" | "swiglu", hidden: number | undefined, c: Common) {
-    super();
-    const opts = { rng: c.rng, dtype: c.dtype, bias: c.bias };
-    if (kind === "swiglu") {
-      const hd = hidden ?? swigluHidden(dim);
-      this.wi = null;
-      this.wi_0 = this.child("wi_0", new Linear(dim, hd, opts));
-      this.wi_1 = this.child("wi_1", new Linear(dim, hd, opts));
-      this.wo = this.child("wo", new Linear(hd, dim, { ...opts, std: c.projStd }));
-    } else {
-      const hd = hidden ?? 4 * dim;
-      this.wi = this.child("wi", new Linear(dim, hd, opts));
-      this.wi_0 = this.wi_1 = null;
-      this.wo = this.child("wo", new Linear(hd, dim, { ...opts, std: c.projStd }));
-    }
-    this.dropout = this.child("dropout", new Dropout(c.dropout, c.dropoutRng));
-  }
+/** T5's norm eps per variant: HF T5's RMSNorm uses 1e-6; LayerNorm keeps its default. */
+const T5_NORM_EPS: Partial<Record<NormKind, number>> = { rmsnorm: 1e-6 };
 
-  /** x (..., C) → (..., C). */
-  forward(x: Tensor): Tensor {
-    const h = this.wi !== null
-      ? gelu(this.wi.forward(x))
-      : swiglu(this.wi_0!.forward(x), this.wi_1!.forward(x));
-    return this.wo.forward(this.dropout.forward(h));
-  }
+/** The feed-forward part, HF's `DenseReluDense`: the shared MLP with T5's names, dropout on the hidden layer. */
+function t5MLP(dim: number, kind: MLPKind, hidden: number | undefined, c: Common): FeedForward {
+  const { rng, dtype, bias, dropout, dropoutRng, projStd } = c;
+  const opts = { rng, dtype, bias, dropout, dropoutRng, projStd, hidden };
+  return MLPS[kind].make(dim, { ...opts, dropoutOn: "hidden", names: T5_MLP_NAMES[kind] });
 }
 
-function makeT5Norm(kind: "layernorm" | "rmsnorm", dim: number, bias: boolean, dtype: DType): Norm {
-  return kind === "rmsnorm" ? new RMSNorm(dim, { eps: 1e-6, dtype }) : new LayerNorm(dim, { bias, dtype });
+function makeT5Norm(kind: NormKind, dim: number, bias: boolean, dtype: DType): Norm {
+  return NORMS[kind].make(dim, { bias, dtype, eps: T5_NORM_EPS[kind] });
 }
 
 /** A pre-norm residual sub-layer, x + dropout(f(layer_norm(x))): HF's T5LayerSelfAttention / CrossAttention / FF. */
@@ -262,7 +236,7 @@ export class T5SubLayer<F extends Module> extends Module {
   readonly dropout: Dropout;
 
   /** Registers `inner` under `name` (SelfAttention, EncDecAttention or DenseReluDense). */
-  constructor(name: string, readonly inner: F, norm: "layernorm" | "rmsnorm", dim: number, c: Common) {
+  constructor(name: string, readonly inner: F, norm: NormKind, dim: number, c: Common) {
     super();
     this.child(name, inner);
     this.layer_norm = this.child("layer_norm", makeT5Norm(norm, dim, c.bias, c.dtype));
@@ -282,15 +256,15 @@ export class T5Block extends Module {
   /** Cross-attention sub-layer (decoder only). */
   readonly crossAttn: T5SubLayer<T5Attention> | null;
   /** Feed-forward sub-layer. */
-  readonly ff: T5SubLayer<T5DenseAct>;
+  readonly ff: T5SubLayer<FeedForward>;
   /** The sub-layers, HF's `layer` list. */
   readonly layer: ModuleList<Module>;
 
   /** Creates the block; `relativeBias` gives its self-attention the stack's bias table. */
   constructor(
     cfg: Required<Pick<T5Config, "nEmbd" | "nHead" | "numBuckets">> & {
-      norm: "layernorm" | "rmsnorm";
-      mlp: "gelu" | "swiglu";
+      norm: NormKind;
+      mlp: MLPKind;
       mlpHidden?: number;
       decoder: boolean;
       relativeBias: boolean;
@@ -303,7 +277,7 @@ export class T5Block extends Module {
       new T5Attention(C, cfg.nHead, { ...c, relativeBias, numBuckets: cfg.numBuckets });
     this.selfAttn = new T5SubLayer("SelfAttention", attn(cfg.relativeBias), cfg.norm, C, c);
     this.crossAttn = cfg.decoder ? new T5SubLayer("EncDecAttention", attn(false), cfg.norm, C, c) : null;
-    this.ff = new T5SubLayer("DenseReluDense", new T5DenseAct(C, cfg.mlp, cfg.mlpHidden, c), cfg.norm, C, c);
+    this.ff = new T5SubLayer("DenseReluDense", t5MLP(C, cfg.mlp, cfg.mlpHidden, c), cfg.norm, C, c);
     const subs: Module[] = this.crossAttn
       ? [this.selfAttn, this.crossAttn, this.ff]
       : [this.selfAttn, this.ff];
