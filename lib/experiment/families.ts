@@ -135,6 +135,7 @@ export function gptConfigOf(config: Config, vocabSize: number): GPTConfig {
     blockSize: m.block_size,
     nLayer: m.n_layer,
     nHead: m.n_head,
+    nKvHead: m.n_kv_head ?? undefined,
     nEmbd: m.n_embd,
     dropout: m.dropout,
     bias: m.bias,
