@@ -95,14 +95,19 @@ const ModelSchema = group({
       params: { related: ["model.family"] },
     });
   }
-  if ((m.family === "t5") !== (m.position === "relative")) {
+  if (!POSITIONS[m.position].families.includes(m.family)) {
+    const allowed = variantNames(POSITIONS).filter((p) => POSITIONS[p].families.includes(m.family));
+    const names = allowed.map((p) => JSON.stringify(p));
+    const list = names.length > 1
+      ? `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`
+      : names[0];
     ctx.addIssue({
       code: "custom",
       path: ["position"],
       input: m.position,
       message: m.family === "t5"
-        ? `"relative" for model.family "t5" (T5's bucketed relative position bias)`
-        : `"learned", "rope" or "none": "relative" (T5's position bias) needs model.family "t5"`,
+        ? `${list} for model.family "t5" (T5's bucketed relative position bias)`
+        : `${list}: "relative" (T5's position bias) needs model.family "t5"`,
       params: { related: ["model.family"] },
     });
   }
