@@ -17,9 +17,9 @@ export interface ModelConfig {
   /** Attention heads per block. */
   n_head: number;
   /**
-   * Key/value heads of grouped-query attention (gpt and bert): query head h reads key/value head
-   * ⌊h·n_kv_head/n_head⌋, and the KV cache holds n_kv_head heads; 1 = multi-query; must divide n_head; null =
-   * n_head (standard multi-head attention).
+   * Key/value heads of grouped-query attention: query head h reads key/value head ⌊h·n_kv_head/n_head⌋, and
+   * the KV cache holds n_kv_head heads; 1 = multi-query; must divide n_head; null = n_head (standard
+   * multi-head attention).
    */
   n_kv_head: number | null;
   /** Embedding width; divisible by `n_head`. */

@@ -161,6 +161,7 @@ export function buildModel(config: Config, tokenizerVocab: number, rng: Rng): Fa
       nLayer: m.n_layer,
       nDecoderLayer: m.n_decoder_layer ?? undefined,
       nHead: m.n_head,
+      nKvHead: m.n_kv_head ?? undefined,
       nEmbd: m.n_embd,
       dropout: m.dropout,
       bias: m.bias,

@@ -51,7 +51,7 @@ const ModelSchema = group({
   n_layer: posInt(4).describe("Number of transformer blocks (t5: encoder blocks)."),
   n_head: posInt(4).describe("Attention heads per block."),
   n_kv_head: optInt().describe(
-    "Key/value heads of grouped-query attention (gpt and bert): query head h reads key/value head " +
+    "Key/value heads of grouped-query attention: query head h reads key/value head " +
       "⌊h·n_kv_head/n_head⌋, and the KV cache holds n_kv_head heads; 1 = multi-query; must divide n_head; " +
       "null = n_head (standard multi-head attention).",
   ),
@@ -304,14 +304,6 @@ const Schema = group({
       [
         "model.family",
       ],
-    );
-  }
-  if (t5 && c.model.n_kv_head !== null && c.model.n_kv_head !== c.model.n_head) {
-    issue(
-      ["model", "n_kv_head"],
-      c.model.n_kv_head,
-      `null or model.n_head for model.family "t5" (grouped-query attention is gpt and bert only)`,
-      ["model.family"],
     );
   }
   if (t5 && c.model.norm_placement !== "pre") {

@@ -273,7 +273,7 @@ Deno.test("config error: n_embd not divisible by n_head", () => {
   configError({ path: f }, `${f}: model.n_embd: expected`, "divisible by model.n_head (4)", "got 130");
 });
 
-Deno.test("config: model.n_kv_head must divide model.n_head; null = n_head; t5 has no grouped-query attention", () => {
+Deno.test("config: model.n_kv_head must divide model.n_head; null = n_head", () => {
   configError(
     { sets: ["model.n_kv_head=3"] },
     "--set model.n_kv_head=3: model.n_kv_head: expected a divisor of model.n_head (4), or null, got 3",
@@ -281,10 +281,6 @@ Deno.test("config: model.n_kv_head must divide model.n_head; null = n_head; t5 h
   configError({ sets: ["model.n_kv_head=0"] }, "model.n_kv_head: expected a positive integer or null, got 0");
   assertEquals(loadConfig({ sets: ["model.n_kv_head=2"] }).config.model.n_kv_head, 2);
   assertEquals(DEFAULT_CONFIG.model.n_kv_head, null);
-  configError(
-    { sets: ["model.family=t5", "model.position=relative", "model.n_kv_head=2"] },
-    'model.n_kv_head: expected null or model.n_head for model.family "t5"',
-  );
 });
 
 Deno.test("config error: missing file", () => {

@@ -3,7 +3,7 @@ import { CausalSelfAttention } from "../../lib/nn/attention.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
 import { causalMask, RopeTable } from "../../lib/tensor/mod.ts";
-import { repeatKvHeads } from "../../lib/tensor/ops/gqa.ts";
+import { repeatHeads, repeatKvHeads } from "../../lib/tensor/ops/gqa.ts";
 import { noGrad, Tensor } from "../../lib/tensor/tensor.ts";
 import { assertEquals, assertThrows } from "../_helpers/assert.ts";
 import { checkGrad, randn64 } from "../_helpers/gradcheck.ts";
@@ -19,12 +19,15 @@ Deno.test("repeatKvHeads: query head h reads key/value head ⌊h·n_kv_head/n_he
   const full = Tensor.from([1, 2, 3, 4, 5, 6], [1, 1, 6], "float64");
   assertEquals([...repeatKvHeads(full, 2, 2).data], [...full.data]);
   assertThrows(() => repeatKvHeads(qkv, 4, 3), "repeatKvHeads", "n_head a multiple of n_kv_head");
+  const kv = Tensor.from([1, 2, 3, 4], [1, 2, 1, 2]); // (B 1, Hkv 2, T 1, D 2)
+  assertEquals([...repeatHeads(kv, 4).data], [1, 2, 1, 2, 3, 4, 3, 4]);
 });
 
-Deno.test("gradcheck: repeatKvHeads and a grouped-query attention layer (float64, rope)", () => {
+Deno.test("gradcheck: repeatKvHeads, repeatHeads and a grouped-query attention layer (float64, rope)", () => {
   const rng = new Rng(5);
   checkGrad((x) => repeatKvHeads(x, 4, 2), [randn64([2, 3, (4 + 2 * 2) * 3], rng)]);
   checkGrad((x) => repeatKvHeads(x, 4, 1), [randn64([1, 2, (4 + 2) * 2], rng)]);
+  checkGrad((x) => repeatHeads(x, 6), [randn64([2, 3, 4, 2], rng)]); // T5's separate k, v: (B, Hkv, T, D)
   const layer = new CausalSelfAttention(8, 4, {
     rng,
     dropoutRng: new Rng(6),

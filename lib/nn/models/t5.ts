@@ -8,7 +8,7 @@
  *
  * ```
  * shared.weight                                                       (vocab, C)
- * encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight            (C, C)
+ * encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight            (C, C); k, v (n_kv_head·D, C)
  * encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight (numBuckets, H)
  * encoder.block.{i}.layer.0.layer_norm.weight
  * encoder.block.{i}.layer.1.DenseReluDense.{wi,wo}.weight             (gelu) or {wi_0,wi_1,wo} (swiglu)
@@ -43,6 +43,7 @@ import {
   permute,
   reshape,
 } from "../../tensor/mod.ts";
+import { repeatHeads } from "../../tensor/ops/gqa.ts";
 import { attentionWithBias, relativePositionBias, relativePositionBuckets } from "../../tensor/ops/relpos.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
@@ -62,6 +63,8 @@ export interface T5Config {
   nDecoderLayer?: number;
   /** Attention heads. */
   nHead: number;
+  /** Key/value heads (grouped-query attention, self- and cross-attention; 1 = multi-query). Default nHead. */
+  nKvHead?: number;
   /** Width. */
   nEmbd: number;
   /** Dropout probability (embeddings, attention probabilities, sub-layer outputs, MLP hidden, final). */
@@ -109,9 +112,9 @@ export interface T5DecoderState {
   srcLengths: Int32Array | null;
   /** One self-attention cache per decoder block. */
   readonly selfCaches: KVCache[];
-  /** Cross-attention keys per decoder block, (B, H, Ts, D). */
+  /** Cross-attention keys per decoder block, (B, nKvHead, Ts, D). */
   crossK: Tensor[];
-  /** Cross-attention values per decoder block, (B, H, Ts, D). */
+  /** Cross-attention values per decoder block, (B, nKvHead, Ts, D). */
   crossV: Tensor[];
 }
 
@@ -135,8 +138,9 @@ export interface T5AttentionInputs {
 }
 
 /**
- * T5Attention: q, k, v, o projections (C, C); the first layer of a stack also owns `relative_attention_bias`
- * (numBuckets, H).
+ * T5Attention: q, o projections (C, C), k, v (nKvHead·D, C) (= (C, C) without grouped-query attention); the
+ * first layer of a stack also owns `relative_attention_bias` (numBuckets, H). Keys and values (and the caches)
+ * have nKvHead heads; query head h reads head ⌊h·nKvHead/nHead⌋ (repeated before the attention op).
  */
 export class T5Attention extends Module {
   /** Query projection. */
@@ -158,13 +162,17 @@ export class T5Attention extends Module {
   constructor(
     readonly nEmbd: number,
     readonly nHead: number,
-    c: Common & { relativeBias: boolean; numBuckets: number },
+    c: Common & { relativeBias: boolean; numBuckets: number; nKvHead?: number },
   ) {
     super();
-    const opts = { rng: c.rng, dtype: c.dtype, bias: c.bias };
+    this.nKvHead = c.nKvHead ?? nHead;
+    if (!Number.isInteger(this.nKvHead) || this.nKvHead < 1 || nHead % this.nKvHead !== 0) {
+      throw new Error(`T5: n_kv_head ${this.nKvHead} does not divide n_head ${nHead}`);
+    }
+    const opts = { rng: c.rng, dtype: c.dtype, bias: c.bias }, kvWidth = (nEmbd / nHead) * this.nKvHead;
     this.q = this.child("q", new Linear(nEmbd, nEmbd, opts));
-    this.k = this.child("k", new Linear(nEmbd, nEmbd, opts));
-    this.v = this.child("v", new Linear(nEmbd, nEmbd, opts));
+    this.k = this.child("k", new Linear(nEmbd, kvWidth, opts));
+    this.v = this.child("v", new Linear(nEmbd, kvWidth, opts));
     this.o = this.child("o", new Linear(nEmbd, nEmbd, { ...opts, std: c.projStd }));
     this.relative_attention_bias = c.relativeBias
       ? this.child("relative_attention_bias", new Embedding(c.numBuckets, nHead, c))
@@ -173,20 +181,24 @@ export class T5Attention extends Module {
     this.dropoutRng = c.dropoutRng;
   }
 
-  /** (B, T, C) → (B, H, T, D). */
-  heads(x: Tensor): Tensor {
-    const [B, T, C] = x.shape;
-    return permute(reshape(x, [B, T, this.nHead, C / this.nHead]), [0, 2, 1, 3]);
+  /** Key/value heads (= nHead without grouped-query attention). */
+  readonly nKvHead: number;
+
+  /** (B, T, H·D) → (B, H, T, D) for H = `n` heads (default nHead). */
+  heads(x: Tensor, n: number = this.nHead): Tensor {
+    const [B, T, W] = x.shape;
+    return permute(reshape(x, [B, T, n, W / n]), [0, 2, 1, 3]);
   }
 
-  /** Keys and values (B, H, Tk, D) of `kv` (B, Tk, C). */
+  /** Keys and values (B, nKvHead, Tk, D) of `kv` (B, Tk, C). */
   keysValues(kv: Tensor): [Tensor, Tensor] {
-    return [this.heads(this.k.forward(kv)), this.heads(this.v.forward(kv))];
+    return [this.heads(this.k.forward(kv), this.nKvHead), this.heads(this.v.forward(kv), this.nKvHead)];
   }
 
   /**
    * x (B, Tq, C) attends to `kv` (B, Tk, C) (itself for self-attention), or to precomputed keys and values
-   * (B, H, Tk, D); with a `cache`, x's own keys and values are appended first and it attends to all of them.
+   * (B, nKvHead, Tk, D); with a `cache`, x's own keys and values are appended first and it attends to all of
+   * them.
    */
   forward(
     x: Tensor,
@@ -199,6 +211,7 @@ export class T5Attention extends Module {
     if (src.k !== undefined && src.v !== undefined) [k, v] = [src.k, src.v];
     else [k, v] = this.keysValues(src.kv ?? x);
     if (src.cache !== undefined) [k, v] = src.cache.append(k, v);
+    if (this.nKvHead !== this.nHead) [k, v] = [repeatHeads(k, this.nHead), repeatHeads(v, this.nHead)];
     const y = attentionWithBias(q, k, v, ctx.bias, ctx.mask, {
       keyLengths: ctx.keyLengths,
       dropout: this.training ? this.pDrop : 0,
@@ -262,7 +275,7 @@ export class T5Block extends Module {
 
   /** Creates the block; `relativeBias` gives its self-attention the stack's bias table. */
   constructor(
-    cfg: Required<Pick<T5Config, "nEmbd" | "nHead" | "numBuckets">> & {
+    cfg: Required<Pick<T5Config, "nEmbd" | "nHead" | "nKvHead" | "numBuckets">> & {
       norm: NormKind;
       mlp: MLPKind;
       mlpHidden?: number;
@@ -274,7 +287,7 @@ export class T5Block extends Module {
     super();
     const C = cfg.nEmbd;
     const attn = (relativeBias: boolean) =>
-      new T5Attention(C, cfg.nHead, { ...c, relativeBias, numBuckets: cfg.numBuckets });
+      new T5Attention(C, cfg.nHead, { ...c, relativeBias, numBuckets: cfg.numBuckets, nKvHead: cfg.nKvHead });
     this.selfAttn = new T5SubLayer("SelfAttention", attn(cfg.relativeBias), cfg.norm, C, c);
     this.crossAttn = cfg.decoder ? new T5SubLayer("EncDecAttention", attn(false), cfg.norm, C, c) : null;
     this.ff = new T5SubLayer("DenseReluDense", t5MLP(C, cfg.mlp, cfg.mlpHidden, c), cfg.norm, C, c);
@@ -321,6 +334,7 @@ export class T5Stack extends Module {
       new T5Block({
         nEmbd: cfg.nEmbd,
         nHead: cfg.nHead,
+        nKvHead: cfg.nKvHead ?? cfg.nHead,
         numBuckets: cfg.numBuckets ?? 32,
         norm,
         mlp: cfg.mlp ?? "gelu",
@@ -465,7 +479,7 @@ export class T5 extends Module {
     capacity = this.config.blockSize,
   ): T5DecoderState {
     const [B] = encOut.shape;
-    const H = this.config.nHead, D = this.config.nEmbd / H;
+    const H = this.config.nKvHead ?? this.config.nHead, D = this.config.nEmbd / this.config.nHead;
     const crossK: Tensor[] = [], crossV: Tensor[] = [];
     for (const block of this.decoder.block.items) {
       const [k, v] = block.crossAttn!.inner.keysValues(encOut);

@@ -58,3 +58,28 @@ function copyGroups(
     }
   }
 }
+
+/**
+ * Heads x (B, nKvHead, T, D) repeated to (B, nHead, T, D): head h is x's head ⌊h·nKvHead/nHead⌋ (for attention
+ * layers with separate k and v projections, T5's). Its backward sums each group's gradients.
+ */
+export function repeatHeads(x: Tensor, nHead: number): Tensor {
+  const [B, Hkv, T, D] = x.shape;
+  if (x.ndim !== 4 || nHead % Hkv !== 0) {
+    throw new Error(`repeatHeads: x [${x.shape}] must be (B, H, T, D) with H dividing ${nHead}`);
+  }
+  const n = T * D, group = nHead / Hkv;
+  const out = allocate(x.dtype, B * nHead * n);
+  for (let bh = 0; bh < B * nHead; bh++) {
+    const src = Math.floor(bh / group) * n; // (b·nHead + h) / group = b·Hkv + ⌊h/group⌋
+    out.set(x.data.subarray(src, src + n), bh * n);
+  }
+  return result(out, [B, nHead, T, D], "repeatHeads", [x], (g) => {
+    const dx = allocate(x.dtype, x.size);
+    for (let bh = 0; bh < B * nHead; bh++) {
+      const dst = Math.floor(bh / group) * n, src = bh * n;
+      for (let i = 0; i < n; i++) dx[dst + i] += g[src + i];
+    }
+    accumulateGrad(x, dx, true);
+  });
+}
