@@ -11,7 +11,7 @@
  * @module
  */
 import { z } from "zod";
-import { DEFAULT_CONFIG, docAt, keysAt, schemaAt } from "../lib/experiment/schema.ts";
+import { DEFAULT_CONFIG, docAt, expectedAt, keysAt, schemaAt } from "../lib/experiment/schema.ts";
 
 /** The generated files, relative to the repository root. */
 export const GENERATED = { docs: "docs/config.md", types: "lib/experiment/config_types.ts" } as const;
@@ -106,7 +106,9 @@ export function renderConfigDocs(): string {
     const defaults: Record<string, unknown> = { ...DEFAULT_CONFIG[g.key] };
     for (const key of keysAt([g.key])!) {
       const type = typeOf(schemaAt([g.key, key])!);
-      out += `\n### \`${g.key}.${key}\`\n\n\`${type}\`, default \`${JSON.stringify(defaults[key])}\`.\n\n` +
+      // enums list their values in the type; other leaves add what they expect ("a positive integer")
+      const what = type.startsWith('"') ? `\`${type}\`` : `\`${type}\` (${expectedAt([g.key, key])})`;
+      out += `\n### \`${g.key}.${key}\`\n\n${what}, default \`${JSON.stringify(defaults[key])}\`.\n\n` +
         `${paragraph(doc([g.key, key]))}\n`;
     }
   }
