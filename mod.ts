@@ -103,7 +103,6 @@ export {
   T5Block,
   type T5Config,
   type T5DecoderState,
-  T5DenseAct,
   type T5ForwardOptions,
   type T5Output,
   T5Stack,

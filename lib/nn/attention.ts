@@ -1,5 +1,6 @@
 /**
- * Multi-head causal self-attention (nanoGPT's CausalSelfAttention), with an explicit mask and an optional KV cache.
+ * Multi-head causal self-attention (nanoGPT's CausalSelfAttention), with an explicit mask, an optional KV cache
+ * and grouped-query attention (fewer key/value heads than query heads).
  *
  * @module
  */
@@ -8,21 +9,24 @@ import {
   attention,
   type AttentionMask,
   causalMask,
-  flashSelfAttention,
   narrow,
   permute,
   reshape,
   rope,
   type RopeTable,
-  selfAttention,
 } from "../tensor/mod.ts";
+import { repeatKvHeads } from "../tensor/ops/gqa.ts";
 import { cachedAttentionForward, cachedAttentionSupported } from "../kernels/attention.ts";
 import { residentFloat32 } from "../kernels/wasm/runtime.ts";
 import { type DType, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Linear } from "./layers.ts";
 import { Module } from "./module.ts";
+import { type AttentionKind, ATTENTIONS, type AttentionVariant } from "./variants.ts";
 
-/** Keys and values of the positions seen so far, for one layer: (B, H, capacity, D) buffers. */
+/**
+ * Keys and values of the positions seen so far, for one layer: (B, H, capacity, D) buffers, H the key/value
+ * heads (fewer than the query heads with grouped-query attention).
+ */
 export class KVCache {
   /** Cached keys, (B, H, capacity, D), valid up to `length`. */
   readonly k: Float32Array | Float64Array;
@@ -72,24 +76,32 @@ export class KVCache {
     this.length += T;
   }
 
-  /** Appends T new positions (k, v: (B, H, T, D)) and returns the whole cached k and v as (B, H, length, D). */
+  /**
+   * Appends T new positions (k, v: (B, Hq, T, D)) and returns the whole cached k and v as (B, Hq, length, D).
+   * Hq is a multiple of the cache's H: with grouped-query attention the Hq/H query heads of a group carry equal
+   * copies of their key/value head, the cache keeps one and the result repeats it for each query head.
+   */
   append(k: Tensor, v: Tensor): [Tensor, Tensor] {
     const { B, H, capacity, D } = this;
-    const T = k.shape[2];
+    const Hq = k.shape[1], T = k.shape[2], group = Hq / H;
+    if (k.ndim !== 4 || k.shape[0] !== B || !Number.isInteger(group) || k.shape[3] !== D) {
+      throw new Error(`KVCache.append: k [${k.shape}] must be (${B}, a multiple of ${H} heads, T, ${D})`);
+    }
     if (this.length + T > capacity) {
       throw new Error(`KV cache full: ${this.length} + ${T} > ${capacity} positions`);
     }
     for (let bh = 0; bh < B * H; bh++) {
-      const dst = (bh * capacity + this.length) * D;
-      this.k.set(k.data.subarray(bh * T * D, (bh + 1) * T * D), dst);
-      this.v.set(v.data.subarray(bh * T * D, (bh + 1) * T * D), dst);
+      const src = bh * group * T * D, dst = (bh * capacity + this.length) * D; // the group's first query head
+      this.k.set(k.data.subarray(src, src + T * D), dst);
+      this.v.set(v.data.subarray(src, src + T * D), dst);
     }
     this.length += T;
     const L = this.length;
-    const kk = Tensor.zeros([B, H, L, D], k.dtype), vv = Tensor.zeros([B, H, L, D], k.dtype);
-    for (let bh = 0; bh < B * H; bh++) {
-      kk.data.set(this.k.subarray(bh * capacity * D, (bh * capacity + L) * D), bh * L * D);
-      vv.data.set(this.v.subarray(bh * capacity * D, (bh * capacity + L) * D), bh * L * D);
+    const kk = Tensor.zeros([B, Hq, L, D], k.dtype), vv = Tensor.zeros([B, Hq, L, D], k.dtype);
+    for (let bq = 0; bq < B * Hq; bq++) {
+      const bh = Math.floor(bq / group); // (b·Hq + h) / group = b·H + ⌊h/group⌋
+      kk.data.set(this.k.subarray(bh * capacity * D, (bh * capacity + L) * D), bq * L * D);
+      vv.data.set(this.v.subarray(bh * capacity * D, (bh * capacity + L) * D), bq * L * D);
     }
     return [kk, vv];
   }
@@ -111,16 +123,22 @@ export interface AttentionLayerOptions {
   projStd?: number;
   /** Rotary position embeddings on q and k (the model's shared table), or none. */
   rope?: RopeTable;
-  /** Tiled attention with an online softmax (no T×T matrix) for full-sequence forwards; needs dropout 0. */
-  flash?: boolean;
+  /** Attention kernel for full-sequence forwards (a key of {@link ATTENTIONS}). Default standard. */
+  attention?: AttentionKind;
+  /** Key/value heads (grouped-query attention; 1 = multi-query); must divide nHead. Default nHead. */
+  nKvHead?: number;
 }
 
 /**
  * c_attn (3C, C) projects to q, k, v; heads attend under an explicit mask; c_proj (C, C) mixes the heads.
- * Attention scale 1/√(C/H).
+ * Attention scale 1/√(C/H). With nKvHead < nHead (grouped-query attention) c_attn is ((nHead + 2·nKvHead)·D, C):
+ * its output rows are [q (nHead·D) | k (nKvHead·D) | v (nKvHead·D)], and query head h reads key/value head
+ * ⌊h·nKvHead/nHead⌋. The key/value heads are repeated per query head before the attention kernel (an extra
+ * (B, T, 3C) copy forward and a gather-sum backward; attention compute is that of nHead heads); the KV cache
+ * keeps nKvHead heads.
  */
 export class CausalSelfAttention extends Module {
-  /** Fused q/k/v projection, (3C, C). */
+  /** Fused q/k/v projection, ((nHead + 2·nKvHead)·D, C): (3C, C) without grouping. */
   readonly c_attn: Linear;
   /** Output projection, (C, C). */
   readonly c_proj: Linear;
@@ -133,22 +151,31 @@ export class CausalSelfAttention extends Module {
   /** Receives each forward's attention probabilities (B, H, T, T) when set (analysis). */
   onProbs: ((probs: Float32Array | Float64Array) => void) | undefined;
 
+  /** Key/value heads (= nHead without grouped-query attention). */
+  readonly nKvHead: number;
+
   /** Creates the layer. */
   constructor(readonly nEmbd: number, readonly nHead: number, opts: AttentionLayerOptions) {
     super();
     if (nEmbd % nHead !== 0) {
       throw new Error(`attention: n_embd ${nEmbd} is not divisible by n_head ${nHead}`);
     }
-    this.c_attn = this.child("c_attn", new Linear(nEmbd, 3 * nEmbd, opts));
+    this.nKvHead = opts.nKvHead ?? nHead;
+    if (!Number.isInteger(this.nKvHead) || this.nKvHead < 1 || nHead % this.nKvHead !== 0) {
+      throw new Error(`attention: n_kv_head ${this.nKvHead} does not divide n_head ${nHead}`);
+    }
+    const D = nEmbd / nHead;
+    this.c_attn = this.child("c_attn", new Linear(nEmbd, (nHead + 2 * this.nKvHead) * D, opts));
     this.c_proj = this.child("c_proj", new Linear(nEmbd, nEmbd, { ...opts, std: opts.projStd }));
     this.attnDropout = opts.dropout ?? 0;
     this.dropoutRng = opts.dropoutRng;
     this.resid_dropout = this.child("resid_dropout", new Dropout(this.attnDropout, opts.dropoutRng));
     this.rope = opts.rope ?? null;
-    this.flash = opts.flash ?? false;
-    if (this.flash && this.attnDropout > 0) {
+    this.attention = opts.attention ?? "standard";
+    this.#kernel = ATTENTIONS[this.attention];
+    if (!this.#kernel.dropout && this.attnDropout > 0) {
       throw new Error(
-        `attention: "flash" has no attention dropout; set dropout to 0 (got ${this.attnDropout})`,
+        `attention: "${this.attention}" has no attention dropout; set dropout to 0 (got ${this.attnDropout})`,
       );
     }
     if (this.rope !== null && this.rope.D !== nEmbd / nHead) {
@@ -158,8 +185,9 @@ export class CausalSelfAttention extends Module {
 
   /** Rotary position table (q and k are rotated) or null (positions come from elsewhere, or none). */
   readonly rope: RopeTable | null;
-  /** Whether full-sequence forwards use the tiled flash kernel (decoding with a cache uses the standard one). */
-  readonly flash: boolean;
+  /** The kernel of full-sequence forwards (decoding with a cache uses the standard one). */
+  readonly attention: AttentionKind;
+  readonly #kernel: AttentionVariant;
 
   /**
    * x (B, T, C) → (B, T, C). Without a cache the mask defaults to causal (T, T). With a cache, the new positions
@@ -168,20 +196,25 @@ export class CausalSelfAttention extends Module {
   forward(x: Tensor, opts: { mask?: AttentionMask; cache?: KVCache } = {}): Tensor {
     const [B, T, C] = x.shape;
     const H = this.nHead, D = C / H;
-    let qkv = this.c_attn.forward(x); // (B, T, 3C)
+    let qkv = this.c_attn.forward(x); // (B, T, 3C), or (B, T, (H + 2·Hkv)·D) grouped
+    if (this.nKvHead !== H) qkv = repeatKvHeads(qkv, H, this.nKvHead); // → (B, T, 3C)
     if (this.rope !== null) qkv = rope(qkv, H, opts.cache?.length ?? 0, this.rope); // positions continue the cache
     const p = this.training ? this.attnDropout : 0;
     if (!opts.cache) {
       // training and full recompute: attention reads the heads in place from qkv
       const mask = opts.mask ?? causalMask(T);
-      const y = this.flash && this.onProbs === undefined
-        ? flashSelfAttention(qkv, H, mask)
-        : selfAttention(qkv, H, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });
+      const kernel = this.onProbs !== undefined && !this.#kernel.probs ? ATTENTIONS.standard : this.#kernel;
+      const y = kernel.selfAttention(qkv, H, mask, {
+        dropout: p,
+        rng: this.dropoutRng,
+        onProbs: this.onProbs,
+      });
       return this.resid_dropout.forward(this.c_proj.forward(y));
     }
     const cache = opts.cache, kc = cache.k, vc = cache.v;
     if (
-      cachedAttentionSupported(qkv.data) && cachedAttentionSupported(kc) && cachedAttentionSupported(vc) &&
+      cache.H === H && cachedAttentionSupported(qkv.data) && cachedAttentionSupported(kc) &&
+      cachedAttentionSupported(vc) &&
       !qkv.requiresGrad && p === 0
     ) {
       // decoding: append k, v from qkv and attend over the cache in place (no gradient, no dropout)
@@ -201,7 +234,7 @@ export class CausalSelfAttention extends Module {
     const q = heads(narrow(qkv, 2, 0, C));
     let k = heads(narrow(qkv, 2, C, C));
     let v = heads(narrow(qkv, 2, 2 * C, C));
-    [k, v] = cache.append(k, v);
+    [k, v] = cache.append(k, v); // (a grouped cache keeps nKvHead heads and repeats them here)
     const Tk = k.shape[2];
     const mask = opts.mask ?? causalMask(T, Tk);
     const y = attention(q, k, v, mask, { dropout: p, rng: this.dropoutRng, onProbs: this.onProbs });

@@ -8,9 +8,17 @@ import type { Rng } from "../random.ts";
 import { add, type AttentionMask, type RopeTable } from "../tensor/mod.ts";
 import type { DType, Tensor } from "../tensor/tensor.ts";
 import { CausalSelfAttention, type KVCache } from "./attention.ts";
-import { LayerNorm, MLP, type Norm, RMSNorm, SwiGLUMLP } from "./layers.ts";
+import type { Norm } from "./layers.ts";
 import { Module } from "./module.ts";
 import { activeProbe } from "./probe.ts";
+import {
+  type AttentionKind,
+  type FeedForward,
+  type MLPKind,
+  MLPS,
+  type NormKind,
+  NORMS,
+} from "./variants.ts";
 
 /** Options of {@link Block}. */
 export interface BlockOptions {
@@ -30,18 +38,20 @@ export interface BlockOptions {
   dropoutRng: Rng;
   /** Storage type. */
   dtype?: DType;
-  /** Normalisation: LayerNorm (GPT-2) or RMSNorm (LLaMA). Default layernorm. */
-  norm?: "layernorm" | "rmsnorm";
+  /** Key/value heads of grouped-query attention (default nHead). */
+  nKvHead?: number;
+  /** Normalisation (a key of {@link NORMS}). Default layernorm. */
+  norm?: NormKind;
   /** pre: x + f(norm(x)) (GPT-2); post: norm(x + f(x)) (the original transformer, BERT). Default pre. */
   normPlacement?: "pre" | "post";
-  /** MLP: GELU (GPT-2) or SwiGLU (LLaMA). Default gelu. */
-  mlp?: "gelu" | "swiglu";
+  /** MLP (a key of {@link MLPS}). Default gelu. */
+  mlp?: MLPKind;
   /** MLP hidden size (default 4·C for GELU, LLaMA's rounding of 8/3·C for SwiGLU). */
   mlpHidden?: number;
   /** Rotary position table for attention, when the model uses RoPE. */
   rope?: RopeTable;
-  /** Flash (tiled, online-softmax) attention for full-sequence forwards. */
-  flash?: boolean;
+  /** Attention kernel for full-sequence forwards. Default standard. */
+  attention?: AttentionKind;
 }
 
 /** One transformer block (names: ln_1, attn, ln_2, mlp), GPT-2's by default, with the variants as options. */
@@ -53,7 +63,7 @@ export class Block extends Module {
   /** Norm before the MLP (after it, post-norm). */
   readonly ln_2: Norm;
   /** Feed-forward. */
-  readonly mlp: MLP | SwiGLUMLP;
+  readonly mlp: FeedForward;
   /** Where the norms sit. */
   readonly placement: "pre" | "post";
 
@@ -70,17 +80,19 @@ export class Block extends Module {
       projStd,
     };
     this.placement = o.normPlacement ?? "pre";
-    this.ln_1 = this.child("ln_1", makeNorm(o.norm ?? "layernorm", o.nEmbd, o.bias, o.dtype));
+    const norm = NORMS[o.norm ?? "layernorm"], normOpts = { bias: o.bias, dtype: o.dtype };
+    this.ln_1 = this.child("ln_1", norm.make(o.nEmbd, normOpts));
     this.attn = this.child(
       "attn",
-      new CausalSelfAttention(o.nEmbd, o.nHead, { ...common, rope: o.rope, flash: o.flash }),
+      new CausalSelfAttention(o.nEmbd, o.nHead, {
+        ...common,
+        nKvHead: o.nKvHead,
+        rope: o.rope,
+        attention: o.attention,
+      }),
     );
-    this.ln_2 = this.child("ln_2", makeNorm(o.norm ?? "layernorm", o.nEmbd, o.bias, o.dtype));
-    const mlpOpts = { ...common, hidden: o.mlpHidden };
-    this.mlp = this.child(
-      "mlp",
-      (o.mlp ?? "gelu") === "swiglu" ? new SwiGLUMLP(o.nEmbd, mlpOpts) : new MLP(o.nEmbd, mlpOpts),
-    );
+    this.ln_2 = this.child("ln_2", norm.make(o.nEmbd, normOpts));
+    this.mlp = this.child("mlp", MLPS[o.mlp ?? "gelu"].make(o.nEmbd, { ...common, hidden: o.mlpHidden }));
   }
 
   /** x (B, T, C) → (B, T, C). */
@@ -96,9 +108,4 @@ export class Block extends Module {
     activeProbe()?.blockOutput(y.data);
     return y;
   }
-}
-
-/** A LayerNorm (with a bias when `bias`) or an RMSNorm (weight only) of width `dim`. */
-export function makeNorm(kind: "layernorm" | "rmsnorm", dim: number, bias: boolean, dtype?: DType): Norm {
-  return kind === "rmsnorm" ? new RMSNorm(dim, { dtype }) : new LayerNorm(dim, { bias, dtype });
 }

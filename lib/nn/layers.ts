@@ -1,5 +1,6 @@
 /**
- * Basic layers: Linear, Embedding, LayerNorm, Dropout, and the GELU MLP. Parameter names follow PyTorch.
+ * Basic layers: Linear, Embedding, LayerNorm, RMSNorm, Dropout, and the GELU and SwiGLU MLPs. Parameter names
+ * follow PyTorch.
  *
  * @module
  */
@@ -124,46 +125,64 @@ export class Dropout extends Module {
   }
 }
 
-/** Options of {@link MLP}. */
+/** Options of {@link MLP} and {@link SwiGLUMLP}. */
 export interface MLPOptions extends LayerOptions {
-  /** Hidden size (default 4·dim). */
+  /** Hidden size (default 4·dim for GELU, {@link swigluHidden} for SwiGLU). */
   hidden?: number;
-  /** Biases in both projections. */
+  /** Biases in the projections. */
   bias?: boolean;
   /** Std of the output projection's init (nanoGPT scales it by 1/√(2·n_layer)). */
   projStd?: number;
-  /** Dropout after the output projection. */
+  /** Dropout probability. */
   dropout?: number;
   /** Generator of the dropout masks (shared by the model so its state can be checkpointed). */
   dropoutRng: Rng;
+  /**
+   * Where the dropout sits: after the down projection ("output", GPT-2 and LLaMA, the default) or on the hidden
+   * activations before it ("hidden", T5's DenseReluDense).
+   */
+  dropoutOn?: "output" | "hidden";
+  /**
+   * Parameter names of the projections (each model family keeps its checkpoint names): default GPT-2's
+   * c_fc/c_proj (GELU) and HF LLaMA's gate_proj/up_proj/down_proj (SwiGLU).
+   */
+  names?: { gate?: string; up?: string; down?: string };
+}
+
+/** The hidden activations h → the layer's output, with the dropout where `dropoutOn` puts it. */
+function project(down: Linear, drop: Dropout, on: "output" | "hidden", h: Tensor): Tensor {
+  return on === "hidden" ? down.forward(drop.forward(h)) : drop.forward(down.forward(h));
 }
 
 /** The GPT-2 MLP: c_fc (4C, C) → GELU → c_proj (C, 4C) → dropout. */
 export class MLP extends Module {
-  /** Up projection. */
-  readonly c_fc: Linear;
-  /** Down projection. */
-  readonly c_proj: Linear;
-  /** Residual dropout. */
+  /** Up projection (c_fc). */
+  readonly up: Linear;
+  /** Down projection (c_proj). */
+  readonly down: Linear;
+  /** Dropout. */
   readonly drop: Dropout;
+  /** Where the dropout sits. */
+  readonly dropoutOn: "output" | "hidden";
 
   /** Creates the MLP. */
   constructor(dim: number, opts: MLPOptions) {
     super();
     const hidden = opts.hidden ?? 4 * dim;
-    this.c_fc = this.child("c_fc", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
-    this.c_proj = this.child(
-      "c_proj",
+    this.up = this.child(opts.names?.up ?? "c_fc", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
+    this.down = this.child(
+      opts.names?.down ?? "c_proj",
       new Linear(hidden, dim, { ...opts, bias: opts.bias, std: opts.projStd }),
     );
     this.drop = this.child("dropout", new Dropout(opts.dropout ?? 0, opts.dropoutRng));
+    this.dropoutOn = opts.dropoutOn ?? "output";
   }
 
   /** x (..., C) → (..., C). */
   forward(x: Tensor): Tensor {
-    const h = this.c_fc.forward(x);
+    const h = this.up.forward(x);
     activeProbe()?.geluInput(h.data, h.shape[h.ndim - 1]);
-    return this.drop.forward(this.c_proj.forward(gelu(h)));
+    return project(this.down, this.drop, this.dropoutOn, gelu(h));
   }
 }
 
@@ -179,32 +198,34 @@ export function swigluHidden(dim: number, multiple = 8): number {
  * up_proj: (hidden, C); down_proj: (C, hidden)). Hidden size {@link swigluHidden} unless given.
  */
 export class SwiGLUMLP extends Module {
-  /** Gate projection. */
-  readonly gate_proj: Linear;
-  /** Up projection. */
-  readonly up_proj: Linear;
-  /** Down projection. */
-  readonly down_proj: Linear;
-  /** Residual dropout. */
+  /** Gate projection (gate_proj). */
+  readonly gate: Linear;
+  /** Up projection (up_proj). */
+  readonly up: Linear;
+  /** Down projection (down_proj). */
+  readonly down: Linear;
+  /** Dropout. */
   readonly drop: Dropout;
+  /** Where the dropout sits. */
+  readonly dropoutOn: "output" | "hidden";
 
   /** Creates the MLP. */
   constructor(dim: number, opts: MLPOptions) {
     super();
     const hidden = opts.hidden ?? swigluHidden(dim);
-    this.gate_proj = this.child("gate_proj", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
-    this.up_proj = this.child("up_proj", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
-    this.down_proj = this.child(
-      "down_proj",
+    const names = opts.names ?? {};
+    this.gate = this.child(names.gate ?? "gate_proj", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
+    this.up = this.child(names.up ?? "up_proj", new Linear(dim, hidden, { ...opts, bias: opts.bias }));
+    this.down = this.child(
+      names.down ?? "down_proj",
       new Linear(hidden, dim, { ...opts, bias: opts.bias, std: opts.projStd }),
     );
     this.drop = this.child("dropout", new Dropout(opts.dropout ?? 0, opts.dropoutRng));
+    this.dropoutOn = opts.dropoutOn ?? "output";
   }
 
   /** x (..., C) → (..., C). */
   forward(x: Tensor): Tensor {
-    return this.drop.forward(
-      this.down_proj.forward(swiglu(this.gate_proj.forward(x), this.up_proj.forward(x))),
-    );
+    return project(this.down, this.drop, this.dropoutOn, swiglu(this.gate.forward(x), this.up.forward(x)));
   }
 }

@@ -30,6 +30,27 @@ export {
 export { type AttentionLayerOptions, CausalSelfAttention, KVCache } from "./attention.ts";
 export { Block, type BlockOptions } from "./block.ts";
 export {
+  type AttentionKernelOptions,
+  type AttentionKind,
+  ATTENTIONS,
+  type AttentionVariant,
+  type Family,
+  type FeedForward,
+  type MLPKind,
+  MLPS,
+  type MLPVariant,
+  type NormKind,
+  type NormOptions,
+  NORMS,
+  type NormVariant,
+  type PositionKind,
+  type PositionOptions,
+  type PositionParts,
+  POSITIONS,
+  type PositionVariant,
+  variantNames,
+} from "./variants.ts";
+export {
   createGPT,
   GPT,
   type GPTConfig,
@@ -55,7 +76,6 @@ export {
   T5Block,
   type T5Config,
   type T5DecoderState,
-  T5DenseAct,
   type T5ForwardOptions,
   type T5Output,
   T5Stack,

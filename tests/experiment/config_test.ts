@@ -273,6 +273,16 @@ Deno.test("config error: n_embd not divisible by n_head", () => {
   configError({ path: f }, `${f}: model.n_embd: expected`, "divisible by model.n_head (4)", "got 130");
 });
 
+Deno.test("config: model.n_kv_head must divide model.n_head; null = n_head", () => {
+  configError(
+    { sets: ["model.n_kv_head=3"] },
+    "--set model.n_kv_head=3: model.n_kv_head: expected a divisor of model.n_head (4), or null, got 3",
+  );
+  configError({ sets: ["model.n_kv_head=0"] }, "model.n_kv_head: expected a positive integer or null, got 0");
+  assertEquals(loadConfig({ sets: ["model.n_kv_head=2"] }).config.model.n_kv_head, 2);
+  assertEquals(DEFAULT_CONFIG.model.n_kv_head, null);
+});
+
 Deno.test("config error: missing file", () => {
   const f = fx("does_not_exist.jsonc");
   const e = configError({ path: f }, `${f}: no such file`);

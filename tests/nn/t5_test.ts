@@ -120,13 +120,17 @@ Deno.test("gradcheck: cross-attention with padded keys (float64)", () => {
   checkGrad((x, enc) => attn.forward(x, ctx, { kv: enc }), [x, enc, ...params], { maxPerInput: 24 });
 });
 
-Deno.test("gradcheck: a whole tiny T5 in float64 (rmsnorm + swiglu, and layernorm + gelu untied)", () => {
+Deno.test("gradcheck: a whole tiny T5 in float64 (rmsnorm + swiglu, layernorm + gelu untied, multi-query)", () => {
   const src = Int32Array.from([1, 2, 3, 4, 10, 5, 6, 10, 9, 9]); // row 1 padded after 3 tokens
   const tgtIn = Int32Array.from([8, 4, 3, 2, 8, 6, 5, 9]);
   const tgtOut = Int32Array.from([4, 3, 2, 10, 6, 5, 10, -1]);
   const opts = { targets: tgtOut, srcLengths: Int32Array.from([5, 3]) };
   for (
-    const v of [{ mlp: "swiglu" as const }, { norm: "layernorm" as const, bias: true, tieWeights: false }]
+    const v of [
+      { mlp: "swiglu" as const },
+      { norm: "layernorm" as const, bias: true, tieWeights: false },
+      { nHead: 4, nKvHead: 1 },
+    ]
   ) {
     const model = new T5({ ...BASE, ...v }, new Rng(14), "float64");
     // larger weights than the init so every path carries a visible gradient
@@ -169,55 +173,72 @@ Deno.test("T5: parameter names follow HF T5; padding content does not change the
   });
 });
 
-Deno.test("T5 decoding: cached greedy equals a full recompute; cached step logits equal the full decoder's", () => {
-  const model = new T5({ ...BASE, nDecoderLayer: 2, blockSize: 10 }, new Rng(16));
-  for (const { tensor } of model.namedParameters(undefined, true)) {
-    for (let i = 0; i < tensor.size; i++) tensor.data[i] *= 20; // a random model with decisive logits
-  }
-  const src = Int32Array.from([1, 2, 3, 4, 10, 5, 6, 10, 9, 9]), srcLengths = Int32Array.from([5, 3]);
-  const opts = { maxLen: 10, bosId: 8, eosId: 10, srcLengths };
-  const cached = greedyDecode(model, src, 2, 5, opts);
-  const full = greedyDecode(model, src, 2, 5, { ...opts, useCache: false });
-  assertEquals(cached.map((t) => [...t]), full.map((t) => [...t]));
-  noGrad(() => {
-    const enc = model.encode(src, 2, 5, srcLengths);
-    const tgt = Int32Array.from([8, 3, 1, 4, 8, 7, 2, 2]);
-    const want = model.decode(tgt, 2, 4, enc, srcLengths).data;
-    const state = model.startDecoding(enc, srcLengths);
-    const first = model.decodeStep(Int32Array.from([8, 3, 8, 7]), 2, 2, state).data; // a 2-token prefill
-    const third = model.decodeStep(Int32Array.from([1, 2]), 2, 1, state).data;
-    const fourth = model.decodeStep(Int32Array.from([4, 2]), 2, 1, state).data;
-    const V = 11;
-    for (let b = 0; b < 2; b++) {
-      const row = (t: number) => want.subarray((b * 4 + t) * V, (b * 4 + t + 1) * V);
-      assertAllClose(first.subarray((b * 2 + 1) * V, (b * 2 + 2) * V), row(1), 1e-4, 1e-4, "prefill");
-      assertAllClose(third.subarray(b * V, (b + 1) * V), row(2), 1e-4, 1e-4, "step 3");
-      assertAllClose(fourth.subarray(b * V, (b + 1) * V), row(3), 1e-4, 1e-4, "step 4");
+for (const nKvHead of [undefined, 1]) {
+  const name =
+    `T5 decoding${nKvHead ? " (multi-query)" : ""}: cached greedy equals a full recompute; cached ` +
+    "step logits equal the full decoder's";
+  Deno.test(name, () => {
+    const model = new T5({ ...BASE, nDecoderLayer: 2, blockSize: 10, nKvHead }, new Rng(16));
+    if (nKvHead) {
+      const state = model.startDecoding(Tensor.zeros([1, 3, 8]));
+      assertEquals([state.selfCaches[0].H, ...state.crossK[0].shape], [1, 1, 1, 3, 4]); // n_kv_head heads cached
+    }
+    for (const { tensor } of model.namedParameters(undefined, true)) {
+      for (let i = 0; i < tensor.size; i++) tensor.data[i] *= 20; // a random model with decisive logits
+    }
+    const src = Int32Array.from([1, 2, 3, 4, 10, 5, 6, 10, 9, 9]), srcLengths = Int32Array.from([5, 3]);
+    const opts = { maxLen: 10, bosId: 8, eosId: 10, srcLengths };
+    const cached = greedyDecode(model, src, 2, 5, opts);
+    const full = greedyDecode(model, src, 2, 5, { ...opts, useCache: false });
+    assertEquals(cached.map((t) => [...t]), full.map((t) => [...t]));
+    noGrad(() => {
+      const enc = model.encode(src, 2, 5, srcLengths);
+      const tgt = Int32Array.from([8, 3, 1, 4, 8, 7, 2, 2]);
+      const want = model.decode(tgt, 2, 4, enc, srcLengths).data;
+      const state = model.startDecoding(enc, srcLengths);
+      const first = model.decodeStep(Int32Array.from([8, 3, 8, 7]), 2, 2, state).data; // a 2-token prefill
+      const third = model.decodeStep(Int32Array.from([1, 2]), 2, 1, state).data;
+      const fourth = model.decodeStep(Int32Array.from([4, 2]), 2, 1, state).data;
+      const V = 11;
+      for (let b = 0; b < 2; b++) {
+        const row = (t: number) => want.subarray((b * 4 + t) * V, (b * 4 + t + 1) * V);
+        assertAllClose(first.subarray((b * 2 + 1) * V, (b * 2 + 2) * V), row(1), 1e-4, 1e-4, "prefill");
+        assertAllClose(third.subarray(b * V, (b + 1) * V), row(2), 1e-4, 1e-4, "step 3");
+        assertAllClose(fourth.subarray(b * V, (b + 1) * V), row(3), 1e-4, 1e-4, "step 4");
+      }
+    });
+  });
+}
+
+for (const nKvHead of [undefined, 1]) {
+  Deno.test(`beam search${nKvHead ? " (multi-query)" : ""}: beam 1 equals greedy; hypothesis log-probs match a teacher-forced rescoring`, () => {
+    const model = new T5({ ...BASE, blockSize: 9, nKvHead }, new Rng(17));
+    for (const { tensor } of model.namedParameters(undefined, true)) {
+      for (let i = 0; i < tensor.size; i++) tensor.data[i] *= 15;
+    }
+    for (const src of [[1, 2, 3, 10], [4, 4, 10], [7, 6, 5, 4, 3, 10]].map((s) => Int32Array.from(s))) {
+      const greedy = greedyDecode(model, src, 1, src.length, { maxLen: 9, bosId: 8, eosId: 10 })[0];
+      const beam1 = beamSearch(model, src, { beamSize: 1, maxLen: 9, bosId: 8, eosId: 10 });
+      assertEquals([...beam1[0].tokens], [...greedy]);
+      const hyps = beamSearch(model, src, {
+        beamSize: 3,
+        maxLen: 9,
+        bosId: 8,
+        eosId: 10,
+        lengthPenalty: 0.6,
+      });
+      assertTrue(hyps.length >= 3 && hyps.every((h, i) => i === 0 || hyps[i - 1].score >= h.score));
+      for (const h of hyps.filter((h) => h.finished)) {
+        const n = h.tokens.length + 1;
+        const tgtIn = Int32Array.from([8, ...h.tokens]), tgtOut = Int32Array.from([...h.tokens, 10]);
+        const nll = noGrad(() =>
+          crossEntropy(model.eval().forward(src, 1, src.length, tgtIn, n).logits, tgtOut).item()
+        );
+        assertAllClose([h.logProb], [-nll * n], 1e-3, 1e-4, "rescored log-prob");
+      }
     }
   });
-});
-
-Deno.test("beam search: beam 1 equals greedy; hypothesis log-probs match a teacher-forced rescoring", () => {
-  const model = new T5({ ...BASE, blockSize: 9 }, new Rng(17));
-  for (const { tensor } of model.namedParameters(undefined, true)) {
-    for (let i = 0; i < tensor.size; i++) tensor.data[i] *= 15;
-  }
-  for (const src of [[1, 2, 3, 10], [4, 4, 10], [7, 6, 5, 4, 3, 10]].map((s) => Int32Array.from(s))) {
-    const greedy = greedyDecode(model, src, 1, src.length, { maxLen: 9, bosId: 8, eosId: 10 })[0];
-    const beam1 = beamSearch(model, src, { beamSize: 1, maxLen: 9, bosId: 8, eosId: 10 });
-    assertEquals([...beam1[0].tokens], [...greedy]);
-    const hyps = beamSearch(model, src, { beamSize: 3, maxLen: 9, bosId: 8, eosId: 10, lengthPenalty: 0.6 });
-    assertTrue(hyps.length >= 3 && hyps.every((h, i) => i === 0 || hyps[i - 1].score >= h.score));
-    for (const h of hyps.filter((h) => h.finished)) {
-      const n = h.tokens.length + 1;
-      const tgtIn = Int32Array.from([8, ...h.tokens]), tgtOut = Int32Array.from([...h.tokens, 10]);
-      const nll = noGrad(() =>
-        crossEntropy(model.eval().forward(src, 1, src.length, tgtIn, n).logits, tgtOut).item()
-      );
-      assertAllClose([h.logProb], [-nll * n], 1e-3, 1e-4, "rescored log-prob");
-    }
-  }
-});
+}
 
 Deno.test("span corruption: input + target rebuild the original, ~15% corrupted in spans of mean ~3", () => {
   const vocab = seq2seqVocab(50, 20);

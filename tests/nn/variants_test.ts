@@ -74,6 +74,8 @@ const VARIANTS: Record<string, Partial<GPTConfig>> = {
   post: { normPlacement: "post" },
   swiglu: { mlp: "swiglu" },
   llama: { position: "rope", norm: "rmsnorm", mlp: "swiglu", bias: false },
+  gqa: { nHead: 4, nKvHead: 2 },
+  "multi-query": { nHead: 4, nKvHead: 1, position: "rope" },
 };
 
 for (const [name, v] of Object.entries(VARIANTS)) {

@@ -13,13 +13,21 @@ import {
   checkpoint,
   crossEntropy,
   keepOnlyResult,
-  RopeTable,
+  type RopeTable,
 } from "../../tensor/mod.ts";
 import { type DType, isGradEnabled, type Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
-import { Block, makeNorm } from "../block.ts";
+import { Block } from "../block.ts";
 import { Dropout, Embedding, Linear, type Norm } from "../layers.ts";
 import { Container, Module, ModuleList } from "../module.ts";
+import {
+  type AttentionKind,
+  type MLPKind,
+  type NormKind,
+  NORMS,
+  type PositionKind,
+  POSITIONS,
+} from "../variants.ts";
 
 /** Shape and options of a GPT. */
 export interface GPTConfig {
@@ -31,6 +39,8 @@ export interface GPTConfig {
   nLayer: number;
   /** Attention heads per block. */
   nHead: number;
+  /** Key/value heads (grouped-query attention; 1 = multi-query); must divide nHead. Default nHead. */
+  nKvHead?: number;
   /** Width. */
   nEmbd: number;
   /** Dropout probability (embeddings, attention, residuals). */
@@ -39,16 +49,19 @@ export interface GPTConfig {
   bias: boolean;
   /** Share the token embedding with the LM head. */
   tieWeights: boolean;
-  /** Positions: a learned table `wpe` (GPT-2), rotary embeddings on q and k (RoPE), or none. Default learned. */
-  position?: "learned" | "rope" | "none";
+  /**
+   * Positions (a key of {@link POSITIONS} for gpt and bert): a learned table `wpe` (GPT-2), rotary embeddings on
+   * q and k (RoPE), or none. Default learned.
+   */
+  position?: Exclude<PositionKind, "relative">;
   /** RoPE's base (θ_i = base^(−2i/D)). Default 10000. */
   ropeBase?: number;
-  /** LayerNorm (GPT-2) or RMSNorm (LLaMA) in the blocks and at the end. Default layernorm. */
-  norm?: "layernorm" | "rmsnorm";
+  /** The norm of the blocks and the end (a key of {@link NORMS}): LayerNorm (GPT-2) by default. */
+  norm?: NormKind;
   /** Norms before (pre, GPT-2) or after (post) each sub-layer's residual add. Default pre. */
   normPlacement?: "pre" | "post";
-  /** GELU MLP (GPT-2) or SwiGLU (LLaMA). Default gelu. */
-  mlp?: "gelu" | "swiglu";
+  /** The MLP (a key of {@link MLPS}): GELU (GPT-2) by default. */
+  mlp?: MLPKind;
   /** MLP hidden size; default 4·n_embd (GELU) or LLaMA's 8/3·n_embd rounded up to a multiple of 8 (SwiGLU). */
   mlpHidden?: number;
   /**
@@ -56,8 +69,8 @@ export interface GPTConfig {
    * one more forward per block, identical gradients. Default false.
    */
   activationCheckpointing?: boolean;
-  /** Attention kernel: "standard" (stores the T×T probabilities) or "flash" (tiled, O(T) memory). */
-  attention?: "standard" | "flash";
+  /** Attention kernel (a key of {@link ATTENTIONS}): "standard" by default. */
+  attention?: AttentionKind;
 }
 
 /** Result of {@link GPT.forward}. */
@@ -107,21 +120,25 @@ export abstract class TransformerTrunk extends Module {
     if (c.nEmbd % c.nHead !== 0) {
       throw new Error(`${kind}: n_embd ${c.nEmbd} is not divisible by n_head ${c.nHead}`);
     }
-    const position = c.position ?? "learned";
-    this.rope = position === "rope"
-      ? new RopeTable(c.blockSize, c.nEmbd / c.nHead, c.ropeBase ?? 10000)
-      : null;
     this.dropoutRng = rng.fork();
     this.transformer = this.child("transformer", new Container());
     this.wte = this.transformer.add("wte", new Embedding(c.vocabSize, c.nEmbd, { rng, dtype }));
-    this.wpe = position === "learned"
-      ? this.transformer.add("wpe", new Embedding(c.blockSize, c.nEmbd, { rng, dtype }))
-      : null;
+    const { wpe, rope } = POSITIONS[c.position ?? "learned"].make({
+      blockSize: c.blockSize,
+      nEmbd: c.nEmbd,
+      headSize: c.nEmbd / c.nHead,
+      ropeBase: c.ropeBase ?? 10000,
+      rng,
+      dtype,
+    });
+    this.wpe = wpe && this.transformer.add("wpe", wpe);
+    this.rope = rope;
     this.drop = this.transformer.add("drop", new Dropout(c.dropout, this.dropoutRng));
     const blocks = Array.from({ length: c.nLayer }, () =>
       new Block({
         nEmbd: c.nEmbd,
         nHead: c.nHead,
+        nKvHead: c.nKvHead,
         nLayer: c.nLayer,
         dropout: c.dropout,
         bias: c.bias,
@@ -133,10 +150,13 @@ export abstract class TransformerTrunk extends Module {
         mlp: c.mlp,
         mlpHidden: c.mlpHidden,
         rope: this.rope ?? undefined,
-        flash: c.attention === "flash",
+        attention: c.attention,
       }));
     this.h = this.transformer.add("h", new ModuleList(blocks));
-    this.ln_f = this.transformer.add("ln_f", makeNorm(c.norm ?? "layernorm", c.nEmbd, c.bias, dtype));
+    this.ln_f = this.transformer.add(
+      "ln_f",
+      NORMS[c.norm ?? "layernorm"].make(c.nEmbd, { bias: c.bias, dtype }),
+    );
     this.lm_head = this.child(
       "lm_head",
       new Linear(c.nEmbd, c.vocabSize, {
@@ -187,10 +207,13 @@ export class GPT extends TransformerTrunk {
     super(config, rng, dtype, "GPT");
   }
 
-  /** Empty KV caches (one per block) for batch B and up to `capacity` positions (default block_size). */
+  /**
+   * Empty KV caches (one per block, nKvHead heads) for batch B and up to `capacity` positions (default
+   * block_size).
+   */
   newCaches(B: number, capacity = this.config.blockSize): KVCache[] {
-    const { nHead, nEmbd } = this.config;
-    return this.h.items.map(() => new KVCache(B, nHead, capacity, nEmbd / nHead, this.wte.weight.dtype));
+    const { nHead, nEmbd } = this.config, nKvHead = this.config.nKvHead ?? nHead;
+    return this.h.items.map(() => new KVCache(B, nKvHead, capacity, nEmbd / nHead, this.wte.weight.dtype));
   }
 
   /**

@@ -8,7 +8,7 @@
  *
  * ```
  * shared.weight                                                       (vocab, C)
- * encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight            (C, C)
+ * encoder.block.{i}.layer.0.SelfAttention.{q,k,v,o}.weight            (C, C); k, v (n_kv_head·D, C)
  * encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight (numBuckets, H)
  * encoder.block.{i}.layer.0.layer_norm.weight
  * encoder.block.{i}.layer.1.DenseReluDense.{wi,wo}.weight             (gelu) or {wi_0,wi_1,wo} (swiglu)
@@ -40,17 +40,17 @@ import {
   type AttentionMask,
   causalMask,
   crossEntropy,
-  gelu,
   keepOnlyResult,
   permute,
   reshape,
-  swiglu,
 } from "../../tensor/mod.ts";
+import { repeatHeads } from "../../tensor/ops/gqa.ts";
 import { attentionWithBias, relativePositionBias } from "../../tensor/ops/relpos.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
-import { Dropout, Embedding, LayerNorm, Linear, type Norm, RMSNorm, swigluHidden } from "../layers.ts";
+import { Dropout, Embedding, Linear, type MLPOptions, type Norm } from "../layers.ts";
 import { Module, ModuleList } from "../module.ts";
+import { type FeedForward, type MLPKind, MLPS, type NormKind, NORMS } from "../variants.ts";
 
 /** Shape and options of a {@link T5}. */
 export interface T5Config {
@@ -64,6 +64,8 @@ export interface T5Config {
   nDecoderLayer?: number;
   /** Attention heads. */
   nHead: number;
+  /** Key/value heads (grouped-query attention, self- and cross-attention; 1 = multi-query). Default nHead. */
+  nKvHead?: number;
   /** Width. */
   nEmbd: number;
   /** Dropout probability (embeddings, attention probabilities, sub-layer outputs, MLP hidden, final). */
@@ -72,10 +74,10 @@ export interface T5Config {
   bias: boolean;
   /** Share the token embedding with the LM head. */
   tieWeights: boolean;
-  /** RMSNorm (T5, default) or LayerNorm. */
-  norm?: "layernorm" | "rmsnorm";
-  /** GELU MLP (wi → gelu → wo) or SwiGLU (wo(silu(wi_0 x) ⊙ wi_1 x)). Default gelu. */
-  mlp?: "gelu" | "swiglu";
+  /** The norm (a key of {@link NORMS}): RMSNorm (T5) by default. */
+  norm?: NormKind;
+  /** The MLP (a key of {@link MLPS}): GELU (wi → gelu → wo, the default) or SwiGLU (wo(silu(wi_0 x) ⊙ wi_1 x)). */
+  mlp?: MLPKind;
   /** MLP hidden size; default 4·C (gelu) or LLaMA's 8/3·C rounded up to a multiple of 8 (swiglu). */
   mlpHidden?: number;
   /** Relative position buckets (default 32). */
@@ -111,9 +113,9 @@ export interface T5DecoderState {
   srcLengths: Int32Array | null;
   /** One self-attention cache per decoder block. */
   readonly selfCaches: KVCache[];
-  /** Cross-attention keys per decoder block, (B, H, Ts, D). */
+  /** Cross-attention keys per decoder block, (B, nKvHead, Ts, D). */
   crossK: Tensor[];
-  /** Cross-attention values per decoder block, (B, H, Ts, D). */
+  /** Cross-attention values per decoder block, (B, nKvHead, Ts, D). */
   crossV: Tensor[];
 }
 
@@ -137,8 +139,9 @@ export interface T5AttentionInputs {
 }
 
 /**
- * T5Attention: q, k, v, o projections (C, C); the first layer of a stack also owns `relative_attention_bias`
- * (numBuckets, H).
+ * T5Attention: q, o projections (C, C), k, v (nKvHead·D, C) (= (C, C) without grouped-query attention); the
+ * first layer of a stack also owns `relative_attention_bias` (numBuckets, H). Keys and values (and the caches)
+ * have nKvHead heads; query head h reads head ⌊h·nKvHead/nHead⌋ (repeated before the attention op).
  */
 export class T5Attention extends Module {
   /** Query projection. */
@@ -160,13 +163,17 @@ export class T5Attention extends Module {
   constructor(
     readonly nEmbd: number,
     readonly nHead: number,
-    c: Common & { relativeBias: boolean; numBuckets: number },
+    c: Common & { relativeBias: boolean; numBuckets: number; nKvHead?: number },
   ) {
     super();
-    const opts = { rng: c.rng, dtype: c.dtype, bias: c.bias };
+    this.nKvHead = c.nKvHead ?? nHead;
+    if (!Number.isInteger(this.nKvHead) || this.nKvHead < 1 || nHead % this.nKvHead !== 0) {
+      throw new Error(`T5: n_kv_head ${this.nKvHead} does not divide n_head ${nHead}`);
+    }
+    const opts = { rng: c.rng, dtype: c.dtype, bias: c.bias }, kvWidth = (nEmbd / nHead) * this.nKvHead;
     this.q = this.child("q", new Linear(nEmbd, nEmbd, opts));
-    this.k = this.child("k", new Linear(nEmbd, nEmbd, opts));
-    this.v = this.child("v", new Linear(nEmbd, nEmbd, opts));
+    this.k = this.child("k", new Linear(nEmbd, kvWidth, opts));
+    this.v = this.child("v", new Linear(nEmbd, kvWidth, opts));
     this.o = this.child("o", new Linear(nEmbd, nEmbd, { ...opts, std: c.projStd }));
     this.relative_attention_bias = c.relativeBias
       ? this.child("relative_attention_bias", new Embedding(c.numBuckets, nHead, c))
@@ -175,20 +182,24 @@ export class T5Attention extends Module {
     this.dropoutRng = c.dropoutRng;
   }
 
-  /** (B, T, C) → (B, H, T, D). */
-  heads(x: Tensor): Tensor {
-    const [B, T, C] = x.shape;
-    return permute(reshape(x, [B, T, this.nHead, C / this.nHead]), [0, 2, 1, 3]);
+  /** Key/value heads (= nHead without grouped-query attention). */
+  readonly nKvHead: number;
+
+  /** (B, T, H·D) → (B, H, T, D) for H = `n` heads (default nHead). */
+  heads(x: Tensor, n: number = this.nHead): Tensor {
+    const [B, T, W] = x.shape;
+    return permute(reshape(x, [B, T, n, W / n]), [0, 2, 1, 3]);
   }
 
-  /** Keys and values (B, H, Tk, D) of `kv` (B, Tk, C). */
+  /** Keys and values (B, nKvHead, Tk, D) of `kv` (B, Tk, C). */
   keysValues(kv: Tensor): [Tensor, Tensor] {
-    return [this.heads(this.k.forward(kv)), this.heads(this.v.forward(kv))];
+    return [this.heads(this.k.forward(kv), this.nKvHead), this.heads(this.v.forward(kv), this.nKvHead)];
   }
 
   /**
    * x (B, Tq, C) attends to `kv` (B, Tk, C) (itself for self-attention), or to precomputed keys and values
-   * (B, H, Tk, D); with a `cache`, x's own keys and values are appended first and it attends to all of them.
+   * (B, nKvHead, Tk, D); with a `cache`, x's own keys and values are appended first and it attends to all of
+   * them.
    */
   forward(
     x: Tensor,
@@ -201,6 +212,7 @@ export class T5Attention extends Module {
     if (src.k !== undefined && src.v !== undefined) [k, v] = [src.k, src.v];
     else [k, v] = this.keysValues(src.kv ?? x);
     if (src.cache !== undefined) [k, v] = src.cache.append(k, v);
+    if (this.nKvHead !== this.nHead) [k, v] = [repeatHeads(k, this.nHead), repeatHeads(v, this.nHead)];
     const y = attentionWithBias(q, k, v, ctx.bias, ctx.mask, {
       keyLengths: ctx.keyLengths,
       dropout: this.training ? this.pDrop : 0,
@@ -210,49 +222,24 @@ export class T5Attention extends Module {
   }
 }
 
-/** The feed-forward part, HF's `DenseReluDense`: wi/wo (gelu) or wi_0/wi_1/wo (swiglu). */
-export class T5DenseAct extends Module {
-  /** Up projection (gelu MLP). */
-  readonly wi: Linear | null;
-  /** Gate projection (swiglu). */
-  readonly wi_0: Linear | null;
-  /** Up projection (swiglu). */
-  readonly wi_1: Linear | null;
-  /** Down projection. */
-  readonly wo: Linear;
-  /** Dropout on the hidden activations. */
-  readonly dropout: Dropout;
+/** HF T5's names of each MLP variant's projections (`DenseReluDense.wi/wo`, gated `wi_0/wi_1/wo`). */
+const T5_MLP_NAMES: Record<MLPKind, MLPOptions["names"]> = {
+  gelu: { up: "wi", down: "wo" },
+  swiglu: { gate: "wi_0", up: "wi_1", down: "wo" },
+};
 
-  /** Creates the MLP. */
-  constructor(dim: number, kind: "gelu" | "swiglu", hidden: number | undefined, c: Common) {
-    super();
-    const opts = { rng: c.rng, dtype: c.dtype, bias: c.bias };
-    if (kind === "swiglu") {
-      const hd = hidden ?? swigluHidden(dim);
-      this.wi = null;
-      this.wi_0 = this.child("wi_0", new Linear(dim, hd, opts));
-      this.wi_1 = this.child("wi_1", new Linear(dim, hd, opts));
-      this.wo = this.child("wo", new Linear(hd, dim, { ...opts, std: c.projStd }));
-    } else {
-      const hd = hidden ?? 4 * dim;
-      this.wi = this.child("wi", new Linear(dim, hd, opts));
-      this.wi_0 = this.wi_1 = null;
-      this.wo = this.child("wo", new Linear(hd, dim, { ...opts, std: c.projStd }));
-    }
-    this.dropout = this.child("dropout", new Dropout(c.dropout, c.dropoutRng));
-  }
+/** T5's norm eps per variant: HF T5's RMSNorm uses 1e-6; LayerNorm keeps its default. */
+const T5_NORM_EPS: Partial<Record<NormKind, number>> = { rmsnorm: 1e-6 };
 
-  /** x (..., C) → (..., C). */
-  forward(x: Tensor): Tensor {
-    const h = this.wi !== null
-      ? gelu(this.wi.forward(x))
-      : swiglu(this.wi_0!.forward(x), this.wi_1!.forward(x));
-    return this.wo.forward(this.dropout.forward(h));
-  }
+/** The feed-forward part, HF's `DenseReluDense`: the shared MLP with T5's names, dropout on the hidden layer. */
+function t5MLP(dim: number, kind: MLPKind, hidden: number | undefined, c: Common): FeedForward {
+  const { rng, dtype, bias, dropout, dropoutRng, projStd } = c;
+  const opts = { rng, dtype, bias, dropout, dropoutRng, projStd, hidden };
+  return MLPS[kind].make(dim, { ...opts, dropoutOn: "hidden", names: T5_MLP_NAMES[kind] });
 }
 
-function makeT5Norm(kind: "layernorm" | "rmsnorm", dim: number, bias: boolean, dtype: DType): Norm {
-  return kind === "rmsnorm" ? new RMSNorm(dim, { eps: 1e-6, dtype }) : new LayerNorm(dim, { bias, dtype });
+function makeT5Norm(kind: NormKind, dim: number, bias: boolean, dtype: DType): Norm {
+  return NORMS[kind].make(dim, { bias, dtype, eps: T5_NORM_EPS[kind] });
 }
 
 /** A pre-norm residual sub-layer, x + dropout(f(layer_norm(x))): HF's T5LayerSelfAttention / CrossAttention / FF. */
@@ -263,7 +250,7 @@ export class T5SubLayer<F extends Module> extends Module {
   readonly dropout: Dropout;
 
   /** Registers `inner` under `name` (SelfAttention, EncDecAttention or DenseReluDense). */
-  constructor(name: string, readonly inner: F, norm: "layernorm" | "rmsnorm", dim: number, c: Common) {
+  constructor(name: string, readonly inner: F, norm: NormKind, dim: number, c: Common) {
     super();
     this.child(name, inner);
     this.layer_norm = this.child("layer_norm", makeT5Norm(norm, dim, c.bias, c.dtype));
@@ -283,15 +270,15 @@ export class T5Block extends Module {
   /** Cross-attention sub-layer (decoder only). */
   readonly crossAttn: T5SubLayer<T5Attention> | null;
   /** Feed-forward sub-layer. */
-  readonly ff: T5SubLayer<T5DenseAct>;
+  readonly ff: T5SubLayer<FeedForward>;
   /** The sub-layers, HF's `layer` list. */
   readonly layer: ModuleList<Module>;
 
   /** Creates the block; `relativeBias` gives its self-attention the stack's bias table. */
   constructor(
-    cfg: Required<Pick<T5Config, "nEmbd" | "nHead" | "numBuckets">> & {
-      norm: "layernorm" | "rmsnorm";
-      mlp: "gelu" | "swiglu";
+    cfg: Required<Pick<T5Config, "nEmbd" | "nHead" | "nKvHead" | "numBuckets">> & {
+      norm: NormKind;
+      mlp: MLPKind;
       mlpHidden?: number;
       decoder: boolean;
       relativeBias: boolean;
@@ -301,10 +288,10 @@ export class T5Block extends Module {
     super();
     const C = cfg.nEmbd;
     const attn = (relativeBias: boolean) =>
-      new T5Attention(C, cfg.nHead, { ...c, relativeBias, numBuckets: cfg.numBuckets });
+      new T5Attention(C, cfg.nHead, { ...c, relativeBias, numBuckets: cfg.numBuckets, nKvHead: cfg.nKvHead });
     this.selfAttn = new T5SubLayer("SelfAttention", attn(cfg.relativeBias), cfg.norm, C, c);
     this.crossAttn = cfg.decoder ? new T5SubLayer("EncDecAttention", attn(false), cfg.norm, C, c) : null;
-    this.ff = new T5SubLayer("DenseReluDense", new T5DenseAct(C, cfg.mlp, cfg.mlpHidden, c), cfg.norm, C, c);
+    this.ff = new T5SubLayer("DenseReluDense", t5MLP(C, cfg.mlp, cfg.mlpHidden, c), cfg.norm, C, c);
     const subs: Module[] = this.crossAttn
       ? [this.selfAttn, this.crossAttn, this.ff]
       : [this.selfAttn, this.ff];
@@ -348,6 +335,7 @@ export class T5Stack extends Module {
       new T5Block({
         nEmbd: cfg.nEmbd,
         nHead: cfg.nHead,
+        nKvHead: cfg.nKvHead ?? cfg.nHead,
         numBuckets: cfg.numBuckets ?? 32,
         norm,
         mlp: cfg.mlp ?? "gelu",
@@ -492,7 +480,7 @@ export class T5 extends Module {
     capacity = this.config.blockSize,
   ): T5DecoderState {
     const [B] = encOut.shape;
-    const H = this.config.nHead, D = this.config.nEmbd / H;
+    const H = this.config.nKvHead ?? this.config.nHead, D = this.config.nEmbd / this.config.nHead;
     const crossK: Tensor[] = [], crossV: Tensor[] = [];
     for (const block of this.decoder.block.items) {
       const [k, v] = block.crossAttn!.inner.keysValues(encOut);
