@@ -65,6 +65,7 @@ export {
   Tensor,
   transpose,
 } from "./lib/tensor/mod.ts";
+export type { Device } from "./lib/tensor/mod.ts";
 // layers and models
 export {
   Bert,
@@ -109,6 +110,7 @@ export {
   T5SubLayer,
   TransformerTrunk,
 } from "./lib/nn/mod.ts";
+export type { AttentionKind, FeedForward, MLPKind, NormKind, PositionKind } from "./lib/nn/mod.ts";
 // optimizers
 export {
   AdamW,
@@ -146,8 +148,10 @@ export {
 // training and checkpoints
 export {
   evaluate,
+  type Intervals,
   type LanguageModel,
   languageModelLoss,
+  type Learner,
   loadSafetensors,
   type LossScaleState,
   type MetricEvent,
@@ -162,7 +166,9 @@ export {
   type TrainableModel,
   type TrainData,
   type TrainerState,
+  type TrainHooks,
   type TrainOptions,
+  type TrainResult,
 } from "./lib/train/mod.ts";
 // generation
 export {
