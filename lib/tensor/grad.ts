@@ -7,6 +7,7 @@
  * @module
  */
 import type { Float } from "../kernels/types.ts";
+import { readSync } from "./storage.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** The gradient buffers of leaf tensors, reused from step to step. */
@@ -93,4 +94,12 @@ export function accumulateSharedGrad(t: Tensor, g: Float): void {
     const dst = t.grad;
     for (let i = 0; i < dst.length; i++) dst[i] += g[i];
   }
+}
+
+/**
+ * `t`'s gradient values now (on the CPU: the gradient's storage itself), or null when it has none; throws,
+ * naming `await t.read()`, on a device that reads only asynchronously.
+ */
+export function readGradSync(t: Tensor): Float | null {
+  return t.grad === null ? null : readSync(t, t.grad);
 }
