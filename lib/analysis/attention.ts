@@ -21,7 +21,7 @@
 import { withStep } from "../tensor/storage.ts";
 import type { GPT } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 
 /** Probabilities as the attention kernels hand them over. */
 export type Probs = Float32Array | Float64Array;

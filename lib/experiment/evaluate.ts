@@ -25,7 +25,7 @@ import { Bert } from "../nn/models/bert.ts";
 import { GPT } from "../nn/models/gpt.ts";
 import type { T5 } from "../nn/models/t5.ts";
 import { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import type { Config } from "./config.ts";
 import { bertScores, type FamilyModel, sameIds, t5Decodings, t5Run, t5Text, t5Vocab } from "./families.ts";
 

@@ -23,7 +23,7 @@ import { withStep } from "../tensor/storage.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import {
   noiseCounts,
   type Seq2SeqBatch,

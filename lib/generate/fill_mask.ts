@@ -5,7 +5,7 @@
  */
 import { withStep } from "../tensor/storage.ts";
 import type { Bert } from "../nn/models/bert.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 
 /** Options of {@link fillMask}. */
 export interface FillMaskOptions {

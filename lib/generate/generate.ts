@@ -19,7 +19,7 @@ import { withStep } from "../tensor/storage.ts";
 import type { GPT } from "../nn/models/gpt.ts";
 import type { KVCache } from "../nn/attention.ts";
 import type { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import { sampleToken, type SamplingOptions, validateSampling } from "./sampling.ts";
 
 /** Options of {@link generate}. */

@@ -13,7 +13,8 @@
  */
 import type { T5 } from "../nn/models/t5.ts";
 import { reorderDecoderState } from "../nn/models/t5.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 
 /** Options of {@link greedyDecode}. */
 export interface GreedyDecodeOptions {

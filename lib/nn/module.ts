@@ -23,8 +23,9 @@ export abstract class Module {
   training = true;
 
   /**
-   * Registers a parameter under a local name and returns it. Float32 parameters move into the WASM kernels'
-   * memory (when available), where the kernels read them in place instead of copying them on every call.
+   * Registers a parameter under a local name and returns it. Its values move into long-lived storage
+   * (`makePersistent`: on the CPU, float32 parameters go into the WASM kernels' memory when it is available,
+   * where the kernels read them in place instead of copying them on every call).
    */
   protected param(name: string, t: Tensor): Tensor {
     makePersistent(t);

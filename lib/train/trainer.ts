@@ -20,7 +20,8 @@ import type { Rng, RngState } from "../random.ts";
 import { readGradSync } from "../tensor/grad.ts";
 import { getPrecision, setPrecision } from "../tensor/precision.ts";
 import { withStep } from "../tensor/storage.ts";
-import { noGrad, type Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import {
   copyWeights,
   detailEvent,
