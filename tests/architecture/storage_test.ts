@@ -6,7 +6,7 @@
  *
  * The check is type-aware (the TypeScript checker over every file under `lib/`), so a `.data` of a batch, a
  * config or a safetensors record is not mistaken for a tensor's. A file outside the two rooms may not:
- * - read or write `.data` or `.grad` of a {@link Tensor} (property access, `["data"]`, or destructuring);
+ * - read or write `.data` or `.grad` of a `Tensor` (property access, `["data"]`, or destructuring);
  * - import from `lib/kernels` (the kernels take raw storage; `withArena` and `residentFloat32` live there),
  *   except the modules in {@link KERNEL_MODULES_ALLOWED}; type-only imports are fine;
  * - import the storage-level helpers that ops are written with ({@link OP_INTERNALS}).
