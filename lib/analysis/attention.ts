@@ -18,10 +18,10 @@
  *
  * @module
  */
-import { withArena } from "../kernels/wasm/runtime.ts";
+import { withStep } from "../tensor/storage.ts";
 import type { GPT } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 
 /** Probabilities as the attention kernels hand them over. */
 export type Probs = Float32Array | Float64Array;
@@ -213,7 +213,7 @@ function forwardWithProbs(
   T: number,
   hook: (layer: number, probs: Probs) => void,
 ): void {
-  withAttentionHook(model, hook, () => noGrad(() => withArena(() => void model.forward(ids, rows, T))));
+  withAttentionHook(model, hook, () => noGrad(() => withStep(() => void model.forward(ids, rows, T))));
 }
 
 /** The attention maps of every layer and head for one prompt (1 ≤ length ≤ block_size). */

@@ -98,7 +98,8 @@ export function projectEmbeddings(
     }
   }
   const n = ids.length, rows = new Float64Array(n * C);
-  ids.forEach((id, r) => rows.set(weights.data.subarray(id * C, (id + 1) * C), r * C));
+  const values = weights.readSync();
+  ids.forEach((id, r) => rows.set(values.subarray(id * C, (id + 1) * C), r * C));
   let xy: Float64Array, axes: [string, string], note: string, explained: [number, number] | undefined;
   if (opts.method === "pca") {
     const r = pca(rows, n, C, 2);

@@ -19,6 +19,7 @@
  */
 import type { Batch, Batcher, BatcherState, BatchSource } from "./batcher.ts";
 import { Rng, type RngState } from "../random.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 
 /** Options of {@link maskTokens}. */
 export interface MaskOptions {
@@ -142,11 +143,11 @@ export function maskRows(ids: Int32Array, rowLength: number, opts: MaskOptions):
  * per target. NaN when no position is masked.
  */
 export function maskedAccuracy(
-  logits: { readonly data: ArrayLike<number>; readonly shape: readonly number[] },
+  logits: Tensor,
   targets: Int32Array,
 ): number {
-  const V = logits.shape[logits.shape.length - 1];
-  const rows = logits.data.length / V;
+  const V = logits.shape[logits.shape.length - 1], values = logits.readSync();
+  const rows = values.length / V;
   if (targets.length !== rows) {
     throw new Error(`maskedAccuracy: ${targets.length} targets for ${rows} rows of logits`);
   }
@@ -156,7 +157,7 @@ export function maskedAccuracy(
     count++;
     let best = 0, bestV = -Infinity;
     for (let v = 0; v < V; v++) {
-      const l = logits.data[r * V + v];
+      const l = values[r * V + v];
       if (l > bestV) {
         bestV = l;
         best = v;

@@ -20,12 +20,12 @@ import { corpusBleu, type SmoothingMethod, whitespaceTokenize } from "../eval/bl
 import { bitsPerByte, utf8ByteLength } from "../eval/perplexity.ts";
 import { corpusRouge } from "../eval/rouge.ts";
 import { generate } from "../generate/generate.ts";
-import { withArena } from "../kernels/wasm/runtime.ts";
+import { withStep } from "../tensor/storage.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT } from "../nn/models/gpt.ts";
 import type { T5 } from "../nn/models/t5.ts";
 import { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import type { Config } from "./config.ts";
 import { bertScores, type FamilyModel, sameIds, t5Decodings, t5Run, t5Text, t5Vocab } from "./families.ts";
 
@@ -115,7 +115,7 @@ export function languageModelScores(
       x.set(tokens.subarray(at, at + T), r * T);
       y.set(tokens.subarray(at + 1, at + T + 1), r * T);
     }
-    nats += noGrad(() => withArena(() => model.forward(x, rows, T, { targets: y }).loss!.item())) * rows * T;
+    nats += noGrad(() => withStep(() => model.forward(x, rows, T, { targets: y }).loss!.item())) * rows * T;
   }
   const scored = windows * T, bytes = bytesOf(tokenizer, tokens.subarray(1, scored + 1));
   return {

@@ -19,11 +19,11 @@ import { type Batch, Batcher, evalWindows } from "../data/batcher.ts";
 import { maskedAccuracy, maskEvalBatches, MlmBatcher } from "../data/mlm.ts";
 import { fillMask } from "../generate/fill_mask.ts";
 import { generate } from "../generate/generate.ts";
-import { withArena } from "../kernels/wasm/runtime.ts";
+import { withStep } from "../tensor/storage.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
 import { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import {
   noiseCounts,
   type Seq2SeqBatch,
@@ -333,7 +333,7 @@ export function bertScores(
       const n = b.y.reduce((k, v) => k + (v >= 0 ? 1 : 0), 0);
       if (n === 0) continue;
       noGrad(() =>
-        withArena(() => {
+        withStep(() => {
           const { logits, loss } = model.forward(b.x, b.x.length / T, T, { targets: b.y });
           nats += loss!.item() * n;
           hits += maskedAccuracy(logits, b.y) * n;

@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { withArena } from "../kernels/wasm/runtime.ts";
+import { withStep } from "../tensor/storage.ts";
 import type { Bert } from "../nn/models/bert.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 
 /** Options of {@link fillMask}. */
 export interface FillMaskOptions {
@@ -55,13 +55,13 @@ export function fillMask(model: Bert, ids: Int32Array, opts: FillMaskOptions): F
   const wasTraining = model.training;
   model.eval();
   try {
-    return withArena(() =>
+    return withStep(() =>
       noGrad(() => {
         const { logits } = model.forward(ids, B, T, { lengths: opts.lengths, padId: opts.padId });
-        const out: FillMaskPrediction[] = [];
+        const out: FillMaskPrediction[] = [], values = logits.readSync();
         for (let r = 0; r < B * T; r++) {
           if (ids[r] !== opts.maskId) continue;
-          const row = logits.data.subarray(r * V, (r + 1) * V);
+          const row = values.subarray(r * V, (r + 1) * V);
           let max = -Infinity;
           for (let v = 0; v < V; v++) max = Math.max(max, row[v]);
           let z = 0;

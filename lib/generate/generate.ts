@@ -15,11 +15,11 @@
  *
  * @module
  */
-import { withArena } from "../kernels/wasm/runtime.ts";
+import { withStep } from "../tensor/storage.ts";
 import type { GPT } from "../nn/models/gpt.ts";
 import type { KVCache } from "../nn/attention.ts";
 import type { Rng } from "../random.ts";
-import { noGrad } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import { sampleToken, type SamplingOptions, validateSampling } from "./sampling.ts";
 
 /** Options of {@link generate}. */
@@ -83,9 +83,9 @@ export function generate(model: GPT, prompt: Int32Array, opts: GenerateOptions):
           }
         }
         const T = len - feedFrom;
-        const next = withArena(() => {
+        const next = withStep(() => {
           const { logits } = model.forward(tokens.subarray(feedFrom, len), 1, T, { caches });
-          return sampleToken(logits.data.subarray((T - 1) * vocabSize, T * vocabSize), sampling, rng);
+          return sampleToken(logits.readSync().subarray((T - 1) * vocabSize, T * vocabSize), sampling, rng);
         });
         tokens[len++] = next;
         onToken?.(next);

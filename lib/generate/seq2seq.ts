@@ -13,7 +13,8 @@
  */
 import type { T5 } from "../nn/models/t5.ts";
 import { reorderDecoderState } from "../nn/models/t5.ts";
-import { noGrad, Tensor } from "../tensor/tensor.ts";
+import { Tensor } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 
 /** Options of {@link greedyDecode}. */
 export interface GreedyDecodeOptions {
@@ -108,12 +109,12 @@ export function greedyDecode(
       let logits: ArrayLike<number>, off: (b: number) => number;
       if (state !== null) {
         const feed = Int32Array.from({ length: B }, (_, b) => prefix[b * maxLen + s]);
-        logits = model.decodeStep(feed, B, 1, state).data;
+        logits = model.decodeStep(feed, B, 1, state).readSync();
         off = (b) => b * V;
       } else {
         const T = s + 1, tgt = new Int32Array(B * T);
         for (let b = 0; b < B; b++) tgt.set(prefix.subarray(b * maxLen, b * maxLen + T), b * T);
-        logits = model.decode(tgt, B, T, enc, lengths).data;
+        logits = model.decode(tgt, B, T, enc, lengths).readSync();
         off = (b) => (b * T + s) * V;
       }
       for (let b = 0; b < B; b++) {
@@ -162,13 +163,13 @@ export function beamSearch(model: T5, src: Int32Array, opts: BeamSearchOptions):
   return inference(model, () => {
     const enc1 = model.encode(src, 1, Ts); // (1, Ts, C), repeated for the K beam rows
     const C = enc1.shape[2], rep = Tensor.zeros([K, Ts, C], enc1.dtype);
-    for (let b = 0; b < K; b++) rep.data.set(enc1.data, b * Ts * C);
+    for (let b = 0; b < K; b++) rep.write(enc1.readSync(), b * Ts * C);
     const state = model.startDecoding(rep, null, maxLen);
     let beams: { tokens: number[]; logProb: number }[] = [{ tokens: [], logProb: 0 }];
     const hyps: Hypothesis[] = [];
     const feed = new Int32Array(K).fill(bosId);
     for (let s = 0; s < maxLen; s++) {
-      const logits = model.decodeStep(feed, K, 1, state).data;
+      const logits = model.decodeStep(feed, K, 1, state).readSync();
       const cands: { beam: number; token: number; logProb: number }[] = [];
       beams.forEach((beam, b) => {
         const lp = logSoftmax(logits, b * V, V);

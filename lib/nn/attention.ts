@@ -16,96 +16,13 @@ import {
   type RopeTable,
 } from "../tensor/mod.ts";
 import { repeatKvHeads } from "../tensor/ops/gqa.ts";
-import { cachedAttentionForward, cachedAttentionSupported } from "../kernels/attention.ts";
-import { residentFloat32 } from "../kernels/wasm/runtime.ts";
-import { type DType, Tensor } from "../tensor/tensor.ts";
+import { cachedSelfAttention, KVCache } from "../tensor/ops/kvcache.ts";
+import type { DType, Tensor } from "../tensor/tensor.ts";
 import { Dropout, Linear } from "./layers.ts";
 import { Module } from "./module.ts";
 import { type AttentionKind, ATTENTIONS, type AttentionVariant } from "./variants.ts";
 
-/**
- * Keys and values of the positions seen so far, for one layer: (B, H, capacity, D) buffers, H the key/value
- * heads (fewer than the query heads with grouped-query attention).
- */
-export class KVCache {
-  /** Cached keys, (B, H, capacity, D), valid up to `length`. */
-  readonly k: Float32Array | Float64Array;
-  /** Cached values. */
-  readonly v: Float32Array | Float64Array;
-  /** Number of cached positions. */
-  length = 0;
-
-  /** Allocates an empty cache. */
-  constructor(
-    readonly B: number,
-    readonly H: number,
-    readonly capacity: number,
-    readonly D: number,
-    dtype: DType,
-  ) {
-    const n = B * H * capacity * D;
-    // float32 caches live in the kernel memory, where attention reads them in place
-    this.k = dtype === "float64" ? new Float64Array(n) : residentFloat32(n) ?? new Float32Array(n);
-    this.v = dtype === "float64" ? new Float64Array(n) : residentFloat32(n) ?? new Float32Array(n);
-  }
-
-  /**
-   * Appends T new positions straight from the fused projection output qkv (B, T, 3C) (k and v are its second
-   * and third thirds, heads side by side) without forming (B, H, T, D) tensors.
-   */
-  appendPacked(qkv: Tensor): void {
-    const { B, H, capacity, D } = this;
-    const T = qkv.shape[1], C = H * D;
-    if (qkv.ndim !== 3 || qkv.shape[0] !== B || qkv.shape[2] !== 3 * C) {
-      throw new Error(`KVCache.appendPacked: qkv [${qkv.shape}] must be (${B}, T, ${3 * C})`);
-    }
-    if (this.length + T > capacity) {
-      throw new Error(`KV cache full: ${this.length} + ${T} > ${capacity} positions`);
-    }
-    const src = qkv.data;
-    for (let b = 0; b < B; b++) {
-      for (let t = 0; t < T; t++) {
-        const row = (b * T + t) * 3 * C;
-        for (let h = 0; h < H; h++) {
-          const dst = ((b * H + h) * capacity + this.length + t) * D;
-          this.k.set(src.subarray(row + C + h * D, row + C + (h + 1) * D), dst);
-          this.v.set(src.subarray(row + 2 * C + h * D, row + 2 * C + (h + 1) * D), dst);
-        }
-      }
-    }
-    this.length += T;
-  }
-
-  /**
-   * Appends T new positions (k, v: (B, Hq, T, D)) and returns the whole cached k and v as (B, Hq, length, D).
-   * Hq is a multiple of the cache's H: with grouped-query attention the Hq/H query heads of a group carry equal
-   * copies of their key/value head, the cache keeps one and the result repeats it for each query head.
-   */
-  append(k: Tensor, v: Tensor): [Tensor, Tensor] {
-    const { B, H, capacity, D } = this;
-    const Hq = k.shape[1], T = k.shape[2], group = Hq / H;
-    if (k.ndim !== 4 || k.shape[0] !== B || !Number.isInteger(group) || k.shape[3] !== D) {
-      throw new Error(`KVCache.append: k [${k.shape}] must be (${B}, a multiple of ${H} heads, T, ${D})`);
-    }
-    if (this.length + T > capacity) {
-      throw new Error(`KV cache full: ${this.length} + ${T} > ${capacity} positions`);
-    }
-    for (let bh = 0; bh < B * H; bh++) {
-      const src = bh * group * T * D, dst = (bh * capacity + this.length) * D; // the group's first query head
-      this.k.set(k.data.subarray(src, src + T * D), dst);
-      this.v.set(v.data.subarray(src, src + T * D), dst);
-    }
-    this.length += T;
-    const L = this.length;
-    const kk = Tensor.zeros([B, Hq, L, D], k.dtype), vv = Tensor.zeros([B, Hq, L, D], k.dtype);
-    for (let bq = 0; bq < B * Hq; bq++) {
-      const bh = Math.floor(bq / group); // (b·Hq + h) / group = b·H + ⌊h/group⌋
-      kk.data.set(this.k.subarray(bh * capacity * D, (bh * capacity + L) * D), bq * L * D);
-      vv.data.set(this.v.subarray(bh * capacity * D, (bh * capacity + L) * D), bq * L * D);
-    }
-    return [kk, vv];
-  }
-}
+export { KVCache };
 
 /** Options of {@link CausalSelfAttention}. */
 export interface AttentionLayerOptions {
@@ -211,24 +128,11 @@ export class CausalSelfAttention extends Module {
       });
       return this.resid_dropout.forward(this.c_proj.forward(y));
     }
-    const cache = opts.cache, kc = cache.k, vc = cache.v;
-    if (
-      cache.H === H && cachedAttentionSupported(qkv.data) && cachedAttentionSupported(kc) &&
-      cachedAttentionSupported(vc) &&
-      !qkv.requiresGrad && p === 0
-    ) {
-      // decoding: append k, v from qkv and attend over the cache in place (no gradient, no dropout)
-      const Tk = cache.length + T;
-      const mask = opts.mask ?? causalMask(T, Tk);
-      if (mask.Tq !== T || mask.Tk !== Tk) {
-        throw new Error(`attention: mask is (${mask.Tq}, ${mask.Tk}) but the scores are (${T}, ${Tk})`);
-      }
-      cache.appendPacked(qkv);
-      const probs = new Float32Array(B * H * T * Tk), y = new Float32Array(B * T * C);
-      const dims = { BH: B * H, H, Tq: T, Tk, D, scale: 1 / Math.sqrt(D) };
-      cachedAttentionForward(qkv.data, kc, vc, cache.capacity, mask.data, probs, y, dims);
-      this.onProbs?.(probs);
-      return this.resid_dropout.forward(this.c_proj.forward(new Tensor(y, [B, T, C])));
+    const cache = opts.cache;
+    if (!qkv.requiresGrad && p === 0) {
+      // decoding: append k, v from qkv and attend over the cache in place (null where that path does not apply)
+      const y = cachedSelfAttention(qkv, cache, H, opts.mask, this.onProbs);
+      if (y !== null) return this.resid_dropout.forward(this.c_proj.forward(y));
     }
     const heads = (t: Tensor) => permute(reshape(t, [B, T, H, D]), [0, 2, 1, 3]); // (B, H, T, D)
     const q = heads(narrow(qkv, 2, 0, C));

@@ -105,7 +105,7 @@ export class Block extends Module {
       x = add(x, this.attn.forward(this.ln_1.forward(x), opts));
       y = add(x, this.mlp.forward(this.ln_2.forward(x)));
     }
-    activeProbe()?.blockOutput(y.data);
+    activeProbe()?.blockOutput(y.readSync());
     return y;
   }
 }

@@ -181,7 +181,7 @@ export class MLP extends Module {
   /** x (..., C) → (..., C). */
   forward(x: Tensor): Tensor {
     const h = this.up.forward(x);
-    activeProbe()?.geluInput(h.data, h.shape[h.ndim - 1]);
+    activeProbe()?.geluInput(h.readSync(), h.shape[h.ndim - 1]);
     return project(this.down, this.drop, this.dropoutOn, gelu(h));
   }
 }

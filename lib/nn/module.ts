@@ -4,8 +4,8 @@
  * @module
  */
 import type { Rng } from "../random.ts";
-import { type DType, Tensor } from "../tensor/tensor.ts";
-import { inArena, residentAddress, residentFloat32 } from "../kernels/wasm/runtime.ts";
+import { type DType, numel, Tensor } from "../tensor/tensor.ts";
+import { makePersistent } from "../tensor/storage.ts";
 
 /** A parameter with its fully qualified name (e.g. `transformer.h.0.attn.c_attn.weight`). */
 export interface NamedTensor {
@@ -23,17 +23,12 @@ export abstract class Module {
   training = true;
 
   /**
-   * Registers a parameter under a local name and returns it. Float32 parameters move into the WASM kernels'
-   * memory (when available), where the kernels read them in place instead of copying them on every call.
+   * Registers a parameter under a local name and returns it. Its values move into long-lived storage
+   * (`makePersistent`: on the CPU, float32 parameters go into the WASM kernels' memory when it is available,
+   * where the kernels read them in place instead of copying them on every call).
    */
   protected param(name: string, t: Tensor): Tensor {
-    if (t.data instanceof Float32Array && (residentAddress(t.data) < 0 || inArena(t.data))) {
-      const home = residentFloat32(t.size);
-      if (home !== null) {
-        home.set(t.data);
-        t.data = home;
-      }
-    }
+    makePersistent(t);
     t.requiresGrad = true;
     this.#params.set(name, t);
     return t;
@@ -83,7 +78,7 @@ export abstract class Module {
 
   /** Clears every parameter's gradient. */
   zeroGrad(): void {
-    for (const { tensor } of this.namedParameters("", true)) tensor.grad = null;
+    for (const { tensor } of this.namedParameters("", true)) tensor.zeroGrad();
   }
 
   /** Parameters as a name → tensor map (tied weights appear under every name, as in PyTorch's state_dict). */
@@ -108,7 +103,7 @@ export abstract class Module {
       if (src.shape.length !== tensor.shape.length || src.shape.some((d, i) => d !== tensor.shape[i])) {
         throw new Error(`${source}: tensor "${name}" has shape [${src.shape}], expected [${tensor.shape}]`);
       }
-      tensor.data.set(src.data);
+      tensor.write(src.data);
     }
   }
 }
@@ -147,9 +142,9 @@ export interface Initialisers {
 export const init: Initialisers = {
   /** Normal(0, std²) samples. */
   normal(shape: readonly number[], std: number, rng: Rng, dtype: DType = "float32"): Tensor {
-    const t = Tensor.zeros(shape, dtype);
-    for (let i = 0; i < t.size; i++) t.data[i] = rng.normal() * std;
-    return t;
+    const values = new Float64Array(numel(shape));
+    for (let i = 0; i < values.length; i++) values[i] = rng.normal() * std;
+    return Tensor.from(values, shape, dtype);
   },
   /** Zeros. */
   zeros(shape: readonly number[], dtype: DType = "float32"): Tensor {

@@ -3,9 +3,7 @@
  *
  * @module
  */
-import { adamwUpdate } from "../kernels/optim.ts";
-import { wasmAvailable } from "../kernels/wasm/runtime.ts";
-import { adoptStorage } from "../tensor/grad.ts";
+import { adamwParam, FlatParams } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
 import type { Float, Tensor } from "../tensor/tensor.ts";
 import {
@@ -41,8 +39,6 @@ interface Slot {
   decay: boolean;
   m: Float;
   v: Float;
-  /** The parameter's gradient view of the flat gradient buffer (flat layout only). */
-  gradView?: Float;
   /** Learning-rate multiplier. */
   scale: number;
   /** This parameter's own step count (it only advances when the parameter has a gradient, as in PyTorch). */
@@ -112,15 +108,15 @@ export class AdamW implements Optimizer {
       }
       return k;
     };
-    const flat = unique.length > 0 && unique.every((p) => p.tensor.dtype === "float32") && wasmAvailable();
+    const flat = unique.length > 0 && FlatParams.supported(unique.map((p) => p.tensor));
     if (flat) {
       // One flat buffer each for the parameters, their gradients and both moments (in the kernel memory),
       // ordered by group (decayed first, then by learning-rate scale): a step is one AdamW kernel call per group
       // over contiguous memory (two without layer-wise rates).
       const key = (p: NamedParam) => [decaySet.has(p) ? 0 : 1, scaleOf(p)];
       const ordered = [...unique].sort((a, b) => key(a)[0] - key(b)[0] || key(b)[1] - key(a)[1]);
-      const total = ordered.reduce((n, p) => n + p.tensor.size, 0);
-      const [P, G, M, V] = [0, 1, 2, 3].map(() => allocatePersistent("float32", total));
+      const params = new FlatParams(ordered.map((p) => p.tensor));
+      const [M, V] = [0, 1].map(() => allocatePersistent("float32", params.size));
       const groups: FlatGroup[] = [];
       let off = 0;
       this.#slots = ordered.map((p) => {
@@ -131,18 +127,16 @@ export class AdamW implements Optimizer {
           decay: decaySet.has(p),
           m: view(M),
           v: view(V),
-          gradView: view(G),
           scale: scaleOf(p),
           t: 0,
         };
-        adoptStorage(p.tensor, view(P), slot.gradView!, [P, G]);
         const last = groups.at(-1);
         if (last !== undefined && last.decay === slot.decay && last.scale === slot.scale) last.end = off + n;
         else groups.push({ start: off, end: off + n, decay: slot.decay, scale: slot.scale });
         off += n;
         return slot;
       });
-      this.#flat = { p: P, g: G, m: M, v: V, groups };
+      this.#flat = { params, m: M, v: V, groups };
       // keep the declared order for names, state dicts and per-parameter fallbacks
       const rank = new Map(unique.map((p, i) => [p.tensor, i]));
       this.#slots.sort((a, b) => rank.get(a.tensor)! - rank.get(b.tensor)!);
@@ -159,8 +153,8 @@ export class AdamW implements Optimizer {
     }));
   }
 
-  /** The flat buffers (float32 parameters where the WASM kernels exist), or null. */
-  #flat: { p: Float; g: Float; m: Float; v: Float; groups: FlatGroup[] } | null = null;
+  /** The flat parameters and moments (float32 parameters where the WASM kernels exist), or null. */
+  #flat: { params: FlatParams; m: Float; v: Float; groups: FlatGroup[] } | null = null;
 
   /** Number of `step()` calls made so far. */
   get stepCount(): number {
@@ -176,33 +170,19 @@ export class AdamW implements Optimizer {
   step(lr: number = this.lr): void {
     this.#step++;
     const f = this.#flat;
-    if (
-      f !== null &&
-      this.#slots.every((s) =>
-        s.tensor.grad === s.gradView && s.tensor.data.buffer === f.p.buffer && s.t === this.#step - 1
-      )
-    ) {
+    if (f !== null && f.params.intact() && this.#slots.every((s) => s.t === this.#step - 1)) {
       // every parameter has its gradient in the flat buffer and the same step count: one call per group
       for (const s of this.#slots) s.t++;
       for (const { start: a, end: b, decay, scale } of f.groups) {
         const wd = decay ? this.weightDecay : 0;
-        const [p, g, m, v] = [f.p, f.g, f.m, f.v].map((x) => x.subarray(a, b));
-        adamwUpdate(p, g, m, v, lr * scale, this.beta1, this.beta2, this.eps, wd, this.#step);
+        f.params.adamw(a, b, f.m, f.v, lr * scale, this.beta1, this.beta2, this.eps, wd, this.#step);
       }
       return;
     }
     for (const s of this.#slots) {
-      const g = s.tensor.grad;
-      if (g === null) continue;
-      const p = s.tensor.data;
-      if (g.length !== p.length) {
-        throw new Error(
-          `AdamW.step: grad of "${s.name}" has ${g.length} elements, parameter has ${p.length}`,
-        );
-      }
-      s.t++;
       const wd = s.decay ? this.weightDecay : 0;
-      adamwUpdate(p, g, s.m, s.v, lr * s.scale, this.beta1, this.beta2, this.eps, wd, s.t);
+      const { beta1, beta2, eps } = this;
+      if (adamwParam(s.name, s.tensor, s.m, s.v, lr * s.scale, beta1, beta2, eps, wd, s.t + 1)) s.t++;
     }
   }
 

@@ -4,17 +4,15 @@
  *
  * @module
  */
+import { readGradSync } from "../tensor/grad.ts";
+import { gradNormSq, scaleGrads } from "../tensor/ops/optim.ts";
 import { type NamedParam, uniqueParams } from "./param.ts";
+
+const tensorsOf = (params: readonly NamedParam[]) => uniqueParams(params).map((p) => p.tensor);
 
 /** Global L2 norm of all gradients, √(Σ g²), accumulated in float64. NaN/Infinity if a gradient is non-finite. */
 export function gradNorm(params: readonly NamedParam[]): number {
-  let sum = 0;
-  for (const { tensor } of uniqueParams(params)) {
-    const g = tensor.grad;
-    if (g === null) continue;
-    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
-  }
-  return Math.sqrt(sum);
+  return Math.sqrt(gradNormSq(tensorsOf(params)));
 }
 
 /**
@@ -27,13 +25,7 @@ export function clipGradNorm(params: readonly NamedParam[], maxNorm: number): nu
   const norm = gradNorm(params);
   if (!Number.isFinite(norm)) return norm;
   const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) {
-    for (const { tensor } of uniqueParams(params)) {
-      const g = tensor.grad;
-      if (g === null) continue;
-      for (let i = 0; i < g.length; i++) g[i] *= coef;
-    }
-  }
+  if (coef < 1) scaleGrads(tensorsOf(params), coef);
   return norm;
 }
 
@@ -50,7 +42,7 @@ export interface NonFinite {
 /** The first gradient value (parameters in order, then by flat index) that is NaN or ±Infinity, or null if none. */
 export function firstNonFinite(params: readonly NamedParam[]): NonFinite | null {
   for (const { name, tensor } of uniqueParams(params)) {
-    const g = tensor.grad;
+    const g = readGradSync(tensor);
     if (g === null) continue;
     for (let i = 0; i < g.length; i++) {
       if (!Number.isFinite(g[i])) return { name, index: i, value: g[i] };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { sgdMomentumUpdate, sgdUpdate } from "../kernels/optim.ts";
+import { sgdParam } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
 import type { Float, Tensor } from "../tensor/tensor.ts";
 import {
@@ -93,15 +93,7 @@ export class SGD implements Optimizer {
   step(lr: number = this.lr): void {
     this.#step++;
     for (const s of this.#slots) {
-      const g = s.tensor.grad;
-      if (g === null) continue;
-      const p = s.tensor.data;
-      if (g.length !== p.length) {
-        throw new Error(`SGD.step: grad of "${s.name}" has ${g.length} elements, parameter has ${p.length}`);
-      }
-      const rate = lr * s.scale;
-      if (s.buf === null) sgdUpdate(p, g, rate, this.weightDecay);
-      else sgdMomentumUpdate(p, g, s.buf, rate, this.momentum, this.weightDecay, this.nesterov);
+      sgdParam(s.name, s.tensor, s.buf, lr * s.scale, this.momentum, this.weightDecay, this.nesterov);
     }
   }
 

@@ -2,12 +2,32 @@
  * Where gradients live: an op hands each fresh gradient it makes to {@link accumulateGrad}, which adopts the
  * first one of an intermediate tensor as its gradient and adds later ones (giving their storage back to the step
  * arena); a parameter keeps one gradient buffer from step to step ({@link adoptStorage} moves it into an
- * optimizer's flat buffer); {@link gradBuffer} lets an op write a gradient in place.
+ * optimizer's flat buffer); {@link gradBuffer} lets an op write a gradient in place. Whether ops record the tape
+ * at all is the grad mode ({@link noGrad}).
  *
  * @module
  */
 import type { Float } from "../kernels/types.ts";
+import { readSync } from "./storage.ts";
 import type { Tensor } from "./tensor.ts";
+
+let gradEnabled = true;
+
+/** Whether ops currently record the tape (false inside {@link noGrad}). */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording the tape (inference, evaluation, optimizer updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
 
 /** The gradient buffers of leaf tensors, reused from step to step. */
 const leafGrads = new WeakMap<Tensor, Float>();
@@ -93,4 +113,12 @@ export function accumulateSharedGrad(t: Tensor, g: Float): void {
     const dst = t.grad;
     for (let i = 0; i < dst.length; i++) dst[i] += g[i];
   }
+}
+
+/**
+ * `t`'s gradient values now (on the CPU: the gradient's storage itself), or null when it has none; throws,
+ * naming `await t.read()`, on a device that reads only asynchronously.
+ */
+export function readGradSync(t: Tensor): Float | null {
+  return t.grad === null ? null : readSync(t, t.grad);
 }

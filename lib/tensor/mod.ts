@@ -10,7 +10,9 @@ export {
   cpuDevice,
   defaultDevice,
   type Device,
+  makePersistent,
   setDefaultDevice,
+  swapStorage,
   withStep,
 } from "./storage.ts";
 export * from "./grad.ts";
@@ -25,4 +27,6 @@ export * from "./ops/recompute.ts";
 export * from "./ops/flash.ts";
 export * from "./precision.ts";
 export * from "./ops/relpos.ts";
+export * from "./ops/optim.ts";
+export { reorderRows } from "./ops/kvcache.ts";
 export type { RopeTables } from "../kernels/rope.ts";

@@ -14,6 +14,8 @@
  * @module
  */
 import type { Float } from "../kernels/types.ts";
+import { swapStorage } from "./storage.ts";
+import type { Tensor } from "./tensor.ts";
 
 /** The number formats: float32 (no rounding), bfloat16 (8-bit exponent, 7-bit mantissa), float16 (5 / 10). */
 export type Precision = "fp32" | "bf16" | "fp16";
@@ -190,4 +192,14 @@ export function decode16(
     for (let i = 0; i < h.length; i++) out[i] = t[h[i]];
   }
   return out;
+}
+
+/**
+ * Points `t` (float32) at `copy` (storage of its length) holding its values rounded to `p`: the compute copy of
+ * mixed-precision training. Returns the storage `t` had (the master values), which `swapStorage` puts back.
+ */
+export function castStorage(t: Tensor, copy: Float32Array, p: Precision): Float {
+  copy.set(t.data);
+  roundInPlace(copy, p);
+  return swapStorage(t, copy);
 }

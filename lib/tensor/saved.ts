@@ -8,7 +8,7 @@
 import type { Float } from "../kernels/types.ts";
 import { decode16, encode16, getPrecision } from "./precision.ts";
 import { allocate, allocatePersistent, defaultDevice, type DType } from "./storage.ts";
-import { isGradEnabled } from "./tensor.ts";
+import { isGradEnabled } from "./grad.ts";
 
 /** A buffer an op keeps from its forward pass for its backward pass (see {@link saveForBackward}). */
 export interface SavedBuffer {

@@ -10,7 +10,14 @@
  * @module
  */
 import type { Float } from "../kernels/types.ts";
-import { arenaFloat32, arenaRelease, residentFloat32, withArena } from "../kernels/wasm/runtime.ts";
+import {
+  arenaFloat32,
+  arenaRelease,
+  inArena,
+  residentAddress,
+  residentFloat32,
+  withArena,
+} from "../kernels/wasm/runtime.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** The element type of a tensor's storage. */
@@ -91,8 +98,11 @@ export function allocatePersistent(dtype: DType, n: number): Float {
   return current.allocatePersistent(dtype, n);
 }
 
-/** `t`'s values now; throws, naming `await t.read()`, where its device reads asynchronously only. */
-export function readSync(t: Tensor): Float {
+/**
+ * The values of `buf` (`t`'s storage, or its gradient's) now; throws, naming `await t.read()`, where `t`'s device
+ * reads asynchronously only.
+ */
+export function readSync(t: Tensor, buf: Float = t.data): Float {
   const device = t.device;
   if (device.readSync === undefined) {
     throw new Error(
@@ -100,5 +110,30 @@ export function readSync(t: Tensor): Float {
         "asynchronously: use `await t.read()`",
     );
   }
-  return device.readSync(t.data);
+  return device.readSync(buf);
+}
+
+/**
+ * Moves `t`'s values into long-lived storage where they are not there yet: on the CPU, a float32 tensor moves
+ * into the kernel memory (when it exists), where the kernels read it in place instead of copying it on every
+ * call. Parameters call this once, when a module registers them; other devices keep the storage they have.
+ */
+export function makePersistent(t: Tensor): void {
+  const buf = t.data;
+  if (t.device !== cpuDevice || !(buf instanceof Float32Array)) return;
+  if (residentAddress(buf) >= 0 && !inArena(buf)) return;
+  const home = residentFloat32(buf.length);
+  if (home === null) return;
+  home.set(buf);
+  t.data = home;
+}
+
+/** Points `t` at storage `buf` of its device, length and dtype; returns the storage it had. */
+export function swapStorage(t: Tensor, buf: Float): Float {
+  if (buf.length !== t.size || buf.constructor !== t.data.constructor) {
+    throw new Error(`swapStorage: storage for [${t.shape}] must be a ${t.dtype} array of ${t.size} elements`);
+  }
+  const old = t.data;
+  t.data = buf;
+  return old;
 }

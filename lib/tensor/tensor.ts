@@ -8,7 +8,7 @@
  */
 import type { Float } from "../kernels/types.ts";
 import { roundActivation, roundActivationGrad } from "./precision.ts";
-import { accumulateSharedGrad } from "./grad.ts";
+import { accumulateSharedGrad, isGradEnabled } from "./grad.ts";
 import { allocate, defaultDevice, type Device, type DType, readSync } from "./storage.ts";
 export type { DType, Float };
 
@@ -20,24 +20,6 @@ export interface Node {
   readonly parents: readonly Tensor[];
   /** Given the output's gradient, hands the parents theirs (`accumulateGrad`, lib/tensor/grad.ts). */
   readonly backward: (grad: Float) => void;
-}
-
-let gradEnabled = true;
-
-/** Whether ops currently record the tape (false inside {@link noGrad}). */
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-/** Runs `fn` without recording the tape (inference, evaluation, optimizer updates). */
-export function noGrad<T>(fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
 }
 
 /** Number of elements of a shape. */
@@ -66,10 +48,9 @@ export class Tensor {
 
   /** Wraps existing storage; its length must equal the product of `shape`. */
   constructor(data: Float, shape: readonly number[], requiresGrad = false, name?: string) {
-    if (data.length !== numel(shape)) {
-      throw new Error(
-        `Tensor: storage has ${data.length} elements but shape [${shape}] needs ${numel(shape)}`,
-      );
+    const n = numel(shape);
+    if (data.length !== n) {
+      throw new Error(`Tensor: storage has ${data.length} elements; shape [${shape}] needs ${n}`);
     }
     this.data = data;
     this.shape = [...shape];
@@ -83,13 +64,8 @@ export class Tensor {
   }
 
   /** Tensor filled with `value`. */
-  static full(
-    shape: readonly number[],
-    value: number,
-    dtype: DType = "float32",
-    requiresGrad = false,
-  ): Tensor {
-    const t = Tensor.zeros(shape, dtype, requiresGrad);
+  static full(shape: readonly number[], value: number, dtype: DType = "float32"): Tensor {
+    const t = Tensor.zeros(shape, dtype);
     t.data.fill(value);
     return t;
   }
@@ -133,9 +109,7 @@ export class Tensor {
 
   /** The single value of a one-element tensor (synchronous: see {@link Tensor.readSync}). */
   item(): number {
-    if (this.data.length !== 1) {
-      throw new Error(`item(): tensor has ${this.data.length} elements, expected 1`);
-    }
+    if (this.size !== 1) throw new Error(`item(): tensor has ${this.size} elements, expected 1`);
     return this.readSync()[0];
   }
 
@@ -167,7 +141,7 @@ export function result(
   parents: readonly Tensor[],
   backward: (grad: Float) => void,
 ): Tensor {
-  const needs = gradEnabled && parents.some((p) => p.requiresGrad);
+  const needs = isGradEnabled() && parents.some((p) => p.requiresGrad);
   roundActivation(data, parents); // under a 16-bit precision
   const out = new Tensor(data, shape, needs);
   if (needs) out.node = { op, parents, backward };

@@ -51,7 +51,7 @@ function stepDirName(step: number): string {
 export function modelTensors(model: Module): Record<string, SafetensorsTensor> {
   const out: Record<string, SafetensorsTensor> = {};
   for (const { name, tensor } of model.namedParameters()) {
-    out[name] = { shape: [...tensor.shape], data: Float32Array.from(tensor.data) };
+    out[name] = { shape: [...tensor.shape], data: Float32Array.from(tensor.readSync()) };
   }
   return out;
 }

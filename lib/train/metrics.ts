@@ -50,7 +50,7 @@ export type MetricEvent =
 
 /** A copy of every parameter's weights (taken before an update to measure it). */
 export function copyWeights(params: readonly NamedParam[]): ArrayLike<number>[] {
-  return params.map((p) => p.tensor.data.slice());
+  return params.map((p) => p.tensor.readSync().slice());
 }
 
 /**
@@ -72,8 +72,8 @@ export function detailEvent(
       return {
         name: p.name,
         grad_norm: sig4(gradNorms[i]),
-        weight_norm: sig4(l2(p.tensor.data)),
-        update_ratio: w > 0 ? sig4(l2diff(p.tensor.data, before[i]) / w) : 0,
+        weight_norm: sig4(l2(p.tensor.readSync())),
+        update_ratio: w > 0 ? sig4(l2diff(p.tensor.readSync(), before[i]) / w) : 0,
       };
     }),
     blocks: probe.blocks.map((b) => ({
@@ -93,7 +93,7 @@ export function updateRatios(
   params.forEach((p, i) => {
     const g = layerGroup(p.name);
     const acc = sums.get(g) ?? { d: 0, w: 0 };
-    const now = p.tensor.data, old = before[i];
+    const now = p.tensor.readSync(), old = before[i];
     for (let j = 0; j < now.length; j++) {
       const diff = now[j] - old[j];
       acc.d += diff * diff;

@@ -7,9 +7,10 @@
  * @module
  */
 import type { NamedParam } from "../optim/param.ts";
-import type { Float } from "../kernels/types.ts";
-import { allocatePersistent } from "../tensor/storage.ts";
-import { type Precision, roundInPlace } from "../tensor/precision.ts";
+import type { Float } from "../tensor/tensor.ts";
+import { allocatePersistent, swapStorage } from "../tensor/storage.ts";
+import { castStorage, type Precision } from "../tensor/precision.ts";
+import { scaleGrads } from "../tensor/ops/optim.ts";
 
 /** Options of {@link MixedPrecision}. */
 export interface MixedPrecisionOptions {
@@ -44,7 +45,7 @@ export class MixedPrecision {
   readonly #growthInterval: number;
   readonly #minScale: number;
   readonly #compute: (Float | null)[];
-  #masters: Float[] | null = null;
+  #masters: (Float | null)[] | null = null;
 
   /** Prepares compute copies for the float32 parameters among `params`. */
   constructor(
@@ -71,20 +72,18 @@ export class MixedPrecision {
   castWeights(): void {
     if (this.precision === "fp32" || this.#masters !== null) return;
     this.#masters = this.params.map(({ tensor }, i) => {
-      const master = tensor.data, copy = this.#compute[i];
-      if (copy !== null) {
-        copy.set(master);
-        roundInPlace(copy as Float32Array, this.precision);
-        tensor.data = copy;
-      }
-      return master;
+      const copy = this.#compute[i];
+      return copy === null ? null : castStorage(tensor, copy as Float32Array, this.precision);
     });
   }
 
   /** Points the parameters back at their master weights. */
   restoreWeights(): void {
     if (this.#masters === null) return;
-    this.params.forEach(({ tensor }, i) => tensor.data = this.#masters![i]);
+    this.params.forEach(({ tensor }, i) => {
+      const master = this.#masters![i];
+      if (master !== null) swapStorage(tensor, master);
+    });
     this.#masters = null;
   }
 
@@ -104,11 +103,7 @@ export class MixedPrecision {
    */
   unscale(): void {
     if (this.scale !== 1) {
-      const inv = 1 / this.scale;
-      for (const { tensor } of this.params) {
-        const g = tensor.grad;
-        if (g !== null) { for (let i = 0; i < g.length; i++) g[i] *= inv; }
-      }
+      scaleGrads(this.params.map((p) => p.tensor), 1 / this.scale);
     }
     if (this.dynamic && ++this.goodSteps >= this.#growthInterval) {
       this.scale *= 2;

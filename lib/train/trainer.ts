@@ -12,14 +12,16 @@
  * @module
  */
 import type { BatchSource } from "../data/batcher.ts";
-import { withArena } from "../kernels/wasm/runtime.ts";
 import { ActivationProbe, withProbe } from "../nn/probe.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
 import type { NamedParam, Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { Rng, RngState } from "../random.ts";
+import { readGradSync } from "../tensor/grad.ts";
 import { getPrecision, setPrecision } from "../tensor/precision.ts";
-import { noGrad, type Tensor } from "../tensor/tensor.ts";
+import { withStep } from "../tensor/storage.ts";
+import type { Tensor } from "../tensor/tensor.ts";
+import { noGrad } from "../tensor/grad.ts";
 import {
   copyWeights,
   detailEvent,
@@ -222,7 +224,7 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       // guard → clip → step; on log and detail steps the weights from before measure the update
       const before = logNow || detailNow ? copyWeights(params) : null;
       const gradNorms = detailNow ? [] : null;
-      const norm = withArena(() => update(learner, lr, step, s, gradNorms));
+      const norm = withStep(() => update(learner, lr, step, s, gradNorms));
       const skipped = Number.isNaN(norm);
       if (detailNow && !skipped) await hooks.log(detailEvent(step, params, before!, gradNorms!, probe!));
       // the step is done: its loss and tokens count
@@ -313,7 +315,7 @@ export function evaluate<B>(model: TrainableModel, batches: readonly B[], loss: 
   model.eval();
   try {
     let total = 0;
-    for (const b of batches) total += noGrad(() => withArena(() => loss(b).item()));
+    for (const b of batches) total += noGrad(() => withStep(() => loss(b).item()));
     return total / batches.length;
   } finally {
     model.train(wasTraining);
@@ -342,7 +344,7 @@ function forwardBackward<B>(
   for (let micro = 0; micro < k; micro++) {
     const batch = data.batcher.next();
     tokens += data.tokens(batch);
-    lossSum += withArena(() => {
+    lossSum += withStep(() => {
       const loss = probe !== null && micro === 0
         ? withProbe(probe, () => data.loss(batch))
         : data.loss(batch);
@@ -381,7 +383,7 @@ function update(l: Learner, lr: number, step: number, s: TrainerState, gradNorms
     );
   }
   mp?.unscale();
-  if (gradNorms !== null) { for (const p of params) gradNorms.push(l2(p.tensor.grad ?? [])); }
+  if (gradNorms !== null) { for (const p of params) gradNorms.push(l2(readGradSync(p.tensor) ?? [])); }
   const norm = l.gradClip > 0 ? clipGradNorm(params, l.gradClip) : gradNorm(params);
   optimizer.step(lr);
   optimizer.zeroGrad();
@@ -401,7 +403,8 @@ function validate<B>(
 // The first parameter holding a non-finite weight (what a non-finite loss is blamed on), or null.
 function firstNonFiniteWeight(params: readonly NamedParam[]): string | null {
   for (const { name, tensor } of params) {
-    for (let i = 0; i < tensor.size; i++) if (!Number.isFinite(tensor.data[i])) return name;
+    const values = tensor.readSync();
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return name;
   }
   return null;
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import { Rng } from "../../lib/random.ts";
-import { noGrad, type Tensor } from "../../lib/tensor/tensor.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
+import { noGrad } from "../../lib/tensor/grad.ts";
 import { Tensor as T } from "../../lib/tensor/tensor.ts";
 import { assertTrue } from "./assert.ts";
 

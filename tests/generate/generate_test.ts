@@ -3,7 +3,7 @@ import { generate, type GenerateOptions } from "../../lib/generate/generate.ts";
 import { sampleToken, type SamplingOptions } from "../../lib/generate/sampling.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
-import { isGradEnabled, noGrad } from "../../lib/tensor/tensor.ts";
+import { isGradEnabled, noGrad } from "../../lib/tensor/grad.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 const CONFIG: GPTConfig = tinyConfig();

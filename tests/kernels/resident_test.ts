@@ -8,7 +8,7 @@ import {
   withArena,
 } from "../../lib/kernels/wasm/runtime.ts";
 import { keepOnlyResult } from "../../lib/tensor/ops/recompute.ts";
-import { noGrad } from "../../lib/tensor/tensor.ts";
+import { noGrad } from "../../lib/tensor/grad.ts";
 import { GPT } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
 

@@ -8,7 +8,8 @@ import { GPT } from "../../lib/nn/models/gpt.ts";
 import { AdamW } from "../../lib/optim/adamw.ts";
 import { Rng } from "../../lib/random.ts";
 import { crossEntropy, fullMask } from "../../lib/tensor/mod.ts";
-import { noGrad, Tensor } from "../../lib/tensor/tensor.ts";
+import { Tensor } from "../../lib/tensor/tensor.ts";
+import { noGrad } from "../../lib/tensor/grad.ts";
 import {
   assertAllClose,
   assertEquals,

@@ -16,7 +16,8 @@ import { Rng } from "../../lib/random.ts";
 import { attention, causalMask, crossEntropy, fullMask } from "../../lib/tensor/mod.ts";
 import { relativePositionBucket, relativePositionBuckets } from "../../lib/kernels/relpos.ts";
 import { attentionWithBias, relativePositionBias } from "../../lib/tensor/ops/relpos.ts";
-import { noGrad, Tensor } from "../../lib/tensor/tensor.ts";
+import { Tensor } from "../../lib/tensor/tensor.ts";
+import { noGrad } from "../../lib/tensor/grad.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { checkGrad, randn64 } from "../_helpers/gradcheck.ts";
 

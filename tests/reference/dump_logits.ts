@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { T5 } from "../../lib/nn/models/t5.ts";
 import { loadRun } from "../../lib/experiment/load.ts";
-import { noGrad } from "../../lib/tensor/tensor.ts";
+import { noGrad } from "../../lib/tensor/grad.ts";
 
 /** The text whose characters form the fixed token sequence (cropped to block_size). */
 export const DEFAULT_TEXT = "export function add(a: number, b: number) {";

@@ -9,17 +9,43 @@ import { assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 /**
  * A device with storage of its own (plain arrays: no step arena, no kernel memory) that, like a GPU, hands
  * values back only asynchronously: it has no `readSync`, so anything on the path below that reads a value
- * synchronously (`item()`, `readSync()`) throws.
+ * synchronously (`item()`, `readSync()`) throws. It is strict where a GPU would be: `read`, `write` and
+ * `release` accept only storage it allocated, and storage is poisoned (filled with NaN) when it is released
+ * and when the step it was allocated in ends, as a GPU's pool would reuse it, so a value used after that
+ * shows in the numbers.
  */
-const plain = (dtype: string, n: number) => dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+const ownBuffers = new Set<ArrayBufferLike>();
+let stepStorage: Float[] | null = null;
+function own(buf: Float, what: string): Float {
+  if (!ownBuffers.has(buf.buffer)) throw new Error(`async-only: ${what} of storage it did not allocate`);
+  return buf;
+}
+function plain(dtype: string, n: number): Float {
+  const buf = dtype === "float64" ? new Float64Array(n) : new Float32Array(n);
+  ownBuffers.add(buf.buffer);
+  return buf;
+}
 const asyncOnly: Device = {
   name: "async-only",
-  allocate: plain,
+  allocate: (dtype, n) => {
+    const buf = plain(dtype, n);
+    stepStorage?.push(buf);
+    return buf;
+  },
   allocatePersistent: plain,
-  release: () => {},
-  step: (fn) => fn(),
-  write: cpuDevice.write,
-  read: (buf) => Promise.resolve(buf.slice()),
+  release: (buf) => void own(buf, "release").fill(NaN),
+  step: (fn) => {
+    if (stepStorage !== null) return fn();
+    stepStorage = [];
+    try {
+      return fn();
+    } finally {
+      for (const buf of stepStorage) buf.fill(NaN);
+      stepStorage = null;
+    }
+  },
+  write: (buf, values, offset) => own(buf, "write").set(values, offset),
+  read: (buf) => Promise.resolve(own(buf, "read").slice()),
 };
 
 const cfg: GPTConfig = {
@@ -39,6 +65,9 @@ async function train(device: Device): Promise<{ losses: Float[]; params: Float[]
   const prev = setDefaultDevice(device);
   try {
     const model = new GPT(cfg, new Rng(3));
+    if (device === asyncOnly) {
+      for (const { name, tensor } of model.namedParameters()) own(tensor.data, `parameter ${name} as made`);
+    }
     const opt = new AdamW(model.namedParameters(), { lr: 1e-2, weightDecay: 0.1 });
     const rng = new Rng(4), B = 2, T = 8;
     const losses: Float[] = [];
@@ -55,6 +84,13 @@ async function train(device: Device): Promise<{ losses: Float[]; params: Float[]
       opt.step();
     }
     const tensors = model.namedParameters().map((p) => p.tensor);
+    if (device === asyncOnly) {
+      // parameters and their gradients (kept from step to step) live in the device's own storage
+      for (const t of tensors) {
+        own(t.data, `parameter ${t.name}`);
+        own(t.grad!, `gradient of ${t.name}`);
+      }
+    }
     const params = await Promise.all(tensors.map((t) => t.read()));
     return { losses, params, devices: new Set(tensors.map((t) => t.device)) };
   } finally {

@@ -19,10 +19,8 @@
  * @module
  */
 import { Rng } from "../../random.ts";
-import { type AttentionMask, causalMask, fullMask, narrow } from "../../tensor/mod.ts";
-import { allocate } from "../../tensor/storage.ts";
-import { accumulateGrad } from "../../tensor/grad.ts";
-import { type DType, result, type Tensor } from "../../tensor/tensor.ts";
+import { type AttentionMask, cat, causalMask, fullMask, narrow } from "../../tensor/mod.ts";
+import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { type GPTConfig, TransformerTrunk } from "./gpt.ts";
 
 /**
@@ -89,7 +87,7 @@ export class Bert extends TransformerTrunk {
       for (const block of this.h.items) h = this.runBlock(block, h, recompute, { mask: g.mask });
       return h;
     });
-    return this.head(catRows(parts), opts.targets); // (B, T, C) → logits (B, T, vocab)
+    return this.head(cat(parts), opts.targets); // (B, T, C) → logits (B, T, vocab)
   }
 }
 
@@ -169,27 +167,4 @@ function maskGroups(idx: Int32Array, B: number, T: number, opts: BertForwardOpti
     else groups.push({ start: b, count: 1, mask: paddingMask(keep[b], base) });
   }
   return groups;
-}
-
-// Concatenation along dimension 0 (the rows of the batch), with its backward: each part gets its slice.
-function catRows(parts: Tensor[]): Tensor {
-  if (parts.length === 1) return parts[0];
-  const inner = parts[0].shape.slice(1);
-  const offsets: number[] = [];
-  let size = 0, rows = 0;
-  for (const p of parts) {
-    offsets.push(size);
-    size += p.size;
-    rows += p.shape[0];
-  }
-  const out = allocate(parts[0].dtype, size);
-  parts.forEach((p, i) => out.set(p.data, offsets[i]));
-  return result(out, [rows, ...inner], "catRows", parts, (g) => {
-    parts.forEach((p, i) => {
-      if (!p.requiresGrad) return;
-      const gp = allocate(p.dtype, p.size);
-      gp.set(g.subarray(offsets[i], offsets[i] + p.size));
-      accumulateGrad(p, gp);
-    });
-  });
 }

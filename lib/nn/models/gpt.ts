@@ -15,7 +15,8 @@ import {
   keepOnlyResult,
   type RopeTable,
 } from "../../tensor/mod.ts";
-import { type DType, isGradEnabled, type Tensor } from "../../tensor/tensor.ts";
+import type { DType, Tensor } from "../../tensor/tensor.ts";
+import { isGradEnabled } from "../../tensor/grad.ts";
 import { KVCache } from "../attention.ts";
 import { Block } from "../block.ts";
 import { Dropout, Embedding, Linear, type Norm } from "../layers.ts";

@@ -48,6 +48,7 @@ import { repeatHeads } from "../../tensor/ops/gqa.ts";
 import { attentionWithBias, relativePositionBias } from "../../tensor/ops/relpos.ts";
 import type { DType, Tensor } from "../../tensor/tensor.ts";
 import { KVCache } from "../attention.ts";
+import { reorderRows } from "../../tensor/ops/kvcache.ts";
 import { Dropout, Embedding, Linear, type MLPOptions, type Norm } from "../layers.ts";
 import { Module, ModuleList } from "../module.ts";
 import { type FeedForward, type MLPKind, MLPS, type NormKind, NORMS } from "../variants.ts";
@@ -531,18 +532,8 @@ export function reorderDecoderState(state: T5DecoderState, rows: ArrayLike<numbe
   if (rows.length !== state.B) {
     throw new Error(`reorderDecoderState: ${rows.length} rows for batch ${state.B}`);
   }
-  const pick = (data: Float32Array | Float64Array, rowSize: number) => {
-    const old = data.slice(0, state.B * rowSize);
-    for (let b = 0; b < state.B; b++) {
-      data.set(old.subarray(rows[b] * rowSize, (rows[b] + 1) * rowSize), b * rowSize);
-    }
-  };
-  for (const c of state.selfCaches) {
-    const rowSize = c.H * c.capacity * c.D;
-    pick(c.k, rowSize);
-    pick(c.v, rowSize);
-  }
-  for (const t of [...state.crossK, ...state.crossV]) pick(t.data, t.size / state.B);
+  for (const c of state.selfCaches) c.reorder(rows);
+  for (const t of [...state.crossK, ...state.crossV]) reorderRows(t, rows);
   if (state.srcLengths !== null) {
     const old = state.srcLengths.slice();
     state.srcLengths = Int32Array.from({ length: state.B }, (_, b) => old[rows[b]]);

@@ -10,7 +10,8 @@ import { arenaMark, arenaResetTo } from "../../kernels/wasm/runtime.ts";
 import type { Rng } from "../../random.ts";
 import { allocate } from "../storage.ts";
 import { gradBuffer } from "../grad.ts";
-import { isGradEnabled, noGrad, result, Tensor } from "../tensor.ts";
+import { result, Tensor } from "../tensor.ts";
+import { isGradEnabled, noGrad } from "../grad.ts";
 
 /** Options of {@link checkpoint}. */
 export interface CheckpointOptions {

@@ -1,5 +1,5 @@
 /**
- * Shape ops: reshape, permute (transpose), narrow. Each forward sits beside its backward.
+ * Shape ops: reshape, permute (transpose), narrow, cat. Each forward sits beside its backward.
  *
  * @module
  */
@@ -102,5 +102,34 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
       gx.set(g.subarray(o * chunk, (o + 1) * chunk), (o * size + start) * inner);
     }
     accumulateGrad(x, gx);
+  });
+}
+
+/**
+ * Concatenation along dimension 0 (e.g. the rows of a batch); the other dimensions must agree. One part is
+ * returned as it is. Backward: each part gets its slice of the gradient.
+ */
+export function cat(parts: readonly Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0];
+  const inner = parts[0].shape.slice(1);
+  if (parts.some((p) => p.shape.slice(1).join() !== inner.join())) {
+    throw new Error(`cat: parts [${parts.map((p) => `[${p.shape}]`)}] differ beyond dimension 0`);
+  }
+  const offsets: number[] = [];
+  let size = 0, rows = 0;
+  for (const p of parts) {
+    offsets.push(size);
+    size += p.size;
+    rows += p.shape[0];
+  }
+  const out = allocate(parts[0].dtype, size);
+  parts.forEach((p, i) => out.set(p.data, offsets[i]));
+  return result(out, [rows, ...inner], "cat", parts, (g) => {
+    parts.forEach((p, i) => {
+      if (!p.requiresGrad) return;
+      const gp = allocate(p.dtype, p.size);
+      gp.set(g.subarray(offsets[i], offsets[i] + p.size));
+      accumulateGrad(p, gp);
+    });
   });
 }
