@@ -79,7 +79,7 @@ if (import.meta.main) {
   const rounds = intFlag("rounds", values.rounds, 1);
   const trees = { old: resolve(values.old), new: resolve(values.new) };
   const tmp = await Deno.makeTempDir({ prefix: "lcm-ab-" });
-  // per "label kind column" → per tree → tokens/s of each round
+  // per "label|kind|column" → per tree → tokens/s of each round
   const seen = new Map<string, { old: number[]; new: number[] }>();
   const raw: { round: number; tree: string; rows: CompareRow[] }[] = [];
   const started = new Date();
@@ -90,7 +90,7 @@ if (import.meta.main) {
       raw.push({ round: r, tree: which, rows });
       for (const row of rows) {
         for (const [col, tps] of Object.entries(oursColumns(row))) {
-          const key = `${row.label} ${row.kind} ${col}`;
+          const key = `${row.label}|${row.kind}|${col}`;
           if (!seen.has(key)) seen.set(key, { old: [], new: [] });
           seen.get(key)![which].push(tps);
         }
@@ -108,7 +108,7 @@ if (import.meta.main) {
   ];
   let worst = Infinity;
   for (const [key, v] of seen) {
-    const [label, kind, col] = key.split(" ");
+    const [label, kind, col] = key.split("|");
     const o = median(v.old), n = median(v.new);
     worst = Math.min(worst, n / o);
     lines.push(`| ${label} | ${kind} | ${col} | ${o.toFixed(1)} | ${n.toFixed(1)} | ${(n / o).toFixed(3)} |`);
