@@ -18,6 +18,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { intFlag } from "./_common.ts";
+import { stamp } from "./compare.ts";
 
 /** One row of a compare.ts result: a training or generation shape with our figures per column. */
 interface CompareRow {
@@ -119,14 +120,8 @@ if (import.meta.main) {
   );
   const md = lines.join("\n") + "\n";
   console.log("\n" + md);
-  const p = (x: number) => String(x).padStart(2, "0");
-  const stamp = `${started.getUTCFullYear()}-${p(started.getUTCMonth() + 1)}-${p(started.getUTCDate())}-${
-    p(started.getUTCHours())
-  }${p(started.getUTCMinutes())}`;
+  const name = `ab-${stamp(started)}`;
   await mkdir(values.out, { recursive: true });
-  await writeFile(join(values.out, `ab-${stamp}.md`), md);
-  await writeFile(
-    join(values.out, `ab-${stamp}.json`),
-    JSON.stringify({ trees, flags, rounds, raw }, null, 1),
-  );
+  await writeFile(join(values.out, `${name}.md`), md);
+  await writeFile(join(values.out, `${name}.json`), JSON.stringify({ trees, flags, rounds, raw }, null, 1));
 }

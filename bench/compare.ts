@@ -617,7 +617,8 @@ export function ratioChartSvg(rows: readonly Row[], title: string, width = 720, 
   return svg.outerHTML + "\n";
 }
 
-function stamp(d: Date): string {
+/** `d` in UTC as `YYYY-MM-DD-HHMM`, the stamp of result file names. */
+export function stamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())}-${p(d.getUTCHours())}${
     p(d.getUTCMinutes())
