@@ -22,10 +22,11 @@ export function gradNorm(params: readonly NamedParam[]): number {
  */
 export function clipGradNorm(params: readonly NamedParam[], maxNorm: number): number {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
-  const norm = gradNorm(params);
+  const tensors = tensorsOf(params);
+  const norm = Math.sqrt(gradNormSq(tensors));
   if (!Number.isFinite(norm)) return norm;
   const coef = maxNorm / (norm + 1e-6);
-  if (coef < 1) scaleGrads(tensorsOf(params), coef);
+  if (coef < 1) scaleGrads(tensors, coef);
   return norm;
 }
 
