@@ -24,7 +24,7 @@ import { setBackend } from "../kernels/backend.ts";
 import { defaultThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";
 import { Rng } from "../random.ts";
 import { writeReport } from "../report/report.ts";
-import { loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
 import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
 import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
@@ -217,15 +217,12 @@ interface RunPlace {
  * (the token cache's failure says it is the cache's).
  */
 async function writeFailure(e: WriteError, at: RunPlace): Promise<string> {
-  const latest = at.runDir === undefined
-    ? null
-    : await readFile(join(at.runDir, "checkpoints", "latest.json"), "utf8")
-      .then((t) => JSON.parse(t) as { step: number; dir: string }, () => null);
+  const latest = at.runDir === undefined ? null : await latestCheckpoint(at.runDir).catch(() => null);
   const inCache = at.cacheDir !== undefined && e.path.startsWith(at.cacheDir);
   const step = e.step ?? at.step ?? latest?.step ?? 0;
   const what = inCache ? ` writing the token cache ${at.cacheDir} (the corpus's token ids)` : "";
   const next = latest !== null && at.runDir !== undefined
-    ? `last good checkpoint: ${join(at.runDir, "checkpoints", latest.dir)} (step ${latest.step}); ` +
+    ? `last good checkpoint: ${latest.dir} (step ${latest.step}); ` +
       `resume with: deno task experiment --resume ${at.runDir}`
     : "no checkpoint yet: start the run again once the disk is writable";
   return `${e.message}${what} at step ${step}; ${next}`;

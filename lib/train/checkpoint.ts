@@ -107,13 +107,14 @@ export async function saveCheckpoint(
   return final;
 }
 
-/** Reads the newest checkpoint of a run; every failure names the file and what is wrong with it. */
-export async function loadCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
+/**
+ * The newest complete checkpoint of a run, as `checkpoints/latest.json` names it: its step and folder; null when
+ * the run has none yet. Throws, naming the file, when latest.json is corrupted.
+ */
+export async function latestCheckpoint(runDir: string): Promise<{ step: number; dir: string } | null> {
   const root = join(runDir, "checkpoints");
   const latestPath = join(root, LATEST);
-  if (!(await pathExists(latestPath))) {
-    throw new Error(`${runDir}: no checkpoint found (missing ${latestPath})`);
-  }
+  if (!(await pathExists(latestPath))) return null;
   let latest: { step?: unknown; dir?: unknown };
   try {
     latest = JSON.parse(await readFile(latestPath, "utf8"));
@@ -123,7 +124,16 @@ export async function loadCheckpoint(runDir: string): Promise<LoadedCheckpoint> 
   if (typeof latest.dir !== "string" || !/^step-\d+$/.test(latest.dir)) {
     throw new Error(`${latestPath}: corrupted (expected {"step": n, "dir": "step-…"})`);
   }
-  const dir = join(root, latest.dir);
+  return { step: Number(latest.step), dir: join(root, latest.dir) };
+}
+
+/** Reads the newest checkpoint of a run; every failure names the file and what is wrong with it. */
+export async function loadCheckpoint(runDir: string): Promise<LoadedCheckpoint> {
+  const latest = await latestCheckpoint(runDir);
+  if (latest === null) {
+    throw new Error(`${runDir}: no checkpoint found (missing ${join(runDir, "checkpoints", LATEST)})`);
+  }
+  const dir = latest.dir;
   const read = async (f: string) => {
     const p = join(dir, f);
     if (!(await pathExists(p))) throw new Error(`${p}: missing checkpoint file`);
