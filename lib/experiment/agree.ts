@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Module } from "../nn/module.ts";
+import { type Module, StateDictError } from "../nn/module.ts";
 import type { Optimizer, OptimizerState } from "../optim/param.ts";
 import type { Config } from "./config.ts";
 import { modelVocabSize } from "./families.ts";
@@ -60,11 +60,12 @@ export function loadWeightsAgreeing(
   try {
     model.loadStateDict(weights, weightsPath);
   } catch (e) {
-    const detail = (e as Error).message.replace(`${weightsPath}: `, "")
-      .replace(
-        /^tensor "(.+)" has shape \[(.*)\], expected \[(.*)\]$/,
-        "tensor $1 is [$2] in the checkpoint, [$3] by the config",
-      );
+    const m = e instanceof StateDictError ? e.mismatch : undefined;
+    const detail = m !== undefined
+      ? `tensor ${m.name} is [${m.got}] in the checkpoint, [${m.want}] by the config`
+      : e instanceof StateDictError
+      ? e.detail
+      : (e as Error).message;
     throw new Error(`${configLabel} and ${weightsPath} disagree: ${detail}`, { cause: e });
   }
 }

@@ -13,7 +13,15 @@
  *
  * @module
  */
-export { Container, init, type Initialisers, Module, ModuleList, type NamedTensor } from "./module.ts";
+export {
+  Container,
+  init,
+  type Initialisers,
+  Module,
+  ModuleList,
+  type NamedTensor,
+  StateDictError,
+} from "./module.ts";
 export {
   Dropout,
   Embedding,

@@ -96,15 +96,40 @@ export abstract class Module {
   ): void {
     const params = this.namedParameters();
     const names = new Set(params.map((p) => p.name));
-    for (const k of sd.keys()) if (!names.has(k)) throw new Error(`${source}: unexpected tensor "${k}"`);
+    for (const k of sd.keys()) {
+      if (!names.has(k)) throw new StateDictError(source, `unexpected tensor "${k}"`);
+    }
     for (const { name, tensor } of params) {
       const src = sd.get(name);
-      if (!src) throw new Error(`${source}: missing tensor "${name}"`);
+      if (!src) throw new StateDictError(source, `missing tensor "${name}"`);
       if (src.shape.length !== tensor.shape.length || src.shape.some((d, i) => d !== tensor.shape[i])) {
-        throw new Error(`${source}: tensor "${name}" has shape [${src.shape}], expected [${tensor.shape}]`);
+        throw new StateDictError(
+          source,
+          `tensor "${name}" has shape [${src.shape}], expected [${tensor.shape}]`,
+          { name, got: src.shape, want: tensor.shape },
+        );
       }
       tensor.write(src.data);
     }
+  }
+}
+
+/**
+ * A state dict that does not fit a module ({@link Module.loadStateDict}): the message is `<source>: <detail>`; a
+ * tensor whose shape differs also carries its name and both shapes, for callers that word it their own way.
+ */
+export class StateDictError extends Error {
+  /** Creates the error. */
+  constructor(
+    /** Where the state dict came from (a file path, or "state dict"). */
+    readonly source: string,
+    /** What does not fit. */
+    readonly detail: string,
+    /** The tensor whose shape differs: its name, the state dict's shape and the module's. */
+    readonly mismatch?: { name: string; got: readonly number[]; want: readonly number[] },
+  ) {
+    super(`${source}: ${detail}`);
+    this.name = "StateDictError";
   }
 }
 
