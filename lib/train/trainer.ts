@@ -197,7 +197,6 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
   const { learner, data, intervals: every, hooks } = o;
   const { model, params, optimizer, schedule, precision: mp } = learner;
   const k = learner.gradAccumSteps ?? 1;
-  const lossOf = (b: B) => data.loss(b);
   const now = hooks.now ?? (() => performance.now());
   const outerPrecision = getPrecision();
   if (mp !== undefined) {
@@ -271,7 +270,7 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       // eval → sample (the afterEval hook); this time is not training time for throughput
       if (step % every.eval === 0 || step === every.maxSteps) {
         const pause = now();
-        const v = onComputeWeights(mp, () => validate(model, data, lossOf));
+        const v = onComputeWeights(mp, () => validate(model, data));
         lastVal = v.loss;
         await hooks.log({
           step,
@@ -394,9 +393,8 @@ function update(l: Learner, lr: number, step: number, s: TrainerState, gradNorms
 function validate<B>(
   model: TrainableModel,
   data: TrainData<B>,
-  lossOf: (b: B) => Tensor,
 ): { loss: number; metrics: Record<string, number> } {
-  const loss = evaluate(model, data.evalBatches, lossOf);
+  const loss = evaluate(model, data.evalBatches, (b) => data.loss(b));
   return { loss, metrics: data.evalMetrics?.() ?? {} };
 }
 
