@@ -85,7 +85,8 @@ function lines(
       : { label: null, grid: true, zero: true },
     color: { legend: true, domain: [...new Set(points.map((p) => p.series))] },
     marks: [
-      Plot.lineY(points, { x: "step", y: "value", stroke: "series", strokeWidth: 1.6 }),
+      // z named: Plot guesses the series from the stroke and warns when most have one point (a short run)
+      Plot.lineY(points, { x: "step", y: "value", z: "series", stroke: "series", strokeWidth: 1.6 }),
       // each line named at its end, so an exported figure (without the HTML legend) still says which is which
       Plot.text(
         points,
