@@ -31,6 +31,7 @@ import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts"
 import { buildModel, familyRun, familyTokenizer } from "./families.ts";
 import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from "./agree.ts";
 import { pathExists } from "../io/exists.ts";
+import { configWarnings } from "./warnings.ts";
 
 export { gptConfigOf } from "./families.ts";
 
@@ -258,6 +259,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     if (!opts.config) throw new Error("runExperiment: a config or a resumeDir is required");
     config = opts.config;
   }
+  for (const w of configWarnings(config)) (opts.warn ?? info)(`warning: ${w}`);
   // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
   const corpus: Corpus = generated ? generatedCorpus(config) : await loadCorpus({

@@ -3,7 +3,7 @@
  *
  * Tolerant by design: a line that does not parse (say the last one, cut short when a run was killed) is skipped
  * and reported by number; events of unknown kinds are ignored; a step logged twice (a resumed run re-logs the
- * steps after its checkpoint) keeps its last occurrence.
+ * steps after its checkpoint) keeps its last occurrence; each `resume` event's step is kept in order.
  *
  * @module
  */
@@ -64,6 +64,8 @@ export interface ParsedMetrics {
   train: TrainPoint[];
   /** Validation events sorted by step, one per step. */
   val: ValPoint[];
+  /** The steps a resume started from, in file order (one `resume` event each). */
+  resumes: number[];
   /** 1-based numbers of non-empty lines that were not a JSON object. */
   skippedLines: number[];
 }
@@ -90,6 +92,7 @@ export function parseMetrics(text: string): ParsedMetrics {
   const train = new Map<number, TrainPoint>();
   const val = new Map<number, ValPoint>();
   const detail = new Map<number, DetailPoint>();
+  const resumes: number[] = [];
   const skippedLines: number[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
@@ -142,6 +145,8 @@ export function parseMetrics(text: string): ParsedMetrics {
             : null,
         })),
       });
+    } else if (ev.split === "resume") {
+      resumes.push(step);
     } else if (ev.split === "val") {
       const loss = finite(ev, "loss");
       val.delete(step);
@@ -155,5 +160,5 @@ export function parseMetrics(text: string): ParsedMetrics {
       });
     }
   }
-  return { train: byStep(train), val: byStep(val), detail: byStep(detail), skippedLines };
+  return { train: byStep(train), val: byStep(val), detail: byStep(detail), resumes, skippedLines };
 }

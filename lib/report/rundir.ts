@@ -74,6 +74,8 @@ export interface RunData {
   val: ValPoint[];
   /** Detail events by step (gradient flow, activations). */
   detail: DetailPoint[];
+  /** The steps each resume of the run started from (`resume` events), in order; empty for a run never resumed. */
+  resumes: number[];
   /** Generated text, or `null` when absent. */
   samples: string | null;
   /** `eval.json` (`deno task eval`): results by "<corpus>/<split>", or `null` when absent or invalid. */
@@ -181,7 +183,7 @@ export async function readRun(dir: string): Promise<RunData> {
   const metricsText = await readOptional(join(dir, "metrics.jsonl"));
   if (metricsText === null) throw new RunDirError(dir, "no metrics.jsonl");
   const notes: string[] = [];
-  const { train, val, detail, skippedLines } = parseMetrics(metricsText);
+  const { train, val, detail, resumes, skippedLines } = parseMetrics(metricsText);
   if (skippedLines.length > 0) {
     const shown = skippedLines.slice(0, 5).join(", ") + (skippedLines.length > 5 ? ", …" : "");
     notes.push(
@@ -209,6 +211,7 @@ export async function readRun(dir: string): Promise<RunData> {
     train,
     val,
     detail,
+    resumes,
     samples,
     evals,
     notes,

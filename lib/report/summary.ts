@@ -72,14 +72,35 @@ function lastStep(run: RunData): Cell {
   return Number.isFinite(last) ? { text: groupDigits(last), note: "last logged" } : NA;
 }
 
-function duration(run: RunData): Cell {
+/** Seconds from the manifest's start to its end; `undefined` while running or when either time is missing. */
+function wallSeconds(run: RunData): number | undefined {
   const m = run.manifest;
-  if (m?.start_time && m.end_time) {
-    const d = (Date.parse(m.end_time) - Date.parse(m.start_time)) / 1000;
-    if (Number.isFinite(d)) return { text: formatDuration(d) };
-  }
+  if (!m?.start_time || !m.end_time) return undefined;
+  const d = (Date.parse(m.end_time) - Date.parse(m.start_time)) / 1000;
+  return Number.isFinite(d) ? d : undefined;
+}
+
+/**
+ * The time spent training: the `elapsed_s` of the last logged event, which the trainer carries across resumes (so
+ * the time a run stood stopped does not count); the wall clock when no event logged it.
+ */
+function trainingTime(run: RunData): Cell {
   const el = lastDefined([...run.train, ...run.val].sort((a, b) => a.step - b.step), (p) => p.elapsed_s);
-  return el ? { text: formatDuration(el[1]), note: "elapsed at last log" } : NA;
+  if (el) return { text: formatDuration(el[1]) };
+  const wall = wallSeconds(run);
+  return wall === undefined ? NA : { text: formatDuration(wall), note: "wall clock: no elapsed_s logged" };
+}
+
+function wallClock(run: RunData): Cell {
+  const wall = wallSeconds(run);
+  if (wall === undefined) return NA;
+  const n = run.resumes.length;
+  const pauses = n === 0
+    ? ""
+    : n === 1
+    ? ", the pause before its resume included"
+    : `, the pauses before its ${n} resumes included`;
+  return { text: formatDuration(wall), note: `start to end${pauses}` };
 }
 
 function text(v: string | number | null | undefined, f: (x: number) => string = String): Cell {
@@ -110,7 +131,8 @@ export function summaryRows(runs: readonly RunData[]): SummaryRow[] {
     row("seed", (r) => text(r.manifest?.seed)),
     row("started", (r) => text(r.manifest?.start_time && formatDate(r.manifest.start_time))),
     row("ended", (r) => text(r.manifest?.end_time && formatDate(r.manifest.end_time))),
-    row("duration", duration),
+    row("training time", trainingTime),
+    row("wall clock", wallClock),
     row("train / val tokens", (r) => {
       const m = r.manifest;
       if (m?.train_tokens === undefined && m?.val_tokens === undefined) return NA;

@@ -384,8 +384,9 @@ function curvesSvg(doc: Document, v: SweepView): string | null {
     y: { label: "val loss", grid: true },
     color: { domain: labels, range: colors, legend: true },
     marks: [
-      Plot.areaY(rows, { x: "step", y1: "lo", y2: "hi", fill: "config", fillOpacity: 0.15 }),
-      Plot.lineY(rows, { x: "step", y: "mean", stroke: "config", strokeWidth: 1.8 }),
+      // z named: Plot guesses the series from the colour and warns when most have one point (short trials)
+      Plot.areaY(rows, { x: "step", y1: "lo", y2: "hi", z: "config", fill: "config", fillOpacity: 0.15 }),
+      Plot.lineY(rows, { x: "step", y: "mean", z: "config", stroke: "config", strokeWidth: 1.8 }),
       Plot.dot(rows, {
         x: "step",
         y: "mean",

@@ -14,6 +14,7 @@ Deno.test("parseMetrics: splits train and val, fills ppl, ignores unknown events
   ].join("\n");
   const m = parseMetrics(text);
   assertEquals(m.skippedLines, []);
+  assertEquals(m.resumes, [30]);
   assertEquals(m.train.map((p) => p.step), [10, 20]);
   assertEquals(m.train[0], {
     step: 10,
