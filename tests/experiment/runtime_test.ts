@@ -1,0 +1,49 @@
+/**
+ * A run records what actually ran: `--backend blas` through the task, which has no `--allow-ffi`, falls back
+ * to wasm, and manifest.json and the report say wasm (and the threads used), not the blas of the config.
+ *
+ * @module
+ */
+import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { assertEquals, assertTrue } from "../_helpers/assert.ts";
+import { makeCodeCorpus } from "../_helpers/corpus.ts";
+import { ROOT, runTask } from "../_helpers/task.ts";
+
+Deno.test("deno task experiment --backend blas without --allow-ffi records wasm in manifest.json and the report", async () => {
+  const corpus = await makeCodeCorpus();
+  // the task may write only under runs/
+  await mkdir(join(ROOT, "runs"), { recursive: true });
+  const out = await Deno.makeTempDir({ dir: join(ROOT, "runs"), prefix: ".test-runtime-" });
+  try {
+    const r = await runTask("experiment", [
+      "configs/tiny.jsonc",
+      "--backend",
+      "blas",
+      "--set",
+      `data.paths=["${corpus}"]`,
+      "--set",
+      `run.out_dir=${out}`,
+      "--set",
+      "train.max_steps=2",
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    assertTrue(r.stderr.includes("backend blas: --allow-ffi not granted; using wasm"), r.stderr);
+    const runDir = r.stdout.trim().split("\n").at(-1)!;
+    const manifest = JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8"));
+    assertEquals(manifest.runtime.backend_requested, "blas");
+    assertEquals(manifest.runtime.backend_used, "wasm");
+    assertEquals(manifest.runtime.adapter, null);
+    assertTrue(
+      Number.isInteger(manifest.runtime.threads) && manifest.runtime.threads >= 1,
+      "threads recorded",
+    );
+    const threads = manifest.runtime.threads;
+    const report = await readFile(join(runDir, "report.html"), "utf8");
+    const used = `wasm, ${threads} thread${threads > 1 ? "s" : ""}`;
+    assertTrue(report.includes(`<th>backend</th><td>${used}`), `the report's backend row says ${used}`);
+  } finally {
+    await rm(out, { recursive: true, force: true });
+    await rm(corpus, { recursive: true, force: true });
+  }
+});
