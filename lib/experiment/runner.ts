@@ -20,7 +20,7 @@ import { AdamW } from "../optim/adamw.ts";
 import { layerLrScales, type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
 import { SGD } from "../optim/sgd.ts";
-import { setBackend } from "../kernels/backend.ts";
+import { type BackendName, setBackend } from "../kernels/backend.ts";
 import { defaultThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";
 import { Rng } from "../random.ts";
 import { writeReport } from "../report/report.ts";
@@ -74,6 +74,18 @@ export interface RunResult {
   trainLoss: number | null;
 }
 
+/** What ran a run's kernels (the process that trained last, for a resumed run). */
+export interface RunRuntime {
+  /** The backend the config asked for (`run.backend`). */
+  backend_requested: Config["run"]["backend"];
+  /** The backend that ran (an unavailable `blas` falls back to wasm or js). */
+  backend_used: BackendName;
+  /** Kernel threads in use (the wasm thread pool, the calling thread included). */
+  threads: number;
+  /** The GPU adapter, on a GPU backend; null on the CPU. */
+  adapter: string | null;
+}
+
 /** The run's manifest.json. */
 export interface Manifest {
   /** Run name (config run.name). */
@@ -82,9 +94,11 @@ export interface Manifest {
   run_dir: string;
   /** Seed. */
   seed: number;
-  /** Runtime versions. */
-  runtime: Record<string, string>;
-  /** Deno version, when known. */
+  /** What ran the kernels: backend asked for and used, threads, GPU adapter. */
+  runtime: RunRuntime;
+  /** Versions of the JavaScript runtime (e.g. `{deno, v8, typescript}`). */
+  versions: Record<string, string>;
+  /** Deno version, when known (also in `versions`; kept for readers of older manifests). */
   deno_version: string | null;
   /** Commit of the working tree, when it is a git checkout. */
   git_commit: string | null;
@@ -293,8 +307,14 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   );
 
   const backend = setBackend(config.run.backend);
-  const threads = backend === "wasm" ? setThreads(config.run.threads || defaultThreads()) : 1;
+  const threads = setThreads(backend === "wasm" ? config.run.threads || defaultThreads() : 1);
   await whenThreadsReady();
+  const runtime: RunRuntime = {
+    backend_requested: config.run.backend,
+    backend_used: backend,
+    threads,
+    adapter: null,
+  };
   info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""}`);
   const rngs = streams(config.train.seed);
   const model = buildModel(config, tokenizer.vocabSize, rngs.init);
@@ -350,6 +370,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       );
     }
     manifest.status = "running";
+    manifest.runtime = runtime;
     manifest.end_time = null;
     manifest.error = null;
     manifest.config_hash = configHash(config);
@@ -364,7 +385,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       name: config.run.name,
       run_dir: runDir,
       seed: config.train.seed,
-      runtime: opts.runtime ?? {},
+      runtime,
+      versions: opts.runtime ?? {},
       deno_version: opts.runtime?.deno ?? null,
       git_commit: await gitCommit(),
       config_hash: configHash(config),

@@ -82,6 +82,20 @@ function duration(run: RunData): Cell {
   return el ? { text: formatDuration(el[1]), note: "elapsed at last log" } : NA;
 }
 
+/** The backend and threads that ran, noting a different backend asked for (an unavailable blas falls back). */
+function backend(run: RunData): Cell {
+  const rt = run.manifest?.runtime;
+  if (rt?.backend_used === undefined) return NA;
+  const t = rt.threads;
+  const asked = rt.backend_requested;
+  return {
+    text: t === undefined ? rt.backend_used : `${rt.backend_used}, ${t} thread${t > 1 ? "s" : ""}`,
+    note: asked !== undefined && asked !== "auto" && asked !== rt.backend_used
+      ? `${asked} requested`
+      : undefined,
+  };
+}
+
 function text(v: string | number | null | undefined, f: (x: number) => string = String): Cell {
   if (v === undefined || v === null || v === "") return NA;
   return { text: typeof v === "number" ? f(v) : v };
@@ -126,9 +140,10 @@ export function summaryRows(runs: readonly RunData[]): SummaryRow[] {
     ),
     row("config hash", (r) => text(r.manifest?.config_hash)),
     row("data hash", (r) => text(r.manifest?.data_hash)),
+    row("backend", backend),
     row("runtime", (r) => {
       const m = r.manifest;
-      const rt = Object.entries(m?.runtime ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");
+      const rt = Object.entries(m?.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");
       return text(rt || (m?.deno_version && `deno ${m.deno_version}`));
     }),
   ];

@@ -6,6 +6,7 @@
  */
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { toManifest } from "../../lib/report/rundir.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
 import { ROOT, runTask } from "../_helpers/task.ts";
@@ -46,4 +47,16 @@ Deno.test("deno task experiment --backend blas without --allow-ffi records wasm 
     await rm(out, { recursive: true, force: true });
     await rm(corpus, { recursive: true, force: true });
   }
+});
+
+Deno.test("the report reads older manifests, whose runtime held the versions", () => {
+  const old = toManifest({ runtime: { deno: "2.9.6", v8: "14.0" }, deno_version: "2.9.6" });
+  assertEquals(old.runtime, undefined);
+  assertEquals(old.versions, { deno: "2.9.6", v8: "14.0" });
+  const now = toManifest({
+    runtime: { backend_requested: "auto", backend_used: "wasm", threads: 2, adapter: null },
+    versions: { deno: "2.9.6" },
+  });
+  assertEquals(now.runtime, { backend_requested: "auto", backend_used: "wasm", threads: 2 });
+  assertEquals(now.versions, { deno: "2.9.6" });
 });
