@@ -66,6 +66,17 @@ export {
   transpose,
 } from "./lib/tensor/mod.ts";
 export type { Device } from "./lib/tensor/mod.ts";
+// the kernels: backend, threads (every core by default, from the first kernel call) and the step scope
+export {
+  availableBackends,
+  type BackendName,
+  getBackend,
+  getThreads,
+  setBackend,
+  setThreads,
+  whenThreadsReady,
+  withStep,
+} from "./lib/tensor/mod.ts";
 // layers and models
 export {
   Bert,
