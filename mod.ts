@@ -227,5 +227,6 @@ export {
   runExperiment,
   type RunOptions,
   type RunResult,
+  type RunRuntime,
   type TrainConfig,
 } from "./lib/experiment/mod.ts";

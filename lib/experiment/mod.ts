@@ -31,7 +31,14 @@ export {
   type TrainConfig,
 } from "./config.ts";
 export type { JsonValue } from "./jsonc.ts";
-export { buildOptimizer, type Manifest, runExperiment, type RunOptions, type RunResult } from "./runner.ts";
+export {
+  buildOptimizer,
+  type Manifest,
+  runExperiment,
+  type RunOptions,
+  type RunResult,
+  type RunRuntime,
+} from "./runner.ts";
 export { type LoadedRun, loadRun } from "./load.ts";
 export {
   buildModel,
