@@ -216,6 +216,7 @@ export {
   type ConfigInput,
   type DataConfig,
   type FamilyModel,
+  type LibraryInfo,
   loadConfig,
   type LoadConfigOptions,
   type LoadedConfig,

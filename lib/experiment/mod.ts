@@ -40,6 +40,7 @@ export {
   type RunRuntime,
 } from "./runner.ts";
 export { type LoadedRun, loadRun } from "./load.ts";
+export { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
 export {
   buildModel,
   type FamilyBatch,

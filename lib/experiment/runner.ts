@@ -31,6 +31,7 @@ import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts"
 import { buildModel, familyRun, familyTokenizer } from "./families.ts";
 import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from "./agree.ts";
 import { pathExists } from "../io/exists.ts";
+import { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
 
 export { gptConfigOf } from "./families.ts";
 
@@ -42,8 +43,6 @@ export interface RunOptions {
   resumeDir?: string;
   /** `--set` overrides applied to a resumed run's config (e.g. a larger train.max_steps). */
   sets?: string[];
-  /** Runtime versions for the manifest (the CLI passes Deno's). */
-  runtime?: Record<string, string>;
   /** Progress callback. */
   progress?: (p: Progress) => void;
   /** Informational lines (data sizes, where things are written). */
@@ -96,11 +95,13 @@ export interface Manifest {
   seed: number;
   /** What ran the kernels: backend asked for and used, threads, GPU adapter. */
   runtime: RunRuntime;
-  /** Versions of the JavaScript runtime (e.g. `{deno, v8, typescript}`). */
+  /** Versions of the JavaScript runtime (e.g. `{deno, v8, typescript}`), of the process that trained last. */
   versions: Record<string, string>;
   /** Deno version, when known (also in `versions`; kept for readers of older manifests). */
   deno_version: string | null;
-  /** Commit of the working tree, when it is a git checkout. */
+  /** The library that started the run: name, version, commit when its files are a git checkout. */
+  library: LibraryInfo;
+  /** Commit of the calling project (the git checkout holding the working directory), else null. */
   git_commit: string | null;
   /** sha256 of the canonical config. */
   config_hash: string;
@@ -131,27 +132,6 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${
     p(d.getSeconds())
   }`;
-}
-
-/** Reads the commit of the git checkout around `cwd` without running git (reads .git/HEAD). */
-export async function gitCommit(dir = "."): Promise<string | null> {
-  try {
-    const head = (await readFile(join(dir, ".git", "HEAD"), "utf8")).trim();
-    if (/^[0-9a-f]{40}$/.test(head)) return head;
-    const ref = head.match(/^ref: (.+)$/)?.[1];
-    if (!ref) return null;
-    if (await pathExists(join(dir, ".git", ref))) {
-      return (await readFile(join(dir, ".git", ref), "utf8")).trim();
-    }
-    const packed = await readFile(join(dir, ".git", "packed-refs"), "utf8").catch(() => "");
-    for (const line of packed.split("\n")) {
-      const [sha, name] = line.split(" ");
-      if (name === ref) return sha;
-    }
-    return null;
-  } catch {
-    return null;
-  }
 }
 
 /** The stand-in corpus of a generated task: no text; its hash names the task, so a resume checks it. */
@@ -371,6 +351,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     }
     manifest.status = "running";
     manifest.runtime = runtime;
+    manifest.versions = runtimeVersions();
     manifest.end_time = null;
     manifest.error = null;
     manifest.config_hash = configHash(config);
@@ -386,8 +367,9 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       run_dir: runDir,
       seed: config.train.seed,
       runtime,
-      versions: opts.runtime ?? {},
-      deno_version: opts.runtime?.deno ?? null,
+      versions: runtimeVersions(),
+      deno_version: runtimeVersions().deno ?? null,
+      library: await libraryInfo(),
       git_commit: await gitCommit(),
       config_hash: configHash(config),
       data_hash: corpus.hash,

@@ -45,6 +45,8 @@ export interface Manifest {
   versions?: Record<string, string>;
   /** Error message of a failed run. */
   error?: string | null;
+  /** The library that trained the run (absent in older manifests). */
+  library?: { name?: string; version?: string; commit?: string };
   /** Commit of the code, `null` outside a git checkout. */
   git_commit?: string | null;
   /** Hash of the resolved config. */
@@ -159,6 +161,14 @@ export function toManifest(o: Record<string, unknown>): Manifest {
     m.versions = Object.fromEntries(
       Object.entries(versions).filter((e): e is [string, string] => typeof e[1] === "string"),
     );
+  }
+  if (isObject(o.library)) {
+    const l = o.library;
+    m.library = {
+      name: pick(l, "name", isStr),
+      version: pick(l, "version", isStr),
+      commit: pick(l, "commit", isStr),
+    };
   }
   const f = o.final;
   if (f === null) m.final = null;

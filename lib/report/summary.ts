@@ -138,6 +138,11 @@ export function summaryRows(runs: readonly RunData[]): SummaryRow[] {
           ? { text: "—", note: "not a git checkout" }
           : text(r.manifest?.git_commit),
     ),
+    row("library", (r) => {
+      const l = r.manifest?.library;
+      const what = [l?.name, l?.version].filter((x) => x !== undefined).join(" ");
+      return what ? { text: what, note: l?.commit && `commit ${l.commit.slice(0, 12)}` } : NA;
+    }),
     row("config hash", (r) => text(r.manifest?.config_hash)),
     row("data hash", (r) => text(r.manifest?.data_hash)),
     row("backend", backend),
