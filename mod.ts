@@ -154,6 +154,7 @@ export {
   type MlmBatcherState,
   type NamedCorpus,
   saveTokenizer,
+  type TextSplits,
   type Tokenizer,
 } from "./lib/data/mod.ts";
 // training and checkpoints
@@ -224,6 +225,7 @@ export {
   loadRun,
   type Manifest,
   type ModelConfig,
+  parseConfig,
   type RunConfig,
   runExperiment,
   type RunOptions,

@@ -25,6 +25,7 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
   type ModelConfig,
+  parseConfig,
   parseSetOverride,
   type RunConfig,
   type SetOverride,

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
 import { tokenizeCached } from "../data/token_cache.ts";
-import { type Corpus, loadCorpus } from "../data/corpus.ts";
+import { type Corpus, loadCorpus, textCorpus, type TextSplits } from "../data/corpus.ts";
 import { appendJsonLine, WriteError, writeFileAtomic } from "../io/atomic.ts";
 import { type HeldLock, lockRun } from "../io/lock.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -27,7 +27,8 @@ import { writeReport } from "../report/report.ts";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
 import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
-import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
+import { canonicalJson, type Config, configHash, type ConfigInput, loadConfig } from "./config.ts";
+import { progressLine } from "./progress.ts";
 import { buildModel, familyRun, familyTokenizer } from "./families.ts";
 import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from "./agree.ts";
 import { pathExists } from "../io/exists.ts";
@@ -37,18 +38,29 @@ export { gptConfigOf } from "./families.ts";
 
 /** What {@link runExperiment} needs. */
 export interface RunOptions {
-  /** The resolved config (ignored when resuming: the run's own config.json is used, plus `sets`). */
-  config?: Config;
+  /**
+   * The config: a resolved one (`loadConfig`), or an object as partial as a file (`{ model: { n_layer: 2 } }`,
+   * the rest defaults), validated with the same one-line `ConfigError`s. Ignored when resuming: the run's
+   * own config.json is used, plus `sets`.
+   */
+  config?: ConfigInput;
   /** Resume this run directory from its newest checkpoint. */
   resumeDir?: string;
-  /** `--set` overrides applied to a resumed run's config (e.g. a larger train.max_steps). */
+  /** `--set` overrides (`train.max_steps=2000`) applied to the config, or to a resumed run's config.json. */
   sets?: string[];
-  /** Progress callback. */
+  /**
+   * Train on this text instead of the config's corpus: one string (split by `data.val_fraction` and
+   * `data.test_fraction` of its length) or the splits. Its hash is recorded; a resume needs the same text.
+   */
+  text?: string | TextSplits;
+  /** Progress callback, at every log interval; default: a plain line on stdout (none when `quiet`). */
   progress?: (p: Progress) => void;
-  /** Informational lines (data sizes, where things are written). */
+  /** Informational lines (data sizes, where things are written); default: stdout (none when `quiet`). */
   info?: (line: string) => void;
-  /** Warning lines (a stale run lock taken over); default: `info`. */
+  /** Warning lines (a stale run lock taken over); default: stderr (none when `quiet`). */
   warn?: (line: string) => void;
+  /** Print nothing by default: only the callbacks given report. */
+  quiet?: boolean;
   /** Checked after each step; true → checkpoint and stop (Ctrl-C). */
   shouldStop?: () => boolean;
   /** Clock for the run directory's timestamp. */
@@ -241,7 +253,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 }
 
 async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
-  const info = opts.info ?? (() => {});
+  const quiet = opts.quiet ?? false;
+  const info = opts.info ?? (quiet ? () => {} : (line: string) => console.log(line));
+  const warn = opts.warn ?? (quiet ? () => {} : (line: string) => console.error(line));
+  const progress = opts.progress ?? (quiet ? undefined : (p: Progress) => console.log(progressLine(p)));
   const resuming = opts.resumeDir !== undefined;
   let config: Config;
   if (opts.resumeDir !== undefined) {
@@ -250,18 +265,23 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     config = loadConfig({ path: p, sets: opts.sets }).config;
   } else {
     if (!opts.config) throw new Error("runExperiment: a config or a resumeDir is required");
-    config = opts.config;
+    config = loadConfig({ config: opts.config, sets: opts.sets }).config;
   }
   // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
-  const corpus: Corpus = generated ? generatedCorpus(config) : await loadCorpus({
-    corpus: config.data.corpus,
-    paths: config.data.paths,
-    valFraction: config.data.val_fraction,
-    testFraction: config.data.test_fraction,
-  });
+  const d = config.data;
+  const corpus: Corpus = generated
+    ? generatedCorpus(config)
+    : opts.text !== undefined
+    ? textCorpus(opts.text, d.val_fraction, d.test_fraction)
+    : await loadCorpus({
+      corpus: d.corpus,
+      paths: d.paths,
+      valFraction: d.val_fraction,
+      testFraction: d.test_fraction,
+    });
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
-  at.lock = await lockRun(runDir, opts.warn ?? info);
+  at.lock = await lockRun(runDir, warn);
   at.runDir = runDir;
   await opts.onRunDir?.(runDir);
   const tokenizerPath = join(runDir, "tokenizer.json");
@@ -281,8 +301,11 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     generated
       ? `data: generated task "${config.data.task}", ${config.data.task_symbols} symbols, lengths ` +
         `${config.data.task_min_len}–${config.data.task_max_len}`
-      : `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
-        `${trainTokens.length} train / ${valTokens.length} val tokens${tokens.cached ? " (cached)" : ""}, ` +
+      : `data: ${
+        opts.text !== undefined
+          ? "in-memory text"
+          : `${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val)`
+      }, ${trainTokens.length} train / ${valTokens.length} val tokens${tokens.cached ? " (cached)" : ""}, ` +
         `vocab ${tokenizer.vocabSize}`,
   );
 
@@ -346,7 +369,10 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     manifest = JSON.parse(await readFile(manifestPath, "utf8"));
     if (manifest.data_hash !== corpus.hash) {
       throw new Error(
-        `${runDir}: the corpus changed since the run started (data hash differs); start a new run`,
+        opts.text !== undefined
+          ? `${runDir}: the text changed since the run started (data hash differs); pass the same text, or ` +
+            "start a new run"
+          : `${runDir}: the corpus changed since the run started (data hash differs); start a new run`,
       );
     }
     manifest.status = "running";
@@ -430,7 +456,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
           });
         },
         afterEval,
-        progress: opts.progress,
+        progress,
         shouldStop: opts.shouldStop,
         memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       },

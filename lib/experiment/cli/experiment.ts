@@ -8,7 +8,7 @@
  */
 import { ConfigError, loadConfig } from "../config.ts";
 import { runExperiment } from "../runner.ts";
-import { progressPrinter } from "./progress.ts";
+import { progressPrinter } from "../progress.ts";
 import { failer, parseCommandLine } from "./_shared.ts";
 
 const USAGE =

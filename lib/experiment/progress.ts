@@ -3,11 +3,19 @@
  *
  * @module
  */
-import type { Progress } from "../../train/trainer.ts";
+import type { Progress } from "../train/trainer.ts";
 
 function fmtTime(s: number): string {
   const m = Math.floor(s / 60), sec = Math.floor(s % 60);
   return `${m}:${String(sec).padStart(2, "0")}`;
+}
+
+/** One plain progress line: step, interval loss, last validation loss, tokens/s, elapsed time and ETA. */
+export function progressLine(p: Progress): string {
+  const eta = p.step > 0 ? (p.elapsed / p.step) * (p.maxSteps - p.step) : 0;
+  const val = p.valLoss === null ? "" : ` val ${p.valLoss.toFixed(4)}`;
+  return `step ${p.step}/${p.maxSteps} loss ${p.loss.toFixed(4)}${val} ${Math.round(p.tokensPerS)} tok/s ` +
+    `${fmtTime(p.elapsed)} elapsed, eta ${fmtTime(eta)}`;
 }
 
 /** Creates a progress callback writing to `write` (a bar when `tty`, else a line every `every` seconds). */
@@ -17,12 +25,7 @@ export function progressPrinter(
   every = 10,
 ): { update: (p: Progress) => void; done: () => void } {
   let lastLine = -Infinity, drawn = false;
-  const text = (p: Progress) => {
-    const eta = p.step > 0 ? (p.elapsed / p.step) * (p.maxSteps - p.step) : 0;
-    const val = p.valLoss === null ? "" : ` val ${p.valLoss.toFixed(4)}`;
-    return `step ${p.step}/${p.maxSteps} loss ${p.loss.toFixed(4)}${val} ${Math.round(p.tokensPerS)} tok/s ` +
-      `${fmtTime(p.elapsed)} elapsed, eta ${fmtTime(eta)}`;
-  };
+  const text = progressLine;
   return {
     update(p) {
       if (tty) {
