@@ -1,5 +1,5 @@
 /**
- * Progress display for long commands: a redrawn bar on a terminal, periodic plain lines otherwise.
+ * Progress display for long commands: a redrawn bar on a terminal, a plain line per update otherwise.
  *
  * @module
  */
@@ -18,23 +18,23 @@ export function progressLine(p: Progress): string {
     `${fmtTime(p.elapsed)} elapsed, eta ${fmtTime(eta)}`;
 }
 
-/** Creates a progress callback writing to `write` (a bar when `tty`, else a line every `every` seconds). */
+/**
+ * Creates a progress callback writing to `write`: a redrawn bar when `tty`, else one {@link progressLine} per
+ * call (the trainer calls it once per log interval).
+ */
 export function progressPrinter(
   write: (s: string) => void,
   tty: boolean,
-  every = 10,
 ): { update: (p: Progress) => void; done: () => void } {
-  let lastLine = -Infinity, drawn = false;
-  const text = progressLine;
+  let drawn = false;
   return {
     update(p) {
       if (tty) {
         const width = 24, filled = Math.round((p.step / p.maxSteps) * width);
-        write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${text(p)}\x1b[K`);
+        write(`\r[${"#".repeat(filled)}${".".repeat(width - filled)}] ${progressLine(p)}\x1b[K`);
         drawn = true;
-      } else if (p.elapsed - lastLine >= every || p.step === p.maxSteps) {
-        lastLine = p.elapsed;
-        write(text(p) + "\n");
+      } else {
+        write(progressLine(p) + "\n");
       }
     },
     done() {
