@@ -38,3 +38,23 @@ Deno.test("not a terminal: deno task experiment prints a progress line every log
     assertEquals(steps, ["5/20", "10/20", "15/20", "20/20"], r.stdout);
   });
 });
+
+Deno.test("--resume on a finished run reports the run's final val loss (not n/a) and keeps it in the manifest", async () => {
+  await inRuns(async (out, corpus) => {
+    const sets = ["--set", `data.paths=["${corpus}"]`, "--set", `run.out_dir=${out}`];
+    const first = await runTask("experiment", ["configs/tiny.jsonc", ...sets]);
+    assertEquals(first.code, 0, first.stderr);
+    const runDir = first.stdout.trim().split("\n").at(-1)!;
+    const before = JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8")).final;
+    const again = await runTask("experiment", ["--resume", runDir]);
+    assertEquals(again.code, 0, again.stderr);
+    const done = again.stdout.split("\n").find((l) => l.startsWith("done: "));
+    assertEquals(
+      done,
+      `done: step 20, val loss ${before.val_loss.toFixed(4)} nats/token, report ${runDir}/report.html`,
+    );
+    const after = JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8")).final;
+    assertEquals(after, before);
+    assertTrue(typeof after.train_loss === "number", "the final train loss is kept too");
+  });
+});
