@@ -356,6 +356,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   const manifestPath = join(runDir, "manifest.json");
   const metricsPath = join(runDir, "metrics.jsonl");
   let manifest: Manifest;
+  // where a resumed run stood: its last losses stand until a step (or an evaluation) of this process replaces them
+  let reached: Manifest["final"] = null;
   if (ck !== null) {
     const configLabel = join(runDir, "config.json") +
       (opts.sets?.length ? ` (with --set ${opts.sets.join(" ")})` : "");
@@ -367,6 +369,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     batcher.setState(start.batcher);
     model.dropoutRng.setState(start.dropout);
     manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+    if (manifest.final?.step === start.step) reached = manifest.final;
     if (manifest.data_hash !== corpus.hash) {
       throw new Error(
         opts.text !== undefined
@@ -461,18 +464,14 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
         memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       },
     }, start);
+    const trainLoss = out.trainLoss ?? reached?.train_loss ?? null;
+    const valLoss = out.valLoss ?? reached?.val_loss ?? null;
     manifest.status = out.interrupted ? "interrupted" : "completed";
     manifest.end_time = new Date().toISOString();
-    manifest.final = { step: out.state.step, train_loss: out.trainLoss, val_loss: out.valLoss };
+    manifest.final = { step: out.state.step, train_loss: trainLoss, val_loss: valLoss };
     await saveManifest();
     if (!opts.noReport) await writeReport([runDir], join(runDir, "report.html"));
-    return {
-      runDir,
-      status: out.interrupted ? "interrupted" : "completed",
-      step: out.state.step,
-      valLoss: out.valLoss,
-      trainLoss: out.trainLoss,
-    };
+    return { runDir, status: manifest.status, step: out.state.step, valLoss, trainLoss };
   } catch (e) {
     manifest.status = "failed";
     manifest.end_time = new Date().toISOString();
