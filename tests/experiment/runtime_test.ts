@@ -6,6 +6,7 @@
  */
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { runExperiment } from "../../lib/experiment/runner.ts";
 import { toManifest } from "../../lib/report/rundir.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
@@ -59,4 +60,32 @@ Deno.test("the report reads older manifests, whose runtime held the versions", (
   });
   assertEquals(now.runtime, { backend_requested: "auto", backend_used: "wasm", threads: 2 });
   assertEquals(now.versions, { deno: "2.9.6" });
+});
+
+Deno.test("a resume records the backend and threads of the process that resumed", async () => {
+  const corpus = await makeCodeCorpus();
+  const out = await Deno.makeTempDir({ prefix: "lcm-runs-" });
+  try {
+    const config = {
+      data: { paths: [corpus] },
+      run: { out_dir: out, backend: "js" as const },
+      model: { n_layer: 1, n_head: 2, n_embd: 32, block_size: 32 },
+      train: { max_steps: 4, batch_size: 2, eval_interval: 2, checkpoint_interval: 2, sample_tokens: 0 },
+    };
+    let n = 0;
+    const part = await runExperiment({ config, quiet: true, noReport: true, shouldStop: () => ++n >= 2 });
+    const read = async () => JSON.parse(await readFile(join(part.runDir, "manifest.json"), "utf8")).runtime;
+    assertEquals(await read(), { backend_requested: "js", backend_used: "js", threads: 1, adapter: null });
+    const sets = ["run.backend=wasm", "run.threads=1"];
+    await runExperiment({ resumeDir: part.runDir, sets, quiet: true, noReport: true });
+    assertEquals(await read(), {
+      backend_requested: "wasm",
+      backend_used: "wasm",
+      threads: 1,
+      adapter: null,
+    });
+  } finally {
+    await rm(out, { recursive: true, force: true });
+    await rm(corpus, { recursive: true, force: true });
+  }
 });
