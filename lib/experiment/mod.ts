@@ -11,6 +11,13 @@
  * const result = await runExperiment({ config });
  * ```
  *
+ * @example Train on text held in memory, with a config object (partial: the rest are the defaults)
+ * ```ts
+ * import { runExperiment } from "@lcm/core/experiment";
+ * const text = "the quick brown fox jumps over the lazy dog. ".repeat(200);
+ * await runExperiment({ config: { model: { n_layer: 2 }, train: { max_steps: 50 } }, text });
+ * ```
+ *
  * @module
  */
 export {

@@ -57,7 +57,7 @@ export interface RunOptions {
   progress?: (p: Progress) => void;
   /** Informational lines (data sizes, where things are written); default: stdout (none when `quiet`). */
   info?: (line: string) => void;
-  /** Warning lines (a stale run lock taken over); default: stderr (none when `quiet`). */
+  /** Warning lines (a stale run lock taken over); default: `info` when given, else stderr (none when `quiet`). */
   warn?: (line: string) => void;
   /** Print nothing by default: only the callbacks given report. */
   quiet?: boolean;
@@ -253,10 +253,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 }
 
 async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
-  const quiet = opts.quiet ?? false;
-  const info = opts.info ?? (quiet ? () => {} : (line: string) => console.log(line));
-  const warn = opts.warn ?? (quiet ? () => {} : (line: string) => console.error(line));
-  const progress = opts.progress ?? (quiet ? undefined : (p: Progress) => console.log(progressLine(p)));
+  // what is not handled by a callback is printed, unless quiet
+  const unlessQuiet = <F>(print: F): F | undefined => (opts.quiet ? undefined : print);
+  const info = opts.info ?? unlessQuiet((line: string) => console.log(line)) ?? (() => {});
+  const warn = opts.warn ?? opts.info ?? unlessQuiet((line: string) => console.error(line)) ?? (() => {});
+  const progress = opts.progress ?? unlessQuiet((p: Progress) => console.log(progressLine(p)));
   const resuming = opts.resumeDir !== undefined;
   let config: Config;
   if (opts.resumeDir !== undefined) {
@@ -355,6 +356,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   };
   const manifestPath = join(runDir, "manifest.json");
   const metricsPath = join(runDir, "metrics.jsonl");
+  const versions = runtimeVersions();
   let manifest: Manifest;
   // where a resumed run stood: its last losses stand until a step (or an evaluation) of this process replaces them
   let reached: Manifest["final"] = null;
@@ -380,7 +382,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     }
     manifest.status = "running";
     manifest.runtime = runtime;
-    manifest.versions = runtimeVersions();
+    manifest.versions = versions;
     manifest.end_time = null;
     manifest.error = null;
     manifest.config_hash = configHash(config);
@@ -396,8 +398,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       run_dir: runDir,
       seed: config.train.seed,
       runtime,
-      versions: runtimeVersions(),
-      deno_version: runtimeVersions().deno ?? null,
+      versions,
+      deno_version: versions.deno ?? null,
       library: await libraryInfo(),
       git_commit: await gitCommit(),
       config_hash: configHash(config),
