@@ -8,17 +8,24 @@
  *
  * @example Train a tiny GPT for a few steps
  * ```ts
- * import { createGPT, AdamW, uniqueParams } from "@lcm/core";
+ * import { createGPT, AdamW, uniqueParams, withStep } from "@lcm/core";
  * const model = createGPT({ vocabSize: 16, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true }, 1);
  * const opt = new AdamW(uniqueParams(model.namedParameters()), { lr: 1e-2 });
  * const x = new Int32Array([1, 2, 3, 4, 5, 6, 7, 8]), y = new Int32Array([2, 3, 4, 5, 6, 7, 8, 9]);
  * for (let i = 0; i < 10; i++) {
- *   const { loss } = model.forward(x, 1, 8, { targets: y });
- *   loss!.backward();
+ *   // a step's activations live in reused kernel memory, as in the trainer: read what you need inside
+ *   const loss = withStep(() => {
+ *     const { loss } = model.forward(x, 1, 8, { targets: y });
+ *     loss!.backward();
+ *     return loss!.item();
+ *   });
  *   opt.step();
  *   opt.zeroGrad();
  * }
  * ```
+ *
+ * The kernels run on WebAssembly SIMD with every core from the first call: `setThreads(n)` and
+ * `setBackend("js" | "wasm" | "blas")` choose, `getThreads()` and `getBackend()` say what is in effect.
  *
  * @module
  */
