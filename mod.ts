@@ -8,17 +8,24 @@
  *
  * @example Train a tiny GPT for a few steps
  * ```ts
- * import { createGPT, AdamW, uniqueParams } from "@lcm/core";
+ * import { createGPT, AdamW, uniqueParams, withStep } from "@lcm/core";
  * const model = createGPT({ vocabSize: 16, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 16, dropout: 0, bias: true, tieWeights: true }, 1);
  * const opt = new AdamW(uniqueParams(model.namedParameters()), { lr: 1e-2 });
  * const x = new Int32Array([1, 2, 3, 4, 5, 6, 7, 8]), y = new Int32Array([2, 3, 4, 5, 6, 7, 8, 9]);
  * for (let i = 0; i < 10; i++) {
- *   const { loss } = model.forward(x, 1, 8, { targets: y });
- *   loss!.backward();
+ *   // a step's activations live in reused kernel memory, as in the trainer: read what you need inside
+ *   const loss = withStep(() => {
+ *     const { loss } = model.forward(x, 1, 8, { targets: y });
+ *     loss!.backward();
+ *     return loss!.item();
+ *   });
  *   opt.step();
  *   opt.zeroGrad();
  * }
  * ```
+ *
+ * The kernels run on WebAssembly SIMD with every core from the first call: `setThreads(n)` and
+ * `setBackend("js" | "wasm" | "blas")` choose, `getThreads()` and `getBackend()` say what is in effect.
  *
  * @module
  */
@@ -66,6 +73,17 @@ export {
   transpose,
 } from "./lib/tensor/mod.ts";
 export type { Device } from "./lib/tensor/mod.ts";
+// the kernels: backend, threads (every core by default, from the first kernel call) and the step scope
+export {
+  availableBackends,
+  type BackendName,
+  getBackend,
+  getThreads,
+  setBackend,
+  setThreads,
+  whenThreadsReady,
+  withStep,
+} from "./lib/tensor/mod.ts";
 // layers and models
 export {
   Bert,
@@ -143,6 +161,7 @@ export {
   type MlmBatcherState,
   type NamedCorpus,
   saveTokenizer,
+  type TextSplits,
   type Tokenizer,
 } from "./lib/data/mod.ts";
 // training and checkpoints
@@ -205,6 +224,7 @@ export {
   type ConfigInput,
   type DataConfig,
   type FamilyModel,
+  type LibraryInfo,
   loadConfig,
   type LoadConfigOptions,
   type LoadedConfig,
@@ -212,9 +232,11 @@ export {
   loadRun,
   type Manifest,
   type ModelConfig,
+  parseConfig,
   type RunConfig,
   runExperiment,
   type RunOptions,
   type RunResult,
+  type RunRuntime,
   type TrainConfig,
 } from "./lib/experiment/mod.ts";

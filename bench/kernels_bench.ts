@@ -38,6 +38,7 @@ import { layerNormBackward, layerNormForward } from "../lib/kernels/layernorm.ts
 import { gemm } from "../lib/kernels/matmul.ts";
 import { adamwUpdate } from "../lib/kernels/optim.ts";
 import { crossEntropyBackward, crossEntropyForward } from "../lib/kernels/softmax.ts";
+import { setThreads } from "../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../lib/random.ts";
 import {
@@ -85,6 +86,8 @@ const WASM_RESIDENT: Variant = { label: "wasm, resident", backend: "wasm", resid
 const BLAS: Variant = { label: "blas", backend: "blas", resident: false };
 
 const available = availableBackends();
+// every case on one thread (the library's default pool would use every core)
+setThreads(1);
 if (!available.includes("wasm")) console.warn("kernels_bench: WebAssembly SIMD unavailable; no wasm cases");
 if (!available.includes("blas")) {
   console.warn(`kernels_bench: backend blas: ${blasUnavailableReason()}; no blas cases`);

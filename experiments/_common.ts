@@ -40,7 +40,6 @@ export async function trainVariant(
   const t0 = performance.now();
   const result = await runExperiment({
     config,
-    runtime: { deno: Deno.version.deno },
     info: (l) => console.log(`[${name}] ${l}`),
     noReport: true,
   });

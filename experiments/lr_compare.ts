@@ -46,7 +46,6 @@ for (const lr of lrs) {
   });
   const r = await runExperiment({
     config,
-    runtime: { deno: Deno.version.deno },
     info: (l) => console.log(`[lr ${lr}] ${l}`),
     noReport: true,
   });

@@ -43,7 +43,7 @@ if (config.model.family !== "t5" || config.data.task === "corpus") {
   Deno.exit(2);
 }
 const t0 = performance.now();
-const r = await runExperiment({ config, runtime: { deno: Deno.version.deno }, info: (l) => console.log(l) });
+const r = await runExperiment({ config, info: (l) => console.log(l) });
 const trainS = (performance.now() - t0) / 1000;
 
 const { model, tokenizer } = await loadRun(r.runDir);

@@ -146,15 +146,67 @@ function hashFiles(files: readonly SourceFile[]): string {
   return h.digest("hex");
 }
 
-/** Splits one text at (1 - valFraction) of its length, never inside a surrogate pair. */
-function splitText(text: string, valFraction: number, path: string): [string, string] {
-  const tooShort = `data.paths: the only file ${path} is too short to split into train and validation`;
+/** Splits one text at (1 - valFraction) of its length, never inside a surrogate pair; `what` names it. */
+function splitText(text: string, valFraction: number, what: string): [string, string] {
+  const tooShort = `${what} is too short to split into train and validation`;
   if (text.length < 2) throw new Error(tooShort);
   let cut = Math.min(Math.max(Math.round(text.length * (1 - valFraction)), 1), text.length - 1);
   const c = text.charCodeAt(cut - 1);
   if (c >= 0xd800 && c <= 0xdbff) cut = cut + 1 < text.length ? cut + 1 : cut - 1;
   if (cut < 1) throw new Error(tooShort);
   return [text.slice(0, cut), text.slice(cut)];
+}
+
+/** One text split into train, validation and (with a test fraction) test, at fractions of its length. */
+function splitOne(
+  text: string,
+  valFraction: number,
+  testFraction: number,
+  what: string,
+): { train: string; val: string; test: string } {
+  const [rest, test] = testFraction > 0 ? splitText(text, testFraction, what) : [text, ""];
+  const [train, val] = splitText(rest, valFraction / (1 - testFraction), what);
+  return { train, val, test };
+}
+
+/** Text held in memory, already split. */
+export interface TextSplits {
+  /** Training text. */
+  train: string;
+  /** Validation text. */
+  val: string;
+  /** Test text (default: none). */
+  test?: string;
+}
+
+/**
+ * Text held in memory as a corpus: one string is split like a single file (at fractions of its length); splits
+ * are used as given. Hashed like files named `<text>` (or `<train>`, `<val>`, `<test>`), so a run records what it
+ * trained on and a resume can check it.
+ */
+export function textCorpus(text: string | TextSplits, valFraction: number, testFraction = 0): Corpus {
+  const parts: Record<string, string> = typeof text === "string"
+    ? { "<text>": text }
+    : { "<train>": text.train, "<val>": text.val, ...(text.test ? { "<test>": text.test } : {}) };
+  const enc = new TextEncoder();
+  const files = Object.entries(parts).map(([name, t]) => ({ path: name, rel: name, bytes: enc.encode(t) }));
+  const hash = hashFiles(files), bytes = files.reduce((n, f) => n + f.bytes.length, 0);
+  if (typeof text === "string") {
+    const names = ["<text>"], testFiles = testFraction > 0 ? names : [];
+    const split = splitOne(text, valFraction, testFraction, "the text");
+    return { files: names, trainFiles: names, valFiles: names, testFiles, ...split, hash, bytes };
+  }
+  return {
+    files: Object.keys(parts),
+    trainFiles: ["<train>"],
+    valFiles: ["<val>"],
+    testFiles: text.test ? ["<test>"] : [],
+    train: text.train,
+    val: text.val,
+    test: text.test ?? "",
+    hash,
+    bytes,
+  };
 }
 
 /**
@@ -198,10 +250,9 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
   const hash = hashFiles(files);
 
   if (files.length === 1) {
-    const [rest, test] = testFraction > 0 ? splitText(texts[0], testFraction, names[0]) : [texts[0], ""];
-    const [train, val] = splitText(rest, valFraction / (1 - testFraction), names[0]);
+    const split = splitOne(texts[0], valFraction, testFraction, `data.paths: the only file ${names[0]}`);
     const testFiles = testFraction > 0 ? names : [];
-    return { files: names, trainFiles: names, valFiles: names, train, val, testFiles, test, hash, bytes };
+    return { files: names, trainFiles: names, valFiles: names, testFiles, ...split, hash, bytes };
   }
   const n = files.length;
   // The small epsilon keeps e.g. 0.1 · 30 = 3.0000000000000004 from rounding up to 4.

@@ -8,13 +8,23 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { JsoncSyntaxError, type JsonValue, parseJsonc } from "./jsonc.ts";
-import { type Config, configZod, expectedAt, isStringAt, keysAt, schemaAt } from "./schema.ts";
+import {
+  type Config,
+  type ConfigInput,
+  configZod,
+  expectedAt,
+  isStringAt,
+  keysAt,
+  schemaAt,
+} from "./schema.ts";
 
 export type { Config, ConfigInput, DataConfig, ModelConfig, RunConfig, TrainConfig } from "./schema.ts";
-export { ConfigSchema, DEFAULT_CONFIG } from "./schema.ts";
+export { DEFAULT_CONFIG } from "./schema.ts";
 
 /** The source name used for the embedded default config. */
 export const DEFAULT_SOURCE = "<default>";
+/** The source name of a config given as an object (`loadConfig({ config })`, {@link parseConfig}). */
+export const OBJECT_SOURCE = "<config object>";
 
 /** A config problem. The message is one line: `<source>: <key.path>: expected <what>, got <value>`. */
 export class ConfigError extends Error {
@@ -66,7 +76,12 @@ export function parseSetOverride(s: string): SetOverride {
 export interface LoadConfigOptions {
   /** A JSONC config file; absent = the embedded default (`DEFAULT_CONFIG`). */
   path?: string;
-  /** `key.path=value` overrides, applied in order after the file. */
+  /**
+   * A config object, partial like a file (`{ model: { n_layer: 2 } }`): deep-merged over the file (or the
+   * defaults), before `sets`.
+   */
+  config?: ConfigInput;
+  /** `key.path=value` overrides, applied in order after the file and the object. */
   sets?: string[];
 }
 
@@ -189,18 +204,27 @@ function applySet(target: Obj, set: SetOverride, prov: Provenance): void {
 
 /**
  * Resolves a config: reads `opts.path` (JSONC, following `"extends"` relative to each file; bases are deep-merged
- * under their children), applies `opts.sets` in order, and validates. Throws {@link ConfigError} on any problem.
+ * under their children), merges `opts.config` over it, applies `opts.sets` in order, and validates. Throws
+ * {@link ConfigError} on any problem, one line naming the source (file, `<config object>`, `--set …`), the key
+ * path and what was expected.
  */
 export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   const data: Obj = {};
   const prov: Provenance = new Map();
-  const sources = opts.path === undefined ? [DEFAULT_SOURCE] : loadChain(opts.path, data, prov, []);
+  const sources = opts.path === undefined ? [] : loadChain(opts.path, data, prov, []);
+  if (opts.config !== undefined) {
+    const obj = opts.config as JsonValue;
+    if (!isObj(obj)) throw new ConfigError(OBJECT_SOURCE, `expected an object, got ${formatValue(obj)}`);
+    mergeInto(data, obj, "", OBJECT_SOURCE, prov);
+    sources.push(OBJECT_SOURCE);
+  }
+  const top = sources.at(-1) ?? DEFAULT_SOURCE;
+  if (sources.length === 0) sources.push(DEFAULT_SOURCE);
   for (const s of opts.sets ?? []) {
     const set = parseSetOverride(s);
     applySet(data, set, prov);
     sources.push(`--set ${set.source}`);
   }
-  const top = opts.path ?? DEFAULT_SOURCE;
   const result = configZod.safeParse(data, { reportInput: true });
   if (result.success) return { config: result.data, sources };
   // An unknown key is the likeliest root cause (a typo), so report it before the errors it may explain.
@@ -219,6 +243,28 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   const what = expected === undefined ? issue.message : `expected ${expected}`;
   throw new ConfigError(sourceOf(prov, at, related, top), `${where}${what}, got ${got}`);
 }
+
+/**
+ * Validates a config object (partial: missing keys take their defaults) and returns the resolved config; throws
+ * a {@link ConfigError} with the CLI's one-line message (`<config object>: model.n_layr: unknown key (did you
+ * mean model.n_layer?)`). `loadConfig({ config })` does the same and can add a file under it and overrides.
+ */
+export function parseConfig(input: unknown): Config {
+  return loadConfig({ config: input as ConfigInput }).config;
+}
+
+/**
+ * The experiment config's schema. `parse` is {@link parseConfig} (the one-line {@link ConfigError}s the CLI
+ * prints); `safeParse` returns the schema's own outcome, each problem with its key path, for tools.
+ */
+export const ConfigSchema: {
+  /** Validates `input` and fills in the defaults; throws a {@link ConfigError} naming the first problem. */
+  parse(input: unknown): Config;
+  /** Validates without throwing: the config, or every problem with its key path. */
+  safeParse(input: unknown):
+    | { success: true; data: Config }
+    | { success: false; error: Error & { issues: readonly { path: PropertyKey[]; message: string }[] } };
+} = { parse: parseConfig, safeParse: (input) => configZod.safeParse(input) };
 
 /** `["data", "paths", "1"]` → `data.paths[1]`. */
 function formatPath(path: readonly string[]): string {

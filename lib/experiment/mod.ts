@@ -11,6 +11,13 @@
  * const result = await runExperiment({ config });
  * ```
  *
+ * @example Train on text held in memory, with a config object (partial: the rest are the defaults)
+ * ```ts
+ * import { runExperiment } from "@lcm/core/experiment";
+ * const text = "the quick brown fox jumps over the lazy dog. ".repeat(200);
+ * await runExperiment({ config: { model: { n_layer: 2 }, train: { max_steps: 50 } }, text });
+ * ```
+ *
  * @module
  */
 export {
@@ -25,14 +32,23 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
   type ModelConfig,
+  parseConfig,
   parseSetOverride,
   type RunConfig,
   type SetOverride,
   type TrainConfig,
 } from "./config.ts";
 export type { JsonValue } from "./jsonc.ts";
-export { buildOptimizer, type Manifest, runExperiment, type RunOptions, type RunResult } from "./runner.ts";
+export {
+  buildOptimizer,
+  type Manifest,
+  runExperiment,
+  type RunOptions,
+  type RunResult,
+  type RunRuntime,
+} from "./runner.ts";
 export { type LoadedRun, loadRun } from "./load.ts";
+export { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
 export {
   buildModel,
   type FamilyBatch,

@@ -13,44 +13,55 @@ import { join } from "node:path";
 import process from "node:process";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
 import { tokenizeCached } from "../data/token_cache.ts";
-import { type Corpus, loadCorpus } from "../data/corpus.ts";
+import { type Corpus, loadCorpus, textCorpus, type TextSplits } from "../data/corpus.ts";
 import { appendJsonLine, WriteError, writeFileAtomic } from "../io/atomic.ts";
 import { type HeldLock, lockRun } from "../io/lock.ts";
 import { AdamW } from "../optim/adamw.ts";
 import { layerLrScales, type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
 import { SGD } from "../optim/sgd.ts";
-import { setBackend } from "../kernels/backend.ts";
+import { type BackendName, setBackend } from "../kernels/backend.ts";
 import { defaultThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";
 import { Rng } from "../random.ts";
 import { writeReport } from "../report/report.ts";
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../train/checkpoint.ts";
 import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
-import { canonicalJson, type Config, configHash, loadConfig } from "./config.ts";
+import { canonicalJson, type Config, configHash, type ConfigInput, loadConfig } from "./config.ts";
+import { progressLine } from "./progress.ts";
 import { buildModel, familyRun, familyTokenizer } from "./families.ts";
 import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from "./agree.ts";
 import { pathExists } from "../io/exists.ts";
 import { configWarnings } from "./warnings.ts";
+import { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
 
 export { gptConfigOf } from "./families.ts";
 
 /** What {@link runExperiment} needs. */
 export interface RunOptions {
-  /** The resolved config (ignored when resuming: the run's own config.json is used, plus `sets`). */
-  config?: Config;
+  /**
+   * The config: a resolved one (`loadConfig`), or an object as partial as a file (`{ model: { n_layer: 2 } }`,
+   * the rest defaults), validated with the same one-line `ConfigError`s. Ignored when resuming: the run's
+   * own config.json is used, plus `sets`.
+   */
+  config?: ConfigInput;
   /** Resume this run directory from its newest checkpoint. */
   resumeDir?: string;
-  /** `--set` overrides applied to a resumed run's config (e.g. a larger train.max_steps). */
+  /** `--set` overrides (`train.max_steps=2000`) applied to the config, or to a resumed run's config.json. */
   sets?: string[];
-  /** Runtime versions for the manifest (the CLI passes Deno's). */
-  runtime?: Record<string, string>;
-  /** Progress callback. */
+  /**
+   * Train on this text instead of the config's corpus: one string (split by `data.val_fraction` and
+   * `data.test_fraction` of its length) or the splits. Its hash is recorded; a resume needs the same text.
+   */
+  text?: string | TextSplits;
+  /** Progress callback, at every log interval; default: a plain line on stdout (none when `quiet`). */
   progress?: (p: Progress) => void;
-  /** Informational lines (data sizes, where things are written). */
+  /** Informational lines (data sizes, where things are written); default: stdout (none when `quiet`). */
   info?: (line: string) => void;
-  /** Warning lines (a stale run lock taken over); default: `info`. */
+  /** Warning lines (a stale run lock taken over); default: `info` when given, else stderr (none when `quiet`). */
   warn?: (line: string) => void;
+  /** Print nothing by default: only the callbacks given report. */
+  quiet?: boolean;
   /** Checked after each step; true → checkpoint and stop (Ctrl-C). */
   shouldStop?: () => boolean;
   /** Clock for the run directory's timestamp. */
@@ -75,6 +86,18 @@ export interface RunResult {
   trainLoss: number | null;
 }
 
+/** What ran a run's kernels (the process that trained last, for a resumed run). */
+export interface RunRuntime {
+  /** The backend the config asked for (`run.backend`). */
+  backend_requested: Config["run"]["backend"];
+  /** The backend that ran (an unavailable `blas` falls back to wasm or js). */
+  backend_used: BackendName;
+  /** Kernel threads in use (the wasm thread pool, the calling thread included). */
+  threads: number;
+  /** The GPU adapter, on a GPU backend; null on the CPU. */
+  adapter: string | null;
+}
+
 /** The run's manifest.json. */
 export interface Manifest {
   /** Run name (config run.name). */
@@ -83,11 +106,15 @@ export interface Manifest {
   run_dir: string;
   /** Seed. */
   seed: number;
-  /** Runtime versions. */
-  runtime: Record<string, string>;
-  /** Deno version, when known. */
+  /** What ran the kernels: backend asked for and used, threads, GPU adapter. */
+  runtime: RunRuntime;
+  /** Versions of the JavaScript runtime (e.g. `{deno, v8, typescript}`), of the process that trained last. */
+  versions: Record<string, string>;
+  /** Deno version, when known (also in `versions`; kept for readers of older manifests). */
   deno_version: string | null;
-  /** Commit of the working tree, when it is a git checkout. */
+  /** The library that started the run: name, version, commit when its files are a git checkout. */
+  library: LibraryInfo;
+  /** Commit of the calling project (the git checkout holding the working directory), else null. */
   git_commit: string | null;
   /** sha256 of the canonical config. */
   config_hash: string;
@@ -118,27 +145,6 @@ function stamp(d: Date): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${
     p(d.getSeconds())
   }`;
-}
-
-/** Reads the commit of the git checkout around `cwd` without running git (reads .git/HEAD). */
-export async function gitCommit(dir = "."): Promise<string | null> {
-  try {
-    const head = (await readFile(join(dir, ".git", "HEAD"), "utf8")).trim();
-    if (/^[0-9a-f]{40}$/.test(head)) return head;
-    const ref = head.match(/^ref: (.+)$/)?.[1];
-    if (!ref) return null;
-    if (await pathExists(join(dir, ".git", ref))) {
-      return (await readFile(join(dir, ".git", ref), "utf8")).trim();
-    }
-    const packed = await readFile(join(dir, ".git", "packed-refs"), "utf8").catch(() => "");
-    for (const line of packed.split("\n")) {
-      const [sha, name] = line.split(" ");
-      if (name === ref) return sha;
-    }
-    return null;
-  } catch {
-    return null;
-  }
 }
 
 /** The stand-in corpus of a generated task: no text; its hash names the task, so a resume checks it. */
@@ -248,7 +254,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 }
 
 async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
-  const info = opts.info ?? (() => {});
+  // what is not handled by a callback is printed, unless quiet
+  const unlessQuiet = <F>(print: F): F | undefined => (opts.quiet ? undefined : print);
+  const info = opts.info ?? unlessQuiet((line: string) => console.log(line)) ?? (() => {});
+  const warn = opts.warn ?? opts.info ?? unlessQuiet((line: string) => console.error(line)) ?? (() => {});
+  const progress = opts.progress ?? unlessQuiet((p: Progress) => console.log(progressLine(p)));
   const resuming = opts.resumeDir !== undefined;
   let config: Config;
   if (opts.resumeDir !== undefined) {
@@ -257,19 +267,24 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     config = loadConfig({ path: p, sets: opts.sets }).config;
   } else {
     if (!opts.config) throw new Error("runExperiment: a config or a resumeDir is required");
-    config = opts.config;
+    config = loadConfig({ config: opts.config, sets: opts.sets }).config;
   }
-  for (const w of configWarnings(config)) (opts.warn ?? info)(`warning: ${w}`);
+  for (const w of configWarnings(config)) warn(`warning: ${w}`);
   // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
-  const corpus: Corpus = generated ? generatedCorpus(config) : await loadCorpus({
-    corpus: config.data.corpus,
-    paths: config.data.paths,
-    valFraction: config.data.val_fraction,
-    testFraction: config.data.test_fraction,
-  });
+  const d = config.data;
+  const corpus: Corpus = generated
+    ? generatedCorpus(config)
+    : opts.text !== undefined
+    ? textCorpus(opts.text, d.val_fraction, d.test_fraction)
+    : await loadCorpus({
+      corpus: d.corpus,
+      paths: d.paths,
+      valFraction: d.val_fraction,
+      testFraction: d.test_fraction,
+    });
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
-  at.lock = await lockRun(runDir, opts.warn ?? info);
+  at.lock = await lockRun(runDir, warn);
   at.runDir = runDir;
   await opts.onRunDir?.(runDir);
   const tokenizerPath = join(runDir, "tokenizer.json");
@@ -289,14 +304,23 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     generated
       ? `data: generated task "${config.data.task}", ${config.data.task_symbols} symbols, lengths ` +
         `${config.data.task_min_len}–${config.data.task_max_len}`
-      : `data: ${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val), ` +
-        `${trainTokens.length} train / ${valTokens.length} val tokens${tokens.cached ? " (cached)" : ""}, ` +
+      : `data: ${
+        opts.text !== undefined
+          ? "in-memory text"
+          : `${corpus.files.length} files (${corpus.trainFiles.length} train, ${corpus.valFiles.length} val)`
+      }, ${trainTokens.length} train / ${valTokens.length} val tokens${tokens.cached ? " (cached)" : ""}, ` +
         `vocab ${tokenizer.vocabSize}`,
   );
 
   const backend = setBackend(config.run.backend);
-  const threads = backend === "wasm" ? setThreads(config.run.threads || defaultThreads()) : 1;
+  const threads = setThreads(backend === "wasm" ? config.run.threads || defaultThreads() : 1);
   await whenThreadsReady();
+  const runtime: RunRuntime = {
+    backend_requested: config.run.backend,
+    backend_used: backend,
+    threads,
+    adapter: null,
+  };
   info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""}`);
   const rngs = streams(config.train.seed);
   const model = buildModel(config, tokenizer.vocabSize, rngs.init);
@@ -334,7 +358,10 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   };
   const manifestPath = join(runDir, "manifest.json");
   const metricsPath = join(runDir, "metrics.jsonl");
+  const versions = runtimeVersions();
   let manifest: Manifest;
+  // where a resumed run stood: its last losses stand until a step (or an evaluation) of this process replaces them
+  let reached: Manifest["final"] = null;
   if (ck !== null) {
     const configLabel = join(runDir, "config.json") +
       (opts.sets?.length ? ` (with --set ${opts.sets.join(" ")})` : "");
@@ -346,12 +373,18 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     batcher.setState(start.batcher);
     model.dropoutRng.setState(start.dropout);
     manifest = JSON.parse(await readFile(manifestPath, "utf8"));
+    if (manifest.final?.step === start.step) reached = manifest.final;
     if (manifest.data_hash !== corpus.hash) {
       throw new Error(
-        `${runDir}: the corpus changed since the run started (data hash differs); start a new run`,
+        opts.text !== undefined
+          ? `${runDir}: the text changed since the run started (data hash differs); pass the same text, or ` +
+            "start a new run"
+          : `${runDir}: the corpus changed since the run started (data hash differs); start a new run`,
       );
     }
     manifest.status = "running";
+    manifest.runtime = runtime;
+    manifest.versions = versions;
     manifest.end_time = null;
     manifest.error = null;
     manifest.config_hash = configHash(config);
@@ -366,8 +399,10 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       name: config.run.name,
       run_dir: runDir,
       seed: config.train.seed,
-      runtime: opts.runtime ?? {},
-      deno_version: opts.runtime?.deno ?? null,
+      runtime,
+      versions,
+      deno_version: versions.deno ?? null,
+      library: await libraryInfo(),
       git_commit: await gitCommit(),
       config_hash: configHash(config),
       data_hash: corpus.hash,
@@ -428,23 +463,19 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
           });
         },
         afterEval,
-        progress: opts.progress,
+        progress,
         shouldStop: opts.shouldStop,
         memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       },
     }, start);
+    const trainLoss = out.trainLoss ?? reached?.train_loss ?? null;
+    const valLoss = out.valLoss ?? reached?.val_loss ?? null;
     manifest.status = out.interrupted ? "interrupted" : "completed";
     manifest.end_time = new Date().toISOString();
-    manifest.final = { step: out.state.step, train_loss: out.trainLoss, val_loss: out.valLoss };
+    manifest.final = { step: out.state.step, train_loss: trainLoss, val_loss: valLoss };
     await saveManifest();
     if (!opts.noReport) await writeReport([runDir], join(runDir, "report.html"));
-    return {
-      runDir,
-      status: out.interrupted ? "interrupted" : "completed",
-      step: out.state.step,
-      valLoss: out.valLoss,
-      trainLoss: out.trainLoss,
-    };
+    return { runDir, status: manifest.status, step: out.state.step, valLoss, trainLoss };
   } catch (e) {
     manifest.status = "failed";
     manifest.end_time = new Date().toISOString();

@@ -353,19 +353,9 @@ const _inputMatches: Same<z.input<typeof Schema>, ConfigInput> = true;
 void _outputMatches, _inputMatches;
 
 /**
- * The whole experiment config: four groups, each defaulting to `{}` (then to its keys' defaults). At run time this
- * is the zod schema; its declared type names only `parse` and `safeParse`, so the public API exposes no zod types.
+ * The whole experiment config: four groups, each defaulting to `{}` (then to its keys' defaults), as the zod schema
+ * it is (for the config loader; the public API's `ConfigSchema` in config.ts exposes no zod types).
  */
-export const ConfigSchema: {
-  /** Validates `input` and fills in the defaults; throws an Error listing the issues when it is invalid. */
-  parse(input: unknown): Config;
-  /** Like `parse`, but returns the outcome instead of throwing. */
-  safeParse(input: unknown):
-    | { success: true; data: Config }
-    | { success: false; error: Error & { issues: readonly { path: PropertyKey[]; message: string }[] } };
-} = Schema;
-
-/** {@link ConfigSchema} typed as the zod schema it is (for the config loader; not re-exported by mod.ts). */
 export const configZod: z.ZodType<Config, ConfigInput> = Schema;
 
 function deepFreeze<T>(value: T): T {
@@ -376,8 +366,8 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-/** The embedded default config (= `ConfigSchema.parse({})`, = configs/quickstart.jsonc). Deep-frozen. */
-export const DEFAULT_CONFIG: Config = deepFreeze(ConfigSchema.parse({}));
+/** The embedded default config (= `parseConfig({})`, = configs/quickstart.jsonc). Deep-frozen. */
+export const DEFAULT_CONFIG: Config = deepFreeze(configZod.parse({}));
 
 /** The schema's wrapper layers (default, prefault, nullable, optional) from the outside in. */
 function layers(schema: z.ZodType): z.ZodType[] {

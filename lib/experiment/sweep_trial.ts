@@ -159,6 +159,7 @@ export async function runTrial(sweepDir: string, index: number, o: TrialOptions 
         await writeStatus(dir, status);
       },
       info: o.info,
+      quiet: true,
       progress: (p) => o.progress?.(p.step, p.maxSteps),
       shouldStop: o.shouldStop,
     });

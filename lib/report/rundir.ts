@@ -32,10 +32,21 @@ export interface Manifest {
   seed?: number;
   /** Deno version the run used. */
   deno_version?: string;
-  /** Runtime versions, e.g. `{deno, v8, typescript}`. */
-  runtime?: Record<string, string>;
+  /** What ran the kernels (absent in manifests written before it was recorded). */
+  runtime?: {
+    /** The backend the config asked for. */
+    backend_requested?: string;
+    /** The backend that ran. */
+    backend_used?: string;
+    /** Kernel threads. */
+    threads?: number;
+  };
+  /** Runtime versions, e.g. `{deno, v8, typescript}` (older manifests kept them in `runtime`). */
+  versions?: Record<string, string>;
   /** Error message of a failed run. */
   error?: string | null;
+  /** The library that trained the run (absent in older manifests). */
+  library?: { name?: string; version?: string; commit?: string };
   /** Commit of the code, `null` outside a git checkout. */
   git_commit?: string | null;
   /** Hash of the resolved config. */
@@ -113,6 +124,8 @@ function pick<T>(o: Record<string, unknown>, key: string, ok: (v: unknown) => bo
 const isStr = (v: unknown) => typeof v === "string";
 const isNum = (v: unknown) => typeof v === "number" && Number.isFinite(v);
 const isStrOrNull = (v: unknown) => v === null || typeof v === "string";
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Keeps the known, well-typed fields of a parsed `manifest.json`. */
 export function toManifest(o: Record<string, unknown>): Manifest {
@@ -136,9 +149,28 @@ export function toManifest(o: Record<string, unknown>): Manifest {
   m.git_commit = pick<string | null>(o, "git_commit", isStrOrNull);
   m.end_time = pick<string | null>(o, "end_time", isStrOrNull);
   m.error = pick<string | null>(o, "error", isStrOrNull);
-  const rt = o.runtime;
-  if (typeof rt === "object" && rt !== null && !Array.isArray(rt)) {
-    m.runtime = Object.fromEntries(Object.entries(rt).filter(([, v]) => typeof v === "string"));
+  const rt = isObject(o.runtime) ? o.runtime : undefined;
+  if (rt !== undefined && isStr(rt.backend_used)) {
+    m.runtime = {
+      backend_requested: pick<string>(rt, "backend_requested", isStr),
+      backend_used: rt.backend_used as string,
+      threads: pick<number>(rt, "threads", isNum),
+    };
+  }
+  // older manifests: `runtime` held the versions
+  const versions = isObject(o.versions) ? o.versions : m.runtime === undefined ? rt : undefined;
+  if (versions !== undefined) {
+    m.versions = Object.fromEntries(
+      Object.entries(versions).filter((e): e is [string, string] => typeof e[1] === "string"),
+    );
+  }
+  if (isObject(o.library)) {
+    const l = o.library;
+    m.library = {
+      name: pick(l, "name", isStr),
+      version: pick(l, "version", isStr),
+      commit: pick(l, "commit", isStr),
+    };
   }
   const f = o.final;
   if (f === null) m.final = null;

@@ -103,6 +103,20 @@ function wallClock(run: RunData): Cell {
   return { text: formatDuration(wall), note: `start to end${pauses}` };
 }
 
+/** The backend and threads that ran, noting a different backend asked for (an unavailable blas falls back). */
+function backend(run: RunData): Cell {
+  const rt = run.manifest?.runtime;
+  if (rt?.backend_used === undefined) return NA;
+  const t = rt.threads;
+  const asked = rt.backend_requested;
+  return {
+    text: t === undefined ? rt.backend_used : `${rt.backend_used}, ${t} thread${t > 1 ? "s" : ""}`,
+    note: asked !== undefined && asked !== "auto" && asked !== rt.backend_used
+      ? `${asked} requested`
+      : undefined,
+  };
+}
+
 function text(v: string | number | null | undefined, f: (x: number) => string = String): Cell {
   if (v === undefined || v === null || v === "") return NA;
   return { text: typeof v === "number" ? f(v) : v };
@@ -146,11 +160,17 @@ export function summaryRows(runs: readonly RunData[]): SummaryRow[] {
           ? { text: "—", note: "not a git checkout" }
           : text(r.manifest?.git_commit),
     ),
+    row("library", (r) => {
+      const l = r.manifest?.library;
+      const what = [l?.name, l?.version].filter((x) => x !== undefined).join(" ");
+      return what ? { text: what, note: l?.commit && `commit ${l.commit.slice(0, 12)}` } : NA;
+    }),
     row("config hash", (r) => text(r.manifest?.config_hash)),
     row("data hash", (r) => text(r.manifest?.data_hash)),
+    row("backend", backend),
     row("runtime", (r) => {
       const m = r.manifest;
-      const rt = Object.entries(m?.runtime ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");
+      const rt = Object.entries(m?.versions ?? {}).map(([k, v]) => `${k} ${v}`).join(", ");
       return text(rt || (m?.deno_version && `deno ${m.deno_version}`));
     }),
   ];

@@ -30,3 +30,6 @@ export * from "./ops/relpos.ts";
 export * from "./ops/optim.ts";
 export { reorderRows } from "./ops/kvcache.ts";
 export type { RopeTables } from "../kernels/rope.ts";
+// the kernels' controls: which backend and how many threads (both chosen on first use when never set)
+export { availableBackends, type BackendName, getBackend, setBackend } from "../kernels/backend.ts";
+export { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";

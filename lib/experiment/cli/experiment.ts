@@ -8,7 +8,7 @@
  */
 import { ConfigError, loadConfig } from "../config.ts";
 import { runExperiment } from "../runner.ts";
-import { progressPrinter } from "./progress.ts";
+import { progressPrinter } from "../progress.ts";
 import { failer, parseCommandLine } from "./_shared.ts";
 
 const USAGE =
@@ -57,7 +57,6 @@ async function main(args: string[]): Promise<void> {
       config,
       resumeDir: values.resume,
       sets: values.resume ? sets : undefined,
-      runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
       progress: bar.update,
       info: (line) => console.log(line),
       warn: (line) => console.error(line),

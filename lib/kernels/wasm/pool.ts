@@ -1,7 +1,8 @@
 /**
  * A persistent pool of kernel worker threads sharing the WASM memory (node:worker_threads, which Deno and Node both
- * provide). Workers are started once (`setThreads`), wait on a shared control block between jobs, and are
- * unref'd so they never keep a process alive. Until they report ready, work runs on the calling thread.
+ * provide). Workers are started once (`setThreads`, or on the first kernel call that could use them: then with
+ * {@link defaultThreads}), wait on a shared control block between jobs, and are unref'd so they never keep a
+ * process alive. Until they report ready, work runs on the calling thread.
  *
  * @module
  */
@@ -31,7 +32,8 @@ let workers: Worker[] = [];
 let ready = 0;
 let readyWaiters: Array<() => void> = [];
 let generation = 0;
-let threads = 1;
+/** Threads in use; 0 until chosen (by setThreads, or by the first kernel call: see {@link activeWorkers}). */
+let threads = 0;
 let control = newControl();
 let controlF64 = new Float64Array(control.buffer);
 
@@ -44,9 +46,12 @@ function newControl(): Int32Array {
   );
 }
 
-/** Threads in use (1 = the calling thread only). */
+/**
+ * Threads in use (1 = the calling thread only). Before any {@link setThreads} this is the default the first
+ * kernel call starts ({@link defaultThreads}), and asking starts it.
+ */
 export function getThreads(): number {
-  return threads;
+  return threads === 0 ? startThreads(defaultThreads(), true) : threads;
 }
 
 /** Default thread count: every core the runtime reports. */
@@ -55,11 +60,30 @@ export function defaultThreads(): number {
   return n && n > 0 ? n : 1;
 }
 
-/** Sets the number of threads (including the caller); starts or stops workers as needed. */
+/**
+ * Sets the number of threads (including the caller); starts or stops workers as needed. Returns the number in
+ * use: 1 where there is no shared memory, fewer when a worker could not start (with a warning on stderr).
+ */
 export function setThreads(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+  return startThreads(n, false);
+}
+
+/**
+ * Whether the worker module may be loaded without asking: Deno asks for read access to it (a prompt on a
+ * terminal), so the default pool starts only where that is already granted. Node and browsers load it freely.
+ */
+function workerLoadable(): boolean {
+  type Query = (d: { name: "read"; path: URL }) => { state: string };
+  const permissions = (globalThis as { Deno?: { permissions?: { querySync?: Query } } }).Deno?.permissions;
+  if (permissions?.querySync === undefined || WORKER_URL.protocol !== "file:") return true;
+  return permissions.querySync({ name: "read", path: WORKER_URL }).state === "granted";
+}
+
+/** {@link setThreads}; the default (`byDefault`) stays on one thread, silently, where workers cannot start. */
+function startThreads(n: number, byDefault: boolean): number {
   const sk = sharedKernels();
-  if (sk === null || typeof SharedArrayBuffer !== "function") n = 1;
+  if (sk === null || typeof SharedArrayBuffer !== "function" || (byDefault && !workerLoadable())) n = 1;
   if (n === threads) return n;
   // A new generation: old workers wait on the old control block, so they can never take a new job even before
   // terminate() has reached them.
@@ -76,9 +100,11 @@ export function setThreads(n: number): number {
       w = new Worker(WORKER_URL);
     } catch (e) {
       // e.g. no permission to read the worker module: keep the threads that did start
-      console.warn(
-        `threads: could not start a worker (${(e as Error).message}); using ${workers.length + 1}`,
-      );
+      if (!byDefault) {
+        console.warn(
+          `threads: could not start a worker (${(e as Error).message}); using ${workers.length + 1}`,
+        );
+      }
       n = workers.length + 1;
       break;
     }
@@ -104,8 +130,9 @@ export function whenThreadsReady(): Promise<void> {
   return new Promise((resolve) => readyWaiters.push(resolve));
 }
 
-/** Workers that are ready to take a share. */
+/** Workers that are ready to take a share; the first call before any setThreads starts the default pool. */
 function activeWorkers(): number {
+  if (threads === 0) startThreads(defaultThreads(), true);
   return ready === workers.length ? workers.length : 0;
 }
 
