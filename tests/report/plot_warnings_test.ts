@@ -33,7 +33,7 @@ Deno.test("the report of a 5-step tiny run (and of two of them) renders without 
   try {
     const config = loadConfig({
       path: "configs/tiny.jsonc",
-      sets: [`data.paths=["${corpus}"]`, `run.out_dir=${out}`, "train.max_steps=5"],
+      sets: [`data.paths=["${corpus}"]`, `run.out_dir=${out}`, "train.max_steps=5", "train.eval_interval=5"],
     }).config;
     // the runner writes report.html at the end, as `deno task experiment` does
     const a = await consoleOf(() => runExperiment({ config }));
