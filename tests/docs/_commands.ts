@@ -5,7 +5,8 @@
  * or tokens for the research scripts and benches, every `runs/…` path moved into the test's own folder, and
  * outputs named outside `runs/` moved into a temporary folder (outside `runs/` still, so a task that may only
  * write under `runs/` meets the same wall as on the user's machine). The research scripts have no output flag:
- * they write into `runs/` as documented, and the caller removes what they made.
+ * they write into `runs/` as documented, and the caller removes what they made. `npx -y deno@…` becomes `deno`
+ * (the Deno that runs this test). The small settings use today's flag names of each command.
  *
  * @module
  */
