@@ -53,7 +53,7 @@ export function shapeText(s: Shape): string {
 }
 
 /** The path of torch_gpt.py as passed to python, relative to the repository root. */
-export const TORCH_SCRIPT = "../shared/bench-ref/torch_gpt.py";
+export const TORCH_SCRIPT = "bench/torch_gpt.py";
 const PYTHON = "/usr/bin/python3";
 
 /** An extra training run per shape: ours with `--threads 2`, or ours on `--backend blas --threads 1`. */
