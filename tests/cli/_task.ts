@@ -16,7 +16,8 @@ import { denoOnPath } from "../experiment/_sweep.ts";
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Whether this test process may start `deno`. */
-export const canSpawn: boolean = Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
+export const canSpawn: boolean =
+  Deno.permissions.querySync({ name: "run", command: "deno" }).state === "granted";
 
 /** What a finished command printed. */
 export interface Output {
@@ -30,10 +31,13 @@ export interface Output {
 
 /** `deno run <the task's permissions> <its script>`: the task's command line from deno.json, split. */
 export function taskCommand(task: string): string[] {
-  const tasks = (JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { tasks: Record<string, string> })
-    .tasks;
+  const tasks =
+    (JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { tasks: Record<string, string> })
+      .tasks;
   const words = tasks[task].split(/\s+/);
-  if (words[0] !== "deno" || words[1] !== "run") throw new Error(`task ${task} is not a deno run: ${tasks[task]}`);
+  if (words[0] !== "deno" || words[1] !== "run") {
+    throw new Error(`task ${task} is not a deno run: ${tasks[task]}`);
+  }
   return words.slice(1);
 }
 

@@ -3,7 +3,8 @@ import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { canSpawn, runTask } from "./_task.ts";
 
 Deno.test({
-  name: "corpus --list: lists the corpora and prints nothing on stderr (no 'Failed to resolve' from allow-run)",
+  name:
+    "corpus --list: lists the corpora and prints nothing on stderr (no 'Failed to resolve' from allow-run)",
   ignore: !canSpawn,
   async fn() {
     const { code, stdout, stderr } = await runTask("corpus", ["--list"]);

@@ -28,7 +28,10 @@ Deno.test({
       assertEquals([code, stderr], [0, ""], task);
       const parts = stdout.split("\n\n");
       assertTrue(parts[0].startsWith(`usage: deno task ${task}`), `${task}: ${parts[0]}`);
-      assertTrue(parts[1].length >= 60 && !parts[1].startsWith("usage"), `${task}: no description: ${parts[1]}`);
+      assertTrue(
+        parts[1].length >= 60 && !parts[1].startsWith("usage"),
+        `${task}: no description: ${parts[1]}`,
+      );
       const rows = flagRows(stdout);
       assertTrue(rows.length >= 2, `${task}: no flags section:\n${stdout}`);
       for (const row of rows.filter((r) => !r.startsWith("-h, --help"))) {
