@@ -30,6 +30,7 @@ import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
 import { type Command, type FlagValues, type Parsed, parseOrExit } from "./_command.ts";
+import { existingPath, userPath } from "./_paths.ts";
 
 /** The declaration of `deno task analyze`. */
 export const ANALYZE = {
@@ -300,7 +301,8 @@ async function embeddings(runDir: string, { values }: Args): Promise<void> {
 async function main(args: string[]): Promise<void> {
   const parsed = parseOrExit(ANALYZE, args);
   const { values, positionals, typed } = parsed;
-  const [runDir, what] = positionals;
+  const runDir = existingPath(positionals[0], fail), what = positionals[1];
+  if (values.figures !== undefined) values.figures = userPath(values.figures);
   if (values.format !== undefined && values.figures === undefined) {
     fail(`${typed("format")} needs --figures DIR`);
   }

@@ -16,6 +16,7 @@ import { loadRun } from "../load.ts";
 import { type HeldLock, lockRun } from "../../io/lock.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
 import { type Command, parseOrExit } from "./_command.ts";
+import { existingPath } from "./_paths.ts";
 
 /** The declaration of `deno task eval`. */
 export const EVAL = {
@@ -80,7 +81,7 @@ async function main(args: string[]): Promise<void> {
       fail(`${typed("metrics")}: unknown metric "${m}" (expected ppl, bpb, bleu or rouge)`);
     }
   }
-  const runDir = positionals[0];
+  const runDir = existingPath(positionals[0], fail);
   const maxChars = values["max-chars"];
   const maxTokens = values["max-tokens"];
   const prompts = values.prompts;
@@ -99,7 +100,7 @@ async function main(args: string[]): Promise<void> {
       const named = isNamedCorpus(values.corpus) || values.corpus === "code";
       const c = await loadCorpus({
         corpus: named ? values.corpus as "code" : "code",
-        paths: named ? [] : [values.corpus],
+        paths: named ? [] : [existingPath(values.corpus, fail)],
         valFraction: 0.5,
       });
       // all of it: files joined as in training; a single file was split inside its text, so no separator

@@ -10,6 +10,7 @@ import { runExperiment } from "../runner.ts";
 import { progressPrinter } from "./progress.ts";
 import { failer } from "./_shared.ts";
 import { type Command, parseOrExit } from "./_command.ts";
+import { existingPath } from "./_paths.ts";
 
 /** The declaration of `deno task experiment`. */
 export const EXPERIMENT = {
@@ -60,6 +61,8 @@ async function main(args: string[]): Promise<void> {
   if (values.resume && positionals.length > 0) {
     fail("--resume takes the run's own config; drop the config file", 2);
   }
+  const path = positionals[0] === undefined ? undefined : existingPath(positionals[0], fail);
+  const resume = values.resume === undefined ? undefined : existingPath(values.resume, fail);
   // --backend X and --threads N are shorthands for --set run.backend=X and --set run.threads=N
   const sets = [
     ...values.set,
@@ -77,11 +80,11 @@ async function main(args: string[]): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    const config = values.resume ? undefined : loadConfig({ path: positionals[0], sets }).config;
+    const config = resume ? undefined : loadConfig({ path, sets }).config;
     const result = await runExperiment({
       config,
-      resumeDir: values.resume,
-      sets: values.resume ? sets : undefined,
+      resumeDir: resume,
+      sets: resume ? sets : undefined,
       runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
       progress: bar.update,
       info: (line) => console.log(line),

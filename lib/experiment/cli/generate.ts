@@ -17,6 +17,7 @@ import { loadRun } from "../load.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
 import { type Command, parseOrExit } from "./_command.ts";
+import { existingPath } from "./_paths.ts";
 
 /** The declaration of `deno task generate`. */
 export const GENERATE = {
@@ -86,7 +87,7 @@ async function main(args: string[]): Promise<void> {
   const seed = values.seed;
   await useThreads(values.threads);
   try {
-    const { tokenizer, model, config } = await loadRun(positionals[0]);
+    const { tokenizer, model, config } = await loadRun(existingPath(positionals[0], fail));
     if (model instanceof Bert) return fillMasks(model, tokenizer, values.prompt, sampling.topK ?? 5);
     if (model instanceof T5) {
       return seq2seq(model, t5Vocab(config, tokenizer.vocabSize), tokenizer, values.prompt, {

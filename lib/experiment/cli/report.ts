@@ -14,6 +14,7 @@ import { writeSweepReport } from "../../report/sweep.ts";
 import { pathExists } from "../../io/exists.ts";
 import { RunDirError } from "../../report/rundir.ts";
 import { type Command, helpPage, parseCommand } from "./_command.ts";
+import { userPath } from "./_paths.ts";
 
 /** The declaration of `deno task report`. */
 export const REPORT = {
@@ -88,7 +89,12 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     io.out(helpPage(REPORT));
     return 0;
   }
-  const { values, positionals: runDirs, typed } = parsed;
+  const { values, typed } = parsed;
+  const runDirs = parsed.positionals.map(userPath);
+  for (const k of ["out", "svg", "figures"] as const) {
+    const v = values[k];
+    if (v !== undefined) values[k] = userPath(v);
+  }
   if (runDirs.length === 1 && await pathExists(join(runDirs[0], "sweep.json"))) {
     // a sweep folder: the sweep report (report.html, trials.csv, summary.md in it)
     const ignored = ["out", "title", "svg", "figures", "format"].filter((k) =>

@@ -13,6 +13,7 @@ import { SweepError } from "../../report/sweepdir.ts";
 import { cancelSubmittedSync, runSweep } from "../sweep_exec.ts";
 import { failer } from "./_shared.ts";
 import { type Command, parseOrExit } from "./_command.ts";
+import { existingPath, userPath } from "./_paths.ts";
 
 /** The declaration of `deno task sweep`. */
 export const SWEEP = {
@@ -50,7 +51,7 @@ export const SWEEP = {
     },
     root: {
       type: "string",
-      default: "runs/sweeps",
+      defaultText: "runs/sweeps",
       value: "DIR",
       description: "the folder of sweep folders",
     },
@@ -65,6 +66,8 @@ const fail: (msg: string, code?: number) => never = failer("sweep");
 
 async function main(args: string[]): Promise<void> {
   const { values: v, positionals } = parseOrExit(SWEEP, args);
+  // the default is the repository's runs/sweeps; a typed --root is taken from where it was typed
+  const root = v.root === undefined ? "runs/sweeps" : userPath(v.root);
   let stop = false;
   let sweepDir: string | null = null;
   const onSigint = () => {
@@ -94,12 +97,12 @@ async function main(args: string[]): Promise<void> {
     if (tty && shown) Deno.stdout.writeSync(enc.encode(shown.slice(0, 160)));
   };
   try {
-    const spec = await loadSweep(positionals[0]);
+    const spec = await loadSweep(existingPath(positionals[0], fail));
     spec.set = [...spec.set, ...(v.set)];
-    sweepDir = join(v.root, spec.name);
+    sweepDir = join(root, spec.name);
     const result = await runSweep(spec, {
       executor: v.executor,
-      root: v.root,
+      root,
       parallel: v.parallel,
       retryFailed: v["retry-failed"],
       failFast: v["fail-fast"],
