@@ -12,7 +12,9 @@ function capture() {
 
 Deno.test("cli: default output paths", () => {
   assertEquals(defaultOut(["runs/a"]), join("runs/a", "report.html"));
-  assertEquals(defaultOut(["runs/a", "runs/b"]), "compare.html");
+  // several runs: a new file in runs/ (never ./compare.html)
+  const at = new Date(2026, 0, 2, 3, 4, 5);
+  assertEquals(defaultOut(["runs/a", "runs/b"], at), join("runs", "compare-20260102-030405.html"));
 });
 
 Deno.test("cli: writes <run>/report.html and prints its path last", async () => {

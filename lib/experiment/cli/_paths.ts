@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
-import { isAbsolute, relative, resolve } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
 
 /** The folder the command was typed in: `INIT_CWD` when set (and readable), else the current folder. */
 export function typedIn(): string {
@@ -40,4 +40,40 @@ export function existingPath(path: string, fail: (msg: string) => never): string
     : `: paths are taken from the folder the command was typed in, ${from}; deno task itself runs at the ` +
       `repository root, ${root}`;
   fail(`${path}: not found (looked for ${resolve(from, path)}${note})`);
+}
+
+/**
+ * What {@link checkWritable} says when a narrow task (deno.json gives it `--allow-write=runs`) may not write
+ * `dir`: where it may write, `instead` (a path there), or the `deno run` form that may write `dir` too (with the
+ * task's other `permissions` and the command's `args`).
+ */
+export function onlyUnderRuns(
+  task: string,
+  permissions: string,
+  dir: string,
+  instead: string,
+  args: string,
+): string {
+  return `deno task ${task} may write only under runs/; ${instead}, or run deno run --allow-read ` +
+    `--allow-write=runs,${dir} ${permissions} lib/experiment/cli/${task}.ts ${args}`;
+}
+
+/**
+ * Checks, before any work, that this process may write `path` (a file, or a folder it creates): its nearest
+ * existing ancestor is a folder, and Deno's permissions cover `path`. `fail`s with
+ * `<label>: <why>`; `denied` says what to do when only Deno's permissions are missing.
+ */
+export function checkWritable(
+  label: string,
+  path: string,
+  fail: (msg: string) => never,
+  denied: string,
+): void {
+  const abs = resolve(path);
+  let at = dirname(abs);
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  if (!statSync(at).isDirectory()) fail(`${label}: ${at} is not a folder`);
+  if (Deno.permissions.querySync({ name: "write", path: abs }).state !== "granted") {
+    fail(`${label}: ${denied}`);
+  }
 }

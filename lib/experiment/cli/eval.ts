@@ -16,7 +16,7 @@ import { loadRun } from "../load.ts";
 import { type HeldLock, lockRun } from "../../io/lock.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
 import { type Command, parseOrExit } from "./_command.ts";
-import { existingPath } from "./_paths.ts";
+import { checkWritable, existingPath, onlyUnderRuns } from "./_paths.ts";
 
 /** The declaration of `deno task eval`. */
 export const EVAL = {
@@ -82,6 +82,14 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const runDir = existingPath(positionals[0], fail);
+  const evalPath = join(runDir, "eval.json");
+  const permissions = "--allow-env --allow-sys=hostname";
+  checkWritable(
+    evalPath,
+    evalPath,
+    fail,
+    onlyUnderRuns("eval", permissions, runDir, "evaluate a run there", runDir),
+  );
   const maxChars = values["max-chars"];
   const maxTokens = values["max-tokens"];
   const prompts = values.prompts;
@@ -140,13 +148,12 @@ async function main(args: string[]): Promise<void> {
       seconds: Math.round((performance.now() - t0) / 100) / 10,
       evaluated_at: new Date().toISOString(),
     };
-    const path = join(runDir, "eval.json");
-    const all: Record<string, unknown> = await readFile(path, "utf8").then(
+    const all: Record<string, unknown> = await readFile(evalPath, "utf8").then(
       (s) => JSON.parse(s) as Record<string, unknown>,
       () => ({}),
     );
     all[key] = entry;
-    await writeFileAtomic(path, JSON.stringify(all, null, 2) + "\n");
+    await writeFileAtomic(evalPath, JSON.stringify(all, null, 2) + "\n");
     const show = Object.entries(entry).filter(([, v]) => typeof v === "number")
       .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(4)}`);
     console.log(`${key}: ${show.join(", ")}`);
@@ -155,7 +162,7 @@ async function main(args: string[]): Promise<void> {
       console.log(`  reference:  ${JSON.stringify(result.example.reference)}`);
       console.log(`  generated:  ${JSON.stringify(result.example.hypothesis)}`);
     }
-    console.log(path);
+    console.log(evalPath);
   } catch (e) {
     await lock?.release();
     fail((e as Error).message);

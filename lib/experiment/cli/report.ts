@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { writeFileAtomic } from "../../io/atomic.ts";
@@ -13,8 +14,9 @@ import { parseFigureFormat, writeFigures } from "../../report/export.ts";
 import { writeSweepReport } from "../../report/sweep.ts";
 import { pathExists } from "../../io/exists.ts";
 import { RunDirError } from "../../report/rundir.ts";
-import { type Command, helpPage, parseCommand } from "./_command.ts";
-import { userPath } from "./_paths.ts";
+import { type Command, helpPage, parseCommand, UsageError } from "./_command.ts";
+import { checkWritable, userPath } from "./_paths.ts";
+import { stamp } from "../runner.ts";
 
 /** The declaration of `deno task report`. */
 export const REPORT = {
@@ -31,7 +33,7 @@ export const REPORT = {
       type: "string",
       short: "o",
       value: "FILE.html",
-      defaultText: "<run>/report.html for one run, compare.html for several",
+      defaultText: "<run>/report.html for one run, runs/compare-<stamp>.html for several",
       description: "where to write the report",
     },
     title: { type: "string", defaultText: "the run's name", description: "the report's title" },
@@ -71,9 +73,16 @@ export interface Io {
 
 const consoleIo: Io = { out: (l) => console.log(l), err: (l) => console.error(l) };
 
-/** The default output path: `<run>/report.html` for one run, `compare.html` for several. */
-export function defaultOut(runDirs: readonly string[]): string {
-  return runDirs.length === 1 ? join(runDirs[0], "report.html") : "compare.html";
+/**
+ * The default output path: `<run>/report.html` for one run (refreshed in place); for several,
+ * `runs/compare-<stamp>.html` from `now`, with `-2`, `-3`… when that file exists (never overwritten).
+ */
+export function defaultOut(runDirs: readonly string[], now: Date = new Date()): string {
+  if (runDirs.length === 1) return join(runDirs[0], "report.html");
+  const base = join("runs", `compare-${stamp(now)}`);
+  let out = `${base}.html`;
+  for (let i = 2; existsSync(out); i++) out = `${base}-${i}.html`;
+  return out;
 }
 
 /** Runs the CLI on `args` (without the program name); resolves to the exit code. Never throws. */
@@ -118,11 +127,20 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     }
   }
   const out = values.out ?? defaultOut(runDirs);
-  let format;
+  const format = parseFigureFormat(values.format);
   try {
-    format = parseFigureFormat(values.format);
     if (values.format !== undefined && values.figures === undefined) {
-      throw new Error(`${typed("format")} needs --figures DIR`);
+      throw new UsageError(`${typed("format")} needs --figures DIR`);
+    }
+    // every output checked before any work
+    const usage = (msg: string): never => {
+      throw new UsageError(msg);
+    };
+    const denied = "this process may not write there (deno run needs --allow-write for it)";
+    checkWritable(values.out === undefined ? out : `${typed("out")} ${out}`, out, usage, denied);
+    if (values.svg !== undefined) checkWritable(`${typed("svg")} ${values.svg}`, values.svg, usage, denied);
+    if (values.figures !== undefined) {
+      checkWritable(`${typed("figures")} ${values.figures}`, join(values.figures, "x"), usage, denied);
     }
   } catch (e) {
     io.err(`report: ${(e as Error).message}`);
