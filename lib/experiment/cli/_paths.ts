@@ -52,10 +52,11 @@ export function onlyUnderRuns(
   permissions: string,
   dir: string,
   instead: string,
-  args: string,
+  args: readonly string[],
 ): string {
+  const shown = args.map((a) => /^[\w@%+=:,./…-]+$/.test(a) ? a : JSON.stringify(a)).join(" ");
   return `deno task ${task} may write only under runs/; ${instead}, or run deno run --allow-read ` +
-    `--allow-write=runs,${dir} ${permissions} lib/experiment/cli/${task}.ts ${args}`;
+    `--allow-write=runs,${dir} ${permissions} lib/experiment/cli/${task}.ts ${shown}`;
 }
 
 /**

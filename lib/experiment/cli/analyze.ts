@@ -30,7 +30,7 @@ import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
 import { type Command, type FlagValues, type Parsed, parseOrExit } from "./_command.ts";
-import { existingPath, userPath } from "./_paths.ts";
+import { checkWritable, existingPath, onlyUnderRuns, userPath } from "./_paths.ts";
 
 /** The declaration of `deno task analyze`. */
 export const ANALYZE = {
@@ -302,9 +302,23 @@ async function main(args: string[]): Promise<void> {
   const parsed = parseOrExit(ANALYZE, args);
   const { values, positionals, typed } = parsed;
   const runDir = existingPath(positionals[0], fail), what = positionals[1];
-  if (values.figures !== undefined) values.figures = userPath(values.figures);
   if (values.format !== undefined && values.figures === undefined) {
     fail(`${typed("format")} needs --figures DIR`);
+  }
+  // every output checked before any work: the page goes into the run, the figures into --figures
+  const permissions = "--allow-env --allow-ffi --allow-sys=cpus,networkInterfaces,hostname";
+  const page = join(runDir, `analysis-${what}.html`);
+  checkWritable(page, page, fail, onlyUnderRuns("analyze", permissions, runDir, "analyze a run there", args));
+  if (values.figures !== undefined) {
+    const typedDir = values.figures;
+    values.figures = userPath(typedDir);
+    const instead = `give a folder there (e.g. ${typed("figures")} ${join(runDir, "figures")})`;
+    checkWritable(
+      `${typed("figures")} ${typedDir}`,
+      join(values.figures, "figure"),
+      fail,
+      onlyUnderRuns("analyze", permissions, values.figures, instead, args),
+    );
   }
   await useThreads(values.threads);
   try {

@@ -88,7 +88,7 @@ async function main(args: string[]): Promise<void> {
     evalPath,
     evalPath,
     fail,
-    onlyUnderRuns("eval", permissions, runDir, "evaluate a run there", runDir),
+    onlyUnderRuns("eval", permissions, runDir, "evaluate a run there", args),
   );
   const maxChars = values["max-chars"];
   const maxTokens = values["max-tokens"];
