@@ -11,7 +11,8 @@ import { CharTokenizer } from "../../data/char_tokenizer.ts";
 import { isNamedCorpus } from "../../data/corpora.ts";
 import { loadCorpus } from "../../data/corpus.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
-import { evaluateText, type MetricName } from "../evaluate.ts";
+import { type EvalProgress, evaluateText, type MetricName } from "../evaluate.ts";
+import { writeReport } from "../../report/report.ts";
 import { loadRun } from "../load.ts";
 import { type HeldLock, lockRun } from "../../io/lock.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
@@ -71,6 +72,32 @@ export const EVAL = {
 } as const satisfies Command;
 
 const fail: (msg: string, code?: number) => never = failer("eval");
+
+/**
+ * Evaluation progress on stdout: one redrawn line on a terminal; otherwise a line at the start and the end of
+ * each phase and at most every `every` seconds between.
+ */
+function progressLines(tty: boolean, every = 5): { update: (p: EvalProgress) => void; done: () => void } {
+  const enc = new TextEncoder();
+  let last = -Infinity, drawn = false;
+  return {
+    update(p) {
+      const line = `eval: ${p.phase} ${p.done}/${p.total} ${p.unit}`;
+      const now = performance.now() / 1000;
+      if (tty) {
+        Deno.stdout.writeSync(enc.encode(`\r${line}\x1b[K`));
+        drawn = true;
+      } else if (p.done === 0 || p.done === p.total || now - last >= every) {
+        last = now;
+        console.log(line);
+      }
+    },
+    done() {
+      if (drawn) Deno.stdout.writeSync(enc.encode("\r\x1b[K"));
+      drawn = false;
+    },
+  };
+}
 
 async function main(args: string[]): Promise<void> {
   const { values, positionals, typed } = parseOrExit(EVAL, args);
@@ -136,11 +163,14 @@ async function main(args: string[]): Promise<void> {
     let dropped = 0;
     if (tokenizer instanceof CharTokenizer) ({ text, dropped } = tokenizer.keepKnown(text));
     const t0 = performance.now();
+    const progress = progressLines(Deno.stdout.isTerminal());
     const result = evaluateText(config, model, tokenizer, tokenizer.encode(text), {
       metrics: metrics as MetricName[],
       maxTokens,
       prompts,
+      onProgress: progress.update,
     });
+    progress.done();
     const entry = {
       ...result,
       ...(dropped > 0 ? { dropped_chars: dropped } : {}),
@@ -163,6 +193,10 @@ async function main(args: string[]): Promise<void> {
       console.log(`  generated:  ${JSON.stringify(result.example.hypothesis)}`);
     }
     console.log(evalPath);
+    // the run's report shows eval.json: refresh it
+    const reportPath = join(runDir, "report.html");
+    await writeReport([runDir], reportPath);
+    console.log(`report ${reportPath}`);
   } catch (e) {
     await lock?.release();
     fail((e as Error).message);
