@@ -33,7 +33,12 @@ export const EXPERIMENT = {
       value: "KEY=VALUE",
       description: "override one config key, e.g. --set train.max_steps=100",
     },
-    resume: { type: "string", value: "RUN_DIR", description: "continue a stopped run with its own config" },
+    resume: {
+      type: "string",
+      value: "RUN_DIR",
+      defaultText: "none (a new run)",
+      description: "continue a stopped run with its own config",
+    },
     backend: {
       type: "string",
       choices: ["auto", "js", "wasm", "blas"],
