@@ -29,6 +29,13 @@ import { ARCH_COMPARE } from "../experiments/arch_compare.ts";
 import { LR_COMPARE } from "../experiments/lr_compare.ts";
 import { PRECISION_COMPARE } from "../experiments/precision_compare.ts";
 import { T5_REVERSE } from "../experiments/t5_reverse.ts";
+import { AB } from "../bench/ab.ts";
+import { ANALYSIS_TIME } from "../bench/analysis_time.ts";
+import { ATTENTION_MEMORY } from "../bench/attention_memory.ts";
+import { COMPARE } from "../bench/compare.ts";
+import { GENERATE_THROUGHPUT } from "../bench/generate_throughput.ts";
+import { SIMD_PEAK } from "../bench/simd_peak.ts";
+import { TRAIN_THROUGHPUT } from "../bench/train_throughput.ts";
 
 /** The generated file, relative to the repository root. */
 export const GENERATED = "docs/cli.md";
@@ -39,6 +46,18 @@ export const COMMANDS: readonly { section: string; commands: readonly Command[] 
   {
     section: "Research scripts (experiments/)",
     commands: [ARCH_COMPARE, ACCUM_COMPARE, LR_COMPARE, PRECISION_COMPARE, T5_REVERSE],
+  },
+  {
+    section: "Benches (bench/; see bench/README.md)",
+    commands: [
+      TRAIN_THROUGHPUT,
+      GENERATE_THROUGHPUT,
+      COMPARE,
+      AB,
+      ANALYSIS_TIME,
+      ATTENTION_MEMORY,
+      SIMD_PEAK,
+    ],
   },
   { section: "Started by other commands", commands: [TRIAL] },
 ];
