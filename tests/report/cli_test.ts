@@ -40,7 +40,11 @@ Deno.test("cli: writes <run>/report.html and prints its path last", async () => 
 Deno.test("cli: a path that is not a run directory → one line on stderr, exit 2", async () => {
   const c = capture();
   assertEquals(await main(["runs/definitely-missing-run", "--out", "/nonexistent/x.html"], c.io), 2);
-  assertEquals(c.err, ["report: runs/definitely-missing-run: not a run directory (does not exist)"]);
+  assertEquals(c.err, [
+    `report: runs/definitely-missing-run: not found (looked for ${
+      join(Deno.cwd(), "runs/definitely-missing-run")
+    })`,
+  ]);
   assertEquals(c.out, []);
   const noMetrics = fileURLToPath(new URL("../fixtures/runs/no-metrics", import.meta.url));
   const c2 = capture();

@@ -141,16 +141,17 @@ export function parseCommand<const C extends Command>(cmd: C, args: readonly str
   }
   const typed = (k: string) => typedNames.get(k) ?? `--${k}`;
   const result = { help: false, values, positionals, typed } as unknown as Parsed<C>;
-  const dash = args.indexOf("--");
-  if (args.slice(0, dash < 0 ? args.length : dash).some((a) => a === "--help" || a === "-h")) {
-    result.help = true;
-    return result;
-  }
+  // the first problem is reported, unless --help comes anywhere among the flags
+  let problem: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === "--") {
       positionals.push(...args.slice(i + 1));
       break;
+    }
+    if (a === "--help" || a === "-h") {
+      result.help = true;
+      continue;
     }
     if (!a.startsWith("-") || a === "-" || /^-\.?\d/.test(a)) {
       positionals.push(a);
@@ -164,28 +165,33 @@ export function parseCommand<const C extends Command>(cmd: C, args: readonly str
       : Object.keys(cmd.flags).find((k) => cmd.flags[k].short === name.slice(1));
     const flag = key === undefined ? undefined : cmd.flags[key];
     if (key === undefined || flag === undefined) {
-      const known = Object.keys(cmd.flags);
-      const near = closest(name.replace(/^-+/, "").replaceAll("_", "-"), known);
-      throw new UsageError(
-        `unknown flag ${name}${near === undefined ? "" : ` (did you mean --${near}?)`}${seeHelp(cmd)}`,
-      );
+      const near = closest(name.replace(/^-+/, "").replaceAll("_", "-"), Object.keys(cmd.flags));
+      problem ??= `unknown flag ${name}${near === undefined ? "" : ` (did you mean --${near}?)`}${
+        seeHelp(cmd)
+      }`;
+      continue;
     }
     typedNames.set(key, name);
     if (flag.type === "boolean") {
-      if (inline !== undefined) throw new UsageError(`${name} takes no value, got "${inline}"`);
-      values[key] = true;
+      if (inline !== undefined) problem ??= `${name} takes no value, got "${inline}"`;
+      else values[key] = true;
       continue;
     }
     const text = inline ?? args[++i];
     if (text === undefined) {
-      throw new UsageError(
-        `${name}: expected a value (${flag.value ?? PLACEHOLDER[flag.type]})${seeHelp(cmd)}`,
-      );
+      problem ??= `${name}: expected a value (${flag.value ?? PLACEHOLDER[flag.type]})${seeHelp(cmd)}`;
+      continue;
     }
-    const v = convert(flag, name, text);
-    if (flag.multiple) (values[key] as unknown[]).push(v);
-    else values[key] = v;
+    try {
+      const v = convert(flag, name, text);
+      if (flag.multiple) (values[key] as unknown[]).push(v);
+      else values[key] = v;
+    } catch (e) {
+      problem ??= (e as UsageError).message;
+    }
   }
+  if (result.help) return result;
+  if (problem !== undefined) throw new UsageError(problem);
   checkPositionals(cmd, positionals);
   return result;
 }

@@ -15,7 +15,7 @@ import { writeSweepReport } from "../../report/sweep.ts";
 import { pathExists } from "../../io/exists.ts";
 import { RunDirError } from "../../report/rundir.ts";
 import { type Command, helpPage, parseCommand, UsageError } from "./_command.ts";
-import { checkWritable, userPath } from "./_paths.ts";
+import { checkWritable, existingPath, userPath } from "./_paths.ts";
 import { stamp } from "../runner.ts";
 
 /** The declaration of `deno task report`. */
@@ -99,7 +99,17 @@ export async function main(args: string[], io: Io = consoleIo): Promise<number> 
     return 0;
   }
   const { values, typed } = parsed;
-  const runDirs = parsed.positionals.map(userPath);
+  let runDirs: string[];
+  try {
+    runDirs = parsed.positionals.map((p) =>
+      existingPath(p, (msg) => {
+        throw new UsageError(msg);
+      })
+    );
+  } catch (e) {
+    io.err(`report: ${(e as Error).message}`);
+    return 2;
+  }
   for (const k of ["out", "svg", "figures"] as const) {
     const v = values[k];
     if (v !== undefined) values[k] = userPath(v);
