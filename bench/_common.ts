@@ -1,18 +1,47 @@
 /**
- * Helpers shared by the end-to-end benches: integer flag parsing with clear errors, rounding for JSON output,
- * and the peak-RSS probe (the same three sources, in the same order, as `train_throughput.ts`).
+ * Helpers shared by the end-to-end benches: the model-shape flags of the throughput benches, rounding for JSON
+ * output, and the peak-RSS probe (the same three sources, in the same order, as `train_throughput.ts`).
  *
  * @module
  */
 import process from "node:process";
+import { type Command, UsageError } from "../lib/experiment/cli/_command.ts";
 
-/** Parses `raw` as an integer >= `min`; throws an Error naming `--name` otherwise. */
-export function intFlag(name: string, raw: string, min: number): number {
-  const v = Number(raw);
-  if (raw.trim() === "" || !Number.isSafeInteger(v) || v < min) {
-    throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
+/** The model-shape and kernel flags of `train_throughput.ts` and `generate_throughput.ts`. */
+export const MODEL_FLAGS = {
+  "n-layer": { type: "integer", min: 1, default: 4, description: "blocks" },
+  "n-head": { type: "integer", min: 1, default: 4, description: "heads per block" },
+  "n-embd": { type: "integer", min: 1, default: 256, description: "width, a multiple of --n-head" },
+  "block-size": { type: "integer", min: 1, default: 128, description: "context length" },
+  "vocab-size": { type: "integer", min: 1, default: 512, description: "vocabulary size" },
+  seed: { type: "integer", min: 0, default: 0, description: "seed of the weights and the tokens" },
+  tie: {
+    type: "string",
+    choices: ["true", "false"],
+    default: "true",
+    value: "BOOL",
+    description: "tie lm_head to the token embedding",
+  },
+  backend: {
+    type: "string",
+    choices: ["auto", "js", "wasm", "blas"],
+    default: "auto",
+    value: "NAME",
+    description: "kernel backend (blas needs --allow-ffi)",
+  },
+  threads: {
+    type: "integer",
+    min: 0,
+    default: 1,
+    description: "kernel threads of the wasm backend, 0 = every core",
+  },
+} as const satisfies Command["flags"];
+
+/** Throws a {@link UsageError} unless `--n-embd` is a multiple of `--n-head` (named as typed). */
+export function checkHeads(nEmbd: number, nHead: number, typed: (flag: "n-embd" | "n-head") => string): void {
+  if (nEmbd % nHead !== 0) {
+    throw new UsageError(`${typed("n-embd")} (${nEmbd}) must be a multiple of ${typed("n-head")} (${nHead})`);
   }
-  return v;
 }
 
 /** `v` rounded to `d` decimals. */

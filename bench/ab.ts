@@ -16,8 +16,7 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
-import { intFlag } from "./_common.ts";
+import { type Command, runMain, UsageError } from "../lib/experiment/cli/_command.ts";
 import { stamp } from "./compare.ts";
 
 /** One row of a compare.ts result: a training or generation shape with our figures per column. */
@@ -60,68 +59,93 @@ async function runCompare(tree: string, out: string, flags: string[]): Promise<C
   return (JSON.parse(await readFile(join(out, json), "utf8")) as { rows: CompareRow[] }).rows;
 }
 
-if (import.meta.main) {
-  const dash = Deno.args.indexOf("--");
-  const own = dash < 0 ? Deno.args : Deno.args.slice(0, dash);
-  const flags = dash < 0 ? ["--extras", "threads2", "--gen", "200"] : Deno.args.slice(dash + 1);
-  const { values } = parseArgs({
-    args: own,
-    options: {
-      old: { type: "string" },
-      new: { type: "string", default: "." },
-      rounds: { type: "string", default: "3" },
-      out: { type: "string", default: "bench/results" },
+/** The declaration of `bench/ab.ts`. */
+export const AB = {
+  name: "ab",
+  run: "deno run -A bench/ab.ts",
+  description:
+    "Old tree against new tree, alternating on one machine: runs bench/compare.ts --rounds 1 in the " +
+    "old checkout, then in the new one, --rounds N times, and tabulates per shape and column the median " +
+    "tokens/s of each tree and the ratio new ÷ old (a structural change must not bring a median ratio below " +
+    "0.97 without a profile that explains it). Writes <out>/ab-<YYYY-MM-DD-HHMM>.json and .md and prints the " +
+    "table.",
+  positionals: [{
+    name: "-- COMPARE_FLAGS",
+    description: "after --: flags for every compare.ts run (default --extras threads2 --gen 200)",
+    optional: true,
+    variadic: true,
+  }],
+  flags: {
+    old: {
+      type: "string",
+      value: "DIR",
+      defaultText: "none (required)",
+      description: "the old tree (a checkout)",
     },
-  });
-  if (!values.old) {
-    console.error("usage: deno run -A bench/ab.ts --old DIR [--new DIR] [--rounds N] [--out DIR] [-- flags]");
-    Deno.exit(2);
-  }
-  const rounds = intFlag("rounds", values.rounds, 1);
-  const trees = { old: resolve(values.old), new: resolve(values.new) };
-  const tmp = await Deno.makeTempDir({ prefix: "lcm-ab-" });
-  // per "label|kind|column" → per tree → tokens/s of each round
-  const seen = new Map<string, { old: number[]; new: number[] }>();
-  const raw: { round: number; tree: string; rows: CompareRow[] }[] = [];
-  const started = new Date();
-  for (let r = 1; r <= rounds; r++) {
-    for (const which of ["old", "new"] as const) {
-      console.log(`== round ${r}/${rounds}: ${which} (${trees[which]})`);
-      const rows = await runCompare(trees[which], join(tmp, which), flags);
-      raw.push({ round: r, tree: which, rows });
-      for (const row of rows) {
-        for (const [col, tps] of Object.entries(oursColumns(row))) {
-          const key = `${row.label}|${row.kind}|${col}`;
-          if (!seen.has(key)) seen.set(key, { old: [], new: [] });
-          seen.get(key)![which].push(tps);
+    new: { type: "string", default: ".", value: "DIR", description: "the new tree" },
+    rounds: { type: "integer", min: 1, default: 3, description: "alternating rounds" },
+    out: { type: "string", default: "bench/results", value: "DIR", description: "output folder" },
+  },
+  examples: ["deno run -A bench/ab.ts --old ../base --rounds 3 -- --shapes B --gen 0"],
+} as const satisfies Command;
+
+if (import.meta.main) {
+  await runMain(AB, async ({ values, positionals }) => {
+    if (values.old === undefined) {
+      throw new UsageError("--old DIR is required; see deno run -A bench/ab.ts --help");
+    }
+    if (positionals.length > 0 && !Deno.args.includes("--")) {
+      throw new UsageError(`unexpected argument "${positionals[0]}" (compare.ts flags go after --)`);
+    }
+    const flags = positionals.length > 0 ? positionals : ["--extras", "threads2", "--gen", "200"];
+    const rounds = values.rounds;
+    const trees = { old: resolve(values.old), new: resolve(values.new) };
+    const tmp = await Deno.makeTempDir({ prefix: "lcm-ab-" });
+    // per "label|kind|column" → per tree → tokens/s of each round
+    const seen = new Map<string, { old: number[]; new: number[] }>();
+    const raw: { round: number; tree: string; rows: CompareRow[] }[] = [];
+    const started = new Date();
+    for (let r = 1; r <= rounds; r++) {
+      for (const which of ["old", "new"] as const) {
+        console.log(`== round ${r}/${rounds}: ${which} (${trees[which]})`);
+        const rows = await runCompare(trees[which], join(tmp, which), flags);
+        raw.push({ round: r, tree: which, rows });
+        for (const row of rows) {
+          for (const [col, tps] of Object.entries(oursColumns(row))) {
+            const key = `${row.label}|${row.kind}|${col}`;
+            if (!seen.has(key)) seen.set(key, { old: [], new: [] });
+            seen.get(key)![which].push(tps);
+          }
         }
       }
     }
-  }
-  await rm(tmp, { recursive: true, force: true });
-  const lines = [
-    `Old ${trees.old} vs new ${trees.new}, ${rounds} alternating rounds of \`bench/compare.ts --rounds 1 ${
-      flags.join(" ")
-    }\`, ${started.toISOString()}.`,
-    "",
-    "| shape | kind | column | old tok/s (median) | new tok/s (median) | new ÷ old |",
-    "| --- | --- | --- | ---: | ---: | ---: |",
-  ];
-  let worst = Infinity;
-  for (const [key, v] of seen) {
-    const [label, kind, col] = key.split("|");
-    const o = median(v.old), n = median(v.new);
-    worst = Math.min(worst, n / o);
-    lines.push(`| ${label} | ${kind} | ${col} | ${o.toFixed(1)} | ${n.toFixed(1)} | ${(n / o).toFixed(3)} |`);
-  }
-  lines.push(
-    "",
-    `Lowest median ratio: ${worst.toFixed(3)} (a ratio below 0.97 needs a profile that explains it).`,
-  );
-  const md = lines.join("\n") + "\n";
-  console.log("\n" + md);
-  const name = `ab-${stamp(started)}`;
-  await mkdir(values.out, { recursive: true });
-  await writeFile(join(values.out, `${name}.md`), md);
-  await writeFile(join(values.out, `${name}.json`), JSON.stringify({ trees, flags, rounds, raw }, null, 1));
+    await rm(tmp, { recursive: true, force: true });
+    const lines = [
+      `Old ${trees.old} vs new ${trees.new}, ${rounds} alternating rounds of \`bench/compare.ts --rounds 1 ${
+        flags.join(" ")
+      }\`, ${started.toISOString()}.`,
+      "",
+      "| shape | kind | column | old tok/s (median) | new tok/s (median) | new ÷ old |",
+      "| --- | --- | --- | ---: | ---: | ---: |",
+    ];
+    let worst = Infinity;
+    for (const [key, v] of seen) {
+      const [label, kind, col] = key.split("|");
+      const o = median(v.old), n = median(v.new);
+      worst = Math.min(worst, n / o);
+      lines.push(
+        `| ${label} | ${kind} | ${col} | ${o.toFixed(1)} | ${n.toFixed(1)} | ${(n / o).toFixed(3)} |`,
+      );
+    }
+    lines.push(
+      "",
+      `Lowest median ratio: ${worst.toFixed(3)} (a ratio below 0.97 needs a profile that explains it).`,
+    );
+    const md = lines.join("\n") + "\n";
+    console.log("\n" + md);
+    const name = `ab-${stamp(started)}`;
+    await mkdir(values.out, { recursive: true });
+    await writeFile(join(values.out, `${name}.md`), md);
+    await writeFile(join(values.out, `${name}.json`), JSON.stringify({ trees, flags, rounds, raw }, null, 1));
+  });
 }

@@ -22,10 +22,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
-import { intFlag, round } from "./_common.ts";
+import { round } from "./_common.ts";
+import { type Command, type Parsed, runMain, UsageError } from "../lib/experiment/cli/_command.ts";
 
 /** n_layer / n_head / n_embd / block / batch / vocab. */
 export type ShapeName = "A" | "B" | "C";
@@ -81,78 +81,108 @@ export interface CompareArgs {
   out: string;
 }
 
-const USAGE = `usage: deno run -A bench/compare.ts [flags]
-  --shapes A,B,C   training shapes to compare (default A,B,C)
-  --steps N        timed training steps for A and B (default 5; C gets ceil(N/2), warm-up 1)
-  --gen N          tokens for the shape-B generation bench, 0 to skip (default 200)
-  --repeats N      timed generation runs per mode, ours (default 3; torch_gpt.py always does 3)
-  --rounds N       rounds of every training run per shape, interleaved; the table shows medians (default 1)
-  --backend NAME   our kernel backend: auto, js, wasm or blas (default wasm)
-  --extras LIST    extra training runs per shape, comma list of threads2 (ours, --threads 2, same backend) and
-                   blas (ours, --backend blas --threads 1), or none (default threads2,blas)
-  --out DIR        output folder (default bench/results)`;
+/** The declaration of `bench/compare.ts`. */
+export const COMPARE = {
+  name: "compare",
+  run: "deno run -A bench/compare.ts",
+  description: "Ours against PyTorch, in one go on one machine: training throughput on shapes A, B, C " +
+    "(train_throughput.ts against torch_gpt.py, both single-threaded) and generation on shape B " +
+    "(generate_throughput.ts against torch_gpt.py --gen), each training shape with the extra runs of --extras. " +
+    "Writes <out>/compare-<YYYY-MM-DD-HHMM>.json, .md and .svg and prints the table. Where torch cannot be " +
+    "imported it records ours only and says so.",
+  positionals: [],
+  flags: {
+    shapes: { type: "string", default: "A,B,C", value: "LIST", description: "training shapes to compare" },
+    steps: {
+      type: "integer",
+      min: 1,
+      default: 5,
+      description: "timed training steps for A and B (C gets ceil(N/2), warm-up 1)",
+    },
+    gen: {
+      type: "integer",
+      min: 0,
+      default: 200,
+      description: "tokens for the shape-B generation bench, 0 to skip",
+    },
+    repeats: {
+      type: "integer",
+      min: 1,
+      default: 3,
+      description: "timed generation runs per mode, ours (torch_gpt.py always does 3)",
+    },
+    rounds: {
+      type: "integer",
+      min: 1,
+      default: 1,
+      description: "rounds of every training run per shape, interleaved; the table shows medians",
+    },
+    backend: {
+      type: "string",
+      choices: ["auto", "js", "wasm", "blas"],
+      default: "wasm",
+      value: "NAME",
+      description: "our kernel backend",
+    },
+    extras: {
+      type: "string",
+      default: "threads2,blas",
+      value: "LIST",
+      description:
+        "extra training runs per shape: comma list of threads2 (ours, --threads 2) and blas (ours, " +
+        "--backend blas --threads 1), or none",
+    },
+    out: { type: "string", default: "bench/results", value: "DIR", description: "output folder" },
+  },
+  examples: [
+    "deno run -A bench/compare.ts",
+    "deno run -A bench/compare.ts --shapes B --rounds 3 --extras none",
+  ],
+} as const satisfies Command;
 
 /**
  * Parses the value of `--extras`: a comma list of {@link EXTRA_RUNS} names, or `none` alone. Returns them in
- * run order; throws an Error naming `--extras` on an unknown or repeated name, an empty list, or `none` mixed
+ * run order; throws a UsageError naming `--extras` on an unknown or repeated name, an empty list, or `none` mixed
  * with names.
  */
 export function parseExtras(raw: string): ExtraRun[] {
   const names = raw.split(",").map((s) => s.trim().toLowerCase()).filter((s) => s !== "");
-  if (names.length === 0) throw new Error(`--extras is empty; give ${EXTRA_RUNS.join(", ")} or none`);
+  if (names.length === 0) throw new UsageError(`--extras is empty; give ${EXTRA_RUNS.join(", ")} or none`);
   if (names.includes("none")) {
     if (names.length > 1) {
-      throw new Error(`--extras: "none" cannot be combined with other runs, got "${raw}"`);
+      throw new UsageError(`--extras: "none" cannot be combined with other runs, got "${raw}"`);
     }
     return [];
   }
   for (const n of names) {
     if (!(EXTRA_RUNS as readonly string[]).includes(n)) {
-      throw new Error(`--extras: unknown run "${n}" (known: ${EXTRA_RUNS.join(", ")}, none)`);
+      throw new UsageError(`--extras: unknown run "${n}" (known: ${EXTRA_RUNS.join(", ")}, none)`);
     }
   }
-  if (new Set(names).size !== names.length) throw new Error(`--extras lists a run twice: "${raw}"`);
+  if (new Set(names).size !== names.length) throw new UsageError(`--extras lists a run twice: "${raw}"`);
   return EXTRA_RUNS.filter((e) => names.includes(e));
 }
 
-/** Parses and validates the flags; throws an Error naming the bad flag ("help" for --help). */
-export function parseCompareArgs(argv: string[]): CompareArgs {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      shapes: { type: "string", default: "A,B,C" },
-      steps: { type: "string", default: "5" },
-      gen: { type: "string", default: "200" },
-      repeats: { type: "string", default: "3" },
-      rounds: { type: "string", default: "1" },
-      backend: { type: "string", default: "wasm" },
-      extras: { type: "string", default: "threads2,blas" },
-      out: { type: "string", default: "bench/results" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) throw new Error("help");
+/** The bench's arguments from its parsed command line; throws a UsageError naming a bad flag. */
+export function compareArgs({ values, typed }: Parsed<typeof COMPARE>): CompareArgs {
   const shapes = values.shapes.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== "");
   for (const s of shapes) {
     if (!(s in SHAPES)) {
-      throw new Error(`--shapes: unknown shape "${s}" (known: ${Object.keys(SHAPES).join(", ")})`);
+      throw new UsageError(
+        `${typed("shapes")}: unknown shape "${s}" (known: ${Object.keys(SHAPES).join(", ")})`,
+      );
     }
   }
   if (new Set(shapes).size !== shapes.length) {
-    throw new Error(`--shapes lists a shape twice: "${values.shapes}"`);
-  }
-  if (!["auto", "js", "wasm", "blas"].includes(values.backend)) {
-    throw new Error(`--backend must be auto, js, wasm or blas, got "${values.backend}"`);
+    throw new UsageError(`${typed("shapes")} lists a shape twice: "${values.shapes}"`);
   }
   return {
     shapes: shapes as ShapeName[],
     extras: parseExtras(values.extras),
-    steps: intFlag("steps", values.steps, 1),
-    gen: intFlag("gen", values.gen, 0),
-    repeats: intFlag("repeats", values.repeats, 1),
-    rounds: intFlag("rounds", values.rounds, 1),
+    steps: values.steps,
+    gen: values.gen,
+    repeats: values.repeats,
+    rounds: values.rounds,
     backend: values.backend,
     out: values.out,
   };
@@ -254,7 +284,8 @@ async function runBench(
         return rec;
       }
     }
-    const unknown = /Unknown option '(--[\w-]+)'/.exec(r.stderr)?.[1];
+    // an older tree's scripts (node:util parseArgs) or ours: an optional flag the script does not know
+    const unknown = /(?:Unknown option '|unknown flag )(--[\w-]+)/.exec(r.stderr)?.[1];
     const i = flags.findIndex(([f]) => f === unknown);
     if (i >= 0) {
       console.error(`[compare]   ${unknown} not accepted: retrying without it`);
@@ -790,24 +821,15 @@ export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: str
 }
 
 if (import.meta.main) {
-  let args: CompareArgs;
-  try {
-    args = parseCompareArgs(Deno.args);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    if (msg === "help") {
-      console.log(USAGE);
-      Deno.exit(0);
-    }
-    console.error(`compare: ${msg}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  const { rows, files, failed } = await compare(args);
-  console.log(markdownTable(rows, args.extras));
-  console.log(
-    `\nwrote ${
-      files.map((f) => relative(Deno.cwd(), f).startsWith("..") ? f : relative(Deno.cwd(), f)).join(", ")
-    }`,
-  );
-  if (failed) Deno.exit(1);
+  await runMain(COMPARE, async (parsed) => {
+    const args = compareArgs(parsed);
+    const { rows, files, failed } = await compare(args);
+    console.log(markdownTable(rows, args.extras));
+    console.log(
+      `\nwrote ${
+        files.map((f) => relative(Deno.cwd(), f).startsWith("..") ? f : relative(Deno.cwd(), f)).join(", ")
+      }`,
+    );
+    if (failed) Deno.exit(1);
+  });
 }

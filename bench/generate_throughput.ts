@@ -7,20 +7,22 @@
  * Prints one JSON line.
  *
  * ```sh
- * deno run --allow-read --allow-env bench/generate_throughput.ts --n_layer 4 --n_head 4 --n_embd 256 \
- *   --block_size 128 --vocab_size 512 --tokens 200 [--prompt 1] [--repeats 3] [--backend auto|js|wasm|blas] \
+ * deno run --allow-read --allow-env bench/generate_throughput.ts --n-layer 4 --n-head 4 --n-embd 256 \
+ *   --block-size 128 --vocab-size 512 --tokens 200 [--prompt 1] [--repeats 3] [--backend auto|js|wasm|blas] \
  *   [--seed 0] [--threads 1]
  * ```
  *
+ * Every flag, with its default: {@link GENERATE_THROUGHPUT} (`--help`, docs/cli.md).
+ *
  * @module
  */
-import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { Rng } from "../lib/random.ts";
-import { intFlag, PeakRss, round } from "./_common.ts";
+import { checkHeads, MODEL_FLAGS, PeakRss, round } from "./_common.ts";
+import { type Command, type Parsed, runMain } from "../lib/experiment/cli/_command.ts";
 
 /** Parsed command line. */
 export interface GenerateArgs {
@@ -52,75 +54,46 @@ export interface GenerateArgs {
   threads: number;
 }
 
-const USAGE = `usage: deno run --allow-read --allow-env bench/generate_throughput.ts [flags]
-  --n_layer N       blocks (default 4)
-  --n_head N        heads per block (default 4)
-  --n_embd N        width, a multiple of n_head (default 256)
-  --block_size N    context length (default 128); the position table holds max(block_size, prompt + tokens)
-  --vocab_size N    vocabulary size (default 512)
-  --tokens N        tokens to generate per timed run (default 200)
-  --prompt N        prompt tokens (default 1)
-  --repeats N       timed runs per mode, best reported (default 3)
-  --warmup N        untimed tokens per mode before timing (default 5)
-  --backend NAME    kernel backend: auto, js, wasm or blas (blas needs --allow-ffi; default auto)
-  --seed N          seed of weights and prompt (default 0)
-  --tie true|false  tie lm_head to wte (default true)
-  --threads N       kernel threads for the wasm backend, 0 = every core (default 1)`;
+/** The declaration of `bench/generate_throughput.ts`. */
+export const GENERATE_THROUGHPUT = {
+  name: "generate_throughput",
+  run: "deno run --allow-read --allow-env bench/generate_throughput.ts",
+  description:
+    "Generation throughput of the GPT, the counterpart of shared/bench-ref/torch_gpt.py --gen: batch " +
+    "1, seeded random weights, greedy decoding of --tokens tokens from a seeded --prompt-token prompt, with the " +
+    "KV cache and without it. Each mode is warmed up with --warmup tokens, then timed --repeats times; the best " +
+    "run is kept. Prints one JSON line.",
+  positionals: [],
+  flags: {
+    ...MODEL_FLAGS,
+    tokens: { type: "integer", min: 1, default: 200, description: "tokens to generate per timed run" },
+    prompt: { type: "integer", min: 1, default: 1, description: "prompt tokens" },
+    repeats: { type: "integer", min: 1, default: 3, description: "timed runs per mode, best reported" },
+    warmup: { type: "integer", min: 0, default: 5, description: "untimed tokens per mode before timing" },
+  },
+  examples: [
+    "deno run --allow-read --allow-env bench/generate_throughput.ts --n-layer 4 --n-embd 256 --tokens 200",
+  ],
+} as const satisfies Command;
 
-const DEFAULTS: Record<string, string> = {
-  n_layer: "4",
-  n_head: "4",
-  n_embd: "256",
-  block_size: "128",
-  vocab_size: "512",
-  tokens: "200",
-  prompt: "1",
-  repeats: "3",
-  warmup: "5",
-  backend: "auto",
-  seed: "0",
-  tie: "true",
-  threads: "1",
-};
-
-/** Parses and validates the flags; throws an Error whose message names the bad flag ("help" for --help). */
-export function parseGenerateArgs(argv: string[]): GenerateArgs {
-  const options = Object.fromEntries(
-    [...Object.keys(DEFAULTS), "help"].map((k) =>
-      [k, { type: k === "help" ? "boolean" : "string" }] as const
-    ),
-  ) as Record<string, { type: "string" | "boolean" }>;
-  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  if (values.help) throw new Error("help");
-  const s = (k: string) => {
-    const v = values[k];
-    return typeof v === "string" ? v : DEFAULTS[k];
+/** The bench's arguments from its parsed command line; throws a UsageError naming a bad flag. */
+export function generateArgs({ values: v, typed }: Parsed<typeof GENERATE_THROUGHPUT>): GenerateArgs {
+  checkHeads(v["n-embd"], v["n-head"], typed);
+  return {
+    n_layer: v["n-layer"],
+    n_head: v["n-head"],
+    n_embd: v["n-embd"],
+    block_size: v["block-size"],
+    vocab_size: v["vocab-size"],
+    tokens: v.tokens,
+    prompt: v.prompt,
+    repeats: v.repeats,
+    warmup: v.warmup,
+    backend: v.backend,
+    seed: v.seed,
+    tie: v.tie === "true",
+    threads: v.threads,
   };
-  const tie = s("tie");
-  if (tie !== "true" && tie !== "false") throw new Error(`--tie must be true or false, got "${tie}"`);
-  const backend = s("backend");
-  if (backend !== "auto" && backend !== "js" && backend !== "wasm" && backend !== "blas") {
-    throw new Error(`--backend must be auto, js, wasm or blas, got "${backend}"`);
-  }
-  const a: GenerateArgs = {
-    n_layer: intFlag("n_layer", s("n_layer"), 1),
-    n_head: intFlag("n_head", s("n_head"), 1),
-    n_embd: intFlag("n_embd", s("n_embd"), 1),
-    block_size: intFlag("block_size", s("block_size"), 1),
-    vocab_size: intFlag("vocab_size", s("vocab_size"), 1),
-    tokens: intFlag("tokens", s("tokens"), 1),
-    prompt: intFlag("prompt", s("prompt"), 1),
-    repeats: intFlag("repeats", s("repeats"), 1),
-    warmup: intFlag("warmup", s("warmup"), 0),
-    backend,
-    seed: intFlag("seed", s("seed"), 0),
-    tie: tie === "true",
-    threads: intFlag("threads", s("threads"), 0),
-  };
-  if (a.n_embd % a.n_head !== 0) {
-    throw new Error(`--n_embd (${a.n_embd}) must be a multiple of --n_head (${a.n_head})`);
-  }
-  return a;
 }
 
 /**
@@ -200,26 +173,10 @@ export function runGenerate(a: GenerateArgs): Record<string, unknown> {
 }
 
 if (import.meta.main) {
-  let args: GenerateArgs;
-  try {
-    args = parseGenerateArgs(Deno.args);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    if (msg === "help") {
-      console.log(USAGE);
-      Deno.exit(0);
-    }
-    console.error(`generate_throughput: ${msg}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
-  await whenThreadsReady();
-  let record: Record<string, unknown>;
-  try {
-    record = runGenerate(args);
-  } catch (e) {
-    console.error(`generate_throughput: ${e instanceof Error ? e.message : String(e)}`);
-    Deno.exit(1);
-  }
-  console.log(JSON.stringify(record));
+  await runMain(GENERATE_THROUGHPUT, async (parsed) => {
+    const args = generateArgs(parsed);
+    if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
+    await whenThreadsReady();
+    console.log(JSON.stringify(runGenerate(args)));
+  });
 }

@@ -9,7 +9,7 @@
  *
  * ```sh
  * deno run --allow-read --allow-write=runs --allow-env --allow-sys=hostname --allow-run=deno \
- *   bench/library_vs_cli.ts [--steps 100]
+ *   bench/library_vs_cli.ts --steps 100
  * ```
  *
  * Prints one line per case, then one JSON line with all three.
@@ -20,9 +20,9 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { AdamW, createGPT, Rng, uniqueParams, withStep } from "../mod.ts";
-import { intFlag, round } from "./_common.ts";
+import { round } from "./_common.ts";
+import { type Command, runMain } from "../lib/experiment/cli/_command.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const B = 16, T = 128, V = 106, INTERVAL = 10;
@@ -125,19 +125,44 @@ async function child(name: string, steps: number): Promise<Figures> {
   return JSON.parse(new TextDecoder().decode(r.stdout).trim().split("\n").at(-1)!);
 }
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { steps: { type: "string", default: "100" }, case: { type: "string" } },
-});
-const steps = intFlag("steps", values.steps, INTERVAL);
-if (values.case !== undefined) {
-  console.log(JSON.stringify(libraryLoop(steps, values.case === "library-with-step")));
-} else {
-  const results: Record<string, Figures> = {};
-  for (const name of ["cli", "library", "library-with-step"]) {
-    results[name] = name === "cli" ? await cli(steps) : await child(name, steps);
-    const f = results[name], share = round((100 * f.tokens_per_s) / results.cli.tokens_per_s, 1);
-    console.log(`${name.padEnd(18)} ${f.tokens_per_s} tok/s (${share}% of the CLI), RSS ${f.rss_mb} MB`);
-  }
-  console.log(JSON.stringify({ steps, cores: navigator.hardwareConcurrency, ...results }));
+/** The declaration of `bench/library_vs_cli.ts`. */
+export const LIBRARY_VS_CLI = {
+  name: "library_vs_cli",
+  run: "deno run --allow-read --allow-write=runs --allow-env --allow-sys=hostname --allow-run=deno " +
+    "bench/library_vs_cli.ts",
+  description:
+    "The README's library loop against deno task experiment at the quickstart shape: median tokens/s and peak " +
+    "RSS of each (the loop as written, and with withStep), each in its own process. One line per case, then " +
+    "one JSON line.",
+  positionals: [],
+  flags: {
+    steps: { type: "integer", min: INTERVAL, default: 100, description: "training steps of each case" },
+    case: {
+      type: "string",
+      choices: ["library", "library-with-step"],
+      defaultText: "every case",
+      description: "run one library case in this process (what the bench itself runs in a child)",
+    },
+  },
+  examples: [
+    "deno run --allow-read --allow-write=runs --allow-env --allow-sys=hostname --allow-run=deno " +
+    "bench/library_vs_cli.ts --steps 100",
+  ],
+} as const satisfies Command;
+
+if (import.meta.main) {
+  await runMain(LIBRARY_VS_CLI, async ({ values }) => {
+    const steps = values.steps;
+    if (values.case !== undefined) {
+      console.log(JSON.stringify(libraryLoop(steps, values.case === "library-with-step")));
+      return;
+    }
+    const results: Record<string, Figures> = {};
+    for (const name of ["cli", "library", "library-with-step"]) {
+      results[name] = name === "cli" ? await cli(steps) : await child(name, steps);
+      const f = results[name], share = round((100 * f.tokens_per_s) / results.cli.tokens_per_s, 1);
+      console.log(`${name.padEnd(18)} ${f.tokens_per_s} tok/s (${share}% of the CLI), RSS ${f.rss_mb} MB`);
+    }
+    console.log(JSON.stringify({ steps, cores: navigator.hardwareConcurrency, ...results }));
+  });
 }

@@ -19,11 +19,11 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { setBackend } from "../lib/kernels/backend.ts";
 import { gemm } from "../lib/kernels/matmul.ts";
 import { setThreads } from "../lib/kernels/wasm/pool.ts";
-import { intFlag, round } from "./_common.ts";
+import { round } from "./_common.ts";
+import { type Command, runMain } from "../lib/experiment/cli/_command.ts";
 
 const ASC = "npm:assemblyscript@0.28.20/asc";
 
@@ -108,59 +108,77 @@ async function compileProbe(): Promise<Probe> {
   }
 }
 
-const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string", default: "5" } } });
-const rounds = intFlag("rounds", values.rounds, 1);
-const probe = await compileProbe();
+/** The declaration of `bench/simd_peak.ts`. */
+export const SIMD_PEAK = {
+  name: "simd_peak",
+  run: "deno run -A bench/simd_peak.ts",
+  description:
+    "What a 128-bit WASM SIMD gemm can reach on this CPU under V8, in three figures (one JSON line): the FMA peak on registers, the inner loop of our gemm on operands in L1, and the whole 512 × 512 × 512 gemm on the wasm backend, 1 thread. Compiles two small kernels with the pinned AssemblyScript at run time (so it needs -A).",
+  positionals: [],
+  flags: {
+    rounds: { type: "integer", min: 1, default: 5, description: "rounds; each figure is its best round" },
+  },
+  examples: [
+    "deno run -A bench/simd_peak.ts --rounds 5",
+  ],
+} as const satisfies Command;
 
-// The three are timed in turn within each round, so a change in machine load hits them alike; each figure is its
-// best round. Every kernel is warmed up first, past V8's baseline tier.
-const K = 256, Q = 0, P = 16384, OUT = 32768; // the 6×8 block's operands: depth 256, 8 KB each, in L1
-const f = new Float32Array(probe.memory.buffer, 0, OUT / 4);
-for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 1000) / 1000;
-setBackend("wasm");
-setThreads(1);
-const n = 512; // the whole gemm: ordinary arrays, copied in and out as in kernels_bench's [wasm] cases
-const A = new Float32Array(n * n).map((_, i) => ((i * 31) % 97) / 97 - 0.5);
-const B = new Float32Array(n * n).map((_, i) => ((i * 17) % 89) / 89 - 0.5);
-const C = new Float32Array(n * n);
-const gemm512 = () =>
-  gemm({
-    transA: false,
-    transB: false,
-    M: n,
-    N: n,
-    K: n,
-    A,
-    aOff: 0,
-    B,
-    bOff: 0,
-    C,
-    cOff: 0,
-    accumulate: false,
+if (import.meta.main) {
+  await runMain(SIMD_PEAK, async ({ values }) => {
+    const rounds = values.rounds;
+    const probe = await compileProbe();
+
+    // The three are timed in turn within each round, so a change in machine load hits them alike; each figure is its
+    // best round. Every kernel is warmed up first, past V8's baseline tier.
+    const K = 256, Q = 0, P = 16384, OUT = 32768; // the 6×8 block's operands: depth 256, 8 KB each, in L1
+    const f = new Float32Array(probe.memory.buffer, 0, OUT / 4);
+    for (let i = 0; i < f.length; i++) f[i] = ((i * 7919) % 1000) / 1000;
+    setBackend("wasm");
+    setThreads(1);
+    const n = 512; // the whole gemm: ordinary arrays, copied in and out as in kernels_bench's [wasm] cases
+    const A = new Float32Array(n * n).map((_, i) => ((i * 31) % 97) / 97 - 0.5);
+    const B = new Float32Array(n * n).map((_, i) => ((i * 17) % 89) / 89 - 0.5);
+    const C = new Float32Array(n * n);
+    const gemm512 = () =>
+      gemm({
+        transA: false,
+        transB: false,
+        M: n,
+        N: n,
+        K: n,
+        A,
+        aOff: 0,
+        B,
+        bOff: 0,
+        C,
+        cOff: 0,
+        accumulate: false,
+      });
+    for (let i = 0; i < 100; i++) probe.fma_peak(1000, 0.999999, 1e-6);
+    for (let i = 0; i < 100; i++) probe.kernel_l1(Q, P, K, 10, OUT);
+    for (let i = 0; i < 40; i++) gemm512();
+
+    /** GFLOP/s of one timed run of `fn`, which does `flops` floating-point operations. */
+    function gflops(flops: number, fn: () => void): number {
+      const t = performance.now();
+      fn();
+      return flops / ((performance.now() - t) * 1e6);
+    }
+    let fmaPeak = 0, kernelL1 = 0, gemmBest = 0;
+    for (let r = 0; r < rounds; r++) {
+      const iters = 2e7, reps = 2e4;
+      fmaPeak = Math.max(fmaPeak, gflops(iters * 12 * 8, () => probe.fma_peak(iters, 0.999999, 1e-6)));
+      kernelL1 = Math.max(kernelL1, gflops(reps * K * 12 * 8, () => probe.kernel_l1(Q, P, K, reps, OUT)));
+      for (let i = 0; i < 10; i++) gemmBest = Math.max(gemmBest, gflops(2 * n * n * n, gemm512));
+    }
+    console.log(JSON.stringify({
+      fma_peak_gflops: round(fmaPeak, 1),
+      kernel_l1_gflops: round(kernelL1, 1),
+      gemm512_gflops: round(gemmBest, 1),
+      gemm_of_kernel: round(gemmBest / kernelL1, 3),
+      kernel_of_peak: round(kernelL1 / fmaPeak, 3),
+      rounds,
+      deno: Deno.version.deno,
+    }));
   });
-for (let i = 0; i < 100; i++) probe.fma_peak(1000, 0.999999, 1e-6);
-for (let i = 0; i < 100; i++) probe.kernel_l1(Q, P, K, 10, OUT);
-for (let i = 0; i < 40; i++) gemm512();
-
-/** GFLOP/s of one timed run of `fn`, which does `flops` floating-point operations. */
-function gflops(flops: number, fn: () => void): number {
-  const t = performance.now();
-  fn();
-  return flops / ((performance.now() - t) * 1e6);
 }
-let fmaPeak = 0, kernelL1 = 0, gemmBest = 0;
-for (let r = 0; r < rounds; r++) {
-  const iters = 2e7, reps = 2e4;
-  fmaPeak = Math.max(fmaPeak, gflops(iters * 12 * 8, () => probe.fma_peak(iters, 0.999999, 1e-6)));
-  kernelL1 = Math.max(kernelL1, gflops(reps * K * 12 * 8, () => probe.kernel_l1(Q, P, K, reps, OUT)));
-  for (let i = 0; i < 10; i++) gemmBest = Math.max(gemmBest, gflops(2 * n * n * n, gemm512));
-}
-console.log(JSON.stringify({
-  fma_peak_gflops: round(fmaPeak, 1),
-  kernel_l1_gflops: round(kernelL1, 1),
-  gemm512_gflops: round(gemmBest, 1),
-  gemm_of_kernel: round(gemmBest / kernelL1, 3),
-  kernel_of_peak: round(kernelL1 / fmaPeak, 3),
-  rounds,
-  deno: Deno.version.deno,
-}));

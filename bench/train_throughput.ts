@@ -6,19 +6,21 @@
  * and prints one JSON line.
  *
  * ```sh
- * deno run --allow-read --allow-env bench/train_throughput.ts --n_layer 4 --n_head 4 --n_embd 256 \
- *   --block_size 128 --batch_size 8 --vocab_size 512 [--steps 5] [--warmup 2] [--seed 0] [--tie true]
+ * deno run --allow-read --allow-env bench/train_throughput.ts --n-layer 4 --n-head 4 --n-embd 256 \
+ *   --block-size 128 --batch-size 8 --vocab-size 512 [--steps 5] [--warmup 2] [--seed 0] [--tie true]
  * ```
+ *
+ * Every flag, with its default: {@link TRAIN_THROUGHPUT} (`--help`, docs/cli.md).
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { generate } from "../lib/generate/generate.ts";
 import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { arenaCapacity, arenaPeakBytes, resetArenaPeak, withArena } from "../lib/kernels/wasm/runtime.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
-import { intFlag, PeakRss, round } from "./_common.ts";
+import { checkHeads, MODEL_FLAGS, PeakRss, round } from "./_common.ts";
+import { type Command, type Parsed, runMain } from "../lib/experiment/cli/_command.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
 import { type Precision, setPrecision } from "../lib/tensor/precision.ts";
@@ -62,93 +64,79 @@ export interface ThroughputArgs {
   precision: Precision;
 }
 
-const USAGE = `usage: deno run --allow-read --allow-env bench/train_throughput.ts [flags]
-  --n_layer N      blocks (default 4)
-  --n_head N       heads per block (default 4)
-  --n_embd N       width, a multiple of n_head (default 256)
-  --block_size N   context length (default 128)
-  --batch_size N   sequences per step (default 8)
-  --vocab_size N   vocabulary size (default 512)
-  --steps N        timed steps (default 5)
-  --warmup N       untimed steps first (default 2)
-  --seed N         seed of weights and tokens (default 0)
-  --tie true|false tie lm_head to wte (default true)
-  --checkpointing true|false  recompute each block's activations in backward (default false)
-  --gen N          instead of training: greedy generation of N tokens, batch 1, with and without the KV cache
-  --prompt N       prompt tokens for --gen (default 1)
-  --repeats N      timed runs per mode for --gen, best reported (default 3)
-  --backend B      kernel backend: auto, js, wasm, blas (default auto)
-  --threads N      kernel threads for the wasm backend, 0 = every core (default 1)
-  --precision P    fp32, bf16 or fp16 (emulated 16-bit activations and compute weights; default fp32)`;
+/** The declaration of `bench/train_throughput.ts`. */
+export const TRAIN_THROUGHPUT = {
+  name: "train_throughput",
+  run: "deno run --allow-read --allow-env bench/train_throughput.ts",
+  description:
+    "End-to-end training throughput of the GPT, the counterpart of shared/bench-ref/torch_gpt.py: " +
+    "the same model (dropout 0, biases, tied head by default), AdamW, one fixed batch of seeded random tokens, " +
+    "and the same step (forward, loss, zero grad, backward, optimizer step); --warmup untimed steps, then " +
+    "--steps timed ones. With --gen: greedy generation instead, with and without the KV cache. Prints one JSON " +
+    "line.",
+  positionals: [],
+  flags: {
+    ...MODEL_FLAGS,
+    "batch-size": { type: "integer", min: 1, default: 8, description: "sequences per step" },
+    steps: { type: "integer", min: 1, default: 5, description: "timed steps" },
+    warmup: { type: "integer", min: 0, default: 2, description: "untimed steps first" },
+    checkpointing: {
+      type: "string",
+      choices: ["true", "false"],
+      default: "false",
+      value: "BOOL",
+      description: "recompute each block's activations in backward",
+    },
+    gen: {
+      type: "integer",
+      min: 0,
+      default: 0,
+      description:
+        "instead of training: greedy generation of N tokens, batch 1, with and without the KV cache",
+    },
+    prompt: { type: "integer", min: 1, default: 1, description: "prompt tokens for --gen" },
+    repeats: {
+      type: "integer",
+      min: 1,
+      default: 3,
+      description: "timed runs per mode for --gen, best reported",
+    },
+    precision: {
+      type: "string",
+      choices: ["fp32", "bf16", "fp16"],
+      default: "fp32",
+      value: "P",
+      description: "number format of activations and compute weights (emulated 16-bit)",
+    },
+  },
+  examples: [
+    "deno run --allow-read --allow-env bench/train_throughput.ts --n-layer 4 --n-embd 256 --batch-size 8",
+    "deno run --allow-read --allow-env bench/train_throughput.ts --gen 200 --threads 0",
+  ],
+} as const satisfies Command;
 
-const DEFAULTS: Record<string, string> = {
-  n_layer: "4",
-  n_head: "4",
-  n_embd: "256",
-  block_size: "128",
-  batch_size: "8",
-  vocab_size: "512",
-  steps: "5",
-  warmup: "2",
-  seed: "0",
-  tie: "true",
-  checkpointing: "false",
-  gen: "0",
-  prompt: "1",
-  repeats: "3",
-  backend: "auto",
-  threads: "1",
-  precision: "fp32",
-};
-
-/** Parses and validates the flags; throws an Error whose message names the bad flag. */
-export function parseThroughputArgs(argv: string[]): ThroughputArgs {
-  const options = Object.fromEntries(
-    [...Object.keys(DEFAULTS), "help"].map((k) =>
-      [k, { type: k === "help" ? "boolean" : "string" }] as const
-    ),
-  ) as Record<string, { type: "string" | "boolean" }>;
-  const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
-  if (values.help) throw new Error("help");
-  const s = (k: string) => {
-    const v = values[k];
-    return typeof v === "string" ? v : DEFAULTS[k];
+/** The bench's arguments from its parsed command line; throws a UsageError naming a bad flag. */
+export function throughputArgs({ values: v, typed }: Parsed<typeof TRAIN_THROUGHPUT>): ThroughputArgs {
+  checkHeads(v["n-embd"], v["n-head"], typed);
+  return {
+    n_layer: v["n-layer"],
+    n_head: v["n-head"],
+    n_embd: v["n-embd"],
+    block_size: v["block-size"],
+    batch_size: v["batch-size"],
+    vocab_size: v["vocab-size"],
+    steps: v.steps,
+    warmup: v.warmup,
+    seed: v.seed,
+    tie: v.tie === "true",
+    checkpointing: v.checkpointing === "true",
+    gen: v.gen,
+    prompt: v.prompt,
+    repeats: v.repeats,
+    backend: v.backend,
+    threads: v.threads,
+    precision: v.precision,
   };
-  const tieRaw = s("tie");
-  if (tieRaw !== "true" && tieRaw !== "false") {
-    throw new Error(`--tie must be true or false, got "${tieRaw}"`);
-  }
-  const backend = s("backend");
-  if (!["auto", "js", "wasm", "blas"].includes(backend)) {
-    throw new Error(`--backend must be one of auto, js, wasm, blas, got "${backend}"`);
-  }
-  const precision = s("precision");
-  if (!["fp32", "bf16", "fp16"].includes(precision)) {
-    throw new Error(`--precision must be one of fp32, bf16, fp16, got "${precision}"`);
-  }
-  const a: ThroughputArgs = {
-    n_layer: intFlag("n_layer", s("n_layer"), 1),
-    n_head: intFlag("n_head", s("n_head"), 1),
-    n_embd: intFlag("n_embd", s("n_embd"), 1),
-    block_size: intFlag("block_size", s("block_size"), 1),
-    batch_size: intFlag("batch_size", s("batch_size"), 1),
-    vocab_size: intFlag("vocab_size", s("vocab_size"), 1),
-    steps: intFlag("steps", s("steps"), 1),
-    warmup: intFlag("warmup", s("warmup"), 0),
-    seed: intFlag("seed", s("seed"), 0),
-    tie: tieRaw === "true",
-    checkpointing: boolFlag("checkpointing", s("checkpointing")),
-    gen: intFlag("gen", s("gen"), 0),
-    prompt: intFlag("prompt", s("prompt"), 1),
-    repeats: intFlag("repeats", s("repeats"), 1),
-    backend: backend as BackendName | "auto",
-    threads: intFlag("threads", s("threads"), 0),
-    precision: precision as Precision,
-  };
-  if (a.n_embd % a.n_head !== 0) {
-    throw new Error(`--n_embd (${a.n_embd}) must be a multiple of --n_head (${a.n_head})`);
-  }
-  return a;
 }
 
 function configRecord(a: ThroughputArgs): Record<string, unknown> {
@@ -297,24 +285,10 @@ export function runGeneration(a: ThroughputArgs): Record<string, unknown> {
 }
 
 if (import.meta.main) {
-  let args: ThroughputArgs;
-  try {
-    args = parseThroughputArgs(Deno.args);
-  } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    if (msg === "help") {
-      console.log(USAGE);
-      Deno.exit(0);
-    }
-    console.error(`train_throughput: ${msg}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
-  await whenThreadsReady();
-  console.log(JSON.stringify(args.gen > 0 ? runGeneration(args) : runThroughput(args)));
-}
-
-function boolFlag(name: string, v: string): boolean {
-  if (v !== "true" && v !== "false") throw new Error(`--${name} must be true or false, got "${v}"`);
-  return v === "true";
+  await runMain(TRAIN_THROUGHPUT, async (parsed) => {
+    const args = throughputArgs(parsed);
+    if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
+    await whenThreadsReady();
+    console.log(JSON.stringify(args.gen > 0 ? runGeneration(args) : runThroughput(args)));
+  });
 }

@@ -105,6 +105,10 @@ export function untar(archive: Uint8Array): Map<string, Uint8Array> {
 
 const run = promisify(execFile);
 
+// By its full path (where Debian's bible-kjv installs it), so that `deno task corpus` may name it in
+// --allow-run without Deno looking it up on PATH (and saying so on every call when it is not installed).
+const BIBLE = "/usr/bin/bible";
+
 // `npm pack <spec>` into a temporary folder; returns the tarball's bytes.
 async function npmPack(spec: string): Promise<Uint8Array> {
   const dir = join(tmpdir(), `lcm-pack-${process.pid}-${Date.now()}`);
@@ -179,10 +183,11 @@ async function unpack(
     log("bible (Debian bible-kjv) …");
     let text: string;
     try {
-      text = (await run("bible", ["-l100000", "gen1:1-rev22:21"], { maxBuffer: 64 << 20 })).stdout;
+      text = (await run(BIBLE, ["-l100000", "gen1:1-rev22:21"], { maxBuffer: 64 << 20 })).stdout;
     } catch (e) {
       throw new Error(
-        `data.corpus "kjv" needs the \`bible\` program: apt-get install bible-kjv (${(e as Error).message})`,
+        `data.corpus "kjv" needs the \`bible\` program at ${BIBLE}: apt-get install bible-kjv ` +
+          `(${(e as Error).message})`,
       );
     }
     // a heading line "Genesis 1" (not indented, chapter 1) starts each book; books keep their order

@@ -17,6 +17,7 @@ import {
   keysAt,
   schemaAt,
 } from "./schema.ts";
+import { closest } from "./suggest.ts";
 
 export type { Config, ConfigInput, DataConfig, ModelConfig, RunConfig, TrainConfig } from "./schema.ts";
 export { DEFAULT_CONFIG } from "./schema.ts";
@@ -297,25 +298,9 @@ function unknownKey(path: string[], inFile = false): string {
   const key = path[path.length - 1];
   const parent = path.slice(0, -1);
   const candidates = [...(keysAt(parent) ?? []), ...(inFile && parent.length === 0 ? ["extends"] : [])];
-  let best: string | undefined, bestD = 3;
-  for (const c of candidates) {
-    const d = editDistance(key, c);
-    if (d < bestD) [best, bestD] = [c, d];
-  }
+  const best = closest(key, candidates);
   const hint = best === undefined ? "" : ` (did you mean ${[...parent, best].join(".")}?)`;
   return `${formatPath(path)}: unknown key${hint}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length];
 }
 
 function formatValue(v: JsonValue | undefined): string {

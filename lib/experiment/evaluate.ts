@@ -32,8 +32,22 @@ import { bertScores, type FamilyModel, sameIds, t5Decodings, t5Run, t5Text, t5Vo
 /** The metrics `deno task eval` can compute. */
 export type MetricName = "ppl" | "bpb" | "bleu" | "rouge";
 
+/** How far an evaluation is: `done` of `total` units (windows, continuations, batches) of one phase. */
+export interface EvalProgress {
+  /** "scoring" (the loss over windows or masked batches), "generating" (continuations), "decoding" (t5). */
+  phase: "scoring" | "generating" | "decoding";
+  /** Units done. */
+  done: number;
+  /** Units in the phase. */
+  total: number;
+  /** What a unit is ("windows", "continuations", "batches"). */
+  unit: string;
+}
+
 /** Options of {@link evaluateText}. */
 export interface EvaluateOptions {
+  /** Called as the evaluation advances (at least at the start and the end of each phase). */
+  onProgress?: (p: EvalProgress) => void;
   /** Which metrics (default all four). */
   metrics?: readonly MetricName[];
   /** Score at most this many tokens for ppl/bpb (default 200,000; the text's start). */
@@ -99,6 +113,7 @@ export function languageModelScores(
   tokenizer: Tokenizer,
   tokens: Int32Array,
   maxTokens = 200_000,
+  onProgress?: (p: EvalProgress) => void,
 ): { tokens: number; bytes: number; loss: number; ppl: number; bpb: number } {
   const T = model.config.blockSize, B = 8;
   const n = Math.min(tokens.length, maxTokens + 1);
@@ -108,6 +123,8 @@ export function languageModelScores(
   }
   let nats = 0;
   model.eval();
+  const report = (done: number) => onProgress?.({ phase: "scoring", done, total: windows, unit: "windows" });
+  report(0);
   for (let w0 = 0; w0 < windows; w0 += B) {
     const rows = Math.min(B, windows - w0), x = new Int32Array(rows * T), y = new Int32Array(rows * T);
     for (let r = 0; r < rows; r++) {
@@ -116,6 +133,7 @@ export function languageModelScores(
       y.set(tokens.subarray(at + 1, at + T + 1), r * T);
     }
     nats += noGrad(() => withStep(() => model.forward(x, rows, T, { targets: y }).loss!.item())) * rows * T;
+    report(w0 + rows);
   }
   const scored = windows * T, bytes = bytesOf(tokenizer, tokens.subarray(1, scored + 1));
   return {
@@ -144,6 +162,9 @@ export function continuationScores(
   }
   const refs: string[] = [], hyps: string[] = [];
   let example: EvalResult["example"];
+  const report = (done: number) =>
+    o.onProgress?.({ phase: "generating", done, total: n, unit: "continuations" });
+  report(0);
   for (let i = 0; i < n; i++) {
     const at = Math.floor((i * span) / n);
     const prompt = tokens.slice(at, at + P), reference = tokens.subarray(at + P, at + P + L);
@@ -151,6 +172,7 @@ export function continuationScores(
     refs.push(tokenizer.decode(reference));
     hyps.push(tokenizer.decode(out.subarray(P)));
     example ??= { prompt: tokenizer.decode(prompt), reference: refs[0], hypothesis: hyps[0] };
+    report(i + 1);
   }
   return {
     ...textScores(refs, hyps, o.bleuSmoothing ?? "method1"),
@@ -195,7 +217,7 @@ export function evaluateText(
   if (model instanceof GPT) {
     const out: EvalResult = { family };
     if (metrics.has("ppl") || metrics.has("bpb")) {
-      const s = languageModelScores(model, tokenizer, tokens, o.maxTokens);
+      const s = languageModelScores(model, tokenizer, tokens, o.maxTokens, o.onProgress);
       Object.assign(out, { tokens: s.tokens, bytes: s.bytes, loss: s.loss });
       if (metrics.has("ppl")) out.ppl = s.ppl;
       if (metrics.has("bpb")) out.bpb = s.bpb;
@@ -219,7 +241,11 @@ export function evaluateText(
       probability: config.data.mask_probability,
       seed: config.train.seed,
     });
+    const report = (done: number) =>
+      o.onProgress?.({ phase: "scoring", done, total: batches.length, unit: "batches" });
+    report(0);
     const { loss, accuracy, masked } = bertScores(model, batches, T);
+    report(batches.length);
     if (masked === 0) throw new Error("eval: no masked positions (the text is shorter than one window)");
     return { family, tokens: masked, loss, ppl: Math.exp(loss), masked_accuracy: accuracy };
   }
@@ -239,7 +265,11 @@ function seq2seqScores(
     data: new Rng(config.train.seed),
     mask: new Rng(0),
   });
+  const report = (done: number) =>
+    o.onProgress?.({ phase: "decoding", done, total: run.evalBatches.length, unit: "batches" });
+  report(0);
   const rows = t5Decodings(model, vocab, run.evalBatches);
+  report(run.evalBatches.length);
   const refs = rows.map((d) => t5Text(tokenizer, vocab, d.want));
   const hyps = rows.map((d) => t5Text(tokenizer, vocab, d.got));
   const exact = rows.filter((d) => sameIds(d.got, d.want)).length;

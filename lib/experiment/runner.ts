@@ -140,7 +140,8 @@ export interface Manifest {
   final: { step: number; train_loss: number | null; val_loss: number | null } | null;
 }
 
-function stamp(d: Date): string {
+/** `d` in local time as `YYYYMMDD-HHMMSS`, the stamp of run directory names. */
+export function stamp(d: Date): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${
     p(d.getSeconds())

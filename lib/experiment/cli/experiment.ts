@@ -1,40 +1,73 @@
 /**
- * `deno task experiment [config.jsonc] [--set key.path=value]… [--resume runs/<dir>]`
- *
- * Trains the config (the embedded quickstart when none is given), shows progress, and prints the run directory
- * as its last line. Bad input ends with one clear line on stderr and exit code 2; a failed run exits with 1.
+ * `deno task experiment`: Trains a config, shows progress, and prints the run directory as its last line. Bad
+ * input ends with one clear line on stderr and exit code 2; a failed run exits with 1. Its flags, defaults
+ * and examples are declared once in {@link EXPERIMENT} (`--help` prints them; docs/cli.md lists them).
  *
  * @module
  */
 import { ConfigError, loadConfig } from "../config.ts";
 import { runExperiment } from "../runner.ts";
 import { progressPrinter } from "../progress.ts";
-import { failer, parseCommandLine } from "./_shared.ts";
+import { failer } from "./_shared.ts";
+import { type Command, parseOrExit } from "./_command.ts";
+import { existingPath } from "./_paths.ts";
 
-const USAGE =
-  "usage: deno task experiment [config.jsonc] [--set key.path=value]... [--resume RUN_DIR] [--backend auto|js|wasm|blas] [--threads N]";
+/** The declaration of `deno task experiment`. */
+export const EXPERIMENT = {
+  name: "experiment",
+  run: "deno task experiment",
+  description:
+    "Trains a model from a config file (the embedded quickstart when none is given), shows progress, " +
+    "writes the run into runs/<name>-<stamp>/ (config, metrics, checkpoints, report.html) and prints the run " +
+    "directory as its last line. Ctrl-C stops after a checkpoint; --resume continues a stopped run. A bad " +
+    "config or flag exits 2, a failed run 1.",
+  positionals: [{
+    name: "CONFIG",
+    description: "a config file (.jsonc); see docs/config.md",
+    optional: true,
+  }],
+  flags: {
+    set: {
+      type: "string",
+      multiple: true,
+      value: "KEY=VALUE",
+      description: "override one config key, e.g. --set train.max_steps=100",
+    },
+    resume: {
+      type: "string",
+      value: "RUN_DIR",
+      defaultText: "none (a new run)",
+      description: "continue a stopped run with its own config",
+    },
+    backend: {
+      type: "string",
+      choices: ["auto", "js", "wasm", "blas"],
+      value: "NAME",
+      defaultText: "the config's run.backend (auto)",
+      description: "kernel backend; shorthand for --set run.backend=NAME",
+    },
+    threads: {
+      type: "integer",
+      min: 1,
+      defaultText: "the config's run.threads (every core)",
+      description: "kernel threads; shorthand for --set run.threads=N",
+    },
+  },
+  examples: [
+    "deno task experiment configs/tiny.jsonc",
+    "deno task experiment configs/quickstart.jsonc --set train.max_steps=500 --threads 4",
+  ],
+} as const satisfies Command;
 
 const fail: (msg: string, code?: number) => never = failer("experiment");
 
 async function main(args: string[]): Promise<void> {
-  const parsed = parseCommandLine(fail, USAGE, args, {
-    set: { type: "string", multiple: true, default: [] },
-    resume: { type: "string" },
-    backend: { type: "string" },
-    threads: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
-  if (positionals.length > 1) {
-    fail(`expected at most one config file, got ${positionals.length}\n${USAGE}`, 2);
-  }
+  const { values, positionals } = parseOrExit(EXPERIMENT, args);
   if (values.resume && positionals.length > 0) {
     fail("--resume takes the run's own config; drop the config file", 2);
   }
+  const path = positionals[0] === undefined ? undefined : existingPath(positionals[0], fail);
+  const resume = values.resume === undefined ? undefined : existingPath(values.resume, fail);
   // --backend X and --threads N are shorthands for --set run.backend=X and --set run.threads=N
   const sets = [
     ...values.set,
@@ -52,11 +85,11 @@ async function main(args: string[]): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    const config = values.resume ? undefined : loadConfig({ path: positionals[0], sets }).config;
+    const config = resume ? undefined : loadConfig({ path, sets }).config;
     const result = await runExperiment({
       config,
-      resumeDir: values.resume,
-      sets: values.resume ? sets : undefined,
+      resumeDir: resume,
+      sets: resume ? sets : undefined,
       progress: bar.update,
       info: (line) => console.log(line),
       warn: (line) => console.error(line),
@@ -91,4 +124,4 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-await main(Deno.args);
+if (import.meta.main) await main(Deno.args);

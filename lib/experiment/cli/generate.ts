@@ -1,12 +1,7 @@
 /**
- * `deno task generate RUN_DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--greedy]
- * [--seed S] [--no-cache]`
- *
- * Prints the prompt followed by the generated text, streamed as it is produced. For a `bert` run it fills the
- * masks instead: every █ (U+2588) in the prompt is a masked position; it prints the prompt with each mask
- * replaced by the most likely character, then the top candidates (`--top-k`, default 5) of each mask. For a `t5`
- * run the prompt is the source: it prints the decoded target, greedy or with `--beam N` (each █ in the prompt
- * becomes the next sentinel, for a model trained with span corruption).
+ * `deno task generate`: Generates with a run's newest checkpoint: continues a prompt (gpt), fills █ masks
+ * (bert) or decodes a target (t5). Its flags, defaults and examples are declared once in {@link GENERATE}
+ * (`--help` prints them; docs/cli.md lists them).
  *
  * @module
  */
@@ -20,48 +15,83 @@ import { t5Text, t5Vocab } from "../families.ts";
 import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
-import { failer, numberFlag, parseCommandLine } from "./_shared.ts";
+import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
+import { type Command, parseOrExit } from "./_command.ts";
+import { existingPath } from "./_paths.ts";
 
-const USAGE =
-  "usage: deno task generate RUN_DIR [--prompt TEXT] [--tokens N] [--temperature T] [--top-k K] " +
-  "[--top-p P] [--greedy] [--seed S] [--no-cache] [--beam N (t5)]";
+/** The declaration of `deno task generate`. */
+export const GENERATE = {
+  name: "generate",
+  run: "deno task generate",
+  description:
+    "Writes text with a run's newest checkpoint: a gpt run continues the prompt, streamed as it is " +
+    "produced; a bert run fills each \u2588 (U+2588) in the prompt with its most likely token and lists the " +
+    "top candidates of each mask; a t5 run reads the prompt as its source and prints the decoded target " +
+    "(greedy, or a beam search with --beam; each \u2588 becomes the next sentinel).",
+  positionals: [{ name: "RUN_DIR", description: "the run to generate with (runs/<name>-<stamp>)" }],
+  flags: {
+    prompt: { type: "string", default: "\n", description: "the text to continue (bert: with \u2588 masks)" },
+    tokens: { type: "integer", min: 0, default: 200, description: "tokens to generate (gpt)" },
+    temperature: {
+      type: "number",
+      defaultText: "1",
+      description: "sampling temperature: below 1 sharper, above 1 flatter",
+    },
+    "top-k": {
+      type: "integer",
+      min: 1,
+      defaultText: "all tokens (bert: 5 candidates)",
+      value: "K",
+      description: "sample among the K most likely tokens (bert: candidates listed per mask)",
+    },
+    "top-p": {
+      type: "number",
+      defaultText: "1 (all tokens)",
+      value: "P",
+      description: "sample among the most likely tokens whose probabilities sum to P (nucleus sampling)",
+    },
+    greedy: { type: "boolean", description: "always take the most likely token (no sampling)" },
+    seed: { type: "integer", min: 0, default: 0, description: "seed of the sampling" },
+    "no-cache": { type: "boolean", description: "recompute every position at each step (no KV cache)" },
+    beam: { type: "integer", min: 1, default: 1, description: "beam width of a t5 run's decoding" },
+    threads: THREADS_FLAG,
+  },
+  examples: [
+    'deno task generate runs/tiny-20260101-120000 --prompt "function " --tokens 100',
+    'deno task generate runs/tiny-20260101-120000 --prompt "let x" --top-k 5 --temperature 0.8',
+  ],
+} as const satisfies Command;
 
 const fail: (msg: string, code?: number) => never = failer("generate");
 
-function num(name: string, v: string | undefined, int: boolean): number | undefined {
-  return numberFlag(fail, name, v, { int });
-}
-
 async function main(args: string[]): Promise<void> {
-  const parsed = parseCommandLine(fail, USAGE, args, {
-    prompt: { type: "string", default: "\n" },
-    tokens: { type: "string", default: "200" },
-    temperature: { type: "string" },
-    "top-k": { type: "string" },
-    "top-p": { type: "string" },
-    greedy: { type: "boolean", default: false },
-    seed: { type: "string", default: "0" },
-    "no-cache": { type: "boolean", default: false },
-    beam: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
-  const { values, positionals } = parsed;
-  if (values.help) return console.log(USAGE);
-  if (positionals.length !== 1) fail(`expected one run directory\n${USAGE}`);
+  const { values, positionals, typed } = parseOrExit(GENERATE, args);
+  const { temperature, "top-p": topP } = values;
+  if (temperature !== undefined && !(temperature > 0)) {
+    fail(
+      `${
+        typed("temperature")
+      }: expected a number > 0, got ${temperature} (--greedy takes the most likely token)`,
+    );
+  }
+  if (topP !== undefined && !(topP > 0 && topP <= 1)) {
+    fail(`${typed("top-p")}: expected a number in (0, 1], got ${topP}`);
+  }
   const sampling = {
     greedy: values.greedy,
-    temperature: num("temperature", values.temperature, false),
-    topK: num("top-k", values["top-k"], true),
-    topP: num("top-p", values["top-p"], false),
+    temperature,
+    topK: values["top-k"],
+    topP,
   };
-  const tokens = num("tokens", values.tokens, true)!;
-  const seed = num("seed", values.seed, true)!;
+  const tokens = values.tokens;
+  const seed = values.seed;
+  await useThreads(values.threads);
   try {
-    const { tokenizer, model, config } = await loadRun(positionals[0]);
+    const { tokenizer, model, config } = await loadRun(existingPath(positionals[0], fail));
     if (model instanceof Bert) return fillMasks(model, tokenizer, values.prompt, sampling.topK ?? 5);
     if (model instanceof T5) {
       return seq2seq(model, t5Vocab(config, tokenizer.vocabSize), tokenizer, values.prompt, {
-        beam: num("beam", values.beam, true) ?? 1,
+        beam: values.beam,
         useCache: !values["no-cache"],
       });
     }
@@ -138,4 +168,4 @@ function fillMasks(model: Bert, tokenizer: Tokenizer, text: string, topK: number
   }
 }
 
-await main(Deno.args);
+if (import.meta.main) await main(Deno.args);
