@@ -81,9 +81,14 @@ const tinyFlags = TINY_SETS.map((s) => `--set ${s}`).join(" ");
 const SCRIPT_FLAGS: [RegExp, (tmp: string) => string][] = [
   [/^experiments\/arch_compare\.ts$/, () => "--steps 1 --variants rope"],
   [/^experiments\/lr_compare\.ts$/, () => "--steps 1 --lrs 3e-3"],
+  [/^experiments\/accum_compare\.ts$/, () => "--steps 1"],
+  [/^experiments\/precision_compare\.ts$/, () => "--steps 1"],
+  [/^experiments\/t5_reverse\.ts$/, () => "--eval 2 --set train.max_steps=2"],
+  [/^bench\/library_vs_cli\.ts$/, () => "--steps 10"],
+  [/^bench\/simd_peak\.ts$/, () => "--rounds 1"],
   [/^bench\/train_throughput\.ts$/, () => "--steps 1 --warmup 0"],
   [/^bench\/generate_throughput\.ts$/, () => "--tokens 4 --repeats 1"],
-  [/^bench\/attention_memory\.ts$/, () => "--T 64"],
+  [/^bench\/attention_memory\.ts$/, () => "--lengths 64"],
   [/^bench\/analysis_time\.ts$/, () => "--windows 4"],
   [
     /^bench\/compare\.ts$/,

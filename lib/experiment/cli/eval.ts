@@ -67,7 +67,7 @@ export const EVAL = {
   },
   examples: [
     "deno task eval runs/tiny-20260101-120000",
-    "deno task eval runs/tiny-20260101-120000 --corpus brown",
+    "deno task eval runs/tiny-20260101-120000 --corpus lib/data --metrics ppl,bpb",
   ],
 } as const satisfies Command;
 
