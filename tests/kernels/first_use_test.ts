@@ -57,3 +57,19 @@ console.log(JSON.stringify([setBackend("js"), getBackend(), setThreads(1), getTh
 `);
   assertEquals(JSON.parse(out), ["js", "js", 1, 1, 7]);
 });
+
+Deno.test("a loop that never awaits gets the workers too (they start without the event loop turning)", async () => {
+  // the README's loop is synchronous: workers that announce themselves only through a message event would never
+  // be seen by it, and every kernel would run on the calling thread
+  const out = await runScript(`
+import { getThreads } from "./mod.ts";
+import { readyWorkers } from "./lib/kernels/wasm/pool.ts";
+const threads = getThreads(), t0 = performance.now();
+while (readyWorkers() < threads - 1 && performance.now() - t0 < 10_000) {
+  // a synchronous wait, as a training loop without await is
+}
+console.log(JSON.stringify({ threads, ready: readyWorkers() }));
+`);
+  const r = JSON.parse(out);
+  assertEquals(r.ready, r.threads - 1, "every worker takes a share within 10 s of a synchronous loop");
+});

@@ -130,6 +130,14 @@ export function whenThreadsReady(): Promise<void> {
   return new Promise((resolve) => readyWaiters.push(resolve));
 }
 
+/**
+ * Worker threads that have started and take a share of the work now (the calling thread aside): fewer than
+ * `getThreads() - 1` while they start.
+ */
+export function readyWorkers(): number {
+  return activeWorkers();
+}
+
 /** Workers that are ready to take a share; the first call before any setThreads starts the default pool. */
 function activeWorkers(): number {
   if (threads === 0) startThreads(defaultThreads(), true);
