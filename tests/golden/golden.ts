@@ -162,6 +162,7 @@ export async function runCase(c: GoldenCase, outDir: string): Promise<GoldenHash
     const r = await runExperiment({
       config,
       noReport: true,
+      quiet: true,
       now: () => new Date(0),
       onRunDir: (d) => void (runDir = d),
     });

@@ -141,7 +141,8 @@ export function readyWorkers(): number {
 /** Workers that are ready to take a share; the first call before any setThreads starts the default pool. */
 function activeWorkers(): number {
   if (threads === 0) startThreads(defaultThreads(), true);
-  return ready === workers.length ? workers.length : 0;
+  // the shared counter, not the "ready" messages: a loop that never awaits never receives those
+  return workers.length > 0 && Atomics.load(control, CTRL.READY) === workers.length ? workers.length : 0;
 }
 
 /** Operands of one packed gemm in the shared memory (byte pointers; leading dimensions in floats). */

@@ -26,6 +26,11 @@ export const CTRL = {
   LDC: 15,
   TRANS_A: 16,
   ACC: 17,
+  /**
+   * Workers that have instantiated the kernels (each adds 1): the main thread reads it with Atomics, so a
+   * synchronous loop that never yields to the event loop still sees them (their "ready" message would wait).
+   */
+  READY: 18,
   /** A float64 (LayerNorm's eps) in two slots; index 20 is byte offset 80, 8-byte aligned. */
   F64: 20,
   LENGTH: 24,

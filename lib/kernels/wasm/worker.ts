@@ -27,6 +27,7 @@ function spinPause(): void {
 parentPort!.once("message", (init: Init) => {
   const k = instantiateKernels(init.bytes, init.memory);
   const ctrl = new Int32Array(init.control), f64 = new Float64Array(init.control);
+  Atomics.add(ctrl, CTRL.READY, 1);
   parentPort!.postMessage("ready");
   let seq = 0;
   for (;;) {
