@@ -1,13 +1,15 @@
 /**
  * Running a `deno task` as a user does: the task's own command line from deno.json (its permissions included),
- * as a child process at the repository root.
+ * as a child process at the repository root, with `INIT_CWD` set to the folder the command was typed in when a
+ * test says so.
  *
  * @module
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { denoOnPath } from "../experiment/_sweep.ts";
 
-/** The repository root. */
+/** The repository root (where `deno task` runs every task). */
 export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** The arguments after `deno` of task `name` in deno.json (e.g. `run --allow-read … lib/…/experiment.ts`). */
@@ -30,13 +32,24 @@ export interface TaskOutput {
   stderr: string;
 }
 
-/** Runs `deno task <name> <args…>` (the task's command line, stdout and stderr piped: not a terminal). */
-export async function runTask(name: string, args: string[]): Promise<TaskOutput> {
-  const out = await new Deno.Command("deno", {
-    args: [...taskArgs(name), ...args],
+/**
+ * Runs `deno task <task> <args…>` (the task's command line; or the given arguments after `deno`) from the
+ * repository root: stdout and stderr piped (not a terminal), no colour, stdin closed, `INIT_CWD` when given.
+ */
+export async function runTask(
+  task: string | string[],
+  args: string[],
+  o: { initCwd?: string } = {},
+): Promise<TaskOutput> {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  if (o.initCwd !== undefined) env.INIT_CWD = o.initCwd;
+  const out = await new Deno.Command(denoOnPath(), {
+    args: [...(typeof task === "string" ? taskArgs(task) : task), ...args],
     cwd: ROOT,
+    env,
     stdout: "piped",
     stderr: "piped",
+    stdin: "null",
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
