@@ -49,6 +49,8 @@ export {
 } from "./runner.ts";
 export { type LoadedRun, loadRun } from "./load.ts";
 export { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
+export { configWarnings } from "./warnings.ts";
+export { progressLine, progressPrinter } from "./progress.ts";
 export {
   buildModel,
   type FamilyBatch,
@@ -61,6 +63,7 @@ export {
 } from "./families.ts";
 export {
   continuationScores,
+  type EvalProgress,
   type EvalResult,
   type EvaluateOptions,
   evaluateText,
