@@ -10,7 +10,7 @@
  * syntax or declaration-emit error fails it but a type error does not.
  *
  * ```sh
- * deno run --allow-read --allow-write=dist --allow-env scripts/build_npm.ts [--out dist]
+ * deno run --allow-read --allow-write=dist --allow-env scripts/build_npm.ts [--out DIR]
  * ```
  *
  * @module
@@ -19,6 +19,8 @@ import { copyFile, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
+import { runMain } from "../lib/experiment/cli/_command.ts";
+import { BUILD_NPM } from "./_commands.ts";
 
 /** The repository root (the folder above `scripts/`). */
 export const REPO_ROOT: string = fileURLToPath(new URL("..", import.meta.url));
@@ -87,7 +89,7 @@ export async function buildNpm(opts: BuildNpmOptions = {}): Promise<BuildNpmResu
   const root = resolve(opts.root ?? REPO_ROOT);
   const outDir = resolve(root, opts.outDir ?? "dist");
   if (isAncestor(outDir, root)) {
-    throw new Error(`build_npm: refusing to empty ${outDir} (it holds the sources)`);
+    throw new Error(`refusing to empty ${outDir} (it holds the sources)`);
   }
   const deno = JSON.parse(await readFile(join(root, "deno.json"), "utf8")) as DenoJson;
   await rm(outDir, { recursive: true, force: true });
@@ -110,7 +112,7 @@ export async function buildNpm(opts: BuildNpmOptions = {}): Promise<BuildNpmResu
     ...emit.diagnostics,
   ];
   if (diagnostics.length > 0 || emit.emitSkipped) {
-    throw new Error(`build_npm: TypeScript could not emit:\n${formatDiagnostics(diagnostics, root)}`);
+    throw new Error(`TypeScript could not emit:\n${formatDiagnostics(diagnostics, root)}`);
   }
 
   const { dependencies, optionalDependencies } = npmDependencies(program, root, deno.imports ?? {});
@@ -135,7 +137,7 @@ export async function buildNpm(opts: BuildNpmOptions = {}): Promise<BuildNpmResu
   const leftovers = await tsReferences(outDir, files);
   if (leftovers.length > 0) {
     throw new Error(
-      `build_npm: emitted code still names .ts modules (they are not shipped):\n${leftovers.join("\n")}`,
+      `emitted code still names .ts modules (they are not shipped):\n${leftovers.join("\n")}`,
     );
   }
   return { outDir, files, packageJson };
@@ -162,12 +164,12 @@ interface DenoJson {
 export function denoExports(exports: string | Record<string, string> | undefined): Record<string, string> {
   const map = typeof exports === "string" ? { ".": exports } : exports;
   if (map === undefined || !("." in map)) {
-    throw new Error(`build_npm: deno.json's "exports" has no "." entry`);
+    throw new Error(`deno.json's "exports" has no "." entry`);
   }
   const out: Record<string, string> = {};
   for (const [sub, module] of Object.entries(map)) {
     if (!module.startsWith("./") || !module.endsWith(".ts")) {
-      throw new Error(`build_npm: deno.json's exports["${sub}"] must be a "./….ts" module, got "${module}"`);
+      throw new Error(`deno.json's exports["${sub}"] must be a "./….ts" module, got "${module}"`);
     }
     out[sub] = module.slice(2);
   }
@@ -185,7 +187,7 @@ export function npmExports(entries: Record<string, string>): Record<string, Reco
 }
 
 function requireString(v: string | undefined, key: string): string {
-  if (typeof v !== "string" || v === "") throw new Error(`build_npm: deno.json has no "${key}"`);
+  if (typeof v !== "string" || v === "") throw new Error(`deno.json has no "${key}"`);
   return v;
 }
 
@@ -260,7 +262,7 @@ export function pinnedVersion(pkg: string, importMap: Record<string, string>): s
   const prefix = `npm:${pkg}@`;
   if (target === undefined || !target.startsWith(prefix)) {
     throw new Error(
-      `build_npm: the library imports "${pkg}", which deno.json's imports do not map to npm:${pkg}@…`,
+      `the library imports "${pkg}", which deno.json's imports do not map to npm:${pkg}@…`,
     );
   }
   return target.slice(prefix.length).replace(/\/$/, "");
@@ -301,12 +303,13 @@ async function tsReferences(outDir: string, files: readonly string[]): Promise<s
 }
 
 if (import.meta.main) {
-  const i = Deno.args.indexOf("--out");
-  const started = performance.now();
-  const result = await buildNpm({ outDir: i >= 0 ? Deno.args[i + 1] : undefined });
-  const deps = Object.entries(result.packageJson.dependencies).map(([k, v]) => `${k}@${v}`).join(", ");
-  console.log(
-    `build_npm: ${result.files.length} files in ${relative(Deno.cwd(), result.outDir) || "."} ` +
-      `(${((performance.now() - started) / 1000).toFixed(1)} s); dependencies: ${deps}`,
-  );
+  await runMain(BUILD_NPM, async ({ values }) => {
+    const started = performance.now();
+    const result = await buildNpm({ outDir: values.out });
+    const deps = Object.entries(result.packageJson.dependencies).map(([k, v]) => `${k}@${v}`).join(", ");
+    console.log(
+      `build_npm: ${result.files.length} files in ${relative(Deno.cwd(), result.outDir) || "."} ` +
+        `(${((performance.now() - started) / 1000).toFixed(1)} s); dependencies: ${deps}`,
+    );
+  });
 }

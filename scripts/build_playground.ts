@@ -11,7 +11,7 @@
  *
  *   deno run --allow-read --allow-write=docs/playground/dist --allow-env --allow-run scripts/build_playground.ts
  *   … scripts/build_playground.ts --sourcemap     # with source maps (`app.js.map`, `worker.js.map`)
- *   … --allow-net=127.0.0.1 scripts/build_playground.ts --serve [--port=8000]   # then serve it
+ *   … --allow-net=127.0.0.1 scripts/build_playground.ts --serve [--port 8000]   # then serve it
  *
  * Any static server will do for `docs/playground/`; to get threads it must send the headers
  * `Cross-Origin-Opener-Policy: same-origin` and `Cross-Origin-Embedder-Policy: require-corp`, as `--serve`
@@ -23,6 +23,8 @@
 import * as esbuild from "npm:esbuild@0.24.2";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runMain } from "../lib/experiment/cli/_command.ts";
+import { BUILD_PLAYGROUND } from "./_commands.ts";
 
 /** The playground's folder. */
 export const PLAYGROUND_DIR: string = fileURLToPath(new URL("../docs/playground/", import.meta.url));
@@ -165,21 +167,22 @@ export function servePlayground(port: number): Deno.HttpServer<Deno.NetAddr> {
 }
 
 if (import.meta.main) {
-  const sourcemap = Deno.args.includes("--sourcemap");
-  try {
-    const { files, warnings } = await buildPlayground({ sourcemap });
-    for (const w of warnings) console.warn(w);
-    for (const f of files) console.log(`${f.path}  ${(f.bytes / 1024).toFixed(1)} KiB`);
-  } catch (e) {
-    const errors = (e as { errors?: esbuild.Message[] }).errors;
-    if (errors) {
+  await runMain(BUILD_PLAYGROUND, async ({ values }) => {
+    try {
+      const { files, warnings } = await buildPlayground({ sourcemap: values.sourcemap });
+      for (const w of warnings) console.warn(w);
+      for (const f of files) console.log(`${f.path}  ${(f.bytes / 1024).toFixed(1)} KiB`);
+    } catch (e) {
+      const errors = (e as { errors?: esbuild.Message[] }).errors;
+      if (!errors) throw e;
       for (const m of await esbuild.formatMessages(errors, { kind: "error", color: false })) console.error(m);
-    } else console.error(e);
-    Deno.exit(1);
-  }
-  if (Deno.args.includes("--serve")) {
-    const port = Number(Deno.args.find((a) => a.startsWith("--port="))?.slice(7) ?? 8000);
-    const server = servePlayground(port);
-    console.log(`playground: http://127.0.0.1:${server.addr.port}/ (cross-origin isolated; Ctrl-C to stop)`);
-  }
+      Deno.exit(1);
+    }
+    if (values.serve) {
+      const server = servePlayground(values.port);
+      console.log(
+        `playground: http://127.0.0.1:${server.addr.port}/ (cross-origin isolated; Ctrl-C to stop)`,
+      );
+    }
+  });
 }

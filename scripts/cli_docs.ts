@@ -14,6 +14,7 @@ import {
   flagDefault,
   flagHelp,
   flagSyntax,
+  runMain,
   usageLine,
 } from "../lib/experiment/cli/_command.ts";
 import { ANALYZE } from "../lib/experiment/cli/analyze.ts";
@@ -37,6 +38,7 @@ import { GENERATE_THROUGHPUT } from "../bench/generate_throughput.ts";
 import { LIBRARY_VS_CLI } from "../bench/library_vs_cli.ts";
 import { SIMD_PEAK } from "../bench/simd_peak.ts";
 import { TRAIN_THROUGHPUT } from "../bench/train_throughput.ts";
+import { BUILD_NPM, BUILD_PLAYGROUND, BUILD_WASM, CLI_DOCS, CONFIG_DOCS, SIZE } from "./_commands.ts";
 
 /** The generated file, relative to the repository root. */
 export const GENERATED = "docs/cli.md";
@@ -60,6 +62,10 @@ export const COMMANDS: readonly { section: string; commands: readonly Command[] 
       ATTENTION_MEMORY,
       SIMD_PEAK,
     ],
+  },
+  {
+    section: "Scripts (scripts/)",
+    commands: [BUILD_NPM, BUILD_PLAYGROUND, BUILD_WASM, CONFIG_DOCS, CLI_DOCS, SIZE],
   },
   { section: "Started by other commands", commands: [TRIAL] },
 ];
@@ -119,6 +125,8 @@ const NO_RUN: Readonly<Record<string, string>> = {
   corpus: "downloads the corpora (npm pack, apt's bible-kjv)",
   ab: "needs a second checkout of the repository (--old)",
   trial: "deno task sweep starts it inside a sweep folder",
+  build_playground: "--serve serves the page until stopped (Ctrl-C)",
+  build_wasm: "rewrites the committed kernels with a compiler from the npm registry; .ci/run runs --check",
 };
 
 /** One command's section. */
@@ -158,12 +166,14 @@ export function renderCliDocs(): string {
 }
 
 if (import.meta.main) {
-  const url = new URL(`../${GENERATED}`, import.meta.url);
-  if (!Deno.args.includes("--check")) Deno.writeTextFileSync(url, renderCliDocs());
-  else if (Deno.readTextFileSync(url) !== renderCliDocs()) {
-    console.error(
-      `${GENERATED} is out of date: run deno run --allow-read --allow-write=docs scripts/cli_docs.ts`,
-    );
-    Deno.exit(1);
-  }
+  await runMain(CLI_DOCS, ({ values: { check } }) => {
+    const url = new URL(`../${GENERATED}`, import.meta.url);
+    if (!check) Deno.writeTextFileSync(url, renderCliDocs());
+    else if (Deno.readTextFileSync(url) !== renderCliDocs()) {
+      console.error(
+        `${GENERATED} is out of date: run deno run --allow-read --allow-write=docs scripts/cli_docs.ts`,
+      );
+      Deno.exit(1);
+    }
+  });
 }

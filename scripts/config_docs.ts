@@ -11,7 +11,9 @@
  * @module
  */
 import { z } from "zod";
+import { runMain } from "../lib/experiment/cli/_command.ts";
 import { DEFAULT_CONFIG, docAt, expectedAt, keysAt, schemaAt } from "../lib/experiment/schema.ts";
+import { CONFIG_DOCS } from "./_commands.ts";
 
 /** The generated files, relative to the repository root. */
 export const GENERATED = { docs: "docs/config.md", types: "lib/experiment/config_types.ts" } as const;
@@ -116,16 +118,18 @@ export function renderConfigDocs(): string {
 }
 
 if (import.meta.main) {
-  const root = new URL("../", import.meta.url);
-  const check = Deno.args.includes("--check");
-  let stale = 0;
-  for (const [file, text] of [[GENERATED.docs, renderConfigDocs()], [GENERATED.types, renderConfigTypes()]]) {
-    const url = new URL(file, root);
-    if (!check) Deno.writeTextFileSync(url, text);
-    else if (Deno.readTextFileSync(url) !== text) {
-      console.error(`${file} is out of date: run deno run -A scripts/config_docs.ts`);
-      stale++;
+  await runMain(CONFIG_DOCS, ({ values: { check } }) => {
+    const root = new URL("../", import.meta.url);
+    let stale = 0;
+    const files = [[GENERATED.docs, renderConfigDocs()], [GENERATED.types, renderConfigTypes()]];
+    for (const [file, text] of files) {
+      const url = new URL(file, root);
+      if (!check) Deno.writeTextFileSync(url, text);
+      else if (Deno.readTextFileSync(url) !== text) {
+        console.error(`${file} is out of date: run deno run -A scripts/config_docs.ts`);
+        stale++;
+      }
     }
-  }
-  if (stale > 0) Deno.exit(1);
+    if (stale > 0) Deno.exit(1);
+  });
 }

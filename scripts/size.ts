@@ -6,7 +6,7 @@
  * build outputs, `node_modules/` and `runs/` are left out.
  *
  * ```sh
- * deno run --allow-read scripts/size.ts [root]
+ * deno run --allow-read scripts/size.ts [ROOT]
  * ```
  *
  * @module
@@ -14,6 +14,8 @@
 import { readdir, readFile } from "node:fs/promises";
 import { extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runMain } from "../lib/experiment/cli/_command.ts";
+import { SIZE } from "./_commands.ts";
 
 /** One source file: its path relative to the root (with `/`) and its text. */
 export interface SourceFile {
@@ -158,6 +160,10 @@ export async function readSources(root: string): Promise<Sources> {
 }
 
 if (import.meta.main) {
-  const root = Deno.args[0] ?? fileURLToPath(new URL("..", import.meta.url));
-  console.log(formatSize(await readSources(root)));
+  await runMain(SIZE, async ({ positionals }) => {
+    const root = positionals[0] ?? fileURLToPath(new URL("..", import.meta.url));
+    const info = await Deno.stat(root).catch(() => null);
+    if (!info?.isDirectory) throw new Error(`${root}: no such folder`);
+    console.log(formatSize(await readSources(root)));
+  });
 }
