@@ -49,6 +49,39 @@ export interface Corpus {
   hash: string;
   /** Total size of the files in bytes. */
   bytes: number;
+  /** Entries of the walked folders that were left out, in the order met (see {@link skippedSummary}). */
+  skipped: SkippedEntry[];
+}
+
+/** Why a folder entry is not part of the corpus. */
+export type SkipReason =
+  | "dangling link"
+  | "link to a folder"
+  | "unreadable"
+  | "special file"
+  | "binary"
+  | "empty";
+
+/** An entry of a walked folder left out of the corpus, and why. */
+export interface SkippedEntry {
+  /** Its path. */
+  path: string;
+  /** Why. */
+  reason: SkipReason;
+}
+
+/**
+ * One line for what a walk left out: `skipped 3 entries: 1 dangling link, 2 binary; first: <path> (<reason>)`;
+ * null when nothing was.
+ */
+export function skippedSummary(skipped: readonly SkippedEntry[]): string | null {
+  if (skipped.length === 0) return null;
+  const counts = new Map<SkipReason, number>();
+  for (const s of skipped) counts.set(s.reason, (counts.get(s.reason) ?? 0) + 1);
+  const parts = [...counts].map(([reason, n]) => `${n} ${reason}`);
+  const first = skipped[0];
+  return `skipped ${skipped.length} ${skipped.length === 1 ? "entry" : "entries"}: ${parts.join(", ")}; ` +
+    `first: ${first.path} (${first.reason})`;
 }
 
 interface SourceFile {
@@ -90,24 +123,74 @@ async function codeCorpusFiles(): Promise<SourceFile[]> {
   );
 }
 
-/** Recursively lists text files under `dir` (skipping hidden folders and node_modules). */
-async function walk(dir: string, root: string, out: SourceFile[]): Promise<void> {
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+/** What a walk found: the text files, and the entries it left out. */
+interface Found {
+  files: SourceFile[];
+  skipped: SkippedEntry[];
+}
+
+/** A file's bytes, or why it is not a text file of the corpus. */
+async function readText(path: string): Promise<Uint8Array | SkipReason> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    if (errorCode(e) === "ENOENT") return "dangling link"; // gone between the listing and the read
+    return "unreadable";
+  }
+  if (bytes.length === 0) return "empty";
+  return isText(bytes) ? bytes : "binary";
+}
+
+/**
+ * Recursively lists text files under `dir` (skipping hidden folders and node_modules silently). Links are
+ * followed to files, not to folders; dangling links, unreadable entries, special files (sockets, pipes,
+ * devices), binary and empty files are left out and recorded in `found.skipped`.
+ */
+async function walk(dir: string, root: string, found: Found): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    if (dir === root) throw e;
+    found.skipped.push({ path: dir, reason: errorCode(e) === "ENOENT" ? "dangling link" : "unreadable" });
+    return;
+  }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
     const path = join(dir, entry.name);
-    let isFile = entry.isFile();
-    if (entry.isSymbolicLink()) isFile = (await stat(path)).isFile(); // follow links to files, not folders
     if (entry.isDirectory()) {
       if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
-      await walk(path, root, out);
-    } else if (isFile) {
-      const bytes = await readFile(path);
-      if (isText(bytes)) out.push({ path, rel: relative(root, path).split("\\").join("/"), bytes });
+      await walk(path, root, found);
+      continue;
     }
+    let isFile = entry.isFile();
+    if (entry.isSymbolicLink()) {
+      const target = await stat(path).catch((e) =>
+        errorCode(e) === "ENOENT" ? "dangling link" : "unreadable"
+      );
+      if (typeof target === "string") {
+        found.skipped.push({ path, reason: target as SkipReason });
+        continue;
+      }
+      if (target.isDirectory()) {
+        found.skipped.push({ path, reason: "link to a folder" });
+        continue;
+      }
+      isFile = target.isFile();
+    }
+    if (!isFile) {
+      found.skipped.push({ path, reason: "special file" });
+      continue;
+    }
+    const bytes = await readText(path);
+    if (typeof bytes === "string") found.skipped.push({ path, reason: bytes });
+    else found.files.push({ path, rel: relative(root, path).split("\\").join("/"), bytes });
   }
 }
 
-async function userFiles(paths: string[]): Promise<SourceFile[]> {
-  const found: SourceFile[] = [];
+async function userFiles(paths: string[]): Promise<Found> {
+  const found: Found = { files: [], skipped: [] };
   for (let i = 0; i < paths.length; i++) {
     const p = paths[i];
     let info;
@@ -118,22 +201,32 @@ async function userFiles(paths: string[]): Promise<SourceFile[]> {
       throw new Error(`data.paths[${i}]: cannot read ${p}: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (info.isDirectory()) {
-      await walk(join(p), p, found);
+      await walk(join(p), p, found).catch((e) => {
+        throw new Error(`data.paths[${i}]: cannot read ${p}: ${e instanceof Error ? e.message : String(e)}`);
+      });
+    } else if (!info.isFile()) {
+      found.skipped.push({ path: join(p), reason: "special file" });
     } else {
-      const bytes = await readFile(p);
-      if (isText(bytes)) found.push({ path: join(p), rel: basename(p), bytes });
+      const bytes = await readText(p);
+      if (typeof bytes === "string") found.skipped.push({ path: join(p), reason: bytes });
+      else found.files.push({ path: join(p), rel: basename(p), bytes });
     }
   }
   // The same file reached through two entries is used once.
   const seen = new Set<string>();
-  const unique = found.filter((f) => {
+  found.files = found.files.filter((f) => {
     const key = resolve(f.path);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
-  if (unique.length === 0) throw new Error(`data.paths: no text files found under ${paths.join(", ")}`);
-  return unique;
+  if (found.files.length === 0) {
+    const skipped = skippedSummary(found.skipped);
+    throw new Error(
+      `data.paths: no text files found under ${paths.join(", ")}${skipped ? ` (${skipped})` : ""}`,
+    );
+  }
+  return found;
 }
 
 /** sha256 over, per file in order: relative path, NUL, byte length, NUL, bytes. */
@@ -194,7 +287,16 @@ export function textCorpus(text: string | TextSplits, valFraction: number, testF
   if (typeof text === "string") {
     const names = ["<text>"], testFiles = testFraction > 0 ? names : [];
     const split = splitOne(text, valFraction, testFraction, "the text");
-    return { files: names, trainFiles: names, valFiles: names, testFiles, ...split, hash, bytes };
+    return {
+      files: names,
+      trainFiles: names,
+      valFiles: names,
+      testFiles,
+      ...split,
+      hash,
+      bytes,
+      skipped: [],
+    };
   }
   return {
     files: Object.keys(parts),
@@ -206,6 +308,7 @@ export function textCorpus(text: string | TextSplits, valFraction: number, testF
     test: text.test ?? "",
     hash,
     bytes,
+    skipped: [],
   };
 }
 
@@ -226,15 +329,16 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
       `data.test_fraction: must be >= 0 with data.val_fraction + data.test_fraction < 1, got ${testFraction}`,
     );
   }
-  let files: SourceFile[];
+  let files: SourceFile[], skipped: SkippedEntry[] = [];
   if (paths.length > 0) {
-    files = await userFiles(paths);
+    ({ files, skipped } = await userFiles(paths));
   } else if (corpus === "code") {
     files = await codeCorpusFiles();
   } else if (isNamedCorpus(corpus)) {
     const folder = await namedCorpusFolder(corpus);
-    files = [];
-    await walk(folder, folder, files);
+    const found: Found = { files: [], skipped: [] };
+    await walk(folder, folder, found);
+    ({ files, skipped } = found);
     if (files.length === 0) throw new Error(`data.corpus: "${corpus}": no text files in ${folder}`);
   } else {
     throw new Error(
@@ -252,7 +356,7 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
   if (files.length === 1) {
     const split = splitOne(texts[0], valFraction, testFraction, `data.paths: the only file ${names[0]}`);
     const testFiles = testFraction > 0 ? names : [];
-    return { files: names, trainFiles: names, valFiles: names, testFiles, ...split, hash, bytes };
+    return { files: names, trainFiles: names, valFiles: names, testFiles, ...split, hash, bytes, skipped };
   }
   const n = files.length;
   // The small epsilon keeps e.g. 0.1 · 30 = 3.0000000000000004 from rounding up to 4.
@@ -274,5 +378,6 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
     test: texts.slice(n - nTest).join("\n"),
     hash,
     bytes,
+    skipped,
   };
 }

@@ -35,7 +35,16 @@ export {
   type NamedCorpus,
   namedCorpusFolder,
 } from "./corpora.ts";
-export { type Corpus, type CorpusOptions, loadCorpus, textCorpus, type TextSplits } from "./corpus.ts";
+export {
+  type Corpus,
+  type CorpusOptions,
+  loadCorpus,
+  type SkippedEntry,
+  skippedSummary,
+  type SkipReason,
+  textCorpus,
+  type TextSplits,
+} from "./corpus.ts";
 export { tokenizeCached, type TokenizedCorpus, tokenizerHash } from "./token_cache.ts";
 export { type Batch, Batcher, type BatcherState, type BatchSource, evalWindows } from "./batcher.ts";
 export {

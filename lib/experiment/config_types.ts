@@ -161,7 +161,11 @@ export interface DataConfig {
    * "brown" (the Brown corpus) or "kjv" (the King James Bible).
    */
   corpus: "code" | "sotu" | "brown" | "kjv";
-  /** Files or folders to use as the corpus instead of the built-in one; [] = built-in. */
+  /**
+   * Files or folders to use as the corpus instead of the built-in one; [] = built-in. Folders are walked
+   * (hidden folders and node_modules left out); dangling links, links to folders, unreadable entries, special
+   * files, binary and empty files are skipped and counted in one warning line.
+   */
   paths: string[];
   /** Fraction of the corpus held out for validation. */
   val_fraction: number;

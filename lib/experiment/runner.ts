@@ -13,7 +13,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
 import { tokenizeCached } from "../data/token_cache.ts";
-import { type Corpus, loadCorpus, textCorpus, type TextSplits } from "../data/corpus.ts";
+import { type Corpus, loadCorpus, skippedSummary, textCorpus, type TextSplits } from "../data/corpus.ts";
 import { appendJsonLine, WriteError, writeFileAtomic } from "../io/atomic.ts";
 import { type HeldLock, lockRun } from "../io/lock.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -163,6 +163,7 @@ function generatedCorpus(config: Config): Corpus {
     test: "",
     hash,
     bytes: 0,
+    skipped: [],
   };
 }
 
@@ -284,6 +285,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       valFraction: d.val_fraction,
       testFraction: d.test_fraction,
     });
+  const skipped = skippedSummary(corpus.skipped);
+  if (skipped !== null) warn(`warning: data.${d.paths.length > 0 ? "paths" : "corpus"}: ${skipped}`);
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());
   at.lock = await lockRun(runDir, warn);
   at.runDir = runDir;

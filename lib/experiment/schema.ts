@@ -213,7 +213,9 @@ const DataSchema = group({
       '"brown" (the Brown corpus) or "kjv" (the King James Bible).',
   ),
   paths: expect(z.array(expect(z.string(), "a string")), "an array of strings").default(() => []).describe(
-    "Files or folders to use as the corpus instead of the built-in one; [] = built-in.",
+    "Files or folders to use as the corpus instead of the built-in one; [] = built-in. Folders are walked " +
+      "(hidden folders and node_modules left out); dangling links, links to folders, unreadable entries, " +
+      "special files, binary and empty files are skipped and counted in one warning line.",
   ),
   val_fraction: openFraction(0.1).describe("Fraction of the corpus held out for validation."),
   test_fraction: fraction(0).describe(
