@@ -161,6 +161,8 @@ export {
   type MlmBatcherState,
   type NamedCorpus,
   saveTokenizer,
+  type SkippedEntry,
+  type SkipReason,
   type TextSplits,
   type Tokenizer,
 } from "./lib/data/mod.ts";
