@@ -13,8 +13,8 @@ import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
 
 const TEXT = "export function add(a: number, b: number): number {\n  return a + b;\n}\n".repeat(40);
 
-/** A source folder as found on a real machine: text files among links, sockets, binaries and empty files. */
-async function messyFolder(): Promise<{ dir: string; unreadable: boolean; close: () => void }> {
+/** A source folder as found on a real machine: text files among links, devices, binaries and empty files. */
+async function messyFolder(): Promise<{ dir: string; unreadable: boolean }> {
   const dir = await Deno.makeTempDir({ prefix: "lcm-messy-" });
   await Deno.writeTextFile(join(dir, "a.ts"), TEXT);
   await Deno.mkdir(join(dir, "lib"));
@@ -24,17 +24,18 @@ async function messyFolder(): Promise<{ dir: string; unreadable: boolean; close:
   await Deno.writeFile(join(dir, "lib", "module.so"), new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 0, 0, 1, 2]));
   await Deno.writeTextFile(join(dir, "lib", "__init__.py"), "");
   await Deno.symlink(join(dir, "lib"), join(dir, "lib-link")); // a link to a folder: not followed
-  const socket = Deno.listen({ transport: "unix", path: join(dir, "lib", "agent.sock") });
+  // a special file (a character device) reached through a link; reading one could block forever
+  await Deno.symlink("/dev/null", join(dir, "lib", "null-device"));
   const secret = join(dir, "lib", "secret.ts");
   await Deno.writeTextFile(secret, TEXT);
   await Deno.chmod(secret, 0o000);
   // root reads a file whatever its mode: then it is a text file like the others
   const unreadable = await Deno.readFile(secret).then(() => false, () => true);
-  return { dir, unreadable, close: () => socket.close() };
+  return { dir, unreadable };
 }
 
-Deno.test("data.paths: a folder with a dangling link, a socket, binary, empty and unreadable files loads its text", async () => {
-  const { dir, unreadable, close } = await messyFolder();
+Deno.test("data.paths: a folder with a dangling link, a device, binary, empty and unreadable files loads its text", async () => {
+  const { dir, unreadable } = await messyFolder();
   try {
     const c = await loadCorpus({ corpus: "code", paths: [dir], valFraction: 0.34 });
     const expected = ["a.ts", "lib/b.ts", "lib/c.ts", ...(unreadable ? [] : ["lib/secret.ts"])];
@@ -44,7 +45,7 @@ Deno.test("data.paths: a folder with a dangling link, a socket, binary, empty an
       "lib/libpython3.11.so": "dangling link",
       "lib/module.so": "binary",
       "lib/__init__.py": "empty",
-      "lib/agent.sock": "special file",
+      "lib/null-device": "special file",
       "lib-link": "link to a folder",
       ...(unreadable ? { "lib/secret.ts": "unreadable" } : {}),
     });
@@ -57,7 +58,6 @@ Deno.test("data.paths: a folder with a dangling link, a socket, binary, empty an
     assertTrue(line.includes(`first: ${c.skipped[0].path} (${c.skipped[0].reason})`), line);
     assertEquals(skippedSummary([]), null);
   } finally {
-    close();
     await Deno.chmod(join(dir, "lib", "secret.ts"), 0o644);
     await Deno.remove(dir, { recursive: true });
   }
@@ -77,7 +77,7 @@ Deno.test("data.paths: a folder with no usable text is the one error, and it say
 });
 
 Deno.test("the runner trains on such a folder and warns once with the skipped entries", async () => {
-  const { dir, close } = await messyFolder();
+  const { dir } = await messyFolder();
   const out = await Deno.makeTempDir({ prefix: "lcm-runs-" });
   try {
     const config = loadConfig({
@@ -91,7 +91,6 @@ Deno.test("the runner trains on such a folder and warns once with the skipped en
     assertEquals(skips.length, 1, warnings.join("\n"));
     assertTrue(skips[0].startsWith("warning: data.paths: skipped "), skips[0]);
   } finally {
-    close();
     await Deno.chmod(join(dir, "lib", "secret.ts"), 0o644);
     await Deno.remove(dir, { recursive: true });
     await Deno.remove(out, { recursive: true });
