@@ -5,7 +5,8 @@
  * @module
  */
 import process from "node:process";
-import { type Command, UsageError } from "../lib/experiment/cli/_command.ts";
+import type { BackendName } from "../lib/kernels/backend.ts";
+import { type Command, type FlagValues, UsageError } from "../lib/experiment/cli/_command.ts";
 
 /** The model-shape and kernel flags of `train_throughput.ts` and `generate_throughput.ts`. */
 export const MODEL_FLAGS = {
@@ -37,11 +38,52 @@ export const MODEL_FLAGS = {
   },
 } as const satisfies Command["flags"];
 
-/** Throws a {@link UsageError} unless `--n-embd` is a multiple of `--n-head` (named as typed). */
-export function checkHeads(nEmbd: number, nHead: number, typed: (flag: "n-embd" | "n-head") => string): void {
-  if (nEmbd % nHead !== 0) {
-    throw new UsageError(`${typed("n-embd")} (${nEmbd}) must be a multiple of ${typed("n-head")} (${nHead})`);
+/** What {@link MODEL_FLAGS} give a bench, in the names of its JSON records. */
+export interface ModelArgs {
+  /** Blocks. */
+  n_layer: number;
+  /** Heads per block. */
+  n_head: number;
+  /** Width. */
+  n_embd: number;
+  /** Context length. */
+  block_size: number;
+  /** Vocabulary size. */
+  vocab_size: number;
+  /** Seed of the weights and the tokens. */
+  seed: number;
+  /** lm_head tied to the token embedding. */
+  tie: boolean;
+  /** Kernel backend. */
+  backend: BackendName | "auto";
+  /** Kernel threads of the wasm backend (0 = every core). */
+  threads: number;
+}
+
+/**
+ * The model-shape and kernel flags' values as {@link ModelArgs}; throws a {@link UsageError} unless `--n-embd`
+ * is a multiple of `--n-head` (named as typed).
+ */
+export function modelArgs(
+  v: FlagValues<typeof MODEL_FLAGS>,
+  typed: (flag: "n-embd" | "n-head") => string,
+): ModelArgs {
+  if (v["n-embd"] % v["n-head"] !== 0) {
+    throw new UsageError(
+      `${typed("n-embd")} (${v["n-embd"]}) must be a multiple of ${typed("n-head")} (${v["n-head"]})`,
+    );
   }
+  return {
+    n_layer: v["n-layer"],
+    n_head: v["n-head"],
+    n_embd: v["n-embd"],
+    block_size: v["block-size"],
+    vocab_size: v["vocab-size"],
+    seed: v.seed,
+    tie: v.tie === "true",
+    backend: v.backend,
+    threads: v.threads,
+  };
 }
 
 /** `v` rounded to `d` decimals. */

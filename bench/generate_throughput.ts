@@ -17,25 +17,15 @@
  * @module
  */
 import { generate } from "../lib/generate/generate.ts";
-import { type BackendName, setBackend } from "../lib/kernels/backend.ts";
+import { setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { Rng } from "../lib/random.ts";
-import { checkHeads, MODEL_FLAGS, PeakRss, round } from "./_common.ts";
+import { MODEL_FLAGS, type ModelArgs, modelArgs, PeakRss, round } from "./_common.ts";
 import { type Command, type Parsed, runMain } from "../lib/experiment/cli/_command.ts";
 
 /** Parsed command line. */
-export interface GenerateArgs {
-  /** Blocks. */
-  n_layer: number;
-  /** Heads per block. */
-  n_head: number;
-  /** Width. */
-  n_embd: number;
-  /** Context length of the model (the position table is at least this long). */
-  block_size: number;
-  /** Vocabulary size. */
-  vocab_size: number;
+export interface GenerateArgs extends ModelArgs {
   /** Tokens generated per timed run. */
   tokens: number;
   /** Prompt length. */
@@ -44,14 +34,6 @@ export interface GenerateArgs {
   repeats: number;
   /** Tokens generated per mode before timing. */
   warmup: number;
-  /** Kernel backend. */
-  backend: BackendName | "auto";
-  /** Seed of the weights (seed) and the prompt (seed + 1). */
-  seed: number;
-  /** Tie lm_head to the token embedding. */
-  tie: boolean;
-  /** Kernel threads for the wasm backend (0 = every core). */
-  threads: number;
 }
 
 /** The declaration of `bench/generate_throughput.ts`. */
@@ -78,21 +60,12 @@ export const GENERATE_THROUGHPUT = {
 
 /** The bench's arguments from its parsed command line; throws a UsageError naming a bad flag. */
 export function generateArgs({ values: v, typed }: Parsed<typeof GENERATE_THROUGHPUT>): GenerateArgs {
-  checkHeads(v["n-embd"], v["n-head"], typed);
   return {
-    n_layer: v["n-layer"],
-    n_head: v["n-head"],
-    n_embd: v["n-embd"],
-    block_size: v["block-size"],
-    vocab_size: v["vocab-size"],
+    ...modelArgs(v, typed),
     tokens: v.tokens,
     prompt: v.prompt,
     repeats: v.repeats,
     warmup: v.warmup,
-    backend: v.backend,
-    seed: v.seed,
-    tie: v.tie === "true",
-    threads: v.threads,
   };
 }
 

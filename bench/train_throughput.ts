@@ -15,11 +15,11 @@
  * @module
  */
 import { generate } from "../lib/generate/generate.ts";
-import { type BackendName, getBackend, setBackend } from "../lib/kernels/backend.ts";
+import { getBackend, setBackend } from "../lib/kernels/backend.ts";
 import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { arenaCapacity, arenaPeakBytes, resetArenaPeak, withArena } from "../lib/kernels/wasm/runtime.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
-import { checkHeads, MODEL_FLAGS, PeakRss, round } from "./_common.ts";
+import { MODEL_FLAGS, type ModelArgs, modelArgs, PeakRss, round } from "./_common.ts";
 import { type Command, type Parsed, runMain } from "../lib/experiment/cli/_command.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
@@ -27,27 +27,13 @@ import { type Precision, setPrecision } from "../lib/tensor/precision.ts";
 import { MixedPrecision } from "../lib/train/precision.ts";
 
 /** Parsed command line. */
-export interface ThroughputArgs {
-  /** Blocks. */
-  n_layer: number;
-  /** Heads per block. */
-  n_head: number;
-  /** Width. */
-  n_embd: number;
-  /** Context length (every step uses the full block). */
-  block_size: number;
+export interface ThroughputArgs extends ModelArgs {
   /** Sequences per step. */
   batch_size: number;
-  /** Vocabulary size. */
-  vocab_size: number;
   /** Timed steps. */
   steps: number;
   /** Untimed steps before timing. */
   warmup: number;
-  /** Seed of the weights and the tokens. */
-  seed: number;
-  /** Tie lm_head to the token embedding. */
-  tie: boolean;
   /** Recompute each block's activations in backward (activation checkpointing). */
   checkpointing: boolean;
   /** When > 0: measure greedy generation of this many tokens (batch 1) instead of training. */
@@ -56,10 +42,6 @@ export interface ThroughputArgs {
   prompt: number;
   /** Timed generation runs per mode; the best is reported. */
   repeats: number;
-  /** Kernel backend (auto = the fastest available). */
-  backend: BackendName | "auto";
-  /** Kernel threads (0 = every core). */
-  threads: number;
   /** Number format of activations and compute weights (emulated 16-bit, float32 master weights). */
   precision: Precision;
 }
@@ -117,24 +99,15 @@ export const TRAIN_THROUGHPUT = {
 
 /** The bench's arguments from its parsed command line; throws a UsageError naming a bad flag. */
 export function throughputArgs({ values: v, typed }: Parsed<typeof TRAIN_THROUGHPUT>): ThroughputArgs {
-  checkHeads(v["n-embd"], v["n-head"], typed);
   return {
-    n_layer: v["n-layer"],
-    n_head: v["n-head"],
-    n_embd: v["n-embd"],
-    block_size: v["block-size"],
+    ...modelArgs(v, typed),
     batch_size: v["batch-size"],
-    vocab_size: v["vocab-size"],
     steps: v.steps,
     warmup: v.warmup,
-    seed: v.seed,
-    tie: v.tie === "true",
     checkpointing: v.checkpointing === "true",
     gen: v.gen,
     prompt: v.prompt,
     repeats: v.repeats,
-    backend: v.backend,
-    threads: v.threads,
     precision: v.precision,
   };
 }
