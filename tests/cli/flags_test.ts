@@ -4,19 +4,9 @@
  */
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { canSpawn, runTask, tinyRun } from "./_task.ts";
+import { flagRows } from "./_help.ts";
 
 const TASKS = ["experiment", "eval", "generate", "report", "analyze", "sweep", "corpus"];
-
-/** The rows of a help page's `flags:` section (a row and its wrapped continuation lines joined). */
-function flagRows(page: string): string[] {
-  const section = page.split("\n\nflags:\n")[1]?.split("\n\n")[0] ?? "";
-  const rows: string[] = [];
-  for (const line of section.split("\n")) {
-    if (/^ {2}-/.test(line)) rows.push(line.trim());
-    else if (rows.length > 0) rows[rows.length - 1] += " " + line.trim();
-  }
-  return rows;
-}
 
 Deno.test({
   name: "cli --help: each task prints what it does, every flag with its default and an example; exit 0",

@@ -7,6 +7,7 @@ import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { canSpawn, ROOT, runTask } from "./_task.ts";
+import { flagRows } from "./_help.ts";
 
 /** Each entry point: the permissions it is run with (its deno.json task, else its documented line) and what it writes. */
 const SCRIPTS: Record<string, { perms: string[]; writes: string[] }> = {
@@ -51,17 +52,6 @@ function mtimes(paths: readonly string[]): (number | null)[] {
       return null;
     }
   });
-}
-
-/** The rows of a help page's `flags:` section (a row and its wrapped continuation lines joined). */
-function flagRows(page: string): string[] {
-  const section = page.split("\n\nflags:\n")[1]?.split("\n\n")[0] ?? "";
-  const rows: string[] = [];
-  for (const line of section.split("\n")) {
-    if (/^ {2}-/.test(line)) rows.push(line.trim());
-    else if (rows.length > 0) rows[rows.length - 1] += " " + line.trim();
-  }
-  return rows;
 }
 
 Deno.test("scripts: every entry point of scripts/ is declared here", () => {
