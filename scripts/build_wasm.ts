@@ -30,7 +30,7 @@ const FLAGS = [
   "--importMemory",
   "--sharedMemory",
   "--maximumMemory",
-  "32768",
+  "65536",
 ];
 
 /** Compiles the kernels; with `check`, compares with {@link TARGET} instead of writing it (throws if it differs). */

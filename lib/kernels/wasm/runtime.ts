@@ -153,8 +153,8 @@ export interface SharedKernels {
   memory: WebAssembly.Memory;
 }
 
-/** Maximum pages of the shared memory (2 GiB); must match `--maximumMemory` of the build. */
-export const MAX_PAGES = 32768;
+/** Maximum pages of the shared memory (4 GiB, all that 32-bit pointers reach); must match `--maximumMemory` of the build. */
+export const MAX_PAGES = 65536;
 
 function decodeBase64(s: string): Uint8Array {
   const bin = atob(s);
@@ -293,7 +293,7 @@ export function wasmHeap(floats: number): Float32Array {
     scratchBytes = Math.max(bytes, Math.ceil(scratchBytes * 1.25));
     scratchAt = alloc(scratchBytes);
   }
-  return wholeView().subarray(scratchAt >> 2, (scratchAt + bytes) >> 2);
+  return wholeView().subarray(scratchAt >>> 2, (scratchAt + bytes) >>> 2);
 }
 
 const registry = new FinalizationRegistry<[number, number]>(([at, bytes]) => release(at, bytes));
@@ -312,7 +312,7 @@ export function residentFloat32(n: number): Float32Array | null {
   } catch {
     return null; // out of kernel memory: the caller keeps ordinary storage
   }
-  const a = wholeView().subarray(at >> 2, (at >> 2) + n);
+  const a = wholeView().subarray(at >>> 2, (at >>> 2) + n);
   a.fill(0);
   registry.register(a, [at, bytes]);
   return a;
@@ -397,7 +397,7 @@ export function arenaFloat32(n: number): Float32Array | null {
       arena.used = 0;
     }
   }
-  const a = wholeView().subarray(at >> 2, (at >> 2) + n);
+  const a = wholeView().subarray(at >>> 2, (at >>> 2) + n);
   a.fill(0);
   return a;
 }
