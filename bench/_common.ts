@@ -5,7 +5,8 @@
  * @module
  */
 import process from "node:process";
-import type { BackendName } from "../lib/kernels/backend.ts";
+import { type BackendName, setBackend } from "../lib/kernels/backend.ts";
+import { defaultThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
 import { type Command, type FlagValues, UsageError } from "../lib/experiment/cli/_command.ts";
 
 /** The model-shape and kernel flags of `train_throughput.ts` and `generate_throughput.ts`. */
@@ -84,6 +85,17 @@ export function modelArgs(
     backend: v.backend,
     threads: v.threads,
   };
+}
+
+/**
+ * Selects the backend and the thread count (0 = every core) as the experiment runner does: the pool gets the
+ * threads on wasm and blas (OpenBLAS follows the pool's count), js runs on one. Returns the backend in use.
+ */
+export async function selectBackend(backend: BackendName | "auto", threads: number): Promise<BackendName> {
+  const used = setBackend(backend);
+  setThreads(used === "js" ? 1 : threads || defaultThreads());
+  await whenThreadsReady();
+  return used;
 }
 
 /** `v` rounded to `d` decimals. */

@@ -1,5 +1,5 @@
 /**
- * Generation throughput of the GPT, the counterpart of `shared/bench-ref/torch_gpt.py --gen`: batch 1, seeded
+ * Generation throughput of the GPT, the counterpart of `bench/reference/torch_gpt.py --gen`: batch 1, seeded
  * random weights, greedy decoding of `--tokens` tokens from a seeded `--prompt`-token prompt, with the KV cache
  * and without it (the whole context recomputed every token). The position table holds
  * max(block_size, prompt + tokens) positions, so the window never slides and the cached path never falls back to
@@ -18,10 +18,10 @@
  */
 import { generate } from "../lib/generate/generate.ts";
 import { setBackend } from "../lib/kernels/backend.ts";
-import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
+import { getThreads } from "../lib/kernels/wasm/pool.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
 import { Rng } from "../lib/random.ts";
-import { MODEL_FLAGS, type ModelArgs, modelArgs, PeakRss, round } from "./_common.ts";
+import { MODEL_FLAGS, type ModelArgs, modelArgs, PeakRss, round, selectBackend } from "./_common.ts";
 import { type Command, type Parsed, runMain } from "../lib/experiment/cli/_command.ts";
 
 /** Parsed command line. */
@@ -41,7 +41,7 @@ export const GENERATE_THROUGHPUT = {
   name: "generate_throughput",
   run: "deno run --allow-read --allow-env bench/generate_throughput.ts",
   description:
-    "Generation throughput of the GPT, the counterpart of shared/bench-ref/torch_gpt.py --gen: batch " +
+    "Generation throughput of the GPT, the counterpart of bench/reference/torch_gpt.py --gen: batch " +
     "1, seeded random weights, greedy decoding of --tokens tokens from a seeded --prompt-token prompt, with the " +
     "KV cache and without it. Each mode is warmed up with --warmup tokens, then timed --repeats times; the best " +
     "run is kept. Prints one JSON line.",
@@ -148,8 +148,7 @@ export function runGenerate(a: GenerateArgs): Record<string, unknown> {
 if (import.meta.main) {
   await runMain(GENERATE_THROUGHPUT, async (parsed) => {
     const args = generateArgs(parsed);
-    if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
-    await whenThreadsReady();
+    await selectBackend(args.backend, args.threads);
     console.log(JSON.stringify(runGenerate(args)));
   });
 }

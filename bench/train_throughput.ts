@@ -1,5 +1,5 @@
 /**
- * End-to-end training throughput of the GPT, the counterpart of `shared/bench-ref/torch_gpt.py`: the same model
+ * End-to-end training throughput of the GPT, the counterpart of `bench/reference/torch_gpt.py`: the same model
  * (dropout 0, biases, tied head by default), AdamW (lr 3e-4, weight decay 0.01 on every parameter, as
  * `torch.optim.AdamW(model.parameters())`), one fixed batch of seeded random tokens, and the same step:
  * forward, loss, zero grad, backward, optimizer step. Runs `--warmup` untimed steps, then `--steps` timed ones,
@@ -15,11 +15,11 @@
  * @module
  */
 import { generate } from "../lib/generate/generate.ts";
-import { getBackend, setBackend } from "../lib/kernels/backend.ts";
-import { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../lib/kernels/wasm/pool.ts";
+import { getBackend } from "../lib/kernels/backend.ts";
+import { getThreads } from "../lib/kernels/wasm/pool.ts";
 import { arenaCapacity, arenaPeakBytes, resetArenaPeak, withArena } from "../lib/kernels/wasm/runtime.ts";
 import { GPT } from "../lib/nn/models/gpt.ts";
-import { MODEL_FLAGS, type ModelArgs, modelArgs, PeakRss, round } from "./_common.ts";
+import { MODEL_FLAGS, type ModelArgs, modelArgs, PeakRss, round, selectBackend } from "./_common.ts";
 import { type Command, type Parsed, runMain } from "../lib/experiment/cli/_command.ts";
 import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
@@ -51,7 +51,7 @@ export const TRAIN_THROUGHPUT = {
   name: "train_throughput",
   run: "deno run --allow-read --allow-env bench/train_throughput.ts",
   description:
-    "End-to-end training throughput of the GPT, the counterpart of shared/bench-ref/torch_gpt.py: " +
+    "End-to-end training throughput of the GPT, the counterpart of bench/reference/torch_gpt.py: " +
     "the same model (dropout 0, biases, tied head by default), AdamW, one fixed batch of seeded random tokens, " +
     "and the same step (forward, loss, zero grad, backward, optimizer step); --warmup untimed steps, then " +
     "--steps timed ones. With --gen: greedy generation instead, with and without the KV cache. Prints one JSON " +
@@ -260,8 +260,7 @@ export function runGeneration(a: ThroughputArgs): Record<string, unknown> {
 if (import.meta.main) {
   await runMain(TRAIN_THROUGHPUT, async (parsed) => {
     const args = throughputArgs(parsed);
-    if (setBackend(args.backend) === "wasm") setThreads(args.threads || defaultThreads());
-    await whenThreadsReady();
+    await selectBackend(args.backend, args.threads);
     console.log(JSON.stringify(args.gen > 0 ? runGeneration(args) : runThroughput(args)));
   });
 }

@@ -20,7 +20,7 @@ import { AdamW } from "../optim/adamw.ts";
 import { layerLrScales, type NamedParam, type Optimizer, uniqueParams } from "../optim/param.ts";
 import { cosineWithWarmup } from "../optim/schedule.ts";
 import { SGD } from "../optim/sgd.ts";
-import { type BackendName, setBackend } from "../kernels/backend.ts";
+import { type BackendName, backendReason, setBackend } from "../kernels/backend.ts";
 import { defaultThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";
 import { Rng } from "../random.ts";
 import { writeReport } from "../report/report.ts";
@@ -92,6 +92,8 @@ export interface RunRuntime {
   backend_requested: Config["run"]["backend"];
   /** The backend that ran (an unavailable `blas` falls back to wasm or js). */
   backend_used: BackendName;
+  /** Why: `requested`, or what `auto` found (`auto: OpenBLAS at <path>`, or why not and the fallback). */
+  backend_reason?: string;
   /** Kernel threads in use (the wasm thread pool, the calling thread included). */
   threads: number;
   /** The GPU adapter, on a GPU backend; null on the CPU. */
@@ -317,15 +319,17 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   );
 
   const backend = setBackend(config.run.backend);
-  const threads = setThreads(backend === "wasm" ? config.run.threads || defaultThreads() : 1);
+  // blas: OpenBLAS follows the pool's thread count (they take turns, never run at once)
+  const threads = setThreads(backend === "js" ? 1 : config.run.threads || defaultThreads());
   await whenThreadsReady();
   const runtime: RunRuntime = {
     backend_requested: config.run.backend,
     backend_used: backend,
+    backend_reason: backendReason(),
     threads,
     adapter: null,
   };
-  info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""}`);
+  info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""} (${backendReason()})`);
   const rngs = streams(config.train.seed);
   const model = buildModel(config, tokenizer.vocabSize, rngs.init);
   const params = uniqueParams(model.namedParameters());

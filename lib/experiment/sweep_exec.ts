@@ -22,6 +22,7 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { openblasFfiFlag } from "../kernels/blas.ts";
 import { acquireLock, liveHolder, LockedError, RUN_LOCK } from "../io/lock.ts";
 import { expandSweep, FINAL_STATES, needsRun } from "./sweep.ts";
 import {
@@ -76,7 +77,8 @@ const REPORT_CLI = fileURLToPath(new URL("./cli/report.ts", import.meta.url));
 
 /**
  * The Deno arguments that run trial `index` (a number, or the shell text `"$SLURM_ARRAY_TASK_ID"`); the
- * permissions are the narrowest that work: reads, and writes under the sweep folder only.
+ * permissions are the narrowest that work: reads, writes under the sweep folder only, and FFI for OpenBLAS's
+ * paths only (the `blas` backend).
  */
 export function trialArgs(sweepDir: string, index: string, threads: number, executor: string): string[] {
   return [
@@ -86,6 +88,7 @@ export function trialArgs(sweepDir: string, index: string, threads: number, exec
     `--allow-write=${resolve(sweepDir)}`,
     "--allow-env",
     "--allow-sys=hostname",
+    openblasFfiFlag(),
     TRIAL_CLI,
     resolve(sweepDir),
     index,

@@ -1,18 +1,21 @@
 /**
  * Kernel backends: `js` (plain TypeScript, the reference every fast kernel is tested against), `wasm`
- * (WebAssembly SIMD, the default where it is available) and `blas` (optional: float32 gemm on OpenBLAS through
- * Deno's FFI; needs `libopenblas.so.0` and `--allow-ffi`). Float64 work (gradient checks) always runs on `js`.
+ * (WebAssembly SIMD) and `blas` (float32 gemm on OpenBLAS through Deno's FFI, every other kernel on wasm; needs
+ * `libopenblas.so.0` and `--allow-ffi` for it). `auto` picks the fastest that can run here by a fixed rule (what
+ * is installed and permitted, never a timing): blas, else wasm, else js. Float64 work (gradient checks) always
+ * runs on `js`.
  *
  * @module
  */
-import { blasAvailable, blasUnavailableReason } from "./blas.ts";
+import { blasAvailable, blasLibraryPath, blasUnavailableReason } from "./blas.ts";
 import type { Float } from "./types.ts";
 import { wasmAvailable } from "./wasm/runtime.ts";
 
-/** A backend name; `auto` picks `wasm` when WebAssembly SIMD is available, else `js` (never `blas`). */
+/** A backend name; `auto` picks `blas` where OpenBLAS can be opened, else `wasm` where WebAssembly SIMD runs, else `js`. */
 export type BackendName = "js" | "wasm" | "blas";
 
 let current: BackendName | undefined;
+let why = "";
 
 /** The names of the backends that can run here. */
 export function availableBackends(): BackendName[] {
@@ -28,9 +31,18 @@ export function availableBackends(): BackendName[] {
  */
 export function setBackend(name: BackendName | "auto"): BackendName {
   if (name === "auto") {
-    current = wasmAvailable() ? "wasm" : "js";
+    const path = blasLibraryPath();
+    if (path !== null) {
+      why = `auto: OpenBLAS at ${path}`;
+      current = "blas";
+    } else {
+      const without = `OpenBLAS unavailable: ${blasUnavailableReason()}`;
+      current = wasmAvailable() ? "wasm" : "js";
+      why = `auto: ${without}; ${current === "wasm" ? "WebAssembly SIMD" : "no WebAssembly SIMD either"}`;
+    }
     return current;
   }
+  why = `requested`;
   if (name === "blas" && !blasAvailable()) {
     const fallback = setBackend("auto");
     console.warn(`backend blas: ${blasUnavailableReason()}; using ${fallback}`);
@@ -41,6 +53,15 @@ export function setBackend(name: BackendName | "auto"): BackendName {
   }
   current = name;
   return current;
+}
+
+/**
+ * Why the backend in use was chosen, in one line: `requested`, or for `auto` what it found (`auto: OpenBLAS at
+ * /usr/lib/…`, or `auto: OpenBLAS unavailable: <why>; WebAssembly SIMD`).
+ */
+export function backendReason(): string {
+  getBackend();
+  return why;
 }
 
 /** The backend in use (auto-detected on first use). */

@@ -4,22 +4,38 @@
  * Nothing happens at import time: the library is opened on first use, and only when this runs in Deno with the
  * `ffi` permission already granted (never prompted for). Anywhere else (Node, browsers, no `--allow-ffi`, no
  * `libopenblas.so.0`) {@link blasAvailable} is false and {@link blasUnavailableReason} says why. Operands are
- * passed in place (subarray views, no copies); OpenBLAS runs on one thread unless {@link setBlasThreads} says
- * otherwise.
+ * passed in place (subarray views, no copies). OpenBLAS runs on as many threads as the kernel pool
+ * (`getThreads()`) unless {@link setBlasThreads} says otherwise: a gemm and a pool job never run at the same
+ * time (every kernel call returns before the next starts), so the two never compete for the cores.
+ *
+ * The permission can be narrow: `--allow-ffi=` with the paths of {@link OPENBLAS_PATHS} (what the experiment
+ * task grants) is enough.
  *
  * @module
  */
 import type { GemmArgs } from "./types.ts";
+import { getThreads } from "./wasm/pool.ts";
 
 // CBLAS enum values (cblas.h).
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
 
-/** Where Debian/Ubuntu (`apt-get install libopenblas0-pthread`) and the dynamic loader put OpenBLAS. */
-const LIBRARY_CANDIDATES = [
+/**
+ * Where OpenBLAS is looked for, in order: Debian/Ubuntu (`apt-get install libopenblas0-pthread`) on x86-64 and
+ * arm64, then Fedora/RHEL (`dnf install openblas`). The deno.json tasks grant `--allow-ffi` for exactly these
+ * paths (tests/kernels/blas_test.ts keeps the two lists equal). With an unscoped `--allow-ffi`, the dynamic
+ * loader's own search (`libopenblas.so.0`) is tried last.
+ */
+export const OPENBLAS_PATHS: readonly string[] = [
   "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
   "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
-  "libopenblas.so.0",
+  "/usr/lib64/libopenblas.so.0",
 ];
+const LIBRARY_CANDIDATES = [...OPENBLAS_PATHS, "libopenblas.so.0"];
+
+/** The Deno flag that grants FFI for {@link OPENBLAS_PATHS} only: `--allow-ffi=<path>,<path>,…`. */
+export function openblasFfiFlag(): string {
+  return `--allow-ffi=${OPENBLAS_PATHS.join(",")}`;
+}
 
 type SgemmFn = (
   order: number,
@@ -41,6 +57,8 @@ type SgemmFn = (
 interface Blas {
   sgemm: SgemmFn;
   setThreads: ((n: number) => void) | null;
+  /** The path it was opened from. */
+  path: string;
 }
 
 /** The part of Deno's API used here, typed locally so that this file type-checks and imports outside Deno. */
@@ -77,7 +95,10 @@ const SYMBOLS = {
 
 let blas: Blas | null | undefined;
 let reason = "";
-let threads = 1;
+/** Threads set by setBlasThreads; null = follow the kernel pool. */
+let threadsSet: number | null = null;
+/** The thread count last given to OpenBLAS (0 = not yet). */
+let threadsApplied = 0;
 
 function ffiGranted(deno: DenoFfi, path: string): boolean {
   try {
@@ -103,8 +124,7 @@ function load(): Blas | null {
     try {
       const lib = deno.dlopen(path, SYMBOLS);
       const setThreads = lib.symbols.openblas_set_num_threads as ((n: number) => void) | null;
-      blas = { sgemm: lib.symbols.cblas_sgemm as SgemmFn, setThreads };
-      setThreads?.(threads);
+      blas = { sgemm: lib.symbols.cblas_sgemm as SgemmFn, setThreads, path };
       return blas;
     } catch (e) {
       lastError = (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(
@@ -114,8 +134,8 @@ function load(): Blas | null {
     }
   }
   reason = permitted
-    ? `libopenblas.so.0 not found (apt-get install libopenblas0-pthread): ${lastError}`
-    : "--allow-ffi not granted";
+    ? `OpenBLAS not found (apt-get install libopenblas0-pthread): ${lastError}`
+    : `--allow-ffi not granted for ${OPENBLAS_PATHS.join(", ")}`;
   return blas;
 }
 
@@ -129,13 +149,32 @@ export function blasUnavailableReason(): string | null {
   return load() === null ? reason : null;
 }
 
-/** Sets OpenBLAS's thread count (default 1); kept for when the library is opened later. */
-export function setBlasThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`blas threads must be a positive integer, got ${n}`);
+/** The path OpenBLAS was opened from, or `null` when it is unavailable. */
+export function blasLibraryPath(): string | null {
+  return load()?.path ?? null;
+}
+
+/**
+ * Sets OpenBLAS's thread count; `null` (the default) makes it follow the kernel pool's (`getThreads()`). Applied
+ * before the next product.
+ */
+export function setBlasThreads(n: number | null): void {
+  if (n !== null && (!Number.isInteger(n) || n < 1)) {
+    throw new RangeError(`blas threads must be a positive integer or null, got ${n}`);
   }
-  threads = n;
-  blas?.setThreads?.(n);
+  threadsSet = n;
+}
+
+/** OpenBLAS's thread count for the next product. */
+export function getBlasThreads(): number {
+  return threadsSet ?? getThreads();
+}
+
+function applyThreads(lib: Blas): void {
+  const n = getBlasThreads();
+  if (n === threadsApplied) return;
+  lib.setThreads?.(n);
+  threadsApplied = n;
 }
 
 function slice(name: string, x: GemmArgs["A"], off: number, size: number): Float32Array {
@@ -159,6 +198,7 @@ export function gemmBlas(a: GemmArgs): void {
     return;
   }
   const A = slice("A", a.A, a.aOff, M * K), B = slice("B", a.B, a.bOff, K * N);
+  applyThreads(lib);
   // Row-major leading dimensions: A is stored (M, K) or, transposed, (K, M); B is (K, N) or (N, K).
   const lda = transA ? M : K, ldb = transB ? K : N;
   lib.sgemm(

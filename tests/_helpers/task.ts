@@ -22,6 +22,11 @@ export function taskArgs(name: string): string[] {
   return words.slice(1);
 }
 
+/** The experiment task's command line without its FFI permission (so the blas backend cannot load). */
+export function experimentWithoutFfi(): string[] {
+  return taskArgs("experiment").filter((a) => !a.startsWith("--allow-ffi"));
+}
+
 /** What a finished task printed. */
 export interface TaskOutput {
   /** Exit code. */

@@ -1,6 +1,6 @@
 /**
- * A run records what actually ran: `--backend blas` through the task, which has no `--allow-ffi`, falls back
- * to wasm, and manifest.json and the report say wasm (and the threads used), not the blas of the config.
+ * A run records what actually ran: `--backend blas` without `--allow-ffi` falls back to wasm, and manifest.json
+ * and the report say wasm (and the threads used), not the blas of the config.
  *
  * @module
  */
@@ -10,7 +10,7 @@ import { runExperiment } from "../../lib/experiment/runner.ts";
 import { toManifest } from "../../lib/report/rundir.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
-import { ROOT, runTask } from "../_helpers/task.ts";
+import { experimentWithoutFfi, ROOT, runTask } from "../_helpers/task.ts";
 
 Deno.test("deno task experiment --backend blas without --allow-ffi records wasm in manifest.json and the report", async () => {
   const corpus = await makeCodeCorpus();
@@ -18,7 +18,7 @@ Deno.test("deno task experiment --backend blas without --allow-ffi records wasm 
   await mkdir(join(ROOT, "runs"), { recursive: true });
   const out = await Deno.makeTempDir({ dir: join(ROOT, "runs"), prefix: ".test-runtime-" });
   try {
-    const r = await runTask("experiment", [
+    const r = await runTask(experimentWithoutFfi(), [
       "configs/tiny.jsonc",
       "--backend",
       "blas",
@@ -30,7 +30,7 @@ Deno.test("deno task experiment --backend blas without --allow-ffi records wasm 
       "train.max_steps=2",
     ]);
     assertEquals(r.code, 0, r.stderr);
-    assertTrue(r.stderr.includes("backend blas: --allow-ffi not granted; using wasm"), r.stderr);
+    assertTrue(/backend blas: --allow-ffi not granted for [^\n]*; using wasm/.test(r.stderr), r.stderr);
     const runDir = r.stdout.trim().split("\n").at(-1)!;
     const manifest = JSON.parse(await readFile(join(runDir, "manifest.json"), "utf8"));
     assertEquals(manifest.runtime.backend_requested, "blas");
@@ -75,12 +75,19 @@ Deno.test("a resume records the backend and threads of the process that resumed"
     let n = 0;
     const part = await runExperiment({ config, quiet: true, noReport: true, shouldStop: () => ++n >= 2 });
     const read = async () => JSON.parse(await readFile(join(part.runDir, "manifest.json"), "utf8")).runtime;
-    assertEquals(await read(), { backend_requested: "js", backend_used: "js", threads: 1, adapter: null });
+    assertEquals(await read(), {
+      backend_requested: "js",
+      backend_used: "js",
+      backend_reason: "requested",
+      threads: 1,
+      adapter: null,
+    });
     const sets = ["run.backend=wasm", "run.threads=1"];
     await runExperiment({ resumeDir: part.runDir, sets, quiet: true, noReport: true });
     assertEquals(await read(), {
       backend_requested: "wasm",
       backend_used: "wasm",
+      backend_reason: "requested",
       threads: 1,
       adapter: null,
     });

@@ -72,7 +72,7 @@ Deno.test({
       gemmBlas({ ...args, C: got });
       assertAllClose(got, want, 1e-4 * Math.sqrt(K), 1e-4, "2 threads");
     } finally {
-      setBlasThreads(1);
+      setBlasThreads(null);
       setBackend("auto");
     }
     assertThrows(() => gemmBlas({ ...args, aOff: 1, C: got }));
