@@ -259,11 +259,12 @@ const RunSchema = group({
     "Folder that holds run directories.",
   ),
   backend: oneOf(["auto", "js", "wasm", "blas"], "auto").describe(
-    'Kernel backend: "auto" (the fastest available: wasm), "js" (reference), "wasm", "blas" (needs OpenBLAS ' +
-      "and --allow-ffi).",
+    'Kernel backend: "auto" (the fastest available: blas where OpenBLAS is installed, else wasm), "js" ' +
+      '(reference), "wasm" (WebAssembly SIMD), "blas" (OpenBLAS matrix products, the rest on wasm; needs ' +
+      "libopenblas0 and FFI, which deno task experiment grants for its library path).",
   ),
   threads: nonNegInt(0).describe(
-    "Kernel threads (the wasm backend splits matrix products over them); 0 = every core.",
+    "Kernel threads (wasm splits its kernels over them; on blas, OpenBLAS takes as many); 0 = every core.",
   ),
 });
 

@@ -22,7 +22,7 @@ import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../io/atomic.ts";
-import { openblasFfiFlag } from "../kernels/blas.ts";
+import { openblasFfiFlag } from "../kernels/backend.ts";
 import { acquireLock, liveHolder, LockedError, RUN_LOCK } from "../io/lock.ts";
 import { expandSweep, FINAL_STATES, needsRun } from "./sweep.ts";
 import {

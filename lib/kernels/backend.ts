@@ -8,6 +8,8 @@
  * @module
  */
 import { blasAvailable, blasLibraryPath, blasUnavailableReason } from "./blas.ts";
+
+export { OPENBLAS_PATHS, openblasFfiFlag } from "./blas.ts";
 import type { Float } from "./types.ts";
 import { wasmAvailable } from "./wasm/runtime.ts";
 
