@@ -17,14 +17,13 @@
  *
  * @module
  */
-import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, relative } from "node:path";
 import * as Plot from "@observablehq/plot";
 import { parseHTML } from "linkedom";
 import { round } from "./_common.ts";
+import { PYTHON, runOnce, torchStatus } from "./_spawn.ts";
 import { type Command, type Parsed, runMain, UsageError } from "../lib/experiment/cli/_command.ts";
 
 /** n_layer / n_head / n_embd / block / batch / vocab. */
@@ -53,8 +52,7 @@ export function shapeText(s: Shape): string {
 }
 
 /** The path of torch_gpt.py as passed to python, relative to the repository root. */
-export const TORCH_SCRIPT = "bench/torch_gpt.py";
-const PYTHON = "/usr/bin/python3";
+export const TORCH_SCRIPT = "bench/reference/torch_gpt.py";
 
 /** An extra training run per shape: ours with `--threads 2`, or ours on `--backend blas --threads 1`. */
 export type ExtraRun = "threads2" | "blas";
@@ -213,8 +211,6 @@ export interface RunRecord {
   error?: string;
 }
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-
 function load1(): number {
   return round(loadavg()[0], 2);
 }
@@ -224,24 +220,6 @@ function lastJsonLine(stdout: string): Record<string, unknown> {
   const last = lines.at(-1);
   if (last === undefined) throw new Error("printed nothing on stdout");
   return JSON.parse(last) as Record<string, unknown>;
-}
-
-async function runOnce(argv: string[]): Promise<{ code: number; stdout: string; stderr: string; s: number }> {
-  const t0 = performance.now();
-  const out = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  })
-    .output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-    s: (performance.now() - t0) / 1000,
-  };
 }
 
 /**
@@ -296,17 +274,6 @@ async function runBench(
     rec.error = `exit ${r.code}: ${r.stderr.trim().split("\n").slice(-6).join("\n")}`;
     console.error(`[compare]   FAILED (${rec.error})`);
     return rec;
-  }
-}
-
-/** Whether `/usr/bin/python3` can import torch and torch_gpt.py is there; the reason when not. */
-async function torchStatus(): Promise<{ ok: boolean; why?: string }> {
-  if (!existsSync(join(ROOT, TORCH_SCRIPT))) return { ok: false, why: `${TORCH_SCRIPT} not found` };
-  try {
-    const r = await runOnce([PYTHON, "-c", "import torch"]);
-    return r.code === 0 ? { ok: true } : { ok: false, why: `${PYTHON} cannot import torch` };
-  } catch (e) {
-    return { ok: false, why: `${PYTHON} did not start: ${e instanceof Error ? e.message : String(e)}` };
   }
 }
 
@@ -659,7 +626,7 @@ export function stamp(d: Date): string {
 /** Runs everything, writes the three files, prints the table. */
 export async function compare(a: CompareArgs): Promise<{ rows: Row[]; files: string[]; failed: boolean }> {
   const started = new Date();
-  const torch = await torchStatus();
+  const torch = await torchStatus(TORCH_SCRIPT);
   if (!torch.ok) console.error(`[compare] PyTorch unavailable (${torch.why}): recording ours only`);
   const oursFlags: [string, string][] = [["--backend", a.backend], ["--threads", "1"]];
   const machine = {

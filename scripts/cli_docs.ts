@@ -38,6 +38,7 @@ import { GENERATE_THROUGHPUT } from "../bench/generate_throughput.ts";
 import { LIBRARY_VS_CLI } from "../bench/library_vs_cli.ts";
 import { SIMD_PEAK } from "../bench/simd_peak.ts";
 import { TRAIN_THROUGHPUT } from "../bench/train_throughput.ts";
+import { VS_PYTORCH } from "../bench/vs_pytorch.ts";
 import { BUILD_NPM, BUILD_PLAYGROUND, BUILD_WASM, CLI_DOCS, CONFIG_DOCS, SIZE } from "./_commands.ts";
 
 /** The generated file, relative to the repository root. */
@@ -56,6 +57,7 @@ export const COMMANDS: readonly { section: string; commands: readonly Command[] 
       TRAIN_THROUGHPUT,
       GENERATE_THROUGHPUT,
       COMPARE,
+      VS_PYTORCH,
       AB,
       LIBRARY_VS_CLI,
       ANALYSIS_TIME,
@@ -124,6 +126,8 @@ function md(text: string): string {
 const NO_RUN: Readonly<Record<string, string>> = {
   corpus: "downloads the corpora (npm pack, apt's bible-kjv)",
   ab: "needs a second checkout of the repository (--old)",
+  vs_pytorch:
+    "trains for minutes on both sides; needs /usr/bin/python3 with torch (apt-get install python3-torch)",
   trial: "deno task sweep starts it inside a sweep folder",
   build_playground: "--serve serves the page until stopped (Ctrl-C)",
   build_wasm: "rewrites the committed kernels with a compiler from the npm registry; .ci/run runs --check",
