@@ -15,7 +15,9 @@
  *   its family, variants, precision, accumulation and schedule, and the whole set runs in about a minute.
  * - `data.corpus="code"` where a config names a corpus that must be fetched (sotu): no network in tests.
  * - `run.backend`, `run.threads`: the case's backend and thread count. The `js` backend has no threads, so it runs
- *   once; `wasm` runs on 1 and on 2 threads.
+ *   once; `wasm` runs on 1 and on 2 threads. `blas` (the default where OpenBLAS is installed) runs the full
+ *   quickstart on 1 and 2 threads; its digits depend on OpenBLAS's build and the CPU's kernels, so its entries
+ *   record both (`machine`) and are compared only on a machine that matches (elsewhere they are skipped).
  *
  * Regenerate (only when a change is meant to change numbers, and say so in the commit):
  * `deno run -A tests/golden/golden.ts --write`; `--write configs/variants/new.jsonc` adds (or replaces) only the
@@ -28,6 +30,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
+import { blasLibraryPath } from "../../lib/kernels/blas.ts";
 
 /** Fields of a metrics event that depend on the clock or the process's memory, not on the numbers. */
 export const VOLATILE_FIELDS: readonly string[] = ["elapsed_s", "tokens_per_s", "rss_mb"];
@@ -37,7 +40,7 @@ export interface GoldenCase {
   /** The config file, relative to the repository root. */
   config: string;
   /** Kernel backend. */
-  backend: "js" | "wasm";
+  backend: "js" | "wasm" | "blas";
   /** Kernel threads (wasm only; js is always 1). */
   threads: number;
   /** Train at the config's own size instead of the small one (see {@link caseSets}). */
@@ -66,12 +69,14 @@ export async function shippedConfigs(root = "configs"): Promise<string[]> {
 
 /**
  * Every case: each config, small, on js (1 thread) and wasm (1 and 2 threads); and the quickstart at its own size
- * on wasm (1 and 2 threads), where the gemm's K blocks and the 512-wide MLP come in.
+ * on wasm and blas (1 and 2 threads), where the gemm's K blocks and the 512-wide MLP come in.
  */
 export async function goldenCases(): Promise<GoldenCase[]> {
   const cases: GoldenCase[] = [
     { config: "configs/quickstart.jsonc", backend: "wasm", threads: 1, full: true },
     { config: "configs/quickstart.jsonc", backend: "wasm", threads: 2, full: true },
+    { config: "configs/quickstart.jsonc", backend: "blas", threads: 1, full: true },
+    { config: "configs/quickstart.jsonc", backend: "blas", threads: 2, full: true },
   ];
   for (const config of await shippedConfigs()) {
     cases.push({ config, backend: "js", threads: 1 });
@@ -135,6 +140,19 @@ export interface GoldenHashes {
   weights: string;
   /** The error a run stopped with (a diverging config), with the run directory replaced by `<run>`. */
   error?: string;
+  /** blas cases: the OpenBLAS build and CPU the hashes were recorded on (see {@link blasMachine}). */
+  machine?: string;
+}
+
+/**
+ * What a blas case's digits depend on: the OpenBLAS library file (after links) and the CPU model; `null` where
+ * OpenBLAS cannot be opened here.
+ */
+export function blasMachine(): string | null {
+  const path = blasLibraryPath();
+  if (path === null) return null;
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
+  return `${Deno.realPathSync(path)} on ${cpu}`;
 }
 
 const sha = (b: string | Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -154,8 +172,12 @@ export async function hashRun(runDir: string): Promise<GoldenHashes> {
   return { metrics, samples, weights };
 }
 
-/** Trains one case in this process (into a temporary folder) and returns its hashes. */
+/**
+ * Trains one case in this process (into a temporary folder) and returns its hashes (with `machine` for blas; a
+ * blas case needs OpenBLAS: check {@link blasMachine} first).
+ */
 export async function runCase(c: GoldenCase, outDir: string): Promise<GoldenHashes> {
+  const machine = c.backend === "blas" ? { machine: blasMachine() ?? "no OpenBLAS" } : {};
   const config = loadConfig({ path: c.config, sets: caseSets(c, outDir) }).config;
   let runDir = "";
   try {
@@ -166,11 +188,11 @@ export async function runCase(c: GoldenCase, outDir: string): Promise<GoldenHash
       now: () => new Date(0),
       onRunDir: (d) => void (runDir = d),
     });
-    return await hashRun(r.runDir);
+    return { ...await hashRun(r.runDir), ...machine };
   } catch (e) {
     if (runDir === "") throw e;
     const error = (e as Error).message.replaceAll(runDir, "<run>");
-    return { ...await hashRun(runDir), error };
+    return { ...await hashRun(runDir), error, ...machine };
   }
 }
 
@@ -191,6 +213,13 @@ if (import.meta.main) {
   let bad = 0;
   for (const c of await goldenCases()) {
     if (only.length > 0 && !only.some((o) => c.config.includes(o))) continue;
+    const key0 = caseKey(c);
+    if (c.backend === "blas" && !write && golden[key0]?.machine !== blasMachine()) {
+      console.log(
+        `skip ${key0}: recorded on ${golden[key0]?.machine}, here ${blasMachine() ?? "no OpenBLAS"}`,
+      );
+      continue;
+    }
     const t0 = performance.now();
     const h = await runCase(c, out);
     const s = ((performance.now() - t0) / 1000).toFixed(1);
