@@ -4,9 +4,10 @@
  * Nothing happens at import time: the library is opened on first use, and only when this runs in Deno with the
  * `ffi` permission already granted (never prompted for). Anywhere else (Node, browsers, no `--allow-ffi`, no
  * `libopenblas.so.0`) {@link blasAvailable} is false and {@link blasUnavailableReason} says why. Operands are
- * passed in place (subarray views, no copies). OpenBLAS runs on as many threads as the kernel pool
- * (`getThreads()`) unless {@link setBlasThreads} says otherwise: a gemm and a pool job never run at the same
- * time (every kernel call returns before the next starts), so the two never compete for the cores.
+ * passed in place (subarray views, no copies). OpenBLAS itself always runs on one thread: large products are
+ * split into fixed blocks of rows (or columns) that the kernel pool's threads hand to OpenBLAS one block each
+ * (wasm/blas_split.ts), so OpenBLAS's threads and ours never compete for the cores, and the result depends on
+ * the blocks, never on the thread count. A worker thread opens the library for itself on its first block.
  *
  * The permission can be narrow: `--allow-ffi=` with the paths of {@link OPENBLAS_PATHS} (what the experiment
  * task grants) is enough.
@@ -14,7 +15,6 @@
  * @module
  */
 import type { GemmArgs } from "./types.ts";
-import { getThreads } from "./wasm/pool.ts";
 
 // CBLAS enum values (cblas.h).
 const ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112;
@@ -56,7 +56,6 @@ type SgemmFn = (
 
 interface Blas {
   sgemm: SgemmFn;
-  setThreads: ((n: number) => void) | null;
   /** The path it was opened from. */
   path: string;
 }
@@ -95,10 +94,6 @@ const SYMBOLS = {
 
 let blas: Blas | null | undefined;
 let reason = "";
-/** Threads set by setBlasThreads; null = follow the kernel pool. */
-let threadsSet: number | null = null;
-/** The thread count last given to OpenBLAS (0 = not yet). */
-let threadsApplied = 0;
 
 function ffiGranted(deno: DenoFfi, path: string): boolean {
   try {
@@ -123,8 +118,9 @@ function load(): Blas | null {
     permitted = true;
     try {
       const lib = deno.dlopen(path, SYMBOLS);
-      const setThreads = lib.symbols.openblas_set_num_threads as ((n: number) => void) | null;
-      blas = { sgemm: lib.symbols.cblas_sgemm as SgemmFn, setThreads, path };
+      // one thread: the kernel pool splits large products (see the module's note)
+      (lib.symbols.openblas_set_num_threads as ((n: number) => void) | null)?.(1);
+      blas = { sgemm: lib.symbols.cblas_sgemm as SgemmFn, path };
       return blas;
     } catch (e) {
       lastError = (e instanceof Error ? e.message : String(e)).split("\n")[0].replace(
@@ -154,29 +150,6 @@ export function blasLibraryPath(): string | null {
   return load()?.path ?? null;
 }
 
-/**
- * Sets OpenBLAS's thread count; `null` (the default) makes it follow the kernel pool's (`getThreads()`). Applied
- * before the next product.
- */
-export function setBlasThreads(n: number | null): void {
-  if (n !== null && (!Number.isInteger(n) || n < 1)) {
-    throw new RangeError(`blas threads must be a positive integer or null, got ${n}`);
-  }
-  threadsSet = n;
-}
-
-/** OpenBLAS's thread count for the next product. */
-export function getBlasThreads(): number {
-  return threadsSet ?? getThreads();
-}
-
-function applyThreads(lib: Blas): void {
-  const n = getBlasThreads();
-  if (n === threadsApplied) return;
-  lib.setThreads?.(n);
-  threadsApplied = n;
-}
-
 function slice(name: string, x: GemmArgs["A"], off: number, size: number): Float32Array {
   if (!(x instanceof Float32Array)) throw new TypeError(`gemmBlas: ${name} must be a Float32Array`);
   // BLAS reads raw memory: a slice running past the storage would read or write outside it, so refuse it here.
@@ -198,7 +171,6 @@ export function gemmBlas(a: GemmArgs): void {
     return;
   }
   const A = slice("A", a.A, a.aOff, M * K), B = slice("B", a.B, a.bOff, K * N);
-  applyThreads(lib);
   // Row-major leading dimensions: A is stored (M, K) or, transposed, (K, M); B is (K, N) or (N, K).
   const lda = transA ? M : K, ldb = transB ? K : N;
   lib.sgemm(
@@ -216,5 +188,44 @@ export function gemmBlas(a: GemmArgs): void {
     a.accumulate ? 1 : 0,
     C,
     N,
+  );
+}
+
+/**
+ * One `cblas_sgemm` on a view of the whole kernel memory `f32`, operands at float indices (what a pool thread
+ * runs for its block: C[c…] (+)= op(A[a…]) · op(B[b…]) with row-major leading dimensions lda, ldb, ldc).
+ */
+export function sgemmAt(
+  f32: Float32Array,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  lda: number,
+  b: number,
+  ldb: number,
+  accumulate: boolean,
+  c: number,
+  ldc: number,
+): void {
+  const lib = load();
+  if (lib === null) throw new Error(`blas backend unavailable: ${reason}`);
+  lib.sgemm(
+    ROW_MAJOR,
+    transA ? TRANS : NO_TRANS,
+    transB ? TRANS : NO_TRANS,
+    M,
+    N,
+    K,
+    1,
+    f32.subarray(a),
+    lda,
+    f32.subarray(b),
+    ldb,
+    accumulate ? 1 : 0,
+    f32.subarray(c),
+    ldc,
   );
 }

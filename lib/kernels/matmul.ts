@@ -8,8 +8,8 @@
  * @module
  */
 import { getBackend } from "./backend.ts";
-import { gemmBlas } from "./blas.ts";
 import type { Float, GemmArgs } from "./types.ts";
+import { gemmBlasSplit } from "./wasm/blas_split.ts";
 import { gemmWasm } from "./wasm/gemm.ts";
 
 /** Below this many multiply-adds the copy into WASM memory (or the FFI call) costs more than it saves. */
@@ -30,7 +30,7 @@ export function gemm(a: GemmArgs): void {
       return;
     }
     if (backend === "blas") {
-      gemmBlas(a);
+      gemmBlasSplit(a);
       return;
     }
   }

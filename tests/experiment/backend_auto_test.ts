@@ -1,16 +1,14 @@
 /**
  * `run.backend: "auto"` is the fastest backend the machine has, with the narrowest permission: the tasks that
  * train or run a model grant FFI for OpenBLAS's library paths only; where OpenBLAS is installed the run uses it
- * (and says so, and why), where it cannot be opened the run falls back to wasm with one line saying why. OpenBLAS
- * takes as many threads as the kernel pool, never more.
+ * (and says so, and why), where it cannot be opened the run falls back to wasm with one line saying why.
  *
  * @module
  */
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { getBlasThreads, OPENBLAS_PATHS, openblasFfiFlag, setBlasThreads } from "../../lib/kernels/blas.ts";
-import { getThreads, setThreads } from "../../lib/kernels/wasm/pool.ts";
+import { OPENBLAS_PATHS, openblasFfiFlag } from "../../lib/kernels/blas.ts";
 import { trialArgs } from "../../lib/experiment/sweep_exec.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
@@ -83,21 +81,4 @@ Deno.test("without FFI, auto falls back to wasm with one line saying why", async
     ),
     lines[0],
   );
-});
-
-Deno.test("OpenBLAS takes the kernel pool's thread count unless set", () => {
-  const before = getThreads();
-  try {
-    setThreads(2);
-    assertEquals(getBlasThreads(), 2);
-    setThreads(1);
-    assertEquals(getBlasThreads(), 1);
-    setBlasThreads(3);
-    assertEquals(getBlasThreads(), 3);
-    setBlasThreads(null);
-    assertEquals(getBlasThreads(), getThreads());
-  } finally {
-    setBlasThreads(null);
-    setThreads(before);
-  }
 });

@@ -1,7 +1,8 @@
 import { availableBackends, getBackend, setBackend } from "../../lib/kernels/backend.ts";
-import { blasAvailable, blasUnavailableReason, gemmBlas, setBlasThreads } from "../../lib/kernels/blas.ts";
+import { blasAvailable, blasUnavailableReason, gemmBlas } from "../../lib/kernels/blas.ts";
 import { gemm, gemmJs } from "../../lib/kernels/matmul.ts";
-import { wasmAvailable } from "../../lib/kernels/wasm/runtime.ts";
+import { getThreads, readyWorkers, setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
+import { residentFloat32, wasmAvailable } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
@@ -67,17 +68,70 @@ Deno.test({
       assertEquals(getBackend(), "blas");
       gemm({ ...args, C: got });
       assertAllClose(got, want, 1e-4 * Math.sqrt(K), 1e-4, "via gemm");
-      setBlasThreads(2);
-      got.fill(0);
-      gemmBlas({ ...args, C: got });
-      assertAllClose(got, want, 1e-4 * Math.sqrt(K), 1e-4, "2 threads");
     } finally {
-      setBlasThreads(null);
       setBackend("auto");
     }
     assertThrows(() => gemmBlas({ ...args, aOff: 1, C: got }));
     assertThrows(() => gemmBlas({ ...args, C: new Float32Array(M * N - 1) }));
-    assertThrows(() => setBlasThreads(0));
+  },
+});
+
+/** Operands in the kernel memory (as a training step's are), filled from `rng`. */
+function resident(n: number, rng: Rng): Float32Array {
+  const a = residentFloat32(n)!;
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+Deno.test({
+  name:
+    "blas on the pool: a large product in kernel memory, split in blocks of rows or columns, equals js and " +
+    "gives the same bits on 1 and 2 threads",
+  ignore: !available || !wasmAvailable(),
+  async fn() {
+    const before = getThreads();
+    const rng = new Rng(23);
+    // rows of C split (M >= 192), columns split (M small, N >= 192), and one call (small), each layout
+    const shapes = [[2048, 384, 128], [500, 300, 64], [128, 1030, 257], [100, 800, 130], [64, 64, 64]];
+    try {
+      assertEquals(setBackend("blas"), "blas");
+      for (const [M, N, K] of shapes) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const accumulate of [false, true]) {
+              const aOff = 3,
+                bOff = 5,
+                cOff = 2,
+                tag = `M=${M} N=${N} K=${K} tA=${transA} tB=${transB} acc=${accumulate}`;
+              const A = resident(aOff + M * K + 1, rng), B = resident(bOff + K * N + 1, rng);
+              const C0 = rand(cOff + M * N + 4, rng);
+              const want = C0.slice();
+              const args = { transA, transB, M, N, K, A, aOff, B, bOff, cOff, accumulate };
+              gemmJs({ ...args, C: want });
+              const bits: Float32Array[] = [];
+              for (const threads of [1, 2]) {
+                setThreads(threads);
+                await whenThreadsReady();
+                if (threads === 2) assertEquals(readyWorkers(), 1, "the worker takes blocks");
+                const C = residentFloat32(C0.length)!;
+                C.set(C0);
+                gemm({ ...args, C });
+                assertAllClose(C, want, 1e-4 * Math.sqrt(K), 1e-4, `${tag}, ${threads} threads`);
+                bits.push(C.slice());
+              }
+              assertEquals(
+                new Uint32Array(bits[0].buffer).every((v, i) => v === new Uint32Array(bits[1].buffer)[i]),
+                true,
+                `${tag}: 1 and 2 threads give the same bits`,
+              );
+            }
+          }
+        }
+      }
+    } finally {
+      setBackend("auto");
+      setThreads(before);
+    }
   },
 });
 

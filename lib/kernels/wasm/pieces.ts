@@ -5,12 +5,14 @@
  *
  * @module
  */
+import { sgemmAt } from "../blas.ts";
 import {
   CTRL,
   OP_ADD_ROWS,
   OP_ADD_VEC,
   OP_ATTN_BWD,
   OP_ATTN_FWD,
+  OP_BLAS,
   OP_GELU_BWD,
   OP_GELU_FWD,
   OP_GEMM,
@@ -18,6 +20,13 @@ import {
   OP_SUM_ROWS,
 } from "./protocol.ts";
 import type { KernelExports } from "./runtime.ts";
+
+let memory: WebAssembly.Memory | null = null;
+
+/** The kernel memory as this thread sees it (OpenBLAS blocks need views of it): set once per thread. */
+export function setPieceMemory(m: WebAssembly.Memory): void {
+  memory = m;
+}
 
 /** Runs the piece starting at `i0` of the job in `ctrl` (`f64`: a float64 view of the same block) on `thread`. */
 export function runPiece(
@@ -86,7 +95,25 @@ export function runPiece(
       );
       return;
     }
+    case OP_BLAS:
+      return blasPiece(ctrl, i0, len);
     default:
       throw new Error(`kernel pool: unknown job ${op}`);
+  }
+}
+
+// One block of an OpenBLAS product (see OP_BLAS): rows [i0, i0 + len) of C, or those columns.
+function blasPiece(ctrl: Int32Array, i0: number, len: number): void {
+  const f32 = new Float32Array(memory!.buffer);
+  // byte pointers may pass 2 GiB: read them unsigned
+  const a = (ctrl[CTRL.A] >>> 0) / 4, b = (ctrl[CTRL.B] >>> 0) / 4, c = (ctrl[CTRL.C] >>> 0) / 4;
+  const N = ctrl[CTRL.N], K = ctrl[CTRL.K], lda = ctrl[CTRL.LDA], ldb = ctrl[CTRL.P];
+  const transA = ctrl[CTRL.TRANS_A] === 1, transB = ctrl[CTRL.Q] === 1, acc = ctrl[CTRL.ACC] === 1;
+  const rows = ctrl[CTRL.LDC];
+  if (rows > 0) {
+    // columns [i0, i0 + len) of C: op(B)'s columns are B's rows when B is transposed
+    sgemmAt(f32, transA, transB, rows, len, K, a, lda, transB ? b + i0 * ldb : b + i0, ldb, acc, c + i0, N);
+  } else {
+    sgemmAt(f32, transA, transB, len, N, K, transA ? a + i0 : a + i0 * lda, lda, b, ldb, acc, c + i0 * N, N);
   }
 }

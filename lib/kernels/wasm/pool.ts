@@ -7,13 +7,14 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { runPiece } from "./pieces.ts";
+import { runPiece, setPieceMemory } from "./pieces.ts";
 import {
   CTRL,
   OP_ADD_ROWS,
   OP_ADD_VEC,
   type OP_ATTN_BWD,
   OP_ATTN_FWD,
+  OP_BLAS,
   OP_GELU_BWD,
   OP_GELU_FWD,
   OP_GEMM,
@@ -311,6 +312,48 @@ export function layerNormForwardParallel(
   run(rows, Math.max(1, Math.floor(ELEMENTWISE_CHUNK / C)));
 }
 
+/** One OpenBLAS product split into blocks (see OP_BLAS in protocol.ts; byte pointers into the shared memory). */
+export interface BlasJob {
+  /** op(A) is transposed (A stored (K, M)). */
+  transA: boolean;
+  /** op(B) is transposed (B stored (N, K)). */
+  transB: boolean;
+  /** Rows of C. */
+  M: number;
+  /** Columns of C. */
+  N: number;
+  /** Depth. */
+  K: number;
+  /** A, B and C. */
+  a: number;
+  b: number;
+  c: number;
+  /** Add into C. */
+  acc: boolean;
+  /** Split the columns of C instead of its rows. */
+  columns: boolean;
+  /** Rows (or columns) per block: fixed by the shape alone, so the result never depends on the thread count. */
+  chunk: number;
+}
+
+/** Runs an OpenBLAS product block by block over the pool (every block on the calling thread without workers). */
+export function blasParallel(j: BlasJob, memory: WebAssembly.Memory): void {
+  setPieceMemory(memory);
+  control[CTRL.OP] = OP_BLAS;
+  control[CTRL.A] = j.a;
+  control[CTRL.B] = j.b;
+  control[CTRL.C] = j.c;
+  control[CTRL.N] = j.N;
+  control[CTRL.K] = j.K;
+  control[CTRL.LDA] = j.transA ? j.M : j.K;
+  control[CTRL.P] = j.transB ? j.K : j.N;
+  control[CTRL.TRANS_A] = j.transA ? 1 : 0;
+  control[CTRL.Q] = j.transB ? 1 : 0;
+  control[CTRL.ACC] = j.acc ? 1 : 0;
+  control[CTRL.LDC] = j.columns ? j.M : 0;
+  run(j.columns ? j.N : j.M, j.chunk);
+}
+
 // Publishes the job written into the control block, takes CHUNK-sized pieces of [0, total) on this thread too
 // (thread 0), and waits for the workers to finish theirs.
 function run(total: number, chunk: number): void {
@@ -318,6 +361,7 @@ function run(total: number, chunk: number): void {
   control[CTRL.M] = total;
   control[CTRL.CHUNK] = chunk;
   Atomics.store(control, CTRL.DONE, 0);
+  Atomics.store(control, CTRL.FAILED, 0);
   Atomics.store(control, CTRL.NEXT, 0);
   Atomics.add(control, CTRL.SEQ, 1);
   Atomics.notify(control, CTRL.SEQ);
@@ -333,5 +377,8 @@ function run(total: number, chunk: number): void {
   for (let i = 0; i < 4000 && Atomics.load(control, CTRL.DONE) < want; i++);
   for (let done = Atomics.load(control, CTRL.DONE); done < want; done = Atomics.load(control, CTRL.DONE)) {
     Atomics.wait(control, CTRL.DONE, done, 50);
+  }
+  if (Atomics.load(control, CTRL.FAILED) !== 0) {
+    throw new Error("kernel pool: a worker thread failed its part of a job (its message is on stderr)");
   }
 }

@@ -31,6 +31,11 @@ export const CTRL = {
    * synchronous loop that never yields to the event loop still sees them (their "ready" message would wait).
    */
   READY: 18,
+  /**
+   * Set (to 1) by a worker whose piece threw (e.g. OpenBLAS could not be opened in that thread): it still counts
+   * itself done, so the caller never waits forever, and the caller throws.
+   */
+  FAILED: 19,
   /** A float64 (LayerNorm's eps) in two slots; index 20 is byte offset 80, 8-byte aligned. */
   F64: 20,
   LENGTH: 24,
@@ -59,3 +64,10 @@ export const OP_SUM_ROWS = 9;
  * LDC = rstd, eps as the float64 at F64.
  */
 export const OP_LN_FWD = 10;
+/**
+ * Job: blocks of a product on OpenBLAS (the blas backend), of rows or of columns of C: M = rows (or columns) in
+ * all, CHUNK = per block, A/B/C = byte pointers, N = columns of C, K = depth, LDA/P = leading dimensions of A and
+ * B, TRANS_A / Q = whether A / B are transposed, ACC = accumulate, LDC = 0 for blocks of rows, else the rows of C
+ * (blocks of columns). Numbered apart from the others so that new jobs never collide with it.
+ */
+export const OP_BLAS = 40;

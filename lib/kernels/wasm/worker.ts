@@ -5,7 +5,7 @@
  * @module
  */
 import { parentPort } from "node:worker_threads";
-import { runPiece } from "./pieces.ts";
+import { runPiece, setPieceMemory } from "./pieces.ts";
 import { CTRL, OP_EXIT } from "./protocol.ts";
 import { instantiateKernels } from "./runtime.ts";
 
@@ -26,6 +26,7 @@ function spinPause(): void {
 
 parentPort!.once("message", (init: Init) => {
   const k = instantiateKernels(init.bytes, init.memory);
+  setPieceMemory(init.memory);
   const ctrl = new Int32Array(init.control), f64 = new Float64Array(init.control);
   Atomics.add(ctrl, CTRL.READY, 1);
   parentPort!.postMessage("ready");
@@ -39,8 +40,17 @@ parentPort!.once("message", (init: Init) => {
     const op = ctrl[CTRL.OP];
     if (op === OP_EXIT) return;
     const total = ctrl[CTRL.M], chunk = ctrl[CTRL.CHUNK];
-    for (let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk); i0 < total; i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)) {
-      runPiece(k, ctrl, f64, init.index, i0);
+    try {
+      for (
+        let i0 = Atomics.add(ctrl, CTRL.NEXT, chunk);
+        i0 < total;
+        i0 = Atomics.add(ctrl, CTRL.NEXT, chunk)
+      ) {
+        runPiece(k, ctrl, f64, init.index, i0);
+      }
+    } catch (e) {
+      Atomics.store(ctrl, CTRL.FAILED, 1);
+      console.error(`kernel worker ${init.index}: ${e instanceof Error ? e.message : String(e)}`);
     }
     Atomics.add(ctrl, CTRL.DONE, 1);
     Atomics.notify(ctrl, CTRL.DONE);
