@@ -89,7 +89,7 @@ export function modelArgs(
 
 /**
  * Selects the backend and the thread count (0 = every core) as the experiment runner does: the pool gets the
- * threads on wasm and blas (OpenBLAS follows the pool's count), js runs on one. Returns the backend in use.
+ * threads on wasm and blas (whose products the pool splits), js runs on one. Returns the backend in use.
  */
 export async function selectBackend(backend: BackendName | "auto", threads: number): Promise<BackendName> {
   const used = setBackend(backend);

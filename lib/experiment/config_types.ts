@@ -215,7 +215,10 @@ export interface RunConfig {
    * libopenblas0 and FFI, which deno task experiment grants for its library path).
    */
   backend: "auto" | "js" | "wasm" | "blas";
-  /** Kernel threads (wasm splits its kernels over them; on blas, OpenBLAS takes as many); 0 = every core. */
+  /**
+   * Kernel threads (the wasm kernels and the blocks of OpenBLAS products are split over them); 0 = every
+   * core.
+   */
   threads: number;
 }
 

@@ -319,7 +319,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   );
 
   const backend = setBackend(config.run.backend);
-  // blas: OpenBLAS follows the pool's thread count (they take turns, never run at once)
+  // blas: the pool hands blocks of each large product to OpenBLAS (one thread each)
   const threads = setThreads(backend === "js" ? 1 : config.run.threads || defaultThreads());
   await whenThreadsReady();
   const runtime: RunRuntime = {

@@ -264,7 +264,7 @@ const RunSchema = group({
       "libopenblas0 and FFI, which deno task experiment grants for its library path).",
   ),
   threads: nonNegInt(0).describe(
-    "Kernel threads (wasm splits its kernels over them; on blas, OpenBLAS takes as many); 0 = every core.",
+    "Kernel threads (the wasm kernels and the blocks of OpenBLAS products are split over them); 0 = every core.",
   ),
 });
 
