@@ -270,6 +270,7 @@ async function leakExperiment(steps: number) {
       out.honestSeesFuture = seesTheFuture(model);
     }
   }
+  tokens.close();
   return out;
 }
 
