@@ -19,10 +19,18 @@ export const BPE_SAMPLE_BYTES = 32 * 2 ** 20;
 export async function bpeTrainingText(corpus: CorpusFiles, budget = BPE_SAMPLE_BYTES): Promise<string> {
   const k = Math.max(1, Math.ceil(corpus.splitBytes.train / budget));
   const parts: string[] = [];
-  let file = 0;
+  let file = 0, current = "";
   for await (const piece of corpus.pieces("train")) {
     if (k === 1) parts.push(piece.text);
-    else if (piece.files === 1 && file++ % k === 0) parts.push(piece.text.slice(0, budget));
+    else if (piece.separator) continue;
+    else if (file % k === 0 && current.length < budget) {
+      current += piece.text.slice(0, budget - current.length);
+    }
+    if (k > 1 && piece.files === 1) {
+      if (file % k === 0) parts.push(current);
+      current = "";
+      file++;
+    }
   }
   return parts.join(k === 1 ? "" : "\n");
 }

@@ -4,8 +4,9 @@
  *
  * {@link scanCorpus} lists, checks and hashes the files one at a time and keeps only their names and sizes; a
  * split's text is then read file by file ({@link CorpusFiles.pieces}), so a corpus larger than memory can be
- * tokenised. {@link loadCorpus} joins the splits into strings (for small corpora and analysis). A corpus of a
- * single file is split at fractions of its text, so that file is read whole.
+ * tokenised. {@link loadCorpus} joins the splits into strings (for small corpora and analysis). Files are read
+ * in chunks of 1 MiB, a single file too (it is split at fractions of its text: one pass counts its UTF-16
+ * units, the splits' pieces are then cut from the chunks).
  *
  * The built-in corpus `"code"` is the TypeScript declaration files `lib/*.d.ts` shipped in the npm package
  * `typescript` (found through module resolution). `"sotu"`, `"brown"` and `"kjv"` are read from the folder
@@ -15,7 +16,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { open, readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 // A static import so that Deno installs the package (even on a fresh machine) before it is resolved below.
@@ -39,12 +40,14 @@ export type SplitName = "train" | "val" | "test";
 
 /** A part of a split's text, as {@link CorpusFiles.pieces} reads it. */
 export interface CorpusPiece {
-  /** The text. */
+  /** The text (a chunk of a file, "" at the end of a file, or the "\n" between two files). */
   text: string;
-  /** Its size in the files, in bytes (about, for a part of a single file; 1 for the "\n" between files). */
+  /** Its size in the files, in bytes (about, for a chunk cut at a split; 1 for the "\n" between files). */
   bytes: number;
-  /** 1 when the piece ends a file, else 0 (for progress). */
+  /** 1 when the piece ends a file (then its text is ""), else 0. */
   files: number;
+  /** Whether it is the "\n" between two files. */
+  separator: boolean;
 }
 
 /** A corpus listed and hashed, its text read when its pieces are iterated. */
@@ -68,8 +71,8 @@ export interface CorpusFiles {
   /** Size of each split's files in bytes (a single file's parts: about). */
   splitBytes: Record<SplitName, number>;
   /**
-   * A split's text in pieces, read as they are iterated: each file's text, and "\n" between two files. Joined,
-   * they are the split's text.
+   * A split's text in pieces, read as they are iterated: each file's text in chunks of about 1 MiB (then an
+   * empty piece that ends the file), and "\n" between two files. Joined, they are the split's text.
    */
   pieces(split: SplitName): AsyncIterable<CorpusPiece>;
 }
@@ -276,34 +279,80 @@ function hashTexts(files: readonly { rel: string; bytes: Uint8Array }[]): string
   return h.digest("hex");
 }
 
-/** A listed file's bytes; throws, naming it, when it changed size since it was listed. */
-async function readListed(f: SourceFile): Promise<Uint8Array> {
-  const bytes = await readFile(f.path);
-  if (bytes.length !== f.size) {
-    throw new Error(`${f.path}: changed while the corpus was read (${f.size} bytes, now ${bytes.length})`);
+const READ_CHUNK = 2 ** 20;
+
+/** A listed file's bytes in chunks of {@link READ_CHUNK}; throws, naming it, when its size changed. */
+async function* readChunks(f: SourceFile): AsyncIterable<Uint8Array> {
+  const handle = await open(f.path, "r");
+  try {
+    let total = 0;
+    for (;;) {
+      const buf = new Uint8Array(READ_CHUNK);
+      const { bytesRead } = await handle.read(buf, 0, READ_CHUNK, total);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      yield buf.subarray(0, bytesRead);
+    }
+    if (total !== f.size) {
+      throw new Error(`${f.path}: changed while the corpus was read (${f.size} bytes, now ${total})`);
+    }
+  } finally {
+    await handle.close();
   }
-  return bytes;
 }
 
-/** {@link hashTexts} of listed files, read one at a time. */
+/** A listed file's text in chunks (decoded as a whole file would be), with the bytes each came from. */
+async function* textChunks(f: SourceFile): AsyncIterable<{ text: string; bytes: number }> {
+  const decoder = new TextDecoder("utf-8");
+  for await (const bytes of readChunks(f)) {
+    const text = decoder.decode(bytes, { stream: true });
+    if (text !== "") yield { text, bytes: bytes.length };
+  }
+  const rest = decoder.decode();
+  if (rest !== "") yield { text: rest, bytes: 0 };
+}
+
+/** {@link hashTexts} of listed files, read a chunk at a time. */
 async function hashFiles(files: readonly SourceFile[]): Promise<string> {
   const h = createHash("sha256");
   for (const f of files) {
     h.update(`${f.rel}\0${f.size}\0`);
-    h.update(await readListed(f));
+    for await (const bytes of readChunks(f)) h.update(bytes);
   }
   return h.digest("hex");
 }
 
-/** Splits one text at (1 - valFraction) of its length, never inside a surrogate pair; `what` names it. */
-function cutText(text: string, valFraction: number, what: string): [string, string] {
+/**
+ * Where a text of `length` UTF-16 units (`codeAt(i)` its unit i) is cut at (1 - valFraction) of its length,
+ * never inside a surrogate pair; `what` names it in errors.
+ */
+function cutAt(length: number, valFraction: number, codeAt: (i: number) => number, what: string): number {
   const tooShort = `${what} is too short to split into train and validation`;
-  if (text.length < 2) throw new Error(tooShort);
-  let cut = Math.min(Math.max(Math.round(text.length * (1 - valFraction)), 1), text.length - 1);
-  const c = text.charCodeAt(cut - 1);
-  if (c >= 0xd800 && c <= 0xdbff) cut = cut + 1 < text.length ? cut + 1 : cut - 1;
+  if (length < 2) throw new Error(tooShort);
+  let cut = Math.min(Math.max(Math.round(length * (1 - valFraction)), 1), length - 1);
+  const c = codeAt(cut - 1);
+  if (c >= 0xd800 && c <= 0xdbff) cut = cut + 1 < length ? cut + 1 : cut - 1;
   if (cut < 1) throw new Error(tooShort);
-  return [text.slice(0, cut), text.slice(cut)];
+  return cut;
+}
+
+/** Where one text's splits end: train is [0, train), validation [train, val), test [val, length). */
+interface SplitPlan {
+  train: number;
+  val: number;
+  length: number;
+}
+
+/** The {@link SplitPlan} of one text at fractions of its length. */
+function planSplit(
+  length: number,
+  valFraction: number,
+  testFraction: number,
+  codeAt: (i: number) => number,
+  what: string,
+): SplitPlan {
+  const rest = testFraction > 0 ? cutAt(length, testFraction, codeAt, what) : length;
+  return { train: cutAt(rest, valFraction / (1 - testFraction), codeAt, what), val: rest, length };
 }
 
 /** One text split into train, validation and (with a test fraction) test, at fractions of its length. */
@@ -313,9 +362,49 @@ function splitOne(
   testFraction: number,
   what: string,
 ): { train: string; val: string; test: string } {
-  const [rest, test] = testFraction > 0 ? cutText(text, testFraction, what) : [text, ""];
-  const [train, val] = cutText(rest, valFraction / (1 - testFraction), what);
-  return { train, val, test };
+  const p = planSplit(text.length, valFraction, testFraction, (i) => text.charCodeAt(i), what);
+  return { train: text.slice(0, p.train), val: text.slice(p.train, p.val), test: text.slice(p.val) };
+}
+
+/**
+ * The {@link SplitPlan} of a file too large to hold: one pass counts its UTF-16 units, then each pass reads the
+ * units the plan looks at (the one before each cut), until it has them all.
+ */
+async function planFile(
+  f: SourceFile,
+  valFraction: number,
+  testFraction: number,
+  what: string,
+): Promise<SplitPlan> {
+  let length = 0;
+  for await (const c of textChunks(f)) length += c.text.length;
+  const known = new Map<number, number>();
+  for (;;) {
+    const missing: number[] = [];
+    const codeAt = (i: number) => known.get(i) ?? (missing.push(i), 0);
+    const plan = planSplit(length, valFraction, testFraction, codeAt, what);
+    if (missing.length === 0) return plan;
+    let at = 0;
+    for await (const c of textChunks(f)) {
+      for (const i of missing) if (i >= at && i < at + c.text.length) known.set(i, c.text.charCodeAt(i - at));
+      at += c.text.length;
+    }
+  }
+}
+
+/** The pieces of units [from, to) of a file: its chunks cut to the range, then the piece that ends it. */
+async function* rangePieces(f: SourceFile, from: number, to: number): AsyncIterable<CorpusPiece> {
+  let at = 0;
+  for await (const c of textChunks(f)) {
+    const end = at + c.text.length;
+    if (end > from && at < to) {
+      const text = c.text.slice(Math.max(from - at, 0), Math.min(to - at, c.text.length));
+      yield { text, bytes: Math.round((c.bytes * text.length) / c.text.length), files: 0, separator: false };
+    }
+    at = end;
+    if (at >= to) break;
+  }
+  yield { text: "", bytes: 0, files: 1, separator: false };
 }
 
 /** Text held in memory, already split. */
@@ -331,7 +420,9 @@ export interface TextSplits {
 /** Pieces of in-memory split texts (one piece per split). */
 function memoryPieces(texts: Record<SplitName, string>, bytes: Record<SplitName, number>) {
   return async function* (split: SplitName): AsyncIterable<CorpusPiece> {
-    if (texts[split] !== "") yield { text: texts[split], bytes: bytes[split], files: 1 };
+    if (texts[split] === "") return;
+    yield { text: texts[split], bytes: bytes[split], files: 0, separator: false };
+    yield { text: "", bytes: 0, files: 1, separator: false };
   };
 }
 
@@ -445,17 +536,16 @@ export async function scanCorpus(opts: CorpusOptions): Promise<CorpusFiles> {
   const names = files.map((f) => f.path);
   const bytes = files.reduce((s, f) => s + f.size, 0);
   const hash = await hashFiles(files);
-  const decoder = new TextDecoder("utf-8");
 
   if (files.length === 1) {
-    const what = `data.paths: the only file ${names[0]}`;
-    const text = async () =>
-      splitOne(decoder.decode(await readListed(files[0])), valFraction, testFraction, what);
-    // checked now, so that a file too short to split fails here as it did when the text was loaded
-    const parts = await text();
-    const share = (t: string) =>
-      Math.round(bytes * t.length / (parts.train.length + parts.val.length + parts.test.length));
-    const splitBytes = { train: share(parts.train), val: share(parts.val), test: share(parts.test) };
+    const plan = await planFile(files[0], valFraction, testFraction, `data.paths: the only file ${names[0]}`);
+    const ranges: Record<SplitName, [number, number]> = {
+      train: [0, plan.train],
+      val: [plan.train, plan.val],
+      test: [plan.val, plan.length],
+    };
+    const share = ([from, to]: [number, number]) => Math.round((bytes * (to - from)) / plan.length);
+    const splitBytes = { train: share(ranges.train), val: share(ranges.val), test: share(ranges.test) };
     return {
       files: names,
       trainFiles: names,
@@ -467,8 +557,8 @@ export async function scanCorpus(opts: CorpusOptions): Promise<CorpusFiles> {
       splitKey: splitKeyOf(valFraction, testFraction, [1]),
       splitBytes,
       pieces: async function* (split) {
-        const part = (await text())[split];
-        if (part !== "") yield { text: part, bytes: splitBytes[split], files: 1 };
+        const [from, to] = ranges[split];
+        if (to > from) yield* rangePieces(files[0], from, to);
       },
     };
   }
@@ -501,8 +591,8 @@ export async function scanCorpus(opts: CorpusOptions): Promise<CorpusFiles> {
     pieces: async function* (split) {
       const list = ranges[split];
       for (let i = 0; i < list.length; i++) {
-        if (i > 0) yield { text: "\n", bytes: 1, files: 0 };
-        yield { text: decoder.decode(await readListed(list[i])), bytes: list[i].size, files: 1 };
+        if (i > 0) yield { text: "\n", bytes: 1, files: 0, separator: true };
+        yield* rangePieces(list[i], 0, Infinity);
       }
     },
   };
