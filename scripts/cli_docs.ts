@@ -34,6 +34,7 @@ import { AB } from "../bench/ab.ts";
 import { ANALYSIS_TIME } from "../bench/analysis_time.ts";
 import { ATTENTION_MEMORY } from "../bench/attention_memory.ts";
 import { COMPARE } from "../bench/compare.ts";
+import { CORPUS_MEMORY } from "../bench/corpus_memory.ts";
 import { GENERATE_THROUGHPUT } from "../bench/generate_throughput.ts";
 import { LIBRARY_VS_CLI } from "../bench/library_vs_cli.ts";
 import { SIMD_PEAK } from "../bench/simd_peak.ts";
@@ -62,6 +63,7 @@ export const COMMANDS: readonly { section: string; commands: readonly Command[] 
       LIBRARY_VS_CLI,
       ANALYSIS_TIME,
       ATTENTION_MEMORY,
+      CORPUS_MEMORY,
       SIMD_PEAK,
     ],
   },

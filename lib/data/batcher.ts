@@ -6,6 +6,7 @@
  * @module
  */
 import type { Rng, RngState } from "../random.ts";
+import { asTokenSource, type TokenSource } from "./token_source.ts";
 
 /** One batch: `x` and `y` are (batchSize, blockSize) row-major; `y[b, t] = x[b, t + 1]` within the stream. */
 export interface Batch {
@@ -41,7 +42,7 @@ function checkPositiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
 }
 
-function checkLength(tokens: Int32Array, blockSize: number, what: string): void {
+function checkLength(tokens: TokenSource, blockSize: number, what: string): void {
   if (tokens.length < blockSize + 1) {
     throw new Error(
       `${what}: ${tokens.length} tokens are too few for one window of blockSize ${blockSize} ` +
@@ -50,18 +51,28 @@ function checkLength(tokens: Int32Array, blockSize: number, what: string): void 
   }
 }
 
-function fillWindow(tokens: Int32Array, start: number, blockSize: number, batch: Batch, row: number): void {
-  batch.x.set(tokens.subarray(start, start + blockSize), row * blockSize);
-  batch.y.set(tokens.subarray(start + 1, start + blockSize + 1), row * blockSize);
+function fillWindow(
+  tokens: TokenSource,
+  start: number,
+  blockSize: number,
+  batch: Batch,
+  row: number,
+  window: Int32Array,
+): void {
+  tokens.read(start, window);
+  batch.x.set(window.subarray(0, blockSize), row * blockSize);
+  batch.y.set(window.subarray(1), row * blockSize);
 }
 
 /**
- * Draws random training batches. Window starts are uniform in [0, tokens.length - blockSize - 1]. The batcher
+ * Draws random training batches. Window starts are uniform in [0, tokens.length - blockSize - 1]; each window is
+ * read from `tokens` by position (an array, or a token shard on disk). The batcher
  * draws from the `rng` it is given; give it its own generator (e.g. `rng.fork()`) so its {@link Batcher.state}
  * describes only its stream.
  */
 export class Batcher implements BatchSource<Batch> {
-  readonly #tokens: Int32Array;
+  readonly #tokens: TokenSource;
+  readonly #window: Int32Array;
   readonly #rng: Rng;
   #batches = 0;
   /** Tokens per row. */
@@ -70,11 +81,12 @@ export class Batcher implements BatchSource<Batch> {
   readonly batchSize: number;
 
   /** Throws if `tokens` cannot hold one window of `blockSize + 1` tokens. */
-  constructor(tokens: Int32Array, blockSize: number, batchSize: number, rng: Rng) {
+  constructor(tokens: Int32Array | TokenSource, blockSize: number, batchSize: number, rng: Rng) {
     checkPositiveInt("blockSize", blockSize);
     checkPositiveInt("batchSize", batchSize);
-    checkLength(tokens, blockSize, "Batcher");
-    this.#tokens = tokens;
+    this.#tokens = asTokenSource(tokens);
+    checkLength(this.#tokens, blockSize, "Batcher");
+    this.#window = new Int32Array(blockSize + 1);
     this.blockSize = blockSize;
     this.batchSize = batchSize;
     this.#rng = rng;
@@ -90,7 +102,9 @@ export class Batcher implements BatchSource<Batch> {
     const { blockSize, batchSize } = this;
     const batch = { x: new Int32Array(batchSize * blockSize), y: new Int32Array(batchSize * blockSize) };
     const nStarts = this.#tokens.length - blockSize;
-    for (let b = 0; b < batchSize; b++) fillWindow(this.#tokens, this.#rng.int(nStarts), blockSize, batch, b);
+    for (let b = 0; b < batchSize; b++) {
+      fillWindow(this.#tokens, this.#rng.int(nStarts), blockSize, batch, b, this.#window);
+    }
     this.#batches++;
     return batch;
   }
@@ -112,10 +126,11 @@ export class Batcher implements BatchSource<Batch> {
 
 /**
  * `batchSize · nBatches` fixed windows, evenly spaced from the start to the end of `tokens` (the same on every
- * call), grouped into `nBatches` batches. Windows overlap when the text is shorter than they are in total.
+ * call), grouped into `nBatches` batches. Windows overlap when the text is shorter than they are in total. Each
+ * window is read from `tokens` by position.
  */
 export function evalWindows(
-  tokens: Int32Array,
+  ids: Int32Array | TokenSource,
   blockSize: number,
   batchSize: number,
   nBatches: number,
@@ -123,6 +138,7 @@ export function evalWindows(
   checkPositiveInt("blockSize", blockSize);
   checkPositiveInt("batchSize", batchSize);
   checkPositiveInt("nBatches", nBatches);
+  const tokens = asTokenSource(ids), window = new Int32Array(blockSize + 1);
   checkLength(tokens, blockSize, "evalWindows");
   const total = batchSize * nBatches;
   const maxStart = tokens.length - blockSize - 1;
@@ -132,7 +148,7 @@ export function evalWindows(
     for (let b = 0; b < batchSize; b++) {
       const w = i * batchSize + b;
       const start = total === 1 ? 0 : Math.round((w * maxStart) / (total - 1));
-      fillWindow(tokens, start, blockSize, batch, b);
+      fillWindow(tokens, start, blockSize, batch, b, window);
     }
     out.push(batch);
   }

@@ -22,6 +22,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import type { StreamEncoder } from "./tokenizer.ts";
 
 /** The GPT-2 pre-tokenisation regex (compiled with the `u` and `g` flags). */
 export const GPT2_SPLIT_PATTERN: string = String
@@ -104,6 +105,8 @@ const POS_STRIDE = 2 ** 32;
 /** Pre-tokens of up to this many UTF-16 units are cached by {@link BpeTokenizer.encode}. */
 const CACHE_MAX_PIECE = 256;
 const CACHE_MAX_ENTRIES = 100_000;
+/** A streamed pre-token is settled once this many characters follow it (see {@link BpeTokenizer.streamEncoder}). */
+const STREAM_HOLD = 4;
 /** Below this many bytes a pre-token is merged by a plain scan, above by a heap. */
 const HEAP_THRESHOLD = 32;
 
@@ -886,6 +889,38 @@ export class BpeTokenizer {
       if (start < text.length) this.#encodeOrdinary(start === 0 ? text : text.slice(start), out);
     }
     return out.result();
+  }
+
+  /**
+   * A {@link StreamEncoder} for ordinary text (no special tokens), equal to {@link BpeTokenizer.encode} of the
+   * pieces joined. A pre-token is settled once at least {@link STREAM_HOLD} characters follow it: the
+   * pre-tokeniser looks at most 3 characters past a pre-token's start before it commits to a longer one
+   * (`'re`), and its runs (`\p{L}+`, `\s+(?!\S)`) stop at a character that is already there.
+   */
+  streamEncoder(): StreamEncoder {
+    let carry = "";
+    return {
+      push: (text: string): Int32Array => {
+        const s = carry + text, out = new IdBuffer(Math.ceil(s.length / 2) + 16);
+        const re = new RegExp(GPT2_SPLIT_PATTERN, "gu");
+        let last = 0;
+        for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+          const end = m.index + m[0].length;
+          if (end > s.length - STREAM_HOLD) break;
+          if (m.index > last) this.#encodePiece(s.slice(last, m.index), out);
+          this.#encodePiece(m[0], out);
+          last = end;
+        }
+        carry = s.slice(last);
+        return out.result();
+      },
+      end: (): Int32Array => {
+        const out = new IdBuffer(carry.length + 16);
+        this.#encodeOrdinary(carry, out);
+        carry = "";
+        return out.result();
+      },
+    };
   }
 
   /** Ids → text (invalid UTF-8 from an arbitrary id sequence becomes U+FFFD). Throws on an id out of range. */

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { StreamEncoder } from "./tokenizer.ts";
 
 /** The JSON form of a {@link CharTokenizer}. */
 export interface CharTokenizerJSON {
@@ -17,6 +18,12 @@ export interface CharTokenizerJSON {
 function describeChar(ch: string): string {
   const cp = ch.codePointAt(0) ?? 0;
   return `character ${JSON.stringify(ch)} (U+${cp.toString(16).toUpperCase().padStart(4, "0")})`;
+}
+
+/** Adds the code points of `text` to `into`. */
+function codePoints(text: string, into = new Set<number>()): Set<number> {
+  for (const ch of text) into.add(ch.codePointAt(0)!);
+  return into;
 }
 
 /** Maps each Unicode code point of a fixed vocabulary to its index. */
@@ -44,8 +51,21 @@ export class CharTokenizer {
 
   /** Builds the vocabulary from the distinct code points of `text`, sorted by code point. */
   static fromText(text: string): CharTokenizer {
+    return CharTokenizer.#fromCodePoints(codePoints(text));
+  }
+
+  /**
+   * Builds the vocabulary from the distinct code points of a text read in pieces (a corpus read file by file),
+   * sorted by code point: the same as {@link CharTokenizer.fromText} of the pieces joined, when no piece ends
+   * inside a surrogate pair.
+   */
+  static async fromPieces(pieces: AsyncIterable<string> | Iterable<string>): Promise<CharTokenizer> {
     const cps = new Set<number>();
-    for (const ch of text) cps.add(ch.codePointAt(0)!);
+    for await (const text of pieces) codePoints(text, cps);
+    return CharTokenizer.#fromCodePoints(cps);
+  }
+
+  static #fromCodePoints(cps: Set<number>): CharTokenizer {
     return new CharTokenizer([...cps].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp)));
   }
 
@@ -77,6 +97,11 @@ export class CharTokenizer {
       out[n++] = id;
     }
     return n === out.length ? out : out.slice(0, n);
+  }
+
+  /** A {@link StreamEncoder}: a character's id does not depend on its neighbours, so each piece is encoded. */
+  streamEncoder(): StreamEncoder {
+    return { push: (text) => this.encode(text), end: () => new Int32Array(0) };
   }
 
   /**

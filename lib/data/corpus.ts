@@ -2,6 +2,12 @@
  * Training corpora: a list of text files, sorted by path, split into train and validation by whole files
  * (the last files go to validation), hashed so a run records exactly what it trained on.
  *
+ * {@link scanCorpus} lists, checks and hashes the files one at a time and keeps only their names and sizes; a
+ * split's text is then read file by file ({@link CorpusFiles.pieces}), so a corpus larger than memory can be
+ * tokenised. {@link loadCorpus} joins the splits into strings (for small corpora and analysis). Files are read
+ * in chunks of 1 MiB, a single file too (it is split at fractions of its text: one pass counts its UTF-16
+ * units, the splits' pieces are then cut from the chunks).
+ *
  * The built-in corpus `"code"` is the TypeScript declaration files `lib/*.d.ts` shipped in the npm package
  * `typescript` (found through module resolution). `"sotu"`, `"brown"` and `"kjv"` are read from the folder
  * `deno task corpus <name>` unpacks them into (see `corpora.ts`). A non-empty `paths` list replaces the corpus
@@ -9,13 +15,13 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 // A static import so that Deno installs the package (even on a fresh machine) before it is resolved below.
 import typescriptPackage from "typescript/package.json" with { type: "json" };
 import { isNamedCorpus, type NamedCorpus, namedCorpusFolder } from "./corpora.ts";
+import { hashFiles, hashTexts, planFile, rangePieces, type SourceFile, splitOne } from "./corpus_text.ts";
 
 /** Options for {@link loadCorpus}; the keys mirror the config's `data` section. */
 export interface CorpusOptions {
@@ -29,28 +35,56 @@ export interface CorpusOptions {
   testFraction?: number;
 }
 
-/** A loaded corpus. */
-export interface Corpus {
+/** The three splits of a corpus. */
+export type SplitName = "train" | "val" | "test";
+
+/** A part of a split's text, as {@link CorpusFiles.pieces} reads it. */
+export interface CorpusPiece {
+  /** The text (a chunk of a file, "" at the end of a file, or the "\n" between two files). */
+  text: string;
+  /** Its size in the files, in bytes (about, for a chunk cut at a split; 1 for the "\n" between files). */
+  bytes: number;
+  /** 1 when the piece ends a file (then its text is ""), else 0. */
+  files: number;
+  /** Whether it is the "\n" between two files. */
+  separator: boolean;
+}
+
+/** A corpus listed and hashed, its text read when its pieces are iterated. */
+export interface CorpusFiles {
   /** Every file, sorted by path. */
   files: string[];
-  /** Files whose text is in `train`. */
+  /** Files whose text is in the training split. */
   trainFiles: string[];
-  /** Files whose text is in `val` (the last files; the single file itself when there is only one). */
+  /** Files whose text is in the validation split (the last files; the single file itself when there is one). */
   valFiles: string[];
-  /** Training text: the train files joined with "\n". */
-  train: string;
-  /** Validation text: the validation files joined with "\n". */
-  val: string;
-  /** Files whose text is in `test` (the very last files; none without a test fraction). */
+  /** Files whose text is in the test split (the very last files; none without a test fraction). */
   testFiles: string[];
-  /** Test text: the test files joined with "\n" ("" without a test fraction). */
-  test: string;
   /** sha256 (hex) over each file's relative path and bytes, in order. */
   hash: string;
   /** Total size of the files in bytes. */
   bytes: number;
   /** Entries of the walked folders that were left out, in the order met (see {@link skippedSummary}). */
   skipped: SkippedEntry[];
+  /** What decides the split besides the files (the fractions); part of a token cache key. */
+  splitKey: string;
+  /** Size of each split's files in bytes (a single file's parts: about). */
+  splitBytes: Record<SplitName, number>;
+  /**
+   * A split's text in pieces, read as they are iterated: each file's text in chunks of about 1 MiB (then an
+   * empty piece that ends the file), and "\n" between two files. Joined, they are the split's text.
+   */
+  pieces(split: SplitName): AsyncIterable<CorpusPiece>;
+}
+
+/** A loaded corpus: {@link CorpusFiles} with each split's text in memory. */
+export interface Corpus extends CorpusFiles {
+  /** Training text: the train files joined with "\n". */
+  train: string;
+  /** Validation text: the validation files joined with "\n". */
+  val: string;
+  /** Test text: the test files joined with "\n" ("" without a test fraction). */
+  test: string;
 }
 
 /** Why a folder entry is not part of the corpus. */
@@ -84,19 +118,7 @@ export function skippedSummary(skipped: readonly SkippedEntry[]): string | null 
     `first: ${first.path} (${first.reason})`;
 }
 
-interface SourceFile {
-  /** Path used for reading and reporting. */
-  path: string;
-  /** Path relative to the entry it was found under (what the hash sees). */
-  rel: string;
-  bytes: Uint8Array;
-}
-
 const BINARY_SNIFF_BYTES = 8192;
-
-function isText(bytes: Uint8Array): boolean {
-  return !bytes.subarray(0, BINARY_SNIFF_BYTES).includes(0);
-}
 
 function errorCode(e: unknown): string | undefined {
   return typeof e === "object" && e !== null && "code" in e
@@ -118,7 +140,7 @@ async function codeCorpusFiles(): Promise<SourceFile[]> {
     names.map(async (n) => ({
       path: join(libDir, n),
       rel: `lib/${n}`,
-      bytes: await readFile(join(libDir, n)),
+      size: (await stat(join(libDir, n))).size,
     })),
   );
 }
@@ -129,17 +151,26 @@ interface Found {
   skipped: SkippedEntry[];
 }
 
-/** A file's bytes, or why it is not a text file of the corpus. */
-async function readText(path: string): Promise<Uint8Array | SkipReason> {
-  let bytes: Uint8Array;
+/**
+ * A file's size, or why it is not a text file of the corpus: its first bytes are read (a NUL among them means
+ * binary), not the whole file.
+ */
+async function sniffText(path: string): Promise<number | SkipReason> {
   try {
-    bytes = await readFile(path);
+    const handle = await open(path, "r");
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) return "empty";
+      const head = new Uint8Array(Math.min(size, BINARY_SNIFF_BYTES));
+      const { bytesRead } = await handle.read(head, 0, head.length, 0);
+      return head.subarray(0, bytesRead).includes(0) ? "binary" : size;
+    } finally {
+      await handle.close();
+    }
   } catch (e) {
     if (errorCode(e) === "ENOENT") return "dangling link"; // gone between the listing and the read
     return "unreadable";
   }
-  if (bytes.length === 0) return "empty";
-  return isText(bytes) ? bytes : "binary";
 }
 
 /**
@@ -183,9 +214,9 @@ async function walk(dir: string, root: string, found: Found): Promise<void> {
       found.skipped.push({ path, reason: "special file" });
       continue;
     }
-    const bytes = await readText(path);
-    if (typeof bytes === "string") found.skipped.push({ path, reason: bytes });
-    else found.files.push({ path, rel: relative(root, path).split("\\").join("/"), bytes });
+    const size = await sniffText(path);
+    if (typeof size === "string") found.skipped.push({ path, reason: size });
+    else found.files.push({ path, rel: relative(root, path).split("\\").join("/"), size });
   }
 }
 
@@ -207,9 +238,9 @@ async function userFiles(paths: string[]): Promise<Found> {
     } else if (!info.isFile()) {
       found.skipped.push({ path: join(p), reason: "special file" });
     } else {
-      const bytes = await readText(p);
-      if (typeof bytes === "string") found.skipped.push({ path: join(p), reason: bytes });
-      else found.files.push({ path: join(p), rel: basename(p), bytes });
+      const size = await sniffText(p);
+      if (typeof size === "string") found.skipped.push({ path: join(p), reason: size });
+      else found.files.push({ path: join(p), rel: basename(p), size });
     }
   }
   // The same file reached through two entries is used once.
@@ -229,39 +260,6 @@ async function userFiles(paths: string[]): Promise<Found> {
   return found;
 }
 
-/** sha256 over, per file in order: relative path, NUL, byte length, NUL, bytes. */
-function hashFiles(files: readonly SourceFile[]): string {
-  const h = createHash("sha256");
-  for (const f of files) {
-    h.update(`${f.rel}\0${f.bytes.length}\0`);
-    h.update(f.bytes);
-  }
-  return h.digest("hex");
-}
-
-/** Splits one text at (1 - valFraction) of its length, never inside a surrogate pair; `what` names it. */
-function splitText(text: string, valFraction: number, what: string): [string, string] {
-  const tooShort = `${what} is too short to split into train and validation`;
-  if (text.length < 2) throw new Error(tooShort);
-  let cut = Math.min(Math.max(Math.round(text.length * (1 - valFraction)), 1), text.length - 1);
-  const c = text.charCodeAt(cut - 1);
-  if (c >= 0xd800 && c <= 0xdbff) cut = cut + 1 < text.length ? cut + 1 : cut - 1;
-  if (cut < 1) throw new Error(tooShort);
-  return [text.slice(0, cut), text.slice(cut)];
-}
-
-/** One text split into train, validation and (with a test fraction) test, at fractions of its length. */
-function splitOne(
-  text: string,
-  valFraction: number,
-  testFraction: number,
-  what: string,
-): { train: string; val: string; test: string } {
-  const [rest, test] = testFraction > 0 ? splitText(text, testFraction, what) : [text, ""];
-  const [train, val] = splitText(rest, valFraction / (1 - testFraction), what);
-  return { train, val, test };
-}
-
 /** Text held in memory, already split. */
 export interface TextSplits {
   /** Training text. */
@@ -270,6 +268,46 @@ export interface TextSplits {
   val: string;
   /** Test text (default: none). */
   test?: string;
+}
+
+/** Pieces of in-memory split texts (one piece per split). */
+function memoryPieces(texts: Record<SplitName, string>, bytes: Record<SplitName, number>) {
+  return async function* (split: SplitName): AsyncIterable<CorpusPiece> {
+    if (texts[split] === "") return;
+    yield { text: texts[split], bytes: bytes[split], files: 0, separator: false };
+    yield { text: "", bytes: 0, files: 1, separator: false };
+  };
+}
+
+/** A UTF-8 byte count of `text` (for progress and sizes). */
+function utf8Bytes(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) (n += 4, i++);
+    else n += 3;
+  }
+  return n;
+}
+
+/** A corpus of split texts in memory. */
+function memoryCorpus(
+  texts: Record<SplitName, string>,
+  info: Omit<CorpusFiles, "pieces" | "splitBytes">,
+): Corpus {
+  const splitBytes = {
+    train: utf8Bytes(texts.train),
+    val: utf8Bytes(texts.val),
+    test: utf8Bytes(texts.test),
+  };
+  return { ...info, ...texts, splitBytes, pieces: memoryPieces(texts, splitBytes) };
+}
+
+/** What decides a split besides the files. */
+function splitKeyOf(valFraction: number, testFraction: number, counts: number[]): string {
+  return JSON.stringify({ val_fraction: valFraction, test_fraction: testFraction, files: counts });
 }
 
 /**
@@ -282,44 +320,61 @@ export function textCorpus(text: string | TextSplits, valFraction: number, testF
     ? { "<text>": text }
     : { "<train>": text.train, "<val>": text.val, ...(text.test ? { "<test>": text.test } : {}) };
   const enc = new TextEncoder();
-  const files = Object.entries(parts).map(([name, t]) => ({ path: name, rel: name, bytes: enc.encode(t) }));
-  const hash = hashFiles(files), bytes = files.reduce((n, f) => n + f.bytes.length, 0);
+  const files = Object.entries(parts).map(([name, t]) => ({ rel: name, bytes: enc.encode(t) }));
+  const hash = hashTexts(files), bytes = files.reduce((n, f) => n + f.bytes.length, 0);
   if (typeof text === "string") {
     const names = ["<text>"], testFiles = testFraction > 0 ? names : [];
     const split = splitOne(text, valFraction, testFraction, "the text");
-    return {
+    const splitKey = splitKeyOf(valFraction, testFraction, [1]);
+    return memoryCorpus(split, {
       files: names,
       trainFiles: names,
       valFiles: names,
       testFiles,
-      ...split,
       hash,
       bytes,
       skipped: [],
-    };
+      splitKey,
+    });
   }
-  return {
+  return memoryCorpus({ train: text.train, val: text.val, test: text.test ?? "" }, {
     files: Object.keys(parts),
     trainFiles: ["<train>"],
     valFiles: ["<val>"],
     testFiles: text.test ? ["<test>"] : [],
-    train: text.train,
-    val: text.val,
-    test: text.test ?? "",
     hash,
     bytes,
     skipped: [],
-  };
+    splitKey: "splits",
+  });
+}
+
+/** The files of a corpus (`data.paths`, or the built-in or a named corpus), sorted by path. */
+async function corpusFiles(opts: CorpusOptions): Promise<Found> {
+  const { corpus, paths } = opts;
+  if (paths.length > 0) return await userFiles(paths);
+  if (corpus === "code") return { files: await codeCorpusFiles(), skipped: [] };
+  if (isNamedCorpus(corpus)) {
+    const folder = await namedCorpusFolder(corpus);
+    const found: Found = { files: [], skipped: [] };
+    await walk(folder, folder, found);
+    if (found.files.length === 0) throw new Error(`data.corpus: "${corpus}": no text files in ${folder}`);
+    return found;
+  }
+  throw new Error(
+    `data.corpus: unknown corpus ${JSON.stringify(corpus)} (expected "code", "sotu", "brown" or "kjv")`,
+  );
 }
 
 /**
- * Loads a corpus: the built-in `"code"` corpus, or the files under `paths` when that is non-empty. Files are
- * sorted by path; the last ceil(valFraction·n) files (at least one, leaving at least one for training) are the
- * validation set, except that a single file is split at (1 - valFraction) of its text. Errors name the config
- * key (`data.paths[i]`, `data.valFraction`, `data.corpus`).
+ * Lists, checks and hashes a corpus (the built-in `"code"` corpus, or the files under `paths` when that is
+ * non-empty) without keeping its text. Files are sorted by path; the last ceil(valFraction·n) files (at least
+ * one, leaving at least one for training) are the validation set, except that a single file is split at
+ * (1 - valFraction) of its text. Errors name the config key (`data.paths[i]`, `data.valFraction`,
+ * `data.corpus`).
  */
-export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
-  const { corpus, paths, valFraction } = opts;
+export async function scanCorpus(opts: CorpusOptions): Promise<CorpusFiles> {
+  const { valFraction } = opts;
   const testFraction = opts.testFraction ?? 0;
   if (!(valFraction > 0 && valFraction < 1)) {
     throw new Error(`data.valFraction: must be in (0, 1), got ${valFraction}`);
@@ -329,34 +384,36 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
       `data.test_fraction: must be >= 0 with data.val_fraction + data.test_fraction < 1, got ${testFraction}`,
     );
   }
-  let files: SourceFile[], skipped: SkippedEntry[] = [];
-  if (paths.length > 0) {
-    ({ files, skipped } = await userFiles(paths));
-  } else if (corpus === "code") {
-    files = await codeCorpusFiles();
-  } else if (isNamedCorpus(corpus)) {
-    const folder = await namedCorpusFolder(corpus);
-    const found: Found = { files: [], skipped: [] };
-    await walk(folder, folder, found);
-    ({ files, skipped } = found);
-    if (files.length === 0) throw new Error(`data.corpus: "${corpus}": no text files in ${folder}`);
-  } else {
-    throw new Error(
-      `data.corpus: unknown corpus ${JSON.stringify(corpus)} (expected "code", "sotu", "brown" or "kjv")`,
-    );
-  }
+  const { files, skipped } = await corpusFiles(opts);
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-
-  const decoder = new TextDecoder("utf-8");
-  const texts = files.map((f) => decoder.decode(f.bytes));
   const names = files.map((f) => f.path);
-  const bytes = files.reduce((s, f) => s + f.bytes.length, 0);
-  const hash = hashFiles(files);
+  const bytes = files.reduce((s, f) => s + f.size, 0);
+  const hash = await hashFiles(files);
 
   if (files.length === 1) {
-    const split = splitOne(texts[0], valFraction, testFraction, `data.paths: the only file ${names[0]}`);
-    const testFiles = testFraction > 0 ? names : [];
-    return { files: names, trainFiles: names, valFiles: names, testFiles, ...split, hash, bytes, skipped };
+    const plan = await planFile(files[0], valFraction, testFraction, `data.paths: the only file ${names[0]}`);
+    const ranges: Record<SplitName, [number, number]> = {
+      train: [0, plan.train],
+      val: [plan.train, plan.val],
+      test: [plan.val, plan.length],
+    };
+    const share = ([from, to]: [number, number]) => Math.round((bytes * (to - from)) / plan.length);
+    const splitBytes = { train: share(ranges.train), val: share(ranges.val), test: share(ranges.test) };
+    return {
+      files: names,
+      trainFiles: names,
+      valFiles: names,
+      testFiles: testFraction > 0 ? names : [],
+      hash,
+      bytes,
+      skipped,
+      splitKey: splitKeyOf(valFraction, testFraction, [1]),
+      splitBytes,
+      pieces: async function* (split) {
+        const [from, to] = ranges[split];
+        if (to > from) yield* rangePieces(files[0], from, to);
+      },
+    };
   }
   const n = files.length;
   // The small epsilon keeps e.g. 0.1 · 30 = 3.0000000000000004 from rounding up to 4.
@@ -368,16 +425,46 @@ export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
   const nVal = Math.min(Math.max(count(valFraction), 1), n - nTest - 1);
   if (n - nTest - nVal < 1) throw new Error(`data.test_fraction: ${n} files are too few for three splits`);
   const cut = n - nTest - nVal;
+  const ranges: Record<SplitName, SourceFile[]> = {
+    train: files.slice(0, cut),
+    val: files.slice(cut, n - nTest),
+    test: files.slice(n - nTest),
+  };
+  const sizeOf = (fs: SourceFile[]) => fs.reduce((s, f) => s + f.size, 0) + Math.max(0, fs.length - 1);
   return {
     files: names,
     trainFiles: names.slice(0, cut),
     valFiles: names.slice(cut, n - nTest),
-    train: texts.slice(0, cut).join("\n"),
-    val: texts.slice(cut, n - nTest).join("\n"),
     testFiles: names.slice(n - nTest),
-    test: texts.slice(n - nTest).join("\n"),
     hash,
     bytes,
     skipped,
+    splitKey: splitKeyOf(valFraction, testFraction, [cut, nVal, nTest]),
+    splitBytes: { train: sizeOf(ranges.train), val: sizeOf(ranges.val), test: sizeOf(ranges.test) },
+    pieces: async function* (split) {
+      const list = ranges[split];
+      for (let i = 0; i < list.length; i++) {
+        if (i > 0) yield { text: "\n", bytes: 1, files: 0, separator: true };
+        yield* rangePieces(list[i], 0, Infinity);
+      }
+    },
   };
+}
+
+/** A split's text: its pieces joined. */
+export async function splitText(corpus: CorpusFiles, split: SplitName): Promise<string> {
+  const parts: string[] = [];
+  for await (const p of corpus.pieces(split)) parts.push(p.text);
+  return parts.join("");
+}
+
+/** {@link scanCorpus}, with each split's text read into memory (for small corpora, analysis and tests). */
+export async function loadCorpus(opts: CorpusOptions): Promise<Corpus> {
+  const c = await scanCorpus(opts);
+  const texts = {
+    train: await splitText(c, "train"),
+    val: await splitText(c, "val"),
+    test: await splitText(c, "test"),
+  };
+  return { ...c, ...texts, pieces: memoryPieces(texts, c.splitBytes) };
 }

@@ -1,6 +1,7 @@
 /**
  * Data: corpora (the built-in code corpus, named corpora unpacked by `deno task corpus`, your own files),
- * tokenizers (characters, byte-level BPE with GPT-2's vocabulary), the token cache, and the batchers of the
+ * tokenizers (characters, byte-level BPE with GPT-2's vocabulary), the token cache of token shards read by
+ * position, and the batchers of the
  * three families: next-token windows (GPT), masked tokens (BERT), span corruption and symbol tasks (T5).
  *
  * @example Character tokens in shuffled windows
@@ -16,7 +17,14 @@
  * @module
  */
 export { CharTokenizer, type CharTokenizerJSON } from "./char_tokenizer.ts";
-export { loadTokenizer, saveTokenizer, type Tokenizer, tokenizerFromJSON } from "./tokenizer.ts";
+export {
+  loadTokenizer,
+  saveTokenizer,
+  type StreamEncoder,
+  streamEncoder,
+  type Tokenizer,
+  tokenizerFromJSON,
+} from "./tokenizer.ts";
 export {
   type BpeEncodeOptions,
   BpeTokenizer,
@@ -37,15 +45,39 @@ export {
 } from "./corpora.ts";
 export {
   type Corpus,
+  type CorpusFiles,
   type CorpusOptions,
+  type CorpusPiece,
   loadCorpus,
+  scanCorpus,
   type SkippedEntry,
   skippedSummary,
   type SkipReason,
+  type SplitName,
+  splitText,
   textCorpus,
   type TextSplits,
 } from "./corpus.ts";
-export { tokenizeCached, type TokenizedCorpus, tokenizerHash } from "./token_cache.ts";
+export { BPE_SAMPLE_BYTES, bpeTrainingText } from "./bpe_sample.ts";
+export {
+  tokenizeCached,
+  type TokenizedCorpus,
+  type TokenizeOptions,
+  type TokenizeProgress,
+  tokenizeProgressLine,
+  tokenizerHash,
+} from "./token_cache.ts";
+export {
+  openShard,
+  SHARD_HEADER_BYTES,
+  type ShardDtype,
+  shardDtype,
+  type ShardHeader,
+  type ShardKey,
+  ShardReader,
+  ShardWriter,
+} from "./shard.ts";
+export { arrayTokens, asTokenSource, checkRange, readTokens, type TokenSource } from "./token_source.ts";
 export { type Batch, Batcher, type BatcherState, type BatchSource, evalWindows } from "./batcher.ts";
 export {
   maskedAccuracy,

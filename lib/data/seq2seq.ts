@@ -14,6 +14,7 @@
  */
 import type { Rng, RngState } from "../random.ts";
 import type { BatchSource } from "./batcher.ts";
+import { asTokenSource, readTokens, type TokenSource } from "./token_source.ts";
 
 /** Token ids of a seq2seq vocabulary (see the module notes). */
 export interface Seq2SeqVocab {
@@ -358,9 +359,12 @@ export class SpanCorruptionBatcher extends Seq2SeqBatcher {
   /** Target length of every batch. */
   readonly Tt: number;
 
+  /** The token stream (windows are read from it by position). */
+  readonly tokens: TokenSource;
+
   /** Creates the batcher; the stream's ids must be ordinary tokens of `vocab`. */
   constructor(
-    readonly tokens: Int32Array,
+    tokens: Int32Array | TokenSource,
     readonly vocab: Seq2SeqVocab,
     readonly windowLength: number,
     batchSize: number,
@@ -368,6 +372,7 @@ export class SpanCorruptionBatcher extends Seq2SeqBatcher {
     readonly opts: SpanCorruptionOptions = {},
   ) {
     super(batchSize, rng);
+    this.tokens = asTokenSource(tokens);
     if (tokens.length < windowLength) {
       throw new Error(
         `SpanCorruptionBatcher: ${tokens.length} tokens are fewer than one window of ${windowLength}`,
@@ -388,7 +393,7 @@ export class SpanCorruptionBatcher extends Seq2SeqBatcher {
     const L = this.windowLength, nStarts = this.tokens.length - L + 1;
     const pairs = Array.from({ length: this.batchSize }, () => {
       const start = this.rng.int(nStarts);
-      const c = spanCorrupt(this.tokens.subarray(start, start + L), this.vocab, this.rng, this.opts);
+      const c = spanCorrupt(readTokens(this.tokens, start, L), this.vocab, this.rng, this.opts);
       return { src: c.input, tgt: c.target };
     });
     return collateSeq2Seq(pairs, this.vocab, this.Ts, this.Tt);

@@ -9,6 +9,18 @@ import { writeFileAtomic } from "../io/atomic.ts";
 import { BpeTokenizer } from "./bpe.ts";
 import { CharTokenizer } from "./char_tokenizer.ts";
 
+/**
+ * Encodes a text that arrives in pieces (a corpus read file by file): {@link StreamEncoder.push} returns the ids
+ * of the text so far that later pieces cannot change, {@link StreamEncoder.end} the rest. All the ids together
+ * equal `encode` of the pieces joined.
+ */
+export interface StreamEncoder {
+  /** Takes the next piece; returns the ids that are now settled. */
+  push(text: string): Int32Array;
+  /** The ids of what is left. */
+  end(): Int32Array;
+}
+
 /** A tokenizer: text ↔ ids in [0, vocabSize), and a JSON form. */
 export interface Tokenizer {
   /** Number of ids. */
@@ -19,6 +31,18 @@ export interface Tokenizer {
   decode(ids: ArrayLike<number>): string;
   /** The JSON form saved as `tokenizer.json` (with a `type` field). */
   toJSON(): unknown;
+  /** A {@link StreamEncoder} (optional: without one, {@link streamEncoder} holds the text until the end). */
+  streamEncoder?(): StreamEncoder;
+}
+
+/** `tok`'s own {@link StreamEncoder}, or one that keeps the pieces and encodes them joined at the end. */
+export function streamEncoder(tok: Tokenizer): StreamEncoder {
+  if (tok.streamEncoder) return tok.streamEncoder();
+  const pieces: string[] = [];
+  return {
+    push: (text) => (pieces.push(text), new Int32Array(0)),
+    end: () => tok.encode(pieces.splice(0).join("")),
+  };
 }
 
 /** Rebuilds a tokenizer from its JSON form, by its `type` field. */

@@ -39,6 +39,9 @@ import { T5 } from "../nn/models/t5.ts";
 import { CharTokenizer } from "../data/char_tokenizer.ts";
 import { BpeTokenizer } from "../data/bpe.ts";
 import type { Tokenizer } from "../data/tokenizer.ts";
+import { bpeTrainingText } from "../data/bpe_sample.ts";
+import type { CorpusFiles, SplitName } from "../data/corpus.ts";
+import { asTokenSource, readTokens, type TokenSource } from "../data/token_source.ts";
 import { languageModelData } from "../train/language_model.ts";
 import type { TrainableModel, TrainData } from "../train/trainer.ts";
 import type { Config } from "./config.ts";
@@ -76,23 +79,25 @@ const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /**
  * The tokenizer of a new run (`data.tokenizer`): the characters of the corpus (`char`; its training and
- * validation text, so every character is known), byte-level BPE trained on the training text to
- * `data.vocab_size` ids (`bpe`), or GPT-2's vocabulary (`gpt2`). A t5 generated task uses its alphabet (the
+ * validation text, so every character is known; read file by file), byte-level BPE trained on the training text
+ * (a sample of it above 32 MiB: see `bpe_sample.ts`) to `data.vocab_size` ids (`bpe`), or GPT-2's vocabulary (`gpt2`). A t5 generated task uses its alphabet (the
  * first `data.task_symbols` of a–z then 0–9, in code-point order: symbol i is the i-th of them sorted, so the
  * digits come first when there are more than 26).
  */
-export async function familyTokenizer(
-  config: Config,
-  corpus: { train: string; val: string },
-): Promise<Tokenizer> {
+export async function familyTokenizer(config: Config, corpus: CorpusFiles): Promise<Tokenizer> {
   if (config.model.family === "t5" && config.data.task !== "corpus") {
     return CharTokenizer.fromText(ALPHABET.slice(0, config.data.task_symbols));
   }
   if (config.data.tokenizer === "bpe") {
-    return BpeTokenizer.train(corpus.train, { vocabSize: config.data.vocab_size });
+    return BpeTokenizer.train(await bpeTrainingText(corpus), { vocabSize: config.data.vocab_size });
   }
   if (config.data.tokenizer === "gpt2") return await BpeTokenizer.gpt2();
-  return CharTokenizer.fromText(corpus.train + corpus.val);
+  return await CharTokenizer.fromPieces(splitTexts(corpus, ["train", "val"]));
+}
+
+/** The texts of `splits`' pieces, in order. */
+async function* splitTexts(corpus: CorpusFiles, splits: SplitName[]): AsyncIterable<string> {
+  for (const split of splits) for await (const p of corpus.pieces(split)) yield p.text;
 }
 
 /** t5 span corruption: window length (source and target then fit block_size) and corruption settings. */
@@ -179,8 +184,8 @@ export function familyRun(
   config: Config,
   model: FamilyModel & TrainableModel,
   tokenizer: Tokenizer,
-  trainTokens: Int32Array,
-  valTokens: Int32Array,
+  trainTokens: Int32Array | TokenSource,
+  valTokens: Int32Array | TokenSource,
   streams: FamilyStreams,
 ): FamilyRun {
   const t = config.train, T = config.model.block_size;
@@ -199,7 +204,7 @@ export function familyRun(
       sample: () => {
         const mid = Math.max(0, (valTokens.length >> 1) - (T >> 1));
         return t.sample_tokens > 0 && valTokens.length >= T
-          ? fillSample(model, valTokens.slice(mid, mid + T))
+          ? fillSample(model, readTokens(asTokenSource(valTokens), mid, T))
           : null;
       },
     };
@@ -241,13 +246,13 @@ export function t5Run(
   config: Config,
   model: T5,
   tokenizer: Tokenizer,
-  trainTokens: Int32Array,
-  valTokens: Int32Array,
+  trainTokens: Int32Array | TokenSource,
+  valTokens: Int32Array | TokenSource,
   streams: FamilyStreams,
 ): FamilyRun<Seq2SeqBatch> {
   const t = config.train, vocab = t5Vocab(config, tokenizer.vocabSize);
   const nEval = t.eval_steps * t.grad_accum_steps;
-  const make = (rng: Rng, tokens: Int32Array) => {
+  const make = (rng: Rng, tokens: Int32Array | TokenSource) => {
     if (config.data.task !== "corpus") return new SymbolTaskBatcher(symbolTask(config), t.batch_size, rng);
     const { window, ...opts } = spanSettings(config);
     return new SpanCorruptionBatcher(tokens, vocab, window, t.batch_size, rng, opts);

@@ -12,8 +12,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { loadTokenizer, saveTokenizer } from "../data/tokenizer.ts";
-import { tokenizeCached } from "../data/token_cache.ts";
-import { type Corpus, loadCorpus, skippedSummary, textCorpus, type TextSplits } from "../data/corpus.ts";
+import { tokenizeCached, tokenizeProgressLine } from "../data/token_cache.ts";
+import { type CorpusFiles, scanCorpus, skippedSummary, textCorpus, type TextSplits } from "../data/corpus.ts";
+import { arrayTokens } from "../data/token_source.ts";
 import { appendJsonLine, WriteError, writeFileAtomic } from "../io/atomic.ts";
 import { type HeldLock, lockRun } from "../io/lock.ts";
 import { AdamW } from "../optim/adamw.ts";
@@ -151,7 +152,7 @@ export function stamp(d: Date): string {
 }
 
 /** The stand-in corpus of a generated task: no text; its hash names the task, so a resume checks it. */
-function generatedCorpus(config: Config): Corpus {
+function generatedCorpus(config: Config): CorpusFiles {
   const d = config.data;
   const task = JSON.stringify([d.task, d.task_symbols, d.task_min_len, d.task_max_len]);
   const hash = createHash("sha256").update(`generated:${task}`).digest("hex");
@@ -160,12 +161,12 @@ function generatedCorpus(config: Config): Corpus {
     trainFiles: [],
     valFiles: [],
     testFiles: [],
-    train: "",
-    val: "",
-    test: "",
     hash,
     bytes: 0,
     skipped: [],
+    splitKey: "generated",
+    splitBytes: { train: 0, val: 0, test: 0 },
+    pieces: async function* () {},
   };
 }
 
@@ -221,6 +222,8 @@ interface RunPlace {
   cacheDir?: string;
   /** The step the run is at (the start step, then each evaluation's). */
   step?: number;
+  /** Closes the token shards. */
+  closeTokens?: () => void;
 }
 
 /**
@@ -253,6 +256,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     if (e instanceof WriteError) throw new Error(await writeFailure(e, at), { cause: e });
     throw e;
   } finally {
+    at.closeTokens?.();
     await at.lock?.release();
   }
 }
@@ -277,11 +281,11 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
   const d = config.data;
-  const corpus: Corpus = generated
+  const corpus: CorpusFiles = generated
     ? generatedCorpus(config)
     : opts.text !== undefined
     ? textCorpus(opts.text, d.val_fraction, d.test_fraction)
-    : await loadCorpus({
+    : await scanCorpus({
       corpus: d.corpus,
       paths: d.paths,
       valFraction: d.val_fraction,
@@ -302,9 +306,19 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   // encoded once per corpus and tokenizer, then read back from <run.out_dir>/.cache/tokens
   at.cacheDir = join(config.run.out_dir, ".cache", "tokens");
   if (!generated) info(`token cache: ${at.cacheDir}`);
+  // token shards, read by position; closed when the run ends
   const tokens = generated
-    ? { train: new Int32Array(0), val: new Int32Array(0), cached: false }
-    : await tokenizeCached(at.cacheDir, corpus, tokenizer);
+    ? {
+      train: arrayTokens(new Int32Array(0)),
+      val: arrayTokens(new Int32Array(0)),
+      cached: false,
+      close() {},
+    }
+    : await tokenizeCached(at.cacheDir, corpus, tokenizer, {
+      onProgress: (p) => info(tokenizeProgressLine(p)),
+      warn,
+    });
+  at.closeTokens = () => tokens.close();
   const trainTokens = tokens.train, valTokens = tokens.val;
   info(
     generated

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { open, rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import process from "node:process";
 
@@ -73,26 +73,86 @@ function checkInjected(path: string): void {
 let tempCounter = 0;
 
 /**
+ * A file written in parts and then made visible at once: the bytes go to `<path>.tmp-<pid>-<counter>` in the same
+ * folder; {@link AtomicWriter.commit} flushes it and renames it over `path`. Failures are {@link WriteError}s
+ * naming `path` (the temporary file is removed).
+ */
+export class AtomicWriter {
+  /** The file it becomes. */
+  readonly path: string;
+  readonly #tmp: string;
+  readonly #handle: FileHandle;
+  #end = 0;
+
+  private constructor(path: string, tmp: string, handle: FileHandle) {
+    this.path = path;
+    this.#tmp = tmp;
+    this.#handle = handle;
+  }
+
+  /** Creates the temporary file for `path`. */
+  static async open(path: string): Promise<AtomicWriter> {
+    const tmp = join(dirname(path), `${basename(path)}.tmp-${process.pid}-${tempCounter++}`);
+    try {
+      checkInjected(path);
+      return new AtomicWriter(path, tmp, await open(tmp, "w"));
+    } catch (e) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw asWriteError(e, path);
+    }
+  }
+
+  /** Appends `data`. */
+  async write(data: Uint8Array | string): Promise<void> {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    await this.writeAt(bytes, this.#end);
+  }
+
+  /** Writes `bytes` at byte `position` (within or at the end of what is written). */
+  async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    await this.#guard(async () => {
+      for (let done = 0; done < bytes.length;) {
+        const { bytesWritten } = await this.#handle.write(bytes, done, bytes.length - done, position + done);
+        done += bytesWritten;
+      }
+    });
+    this.#end = Math.max(this.#end, position + bytes.length);
+  }
+
+  /** Flushes, closes and renames the file into place. */
+  async commit(): Promise<void> {
+    await this.#guard(async () => {
+      await this.#handle.sync();
+      await this.#handle.close();
+      await rename(this.#tmp, this.path);
+    });
+  }
+
+  /** Closes and removes the temporary file. */
+  async abort(): Promise<void> {
+    await this.#handle.close().catch(() => {});
+    await rm(this.#tmp, { force: true }).catch(() => {});
+  }
+
+  async #guard(f: () => Promise<void>): Promise<void> {
+    try {
+      await f();
+    } catch (e) {
+      await this.abort();
+      throw asWriteError(e, this.path);
+    }
+  }
+}
+
+/**
  * Writes `data` to `path` atomically: `<path>.tmp-<pid>-<counter>` in the same folder is written and flushed,
  * then renamed over `path`. On any failure the temporary file is removed and the error is rethrown (a
  * {@link WriteError} for a write fault).
  */
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `${basename(path)}.tmp-${process.pid}-${tempCounter++}`);
-  try {
-    checkInjected(path);
-    const handle = await open(tmp, "w");
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true }).catch(() => {});
-    throw asWriteError(e, path);
-  }
+  const file = await AtomicWriter.open(path);
+  await file.write(data);
+  await file.commit();
 }
 
 /**

@@ -2,7 +2,15 @@
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { canSpawn, runTask } from "./_task.ts";
 
-const BENCHES = ["ab", "analysis_time", "attention_memory", "compare", "generate_throughput", "simd_peak"];
+const BENCHES = [
+  "ab",
+  "analysis_time",
+  "attention_memory",
+  "compare",
+  "corpus_memory",
+  "generate_throughput",
+  "simd_peak",
+];
 
 Deno.test({
   name: "bench/*.ts --help prints the page; the old snake_case flags still work and are named as typed",

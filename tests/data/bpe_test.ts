@@ -479,3 +479,22 @@ Deno.test("BpeTokenizer.gpt2: same ids as js-tiktoken's gpt2 on 1,300 strings, a
   assertEquals(tok.tokenString(50256), "<|endoftext|>");
   assertEquals(tok.tokenString(15496), "Hello");
 });
+
+Deno.test("bpe streamEncoder: any cut of the text into pieces gives encode's ids", () => {
+  const text = "it's  \n \tyou're 12,345 \u00e9t\u00e9\ud83d\ude00  we'll   go\n\n  x'd 'll";
+  const tok = BpeTokenizer.train(text.repeat(3), { vocabSize: 300 });
+  const want = [...tok.encode(text)];
+  for (let a = 0; a <= text.length; a++) {
+    for (const b of [a, a + 1, a + 2, a + 3, a + 5]) {
+      if (b > text.length) continue;
+      // cut at a and b (never inside a surrogate pair: pieces are whole strings of a corpus)
+      const cuts = [0, a, b, text.length].filter((c) =>
+        c === text.length || !/[\udc00-\udfff]/.test(text[c] ?? "")
+      );
+      const enc = tok.streamEncoder(), got: number[] = [];
+      for (let i = 0; i + 1 < cuts.length; i++) got.push(...enc.push(text.slice(cuts[i], cuts[i + 1])));
+      got.push(...enc.end());
+      assertEquals(got, want, `cuts ${cuts}`);
+    }
+  }
+});

@@ -1,4 +1,5 @@
 import { CharTokenizer } from "../../lib/data/char_tokenizer.ts";
+import { loadCorpus, scanCorpus } from "../../lib/data/corpus.ts";
 import { loadTokenizer, saveTokenizer } from "../../lib/data/tokenizer.ts";
 import { assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
@@ -72,4 +73,28 @@ Deno.test("keepKnown leaves out (and counts) characters the tokenizer never saw"
   const tok = CharTokenizer.fromText("abc ");
   assertEquals(tok.keepKnown("a b😀c!"), { text: "a bc", dropped: 2 });
   assertEquals(tok.keepKnown("cab"), { text: "cab", dropped: 0 });
+});
+
+Deno.test("CharTokenizer.fromPieces: a corpus streamed file by file gives fromText's vocabulary", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/a.txt`, "héllo \ud83d\ude00");
+    await Deno.writeTextFile(`${dir}/b.txt`, "wörld\t");
+    await Deno.writeTextFile(`${dir}/c.txt`, "zebra\u00a0");
+    const opts = { corpus: "code" as const, paths: [dir], valFraction: 0.3 };
+    const loaded = await loadCorpus(opts), scanned = await scanCorpus(opts);
+    async function* pieces() {
+      for (const split of ["train", "val"] as const) {
+        for await (const p of scanned.pieces(split)) yield p.text;
+      }
+    }
+    const streamed = await CharTokenizer.fromPieces(pieces());
+    assertEquals(streamed.vocab, CharTokenizer.fromText(loaded.train + loaded.val).vocab);
+    assertEquals(
+      await CharTokenizer.fromPieces(["ab", "\ud83d\ude00", "a"]),
+      CharTokenizer.fromText("ab\ud83d\ude00a"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -89,6 +89,7 @@ const SCRIPT_FLAGS: [RegExp, (tmp: string) => string][] = [
   [/^bench\/train_throughput\.ts$/, () => "--steps 1 --warmup 0"],
   [/^bench\/generate_throughput\.ts$/, () => "--tokens 4 --repeats 1"],
   [/^bench\/attention_memory\.ts$/, () => "--lengths 64"],
+  [/^bench\/corpus_memory\.ts$/, () => "--cases py --steps 1 --throughput false --python bench"],
   [/^bench\/analysis_time\.ts$/, () => "--windows 4"],
   [
     /^bench\/compare\.ts$/,

@@ -277,6 +277,7 @@ async function leakExperiment(steps: number) {
       out.honestSeesFuture = seesTheFuture(model);
     }
   }
+  tokens.close();
   return out;
 }
 

@@ -119,7 +119,7 @@ Deno.test("the token cache: its folder is printed at the start and its failure i
   );
   assertEquals(lines, [`token cache: ${cache}`]);
   const file = e.message.split(": ")[0];
-  assertTrue(file.startsWith(cache) && file.endsWith(".train.i32"), file);
+  assertTrue(file.startsWith(cache) && file.endsWith(".train.tok"), file);
   assertEquals(
     e.message,
     `${file}: no space left on device (ENOSPC) writing the token cache ${cache} (the corpus's token ids) at ` +

@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { BpeTokenizer } from "../../data/bpe.ts";
 import { CharTokenizer } from "../../data/char_tokenizer.ts";
-import { loadCorpus } from "../../data/corpus.ts";
+import { scanCorpus, splitText } from "../../data/corpus.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { GPT } from "../../nn/models/gpt.ts";
@@ -160,13 +160,14 @@ async function writePage(out: string, page: AnalysisPage, values: Values): Promi
 /** The run's validation text as token ids (characters a char model never saw are left out). */
 async function validationTokens(config: Config, tok: Tokenizer): Promise<Int32Array> {
   const d = config.data;
-  const c = await loadCorpus({
+  const c = await scanCorpus({
     corpus: d.corpus,
     paths: d.paths,
     valFraction: d.val_fraction,
     testFraction: d.test_fraction,
   });
-  return tok.encode(tok instanceof CharTokenizer ? tok.keepKnown(c.val).text : c.val);
+  const val = await splitText(c, "val"); // only the validation split is read into memory
+  return tok.encode(tok instanceof CharTokenizer ? tok.keepKnown(val).text : val);
 }
 
 function seconds(t0: number): string {

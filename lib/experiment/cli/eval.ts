@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { CharTokenizer } from "../../data/char_tokenizer.ts";
 import { isNamedCorpus } from "../../data/corpora.ts";
-import { loadCorpus } from "../../data/corpus.ts";
+import { loadCorpus, scanCorpus, splitText } from "../../data/corpus.ts";
 import { writeFileAtomic } from "../../io/atomic.ts";
 import { type EvalProgress, evaluateText, type MetricName } from "../evaluate.ts";
 import { writeReport } from "../../report/report.ts";
@@ -143,13 +143,14 @@ async function main(args: string[]): Promise<void> {
       key = `${values.corpus}/all`;
     } else {
       const d = config.data;
-      const c = await loadCorpus({
+      // only the split asked for is read into memory
+      const c = await scanCorpus({
         corpus: d.corpus,
         paths: d.paths,
         valFraction: d.val_fraction,
         testFraction: d.test_fraction,
       });
-      text = split === "val" ? c.val : split === "test" ? c.test : c.train;
+      text = await splitText(c, split);
       if (text === "") {
         throw new Error(
           `${runDir}: the ${split} split is empty` + (split === "test" ? " (data.test_fraction is 0)" : ""),
