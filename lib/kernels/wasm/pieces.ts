@@ -11,6 +11,8 @@ import {
   OP_ADD_VEC,
   OP_ATTN_BWD,
   OP_ATTN_FWD,
+  OP_FLASH_BWD,
+  OP_FLASH_FWD,
   OP_GELU_BWD,
   OP_GELU_FWD,
   OP_GEMM,
@@ -86,7 +88,34 @@ export function runPiece(
       );
       return;
     }
+    // attention jobs (issue 15, point 3)
+    case OP_FLASH_FWD:
+    case OP_FLASH_BWD:
+      sliceKernel(k, op)(A, i0, i0 + len, ctrl[CTRL.Q] + thread * ctrl[CTRL.Q_STRIDE]);
+      return;
     default:
       throw new Error(`kernel pool: unknown job ${op}`);
+  }
+}
+
+// attention jobs (issue 15, point 3)
+
+/** The jobs over (batch, head) slices of an attention descriptor (A = descriptor, Q = scratch, CHUNK = 1). */
+export type SliceOp = typeof OP_ATTN_FWD | typeof OP_ATTN_BWD | typeof OP_FLASH_FWD | typeof OP_FLASH_BWD;
+
+/** The kernel of a slice job: `(desc, h0, h1, scratch)`. */
+export function sliceKernel(
+  k: KernelExports,
+  op: SliceOp,
+): (desc: number, h0: number, h1: number, s: number) => void {
+  switch (op) {
+    case OP_ATTN_FWD:
+      return k.attn_fwd;
+    case OP_ATTN_BWD:
+      return k.attn_bwd;
+    case OP_FLASH_FWD:
+      return k.flash_fwd;
+    case OP_FLASH_BWD:
+      return k.flash_bwd;
   }
 }

@@ -59,3 +59,10 @@ export const OP_SUM_ROWS = 9;
  * LDC = rstd, eps as the float64 at F64.
  */
 export const OP_LN_FWD = 10;
+
+// attention jobs (issue 15, point 3)
+
+/** Job: flash attention forward over (batch, head) slices, laid out like {@link OP_ATTN_FWD}. */
+export const OP_FLASH_FWD = 64;
+/** Job: flash attention backward, laid out like {@link OP_ATTN_FWD}. */
+export const OP_FLASH_BWD = 65;

@@ -2,54 +2,35 @@
 // (AssemblyScript; compiled by `deno task build:wasm`). The slices [h0, h1) of a call are independent, so threads
 // split them. Every product runs on the packed gemm of gemm.ts, reading q, k, v, y and their gradients in place
 // through strides, so the fused q/k/v projection output (B, T, 3C) and the merged output (B, T, C) need no
-// permute. The arguments live in a descriptor of i32 slots (below) at `desc`; pointers are byte offsets, strides
-// are in floats.
+// permute. The arguments live in a descriptor of i32 slots (attn_desc.ts) at `desc`.
 
 import { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 import { exp1, exp4, expInit, hmax, hsum } from "./simd_math";
-
-// Descriptor slots. For each of q, k, v, y: base pointer, batch stride, head stride, row stride. The gradients dq,
-// dk, dv, dy share the strides of q, k, v, y.
-const H: i32 = 0;
-const TQ: i32 = 1;
-const TK: i32 = 2;
-const D: i32 = 3;
-const Q_PTR: i32 = 4;
-const K_PTR: i32 = 8;
-const V_PTR: i32 = 12;
-const Y_PTR: i32 = 16;
-const PROBS: i32 = 20; // (BH, Tq, Tk) contiguous: written by the forward, read by the backward
-const MASK: i32 = 21; // (Tq, Tk) bytes, 1 = may attend
-const KEEP: i32 = 22; // (BH, Tq, Tk) bytes of the dropout mask, or 0 for no dropout
-const SCALE: i32 = 23; // f32
-const KEEP_SCALE: i32 = 24; // f32, 1/(1 − p)
-const DY_PTR: i32 = 25;
-const DQ_PTR: i32 = 26;
-const DK_PTR: i32 = 27;
-const DV_PTR: i32 = 28;
-// i32 ranges derived from the mask: for query row i the keys [rowLo[i], rowHi[i]) hold every allowed one, for key
-// j the queries [colLo[j], colHi[j]); arrays rowLo, rowHi (Tq each), colLo, colHi (Tk each), back to back.
-// Products skip what lies outside them (half of the work under a causal mask).
-const RANGES: i32 = 29;
-
-@inline function slot(desc: usize, s: i32): i32 {
-  return load<i32>(desc + (<usize>s << 2));
-}
-
-@inline function slotf(desc: usize, s: i32): f32 {
-  return load<f32>(desc + (<usize>s << 2));
-}
-
-@inline function round8(n: i32): i32 {
-  return (n + 7) & ~7;
-}
-
-// Byte offset of slice bh of the operand whose slots start at `s` (pointer, batch stride, head stride).
-@inline function slice(desc: usize, s: i32, base: i32, bh: i32): usize {
-  const h = slot(desc, H);
-  const b = bh / h;
-  return <usize>base + ((<usize>b * <usize>slot(desc, s + 1) + <usize>(bh - b * h) * <usize>slot(desc, s + 2)) << 2);
-}
+import {
+  D,
+  DK_PTR,
+  DQ_PTR,
+  DV_PTR,
+  DY_PTR,
+  K_PTR,
+  KEEP,
+  KEEP_SCALE,
+  MASK,
+  maskLanes,
+  PROBS,
+  Q_PTR,
+  RANGES,
+  round8,
+  SCALE,
+  slice,
+  slot,
+  slotf,
+  TK,
+  TQ,
+  unionRange,
+  V_PTR,
+  Y_PTR,
+} from "./attn_desc";
 
 // Per-thread scratch: packed B panels, the A-packing area, and two Tq × Tk work matrices.
 @inline function panelBytes(desc: usize): i32 {
@@ -62,12 +43,6 @@ export function attn_scratch_bytes(desc: usize): i32 {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const packA = (pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15;
   return panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
-}
-
-// Four mask bytes at m as lanes of all-ones (nonzero byte) or zero.
-@inline function maskLanes(m: usize): v128 {
-  const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(m)));
-  return i32x4.ne(w, i32x4.splat(0));
 }
 
 // Row s[0..n) of raw scores → masked softmax of (s · scale), computed on [lo, hi) (which holds every allowed
@@ -183,19 +158,6 @@ function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
     const o = <usize>j << 2;
     store<f32>(g + o, load<f32>(p + o) * (load<f32>(g + o) - dot) * scale);
   }
-}
-
-// The union [lo, hi) of the ranges of rows [i0, i1) (lo ≥ hi when all are empty), packed as lo | hi << 32.
-@inline function unionRange(lo: usize, hi: usize, i0: i32, i1: i32): u64 {
-  let a = i32.MAX_VALUE, b = 0;
-  for (let i = i0; i < i1; i++) {
-    const l = load<i32>(lo + (<usize>i << 2)), h = load<i32>(hi + (<usize>i << 2));
-    if (h > l) {
-      a = min(a, l);
-      b = max(b, h);
-    }
-  }
-  return <u64><u32>a | (<u64><u32>b << 32);
 }
 
 // C[M, N] = A · op(B)ᵀ-style products where row block i of C needs only the columns in the union of its rows'
