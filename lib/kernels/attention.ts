@@ -19,6 +19,7 @@ import {
 import { gemm } from "./matmul.ts";
 import { softmaxBackward } from "./softmax.ts";
 import type { Float } from "./types.ts";
+import { sumRowsParallel } from "./wasm/pool.ts";
 import { OP_ATTN_BWD, OP_ATTN_FWD } from "./wasm/protocol.ts";
 import { wasmKernels } from "./wasm/runtime.ts";
 import { Staging } from "./wasm/staging.ts";
@@ -398,7 +399,7 @@ function scatter(src: Float, dst: Float, L: SliceLayout, d: PackedAttentionDims)
 }
 
 /** The operands of one wasm attention call; q, k, v (and dq, dk, dv) may share one storage. */
-interface WasmOperands {
+export interface WasmOperands {
   q: Float;
   k: Float;
   v: Float;
@@ -413,9 +414,23 @@ interface WasmOperands {
   dv?: Float;
 }
 
-// Runs attn_fwd or attn_bwd: stages the distinct storages in the kernel memory once each, writes the descriptor,
-// splits the slices over the pool, and copies the outputs (y and probs, or dq, dk, dv) back.
-function attentionWasm(
+/** What T5's biased attention adds to a wasm attention call (see `relpos.ts`). */
+export interface BiasOperands {
+  /** (H, Tq, Tk) added to the scaled scores (shared by the batch), or null. */
+  bias: Float32Array | null;
+  /** Per batch row: key j is visible iff j < lengths[b]; null for all keys. */
+  lengths: Int32Array | null;
+  /** Backward: (H, Tq, Tk) into which the bias gradient is added, or null. */
+  dbias: Float32Array | null;
+}
+
+/**
+ * Runs attn_fwd or attn_bwd: stages the distinct storages in the kernel memory once each, writes the descriptor,
+ * splits the slices over the pool, and copies the outputs (y and probs, or dq, dk, dv) back. `extra` adds a
+ * score bias, key lengths and the bias gradient: each slice writes its score gradient, and the batch entries are
+ * then summed into dbias in batch order (the same sums whatever the thread count).
+ */
+export function attentionWasm(
   dir: "fwd" | "bwd",
   d: PackedAttentionDims,
   o: WasmOperands,
@@ -423,6 +438,7 @@ function attentionWasm(
   probs: Float32Array,
   keep: Uint8Array | null,
   keepScale: number,
+  extra: BiasOperands | null = null,
 ): void {
   const kern = wasmKernels()!;
   const st = new Staging(SLOT.COUNT);
@@ -435,6 +451,12 @@ function attentionWasm(
   st.add(ranges, "in");
   if (dir === "fwd" && mask !== null) st.add(mask, "in"); // only the forward reads it
   if (keep !== null) st.add(keep, "in");
+  const bias = extra?.bias ?? null, lengths = extra?.lengths ?? null;
+  const dbias = dir === "bwd" ? extra?.dbias ?? null : null, n = d.H * d.Tq * d.Tk;
+  if (bias !== null) st.add(bias, "in");
+  if (lengths !== null) st.add(lengths, "in");
+  if (dbias !== null) st.add(dbias, "inout");
+  const dsArea = dbias === null ? -1 : st.reserve(d.BH * d.Tq * d.Tk * 4);
   const call = commitSlices(st, d, kern.attn_scratch_bytes);
   setLayout(call, SLOT.Q, o.q, o.qL);
   setLayout(call, SLOT.K, o.k, o.kL);
@@ -451,5 +473,11 @@ function attentionWasm(
     const at = (a: Float, L: SliceLayout) => call.ptr(a as Float32Array) + L.offset * 4;
     desc.set([at(o.y, o.yL), at(o.dq!, o.qL), at(o.dk!, o.kL), at(o.dv!, o.vL)], SLOT.DY);
   }
-  runSlices(dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD, call, d);
+  if (bias !== null) desc[SLOT.BIAS] = call.ptr(bias);
+  if (lengths !== null) desc[SLOT.LENGTHS] = call.ptr(lengths);
+  if (dbias !== null) desc[SLOT.DS] = call.at(dsArea);
+  const reduce = dbias === null
+    ? undefined
+    : () => sumRowsParallel(d.BH / d.H, n, call.at(dsArea), call.ptr(dbias));
+  runSlices(dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD, call, d, reduce);
 }

@@ -138,8 +138,12 @@ export function setLayout(call: StagedCall, s: number, a: Float, L: SliceLayout)
   call.desc.set([call.ptr(a as Float32Array) + L.offset * 4, L.batch, L.head, L.row], s);
 }
 
-/** Runs the kernel `op` over the BH slices of a staged call (split over the pool), then copies the outputs back. */
-export function runSlices(op: SliceOp, call: StagedCall, d: SliceDims): void {
+/**
+ * Runs the kernel `op` over the BH slices of a staged call (split over the pool), then `after` (work on the
+ * staged results, e.g. a reduction), then copies the outputs back.
+ */
+export function runSlices(op: SliceOp, call: StagedCall, d: SliceDims, after?: () => void): void {
   attentionParallel(op, call.base, d.BH, call.scratch, call.stride, d.BH * d.Tq * d.Tk * d.D);
+  after?.();
   call.finish();
 }

@@ -7,14 +7,18 @@
 import { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 import { exp1, exp4, expInit, hmax, hsum } from "./simd_math";
 import {
+  BIAS,
   D,
   DK_PTR,
   DQ_PTR,
+  DS,
   DV_PTR,
   DY_PTR,
+  H,
   K_PTR,
   KEEP,
   KEEP_SCALE,
+  LENGTHS,
   MASK,
   maskLanes,
   PROBS,
@@ -22,6 +26,7 @@ import {
   RANGES,
   round8,
   SCALE,
+  scaleRow,
   slice,
   slot,
   slotf,
@@ -45,34 +50,37 @@ export function attn_scratch_bytes(desc: usize): i32 {
   return panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
 }
 
-// Row s[0..n) of raw scores → masked softmax of (s · scale), computed on [lo, hi) (which holds every allowed
-// entry; outside it the row is set to zero); a row with no allowed entry becomes all zero.
-function softmaxRange(s: usize, m: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
+// Row s[0..n) of raw scores → masked softmax of (s · scale + bias), computed on [lo, hi) (which holds every
+// allowed entry; outside it the row is set to zero); a row with no allowed entry becomes all zero. bias: the
+// row's n floats, or 0 for none.
+function softmaxRange(s: usize, m: usize, lo: i32, hi: i32, n: i32, scale: f32, bias: usize): void {
   if (hi <= lo) {
     memory.fill(s, 0, <usize>n << 2);
     return;
   }
   memory.fill(s, 0, <usize>lo << 2);
   memory.fill(s + (<usize>hi << 2), 0, <usize>(n - hi) << 2);
-  softmaxRow(s + (<usize>lo << 2), m + <usize>lo, hi - lo, scale);
+  softmaxRow(s + (<usize>lo << 2), m + <usize>lo, hi - lo, scale, bias != 0 ? bias + (<usize>lo << 2) : 0);
 }
 
-// Row s[0..n) of raw scores → masked softmax of (s · scale); a row with no allowed entry becomes all zero.
-function softmaxRow(s: usize, m: usize, n: i32, scale: f32): void {
+// Row s[0..n) of raw scores → masked softmax of (s · scale + bias); a row with no allowed entry becomes all zero.
+function softmaxRow(s: usize, m: usize, n: i32, scale: f32, bias: usize): void {
   const n4 = n & ~3;
   const ninf = f32x4.splat(-Infinity);
   const sc = f32x4.splat(scale);
   let mv = ninf;
   for (let j = 0; j < n4; j += 4) {
     const p = s + (<usize>j << 2);
-    const v = f32x4.mul(v128.load(p), sc);
+    let v = f32x4.mul(v128.load(p), sc);
+    if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>j << 2)));
     v128.store(p, v);
     mv = f32x4.max(mv, v128.bitselect(v, ninf, maskLanes(m + <usize>j)));
   }
   let mx = hmax(mv);
   for (let j = n4; j < n; j++) {
     const p = s + (<usize>j << 2);
-    const v = load<f32>(p) * scale;
+    let v = load<f32>(p) * scale;
+    if (bias != 0) v += load<f32>(bias + (<usize>j << 2));
     store<f32>(p, v);
     if (load<u8>(m + <usize>j) != 0 && v > mx) mx = v;
   }
@@ -229,7 +237,11 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   const tt = <usize>tq * <usize>tk;
+  const nh = slot(desc, H), bias = <usize>slot(desc, BIAS), lengths = <usize>slot(desc, LENGTHS);
   for (let bh = h0; bh < h1; bh++) {
+    const b = bh / nh;
+    const len = lengths != 0 ? load<i32>(lengths + (<usize>b << 2)) : tk;
+    const biasH = bias != 0 ? bias + ((<usize>(bh - b * nh) * tt) << 2) : 0;
     const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
     const kp = slice(desc, K_PTR, slot(desc, K_PTR), bh);
     const vp = slice(desc, V_PTR, slot(desc, V_PTR), bh);
@@ -239,8 +251,8 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     productColumns(tq, tk, d, qp, ldq, P, S, tk, Qa, rowLo, rowHi);
     for (let i = 0; i < tq; i++) {
       const o = <usize>i * <usize>tk;
-      const lo = load<i32>(rowLo + (<usize>i << 2)), hi = load<i32>(rowHi + (<usize>i << 2));
-      softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale);
+      const lo = load<i32>(rowLo + (<usize>i << 2)), hi = min(len, load<i32>(rowHi + (<usize>i << 2)));
+      softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale, biasH != 0 ? biasH + (o << 2) : 0);
     }
     let A = S;
     if (keep != 0) {
@@ -265,6 +277,7 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
   const colLo = rowHi + (<usize>tq << 2), colHi = colLo + (<usize>tk << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
+  const ds = <usize>slot(desc, DS);
   for (let bh = h0; bh < h1; bh++) {
     const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
     const kp = slice(desc, K_PTR, slot(desc, K_PTR), bh);
@@ -290,7 +303,14 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     for (let i = 0; i < tq; i++) {
       const o = (<usize>i * <usize>tk) << 2;
       const lo = load<i32>(rowLo + (<usize>i << 2)), hi = load<i32>(rowHi + (<usize>i << 2));
-      softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, scale);
+      if (ds == 0) {
+        softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, scale);
+        continue;
+      }
+      // the score gradient before the scale is the bias gradient of this slice
+      softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, 1);
+      memory.copy(ds + ((<usize>bh * tt) << 2) + o, W2 + o, <usize>tk << 2);
+      scaleRow(W2 + o, tk, scale);
     }
     // dq = dS · k, dk = dSᵀ · q
     pack_b(d, tk, kp, ldk, P);

@@ -1,5 +1,5 @@
-// The descriptor shared by the attention kernels (attention.ts, flash.ts): i32 slots at `desc`; pointers are byte
-// offsets, strides are in floats. For each of q, k, v, y: base pointer, batch stride, head stride, row stride; the
+// The descriptor shared by the attention kernels (attention.ts, flash.ts), and their small helpers: i32 slots at
+// `desc`; pointers are byte offsets, strides are in floats. For each of q, k, v, y: base pointer, batch stride, head stride, row stride; the
 // gradients dq, dk, dv, dy share the strides of q, k, v, y. A kernel reads only the slots it needs.
 
 export const H: i32 = 0;
@@ -67,4 +67,18 @@ export const DESC_SLOTS: i32 = 36;
     }
   }
   return <u64><u32>a | (<u64><u32>b << 32);
+}
+
+// y[0..n) *= a.
+export function scaleRow(y: usize, n: i32, a: f32): void {
+  const n4 = n & ~3;
+  const av = f32x4.splat(a);
+  for (let j = 0; j < n4; j += 4) {
+    const p = y + (<usize>j << 2);
+    v128.store(p, f32x4.mul(v128.load(p), av));
+  }
+  for (let j = n4; j < n; j++) {
+    const p = y + (<usize>j << 2);
+    store<f32>(p, load<f32>(p) * a);
+  }
 }

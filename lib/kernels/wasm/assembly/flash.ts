@@ -21,6 +21,7 @@ import {
   RANGES,
   round8,
   SCALE,
+  scaleRow,
   slice,
   slot,
   slotf,
@@ -61,20 +62,6 @@ export function flash_scratch_bytes(desc: usize): i32 {
 // Zeroes `rows` rows of d floats, ld floats apart.
 function zeroRows(p: usize, ld: i32, rows: i32, d: i32): void {
   for (let r = 0; r < rows; r++) memory.fill(p + ((<usize>r * <usize>ld) << 2), 0, <usize>d << 2);
-}
-
-// y[0..d) *= a.
-function scaleRow(y: usize, d: i32, a: f32): void {
-  const d4 = d & ~3;
-  const av = f32x4.splat(a);
-  for (let j = 0; j < d4; j += 4) {
-    const p = y + (<usize>j << 2);
-    v128.store(p, f32x4.mul(v128.load(p), av));
-  }
-  for (let j = d4; j < d; j++) {
-    const p = y + (<usize>j << 2);
-    store<f32>(p, load<f32>(p) * a);
-  }
 }
 
 // One row of a score tile in the forward: s[0..n) raw scores → exp(s·scale − m') for the allowed entries (0 for
