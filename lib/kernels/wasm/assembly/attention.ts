@@ -37,7 +37,7 @@ import {
   Y_PTR,
 } from "./attn_desc";
 
-// Per-thread scratch: packed B panels, the A-packing area, and two Tq × Tk work matrices.
+// Per-thread scratch: two areas of packed B panels, the A-packing area, and two Tq × Tk work matrices.
 @inline function panelBytes(desc: usize): i32 {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   return max(d * round8(tk), max(tq, tk) * round8(d)) << 2;
@@ -47,7 +47,7 @@ import {
 export function attn_scratch_bytes(desc: usize): i32 {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const packA = (pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15;
-  return panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
+  return 2 * panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
 }
 
 // Row s[0..n) of raw scores → masked softmax of (s · scale + bias), computed on [lo, hi) (which holds every
@@ -168,10 +168,12 @@ function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
   }
 }
 
-// C[M, N] = A · op(B)ᵀ-style products where row block i of C needs only the columns in the union of its rows'
-// ranges: B is packed (pack_bt of an (N, K) operand) once, each block of 6 rows runs on its own column span.
+// Rows [r0, r1) of C[M, N] = A · op(B)ᵀ-style products where row block i of C needs only the columns in the union
+// of its rows' ranges: B is packed (pack_bt of an (N, K) operand) once, each block of 6 rows runs on its own column
+// span. r0 is a multiple of 6.
 function productColumns(
-  M: i32,
+  r0: i32,
+  r1: i32,
   N: i32,
   K: i32,
   A: usize,
@@ -183,8 +185,8 @@ function productColumns(
   lo: usize,
   hi: usize,
 ): void {
-  for (let i = 0; i < M; i += 6) {
-    const i1 = min(M, i + 6);
+  for (let i = r0; i < r1; i += 6) {
+    const i1 = min(r1, i + 6);
     const r = unionRange(lo, hi, i, i1);
     const a = <i32>(r & 0xffffffff), b = <i32>(r >> 32);
     if (b <= a) continue;
@@ -193,10 +195,12 @@ function productColumns(
   }
 }
 
-// C[M, N] = op(A) · B where row block i of C only needs depth [lo, hi) (the union of its rows' ranges): B (K × N)
-// is packed once; blocks with an empty range get zero rows. transA as in gemm_rows (A stored (K, M) when set).
+// Rows [r0, r1) of C[M, N] = op(A) · B where row block i of C only needs depth [lo, hi) (the union of its rows'
+// ranges): B (K × N) is packed once; blocks with an empty range get zero rows. transA as in gemm_rows (A stored
+// (K, M) when set). r0 is a multiple of 6.
 function productDepth(
-  M: i32,
+  r0: i32,
+  r1: i32,
   N: i32,
   K: i32,
   A: usize,
@@ -209,8 +213,8 @@ function productDepth(
   lo: usize,
   hi: usize,
 ): void {
-  for (let i = 0; i < M; i += 6) {
-    const i1 = min(M, i + 6);
+  for (let i = r0; i < r1; i += 6) {
+    const i1 = min(r1, i + 6);
     const r = unionRange(lo, hi, i, i1);
     let a = <i32>(r & 0xffffffff), b = <i32>(r >> 32);
     if (b <= a) {
@@ -223,20 +227,23 @@ function productDepth(
 }
 
 /**
- * Forward for slices [h0, h1): probs = softmax(mask(q·kᵀ·scale)) (saved), y = dropout(probs) · v.
+ * Forward for slices [h0, h1): probs = softmax(mask(q·kᵀ·scale + bias)) (saved), y = dropout(probs) · v, fused:
+ * one pass per block of rows. Key j of batch row b is masked out from lengths[b] on when LENGTHS is set.
  * `scratch` is this thread's area of attn_scratch_bytes(desc) bytes.
  */
 export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   expInit();
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const P = scratch;
-  const Qa = P + <usize>panelBytes(desc);
+  const Qa = P + 2 * <usize>panelBytes(desc);
   const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
   const scale = slotf(desc, SCALE), ks = slotf(desc, KEEP_SCALE);
   const keep = slot(desc, KEEP), mask = <usize>slot(desc, MASK);
   const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   const tt = <usize>tq * <usize>tk;
+  const PV = P + <usize>panelBytes(desc);
+  const rb = max(6, (8192 / tk) / 6 * 6); // rows per block: their scores stay within 32 KiB
   const nh = slot(desc, H), bias = <usize>slot(desc, BIAS), lengths = <usize>slot(desc, LENGTHS);
   for (let bh = h0; bh < h1; bh++) {
     const b = bh / nh;
@@ -247,20 +254,26 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     const vp = slice(desc, V_PTR, slot(desc, V_PTR), bh);
     const yp = slice(desc, Y_PTR, slot(desc, Y_PTR), bh);
     const S = <usize>slot(desc, PROBS) + ((<usize>bh * tt) << 2);
+    const kb = <usize>keep + <usize>bh * tt;
     pack_bt(tk, d, kp, ldk, P);
-    productColumns(tq, tk, d, qp, ldq, P, S, tk, Qa, rowLo, rowHi);
-    for (let i = 0; i < tq; i++) {
-      const o = <usize>i * <usize>tk;
-      const lo = load<i32>(rowLo + (<usize>i << 2)), hi = min(len, load<i32>(rowHi + (<usize>i << 2)));
-      softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale, biasH != 0 ? biasH + (o << 2) : 0);
+    pack_b(d, tk, vp, ldv, PV);
+    // one pass per block of rows: scores, softmax, dropout and · v while the block's scores are in cache
+    for (let i0 = 0; i0 < tq; i0 += rb) {
+      const i1 = min(tq, i0 + rb);
+      productColumns(i0, i1, tk, d, qp, ldq, P, S, tk, Qa, rowLo, rowHi);
+      for (let i = i0; i < i1; i++) {
+        const o = <usize>i * <usize>tk;
+        const lo = load<i32>(rowLo + (<usize>i << 2)), hi = min(len, load<i32>(rowHi + (<usize>i << 2)));
+        softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale, biasH != 0 ? biasH + (o << 2) : 0);
+      }
+      let A = S;
+      if (keep != 0) {
+        const o = <usize>i0 * <usize>tk;
+        dropout(S + (o << 2), kb + o, W1 + (o << 2), (i1 - i0) * tk, ks);
+        A = W1;
+      }
+      productDepth(i0, i1, d, tk, A, tk, 0, PV, yp, ldy, Qa, rowLo, rowHi);
     }
-    let A = S;
-    if (keep != 0) {
-      dropout(S, <usize>keep + <usize>bh * tt, W1, <i32>tt, ks);
-      A = W1;
-    }
-    pack_b(d, tk, vp, ldv, P);
-    productDepth(tq, d, tk, A, tk, 0, P, yp, ldy, Qa, rowLo, rowHi);
   }
 }
 
@@ -268,7 +281,7 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
 export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const P = scratch;
-  const Qa = P + <usize>panelBytes(desc);
+  const Qa = P + 2 * <usize>panelBytes(desc);
   const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
   const tt = <usize>tq * <usize>tk;
   const W2 = W1 + (((tt << 2) + 15) & ~15);
@@ -295,10 +308,10 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     }
     // dv = Pdᵀ · dy (key j only gathers the queries that may attend to it)
     pack_b(d, tq, dyp, ldy, P);
-    productDepth(tk, d, tq, Pd, tk, 1, P, dvp, ldv, Qa, colLo, colHi);
+    productDepth(0, tk, d, tq, Pd, tk, 1, P, dvp, ldv, Qa, colLo, colHi);
     // dP = dy · vᵀ, back through dropout and the softmax (→ dS, scaled)
     pack_bt(tk, d, vp, ldv, P);
-    productColumns(tq, tk, d, dyp, ldy, P, W2, tk, Qa, rowLo, rowHi);
+    productColumns(0, tq, tk, d, dyp, ldy, P, W2, tk, Qa, rowLo, rowHi);
     if (keep != 0) dropout(W2, kb, W2, <i32>tt, ks);
     for (let i = 0; i < tq; i++) {
       const o = (<usize>i * <usize>tk) << 2;
@@ -314,8 +327,8 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     }
     // dq = dS · k, dk = dSᵀ · q
     pack_b(d, tk, kp, ldk, P);
-    productDepth(tq, d, tk, W2, tk, 0, P, dqp, ldq, Qa, rowLo, rowHi);
+    productDepth(0, tq, d, tk, W2, tk, 0, P, dqp, ldq, Qa, rowLo, rowHi);
     pack_b(d, tq, qp, ldq, P);
-    productDepth(tk, d, tq, W2, tk, 1, P, dkp, ldk, Qa, colLo, colHi);
+    productDepth(0, tk, d, tq, W2, tk, 1, P, dkp, ldk, Qa, colLo, colHi);
   }
 }
