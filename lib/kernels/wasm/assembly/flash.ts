@@ -1,9 +1,11 @@
 // Flash attention, forward and backward, one (batch, head) slice at a time (AssemblyScript; compiled by
 // `deno task build:wasm`): tiles of `tile` queries × round8(tile) keys, an online softmax in the forward (a
 // running row maximum and sum, the output rescaled as each key tile arrives), and only the output and each row's
-// log-sum-exp kept; the backward recomputes the probabilities tile by tile from it. Self-attention: Tq = Tk = T.
-// Operands are read in place through the strides of the descriptor (attn_desc.ts), like attention.ts; the
-// products run on the packed gemm, with every operand packed once per slice (O(T·D) scratch, never T × T).
+// log-sum-exp kept; the backward recomputes the probabilities from it one strip of keys at a time (a key tile ×
+// the queries that may see it, so the key gradients come out of one long product each). Self-attention:
+// Tq = Tk = T. Operands are read in place through the strides of the descriptor (attn_desc.ts), like
+// attention.ts; the products run on the packed gemm, with every operand packed once per slice (O(T·D) scratch,
+// O(T·tile) per strip, never T × T).
 
 import { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 import { exp1, exp4, expInit, hmax, hsum, log64 } from "./simd_math";
@@ -41,14 +43,15 @@ import {
   return (n + 15) & ~15;
 }
 
-// The per-thread scratch: five packed operands, the A-packing area, two tiles, and row values: the backward's Δ
-// (T), the forward's running maximum and sum (tile each).
-@inline function packABytes(d: i32, tile: i32): usize {
-  return align16(<usize>pack_a_bytes(max(d, round8(tile))));
+// The per-thread scratch: five packed operands, the A-packing area (depths up to D, T and a key tile), two tiles of
+// the forward or strips of the backward (T rows, or a tile's when larger, × a key tile), and row values: the
+// backward's Δ (T), the forward's running maximum and sum (tile each).
+@inline function packABytes(t: i32, d: i32, tile: i32): usize {
+  return align16(<usize>pack_a_bytes(max(max(d, t), round8(tile))));
 }
 
-@inline function tileBytes(tile: i32): usize {
-  return align16(<usize>(tile * round8(tile)) << 2);
+@inline function tileBytes(t: i32, tile: i32): usize {
+  return align16(<usize>(max(t, tile) * round8(tile)) << 2);
 }
 
 /** Bytes of scratch one thread needs for flash_fwd / flash_bwd with this descriptor (a multiple of 16). */
@@ -56,7 +59,7 @@ export function flash_scratch_bytes(desc: usize): i32 {
   const t = slot(desc, TQ), d = slot(desc, D), tile = slot(desc, TILE);
   const panels: usize = panelBytes(t, d) * 5;
   const rows: usize = align16(<usize>max(t, 2 * tile) << 2);
-  return <i32>(panels + packABytes(d, tile) + tileBytes(tile) * 2 + rows);
+  return <i32>(panels + packABytes(t, d, tile) + tileBytes(t, tile) * 2 + rows);
 }
 
 // Zeroes `rows` rows of d floats, ld floats apart.
@@ -131,8 +134,8 @@ export function flash_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const pb = panelBytes(t, d);
   const PK = scratch, PV = PK + pb;
   const Qa = scratch + pb * 5;
-  const S = Qa + packABytes(d, br);
-  const stats = S + tileBytes(br) * 2; // running maximum and sum of the tile's rows (br each)
+  const S = Qa + packABytes(t, d, br);
+  const stats = S + tileBytes(t, br) * 2; // running maximum and sum of the tile's rows (br each)
   const scale = slotf(desc, SCALE), mask = <usize>slot(desc, MASK);
   const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>t << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
@@ -232,19 +235,20 @@ function dot(a: usize, b: usize, d: i32): f32 {
 
 /**
  * Backward for slices [h0, h1): writes (overwrites) dq, dk, dv from dy, the forward's output y and log-sum-exp,
- * recomputing the probabilities tile by tile: P = exp(S − L); dV += Pᵀ dY; dP = dY Vᵀ; dS = P ⊙ (dP − Δ) with
- * Δ = rowsum(dY ⊙ Y); dQ += dS K·scale; dK += dSᵀ Q·scale.
+ * recomputing the probabilities one strip of keys at a time (a key tile × the queries that may see it):
+ * P = exp(S − L); dV_j = Pᵀ dY; dP = dY V_jᵀ; dS = P ⊙ (dP − Δ) with Δ = rowsum(dY ⊙ Y); dK_j = dSᵀ Q·scale;
+ * dQ += dS K_j·scale. A strip spans every query row, so dK_j and dV_j come out of one product each.
  */
 export function flash_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   expInit();
-  const t = slot(desc, TQ), d = slot(desc, D), br = slot(desc, TILE), bc = round8(br);
+  const t = slot(desc, TQ), d = slot(desc, D), bc = round8(slot(desc, TILE));
   const pb = panelBytes(t, d);
   const PKt = scratch, PVt = PKt + pb, PdY = PVt + pb, PQ = PdY + pb, PK = PQ + pb;
   const Qa = PK + pb;
-  const S = Qa + packABytes(d, br), W = S + tileBytes(br);
-  const delta = W + tileBytes(br);
+  const S = Qa + packABytes(t, d, bc), W = S + tileBytes(t, bc);
+  const delta = W + tileBytes(t, bc);
   const scale = slotf(desc, SCALE), mask = <usize>slot(desc, MASK);
-  const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>t << 2);
+  const colLo = <usize>slot(desc, RANGES) + (<usize>t << 3), colHi = colLo + (<usize>t << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   for (let bh = h0; bh < h1; bh++) {
     const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
@@ -266,33 +270,35 @@ export function flash_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     pack_b(d, t, qp, ldq, PQ);
     pack_b(d, t, kp, ldk, PK);
     zeroRows(dqp, ldq, t, d);
-    zeroRows(dkp, ldk, t, d);
-    zeroRows(dvp, ldv, t, d);
-    for (let i0 = 0; i0 < t; i0 += br) {
-      const rows = min(br, t - i0);
-      const qi = qp + ((<usize>i0 * <usize>ldq) << 2), dyi = dyp + ((<usize>i0 * <usize>ldy) << 2);
-      const dqi = dqp + ((<usize>i0 * <usize>ldq) << 2);
-      const range = unionRange(rowLo, rowHi, i0, i0 + rows);
-      const lo = <i32>(range & 0xffffffff), hi = <i32>(range >> 32);
-      for (let j0 = lo & ~7; j0 < hi; j0 += bc) {
-        const cols = min(bc, hi - j0);
-        gemm_rows(cols, d, qi, ldq, 0, PKt + <usize>(j0 >> 3) * (<usize>d << 5), d, S, bc, 0, Qa, 0, rows);
-        for (let r = 0; r < rows; r++) {
-          const mr = mask + <usize>(i0 + r) * <usize>t + <usize>j0;
-          probRow(S + ((<usize>r * <usize>bc) << 2), mr, cols, scale, load<f64>(lse + (<usize>(i0 + r) << 3)));
-        }
-        // dV_j += Pᵀ dY_i
-        gemm_rows(d, rows, S, bc, 1, PdY + (<usize>i0 << 5), t, dvp + ((<usize>j0 * <usize>ldv) << 2), ldv, 1, Qa, 0, cols);
-        // dP = dY_i V_jᵀ → dS
-        gemm_rows(cols, d, dyi, ldy, 0, PVt + <usize>(j0 >> 3) * (<usize>d << 5), d, W, bc, 0, Qa, 0, rows);
-        for (let r = 0; r < rows; r++) {
-          const o = (<usize>r * <usize>bc) << 2;
-          dsRow(S + o, W + o, cols, load<f32>(delta + (<usize>(i0 + r) << 2)), scale);
-        }
-        // dQ_i += dS K_j; dK_j += dSᵀ Q_i
-        gemm_rows(d, cols, W, bc, 0, PK + (<usize>j0 << 5), t, dqi, ldq, 1, Qa, 0, rows);
-        gemm_rows(d, rows, W, bc, 1, PQ + (<usize>i0 << 5), t, dkp + ((<usize>j0 * <usize>ldk) << 2), ldk, 1, Qa, 0, cols);
+    for (let j0 = 0; j0 < t; j0 += bc) {
+      const cols = min(bc, t - j0);
+      const dkj = dkp + ((<usize>j0 * <usize>ldk) << 2), dvj = dvp + ((<usize>j0 * <usize>ldv) << 2);
+      // the queries that may see a key of this tile
+      const range = unionRange(colLo, colHi, j0, j0 + cols);
+      const qa = <i32>(range & 0xffffffff), qb = <i32>(range >> 32);
+      if (qb <= qa) {
+        zeroRows(dkj, ldk, cols, d);
+        zeroRows(dvj, ldv, cols, d);
+        continue;
       }
+      const rows = qb - qa;
+      const qi = qp + ((<usize>qa * <usize>ldq) << 2), dyi = dyp + ((<usize>qa * <usize>ldy) << 2);
+      gemm_rows(cols, d, qi, ldq, 0, PKt + <usize>(j0 >> 3) * (<usize>d << 5), d, S, bc, 0, Qa, 0, rows);
+      for (let r = 0; r < rows; r++) {
+        const mr = mask + <usize>(qa + r) * <usize>t + <usize>j0;
+        probRow(S + ((<usize>r * <usize>bc) << 2), mr, cols, scale, load<f64>(lse + (<usize>(qa + r) << 3)));
+      }
+      // dV_j = Pᵀ dY
+      gemm_rows(d, rows, S, bc, 1, PdY + (<usize>qa << 5), t, dvj, ldv, 0, Qa, 0, cols);
+      // dP = dY V_jᵀ → dS
+      gemm_rows(cols, d, dyi, ldy, 0, PVt + <usize>(j0 >> 3) * (<usize>d << 5), d, W, bc, 0, Qa, 0, rows);
+      for (let r = 0; r < rows; r++) {
+        const o = (<usize>r * <usize>bc) << 2;
+        dsRow(S + o, W + o, cols, load<f32>(delta + (<usize>(qa + r) << 2)), scale);
+      }
+      // dK_j = dSᵀ Q; dQ += dS K_j
+      gemm_rows(d, rows, W, bc, 1, PQ + (<usize>qa << 5), t, dkj, ldk, 0, Qa, 0, cols);
+      gemm_rows(d, cols, W, bc, 0, PK + (<usize>j0 << 5), t, dqp + ((<usize>qa * <usize>ldq) << 2), ldq, 1, Qa, 0, rows);
     }
   }
 }
