@@ -243,7 +243,7 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   const tt = <usize>tq * <usize>tk;
   const PV = P + <usize>panelBytes(desc);
-  const rb = max(6, (8192 / tk) / 6 * 6); // rows per block: their scores stay within 32 KiB
+  const rb = max(6, (65536 / tk) / 6 * 6); // rows per block: their scores stay within 256 KiB
   const nh = slot(desc, H), bias = <usize>slot(desc, BIAS), lengths = <usize>slot(desc, LENGTHS);
   for (let bh = h0; bh < h1; bh++) {
     const b = bh / nh;
