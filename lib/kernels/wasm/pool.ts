@@ -199,8 +199,8 @@ export function gemmRowsParallel(j: GemmRowsJob): void {
 }
 
 /**
- * Runs attention over `slices` (batch·head) slices split over the pool: `op` is a slice job (OP_ATTN_FWD, …), `desc`
- * the descriptor's byte pointer, `scratch` the first of `threads` scratch areas `stride` bytes apart.
+ * Runs attention over `slices` (batch·head) slices split over the pool: `op` is a slice job (OP_ATTN_FWD, …),
+ * `desc` the descriptor's byte pointer, `scratch` the first of `threads` scratch areas `stride` bytes apart.
  */
 export function attentionParallel(
   op: SliceOp,
