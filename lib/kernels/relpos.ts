@@ -194,7 +194,8 @@ export function biasedAttentionForward(
 /**
  * The backward of {@link biasedAttentionForward} from the output gradient g and the forward's probs (same
  * lengths, keep and ks): dq, dk, dv (zero on entry) and, when db is not null, the bias gradient db (H, Tq, Tk),
- * added into.
+ * added into. Passing the forward's mask `md` lets the WASM kernel skip the blocked part of the products (the
+ * loops skip the zero probabilities anyway).
  */
 export function biasedAttentionBackward(
   qd: Float,
@@ -210,11 +211,12 @@ export function biasedAttentionBackward(
   dims: BiasedAttentionDims,
   keep: Uint8Array | null,
   ks: number,
+  md: Uint8Array | null = null,
 ): void {
   if (useWasm(qd)) {
     const o = { ...operands(qd, kd, vd, g, dims), dq, dk, dv };
     const bias = { bias: null, lengths, dbias: db as Float32Array | null };
-    attentionWasm("bwd", packed(dims), o, null, probs as Float32Array, keep, ks, bias);
+    attentionWasm("bwd", packed(dims), o, md, probs as Float32Array, keep, ks, bias);
     return;
   }
   const { B, H, Tq, Tk, D, scale } = dims;
