@@ -57,6 +57,13 @@ export const ATTN_FWD_NAME = `attention fwd BH=${ATTN.BH} T=${ATTN.T} D=${ATTN.D
 /** Bench name of the attention backward case. */
 export const ATTN_BWD_NAME = `attention bwd BH=${ATTN.BH} T=${ATTN.T} D=${ATTN.D}`;
 
+/** Heads of the attention shape (B = BH / heads): the packed layout of flash attention needs them. */
+export const ATTN_HEADS = 4;
+/** Bench name of the flash attention forward case (the attention shape, packed qkv (B, T, 3C)). */
+export const FLASH_FWD_NAME = `flash fwd B=${ATTN.BH / ATTN_HEADS} H=${ATTN_HEADS} T=${ATTN.T} D=${ATTN.D}`;
+/** Bench name of the flash attention backward case. */
+export const FLASH_BWD_NAME = `flash bwd B=${ATTN.BH / ATTN_HEADS} H=${ATTN_HEADS} T=${ATTN.T} D=${ATTN.D}`;
+
 /** FLOPs (multiply and add counted separately) of one gemm. */
 export function gemmFlops(c: GemmCase): number {
   return 2 * c.M * c.N * c.K;
@@ -88,6 +95,9 @@ export function flopsByName(): Map<string, number> {
   for (const c of GEMM_CASES) m.set(c.name, gemmFlops(c));
   m.set(ATTN_FWD_NAME, attentionFlops("fwd"));
   m.set(ATTN_BWD_NAME, attentionFlops("bwd"));
+  // flash: the same products, and the backward recomputes the scores (5 products instead of 4)
+  m.set(FLASH_FWD_NAME, attentionFlops("fwd"));
+  m.set(FLASH_BWD_NAME, (attentionFlops("bwd") * 5) / 4);
   return m;
 }
 

@@ -33,6 +33,7 @@
 import { attentionBackward, type AttentionDims, attentionForward } from "../lib/kernels/attention.ts";
 import { availableBackends, type BackendName, setBackend } from "../lib/kernels/backend.ts";
 import { blasUnavailableReason } from "../lib/kernels/blas.ts";
+import { flashAttentionBackward, flashAttentionForward } from "../lib/kernels/flash.ts";
 import { geluBackward, geluForward } from "../lib/kernels/gelu.ts";
 import { layerNormBackward, layerNormForward } from "../lib/kernels/layernorm.ts";
 import { gemm } from "../lib/kernels/matmul.ts";
@@ -41,11 +42,15 @@ import { crossEntropyBackward, crossEntropyForward } from "../lib/kernels/softma
 import { setThreads } from "../lib/kernels/wasm/pool.ts";
 import { residentFloat32 } from "../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../lib/random.ts";
+import { FLASH_TILE } from "../lib/tensor/ops/flash.ts";
 import {
   ATTN,
   ATTN_BWD_NAME,
   ATTN_FWD_NAME,
+  ATTN_HEADS,
   benchName,
+  FLASH_BWD_NAME,
+  FLASH_FWD_NAME,
   GEMM_CASES,
   type GemmCase,
   N_EMBD,
@@ -200,6 +205,29 @@ for (const pass of ["fwd", "bwd"] as const) {
   for (const v of VARIANTS) {
     kernelBench("attention", pass === "fwd" ? ATTN_FWD_NAME : ATTN_BWD_NAME, v, (alloc, rng) => {
       const small = attentionRunners(1, alloc, rng), full = attentionRunners(ATTN.BH, alloc, rng);
+      return { small: small[pass], run: full[pass] };
+    }, 10);
+  }
+}
+
+// ---- flash attention: the same shape, packed qkv (B, T, 3C) with C = heads · D, causal mask ----
+
+function flashRunners(B: number, alloc: Alloc, rng: Rng): { fwd: () => void; bwd: () => void } {
+  const { T, D } = ATTN, H = ATTN_HEADS, C = H * D;
+  const x = randnIn(alloc, B * T * 3 * C, rng), dy = randnIn(alloc, B * T * C, rng);
+  const y = alloc(B * T * C), dx = alloc(B * T * 3 * C), lse = new Float64Array(B * H * T);
+  const mask = new Uint8Array(T * T);
+  for (let i = 0; i < T; i++) mask.fill(1, i * T, i * T + i + 1);
+  const fwd = () => flashAttentionForward(x, mask, y, lse, B, T, H, D, FLASH_TILE);
+  fwd(); // y and lse for the backward pass
+  const bwd = () => flashAttentionBackward(x, y, dy, lse, mask, dx, B, T, H, D, FLASH_TILE);
+  return { fwd, bwd };
+}
+
+for (const pass of ["fwd", "bwd"] as const) {
+  for (const v of VARIANTS) {
+    kernelBench("attention", pass === "fwd" ? FLASH_FWD_NAME : FLASH_BWD_NAME, v, (alloc, rng) => {
+      const small = flashRunners(1, alloc, rng), full = flashRunners(ATTN.BH / ATTN_HEADS, alloc, rng);
       return { small: small[pass], run: full[pass] };
     }, 10);
   }

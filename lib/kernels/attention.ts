@@ -6,13 +6,23 @@
  *
  * @module
  */
-import { getBackend } from "./backend.ts";
+import {
+  commitSlices,
+  headsLayout,
+  maskRanges,
+  runSlices,
+  setLayout,
+  type SliceLayout,
+  SLOT,
+  useWasm,
+} from "./attention_wasm.ts";
 import { gemm } from "./matmul.ts";
 import { softmaxBackward } from "./softmax.ts";
 import type { Float } from "./types.ts";
-import { attentionParallel, getThreads } from "./wasm/pool.ts";
+import { sumRowsParallel } from "./wasm/pool.ts";
 import { OP_ATTN_BWD, OP_ATTN_FWD } from "./wasm/protocol.ts";
-import { residentAddress, wasmAvailable, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
+import { wasmKernels } from "./wasm/runtime.ts";
+import { Staging } from "./wasm/staging.ts";
 
 // The probabilities of one head after inverted dropout: P itself (at offset po) when there is no dropout, else the
 // kept entries scaled into `out` (at offset 0).
@@ -257,26 +267,6 @@ export function attentionBackwardJs(
   }
 }
 
-/**
- * Where the (batch, head) slices of one operand live in its flat storage: element (b, h, t, d) sits at
- * `offset + b·batch + h·head + t·row + d`.
- */
-export interface SliceLayout {
-  /** First element. */
-  offset: number;
-  /** Elements between batch entries. */
-  batch: number;
-  /** Elements between heads. */
-  head: number;
-  /** Elements between positions. */
-  row: number;
-}
-
-// Contiguous (BH, T, D) slices, seen as BH batch entries of one head each.
-function headsLayout(T: number, D: number): SliceLayout {
-  return { offset: 0, batch: T * D, head: T * D, row: D };
-}
-
 /** Dimensions of the packed attention: {@link AttentionDims} plus the batch and head counts (BH = B·H). */
 export interface PackedAttentionDims extends AttentionDims {
   /** Heads. */
@@ -408,12 +398,8 @@ function scatter(src: Float, dst: Float, L: SliceLayout, d: PackedAttentionDims)
   forEachRow(L, d, (o, c) => dst.set(src.subarray(c, c + d.D), o));
 }
 
-function useWasm(x: Float): x is Float32Array {
-  return x instanceof Float32Array && getBackend() !== "js" && wasmAvailable();
-}
-
 /** The operands of one wasm attention call; q, k, v (and dq, dk, dv) may share one storage. */
-interface WasmOperands {
+export interface WasmOperands {
   q: Float;
   k: Float;
   v: Float;
@@ -428,45 +414,23 @@ interface WasmOperands {
   dv?: Float;
 }
 
-const rangesCache = new WeakMap<Uint8Array, Int32Array>();
-
-// For each query row the span [lo, hi) of its allowed keys, and for each key the span of the queries allowed to
-// see it (empty rows: 0, 0), as rowLo, rowHi, colLo, colHi back to back; no mask means everything.
-function maskRanges(mask: Uint8Array | null, Tq: number, Tk: number): Int32Array {
-  const cached = mask === null ? undefined : rangesCache.get(mask);
-  if (cached !== undefined && cached.length === 2 * (Tq + Tk)) return cached;
-  const r = new Int32Array(2 * (Tq + Tk));
-  const rowLo = r.subarray(0, Tq), rowHi = r.subarray(Tq, 2 * Tq);
-  const colLo = r.subarray(2 * Tq, 2 * Tq + Tk), colHi = r.subarray(2 * Tq + Tk);
-  if (mask === null) {
-    rowHi.fill(Tk);
-    colHi.fill(Tq);
-    return r;
-  }
-  colLo.fill(Tq);
-  for (let i = 0; i < Tq; i++) {
-    let lo = Tk, hi = 0;
-    for (let j = 0, o = i * Tk; j < Tk; j++) {
-      if (mask[o + j] === 0) continue;
-      if (lo === Tk) lo = j;
-      hi = j + 1;
-      if (colLo[j] > i) colLo[j] = i;
-      colHi[j] = i + 1;
-    }
-    rowLo[i] = hi > 0 ? lo : 0;
-    rowHi[i] = hi;
-  }
-  for (let j = 0; j < Tk; j++) if (colHi[j] === 0) colLo[j] = 0;
-  rangesCache.set(mask, r);
-  return r;
+/** What T5's biased attention adds to a wasm attention call (see `relpos.ts`). */
+export interface BiasOperands {
+  /** (H, Tq, Tk) added to the scaled scores (shared by the batch), or null. */
+  bias: Float32Array | null;
+  /** Per batch row: key j is visible iff j < lengths[b]; null for all keys. */
+  lengths: Int32Array | null;
+  /** Backward: (H, Tq, Tk) into which the bias gradient is added, or null. */
+  dbias: Float32Array | null;
 }
 
-/** Slots of the descriptor read by attn_fwd / attn_bwd (see assembly/attention.ts). */
-const DESC_SLOTS = 32;
-
-// Runs attn_fwd or attn_bwd: copies the distinct storages into the kernel memory once each, writes the
-// descriptor, splits the slices over the pool, and copies the outputs (y and probs, or dq, dk, dv) back.
-function attentionWasm(
+/**
+ * Runs attn_fwd or attn_bwd: stages the distinct storages in the kernel memory once each, writes the descriptor,
+ * splits the slices over the pool, and copies the outputs (y and probs, or dq, dk, dv) back. `extra` adds a
+ * score bias, key lengths and the bias gradient: each slice writes its score gradient, and the batch entries are
+ * then summed into dbias in batch order (the same sums whatever the thread count).
+ */
+export function attentionWasm(
   dir: "fwd" | "bwd",
   d: PackedAttentionDims,
   o: WasmOperands,
@@ -474,78 +438,46 @@ function attentionWasm(
   probs: Float32Array,
   keep: Uint8Array | null,
   keepScale: number,
+  extra: BiasOperands | null = null,
 ): void {
   const kern = wasmKernels()!;
-  const { BH, Tq, Tk, D } = d;
-  // float offsets: the descriptor first, then each distinct input storage, the outputs, probs, byte masks
-  // (storages that already live in the kernel memory, like a KV cache, are read and written in place)
-  let top = DESC_SLOTS;
-  const placed = new Map<Float, number>();
-  const resident = new Map<Float, number>();
-  const place = (a: Float): number => {
-    let at = placed.get(a);
-    if (at === undefined) {
-      const r = residentAddress(a);
-      if (r >= 0) resident.set(a, r);
-      at = top;
-      placed.set(a, at);
-      if (r < 0) top = (top + a.length + 3) & ~3;
-    }
-    return at;
-  };
+  const st = new Staging(SLOT.COUNT);
   const inputs = dir === "fwd" ? [o.q, o.k, o.v] : [o.q, o.k, o.v, o.y];
-  for (const a of inputs) place(a);
+  for (const a of inputs) st.add(a as Float32Array, "in");
   const outputs = dir === "fwd" ? [o.y] : [o.dq!, o.dk!, o.dv!];
-  for (const a of outputs) place(a);
-  const probsAt = place(probs);
-  const ranges = maskRanges(mask, Tq, Tk);
-  const rangesAt = top;
-  top += ranges.length + 3 & ~3;
-  const maskAt = top, maskBytes = dir === "fwd" && mask !== null ? Tq * Tk : 0; // only the forward reads it
-  const keepAt = maskAt + ((maskBytes + 15) >> 2 & ~3), keepBytes = keep === null ? 0 : BH * Tq * Tk;
-  const scratchAt = keepAt + ((keepBytes + 15) >> 2 & ~3);
-  // the per-thread scratch size comes from the kernel (it only reads the dimensions)
-  const dims = wasmHeap(DESC_SLOTS);
-  new Int32Array(dims.buffer, dims.byteOffset, 4).set([d.H, Tq, Tk, D]);
-  const stride = kern.attn_scratch_bytes(dims.byteOffset) >> 2;
-  const heap = wasmHeap(scratchAt + stride * getThreads()), base = heap.byteOffset;
-  const desc = new Int32Array(heap.buffer, base, DESC_SLOTS);
-  const descF = new Float32Array(heap.buffer, base, DESC_SLOTS);
-  const ptr = (a: Float, L: SliceLayout) => (resident.get(a) ?? base + placed.get(a)! * 4) + L.offset * 4;
-  const layout = (slot: number, a: Float, L: SliceLayout) => {
-    desc.set([ptr(a, L), L.batch, L.head, L.row], slot);
-  };
-  desc.set([d.H, Tq, Tk, D]);
-  layout(4, o.q, o.qL);
-  layout(8, o.k, o.kL);
-  layout(12, o.v, o.vL);
-  layout(16, o.y, o.yL);
-  desc[20] = ptr(probs, { offset: 0, batch: 0, head: 0, row: 0 });
-  desc[21] = base + maskAt * 4;
-  desc[22] = keep === null ? 0 : base + keepAt * 4;
-  descF[23] = d.scale;
-  descF[24] = keepScale;
-  desc[29] = base + rangesAt * 4;
-  new Int32Array(heap.buffer, base + rangesAt * 4, ranges.length).set(ranges);
-  if (dir === "bwd") desc.set([ptr(o.y, o.yL), ptr(o.dq!, o.qL), ptr(o.dk!, o.kL), ptr(o.dv!, o.vL)], 25);
-  for (const a of new Set(inputs)) if (!resident.has(a)) heap.set(a as Float32Array, placed.get(a)!);
-  if (dir === "bwd" && !resident.has(probs)) heap.set(probs, probsAt);
-  const bytes = new Uint8Array(heap.buffer, base);
-  if (maskBytes > 0) bytes.set(mask!, maskAt * 4);
-  if (keep !== null) bytes.set(keep, keepAt * 4);
-  const work = BH * Tq * Tk * D;
-  attentionParallel(
-    dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD,
-    base,
-    BH,
-    base + scratchAt * 4,
-    stride * 4,
-    work,
-  );
-  for (const a of new Set(outputs)) {
-    if (resident.has(a)) continue;
-    const at = placed.get(a)!;
-    (a as Float32Array).set(heap.subarray(at, at + a.length));
+  for (const a of outputs) st.add(a as Float32Array, "out");
+  st.add(probs, dir === "fwd" ? "out" : "in");
+  const ranges = maskRanges(mask, d.Tq, d.Tk);
+  st.add(ranges, "in");
+  if (dir === "fwd" && mask !== null) st.add(mask, "in"); // only the forward reads it
+  if (keep !== null) st.add(keep, "in");
+  const bias = extra?.bias ?? null, lengths = extra?.lengths ?? null;
+  const dbias = dir === "bwd" ? extra?.dbias ?? null : null, n = d.H * d.Tq * d.Tk;
+  if (bias !== null) st.add(bias, "in");
+  if (lengths !== null) st.add(lengths, "in");
+  if (dbias !== null) st.add(dbias, "inout");
+  const dsArea = dbias === null ? -1 : st.reserve(d.BH * d.Tq * d.Tk * 4);
+  const call = commitSlices(st, d, kern.attn_scratch_bytes);
+  setLayout(call, SLOT.Q, o.q, o.qL);
+  setLayout(call, SLOT.K, o.k, o.kL);
+  setLayout(call, SLOT.V, o.v, o.vL);
+  setLayout(call, SLOT.Y, o.y, o.yL);
+  const { desc, descF } = call;
+  desc[SLOT.PROBS] = call.ptr(probs);
+  if (dir === "fwd" && mask !== null) desc[SLOT.MASK] = call.ptr(mask);
+  if (keep !== null) desc[SLOT.KEEP] = call.ptr(keep);
+  descF[SLOT.SCALE] = d.scale;
+  descF[SLOT.KEEP_SCALE] = keepScale;
+  desc[SLOT.RANGES] = call.ptr(ranges);
+  if (dir === "bwd") {
+    const at = (a: Float, L: SliceLayout) => call.ptr(a as Float32Array) + L.offset * 4;
+    desc.set([at(o.y, o.yL), at(o.dq!, o.qL), at(o.dk!, o.kL), at(o.dv!, o.vL)], SLOT.DY);
   }
-  if (dir === "fwd" && !resident.has(probs)) probs.set(heap.subarray(probsAt, probsAt + probs.length));
+  if (bias !== null) desc[SLOT.BIAS] = call.ptr(bias);
+  if (lengths !== null) desc[SLOT.LENGTHS] = call.ptr(lengths);
+  if (dbias !== null) desc[SLOT.DS] = call.at(dsArea);
+  const reduce = dbias === null
+    ? undefined
+    : () => sumRowsParallel(d.BH / d.H, n, call.at(dsArea), call.ptr(dbias));
+  runSlices(dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD, call, d, reduce);
 }

@@ -1,7 +1,7 @@
 /**
  * T5's relative position attention on flat buffers: the bucketing of relative positions, the gather of a learned
  * (numBuckets, H) table into a bias (H, Tq, Tk) and its scatter-add backward, and scaled dot-product attention
- * with an additive bias, forward and backward (plain TypeScript loops).
+ * with an additive bias, forward and backward.
  *
  * - {@link relativePositionBucket} / {@link relativePositionBuckets}: T5's bucketing of a relative position
  *   (key − query): with `bidirectional`, half the buckets for keys after the query; within each half, exact
@@ -9,10 +9,14 @@
  * - {@link biasedAttentionForward} / {@link biasedAttentionBackward}: softmax(scale·q·kᵀ + bias, masked) · v for
  *   q (B, H, Tq, D), k and v (B, H, Tk, D), bias (H, Tq, Tk) shared by the batch or null. Masks: an optional
  *   shared (Tq, Tk) mask (1 = may attend) and optional per-batch key lengths (padding: key j of row b is visible
- *   iff j < keyLengths[b]).
+ *   iff j < keyLengths[b]). Float32 storage runs on the WASM SIMD attention kernel (the bias added to the scaled
+ *   scores, (batch, head) slices split over the kernel threads, the bias gradient summed over the batch in a
+ *   fixed order) unless the backend is `js`; float64 and the `js` backend run the plain TypeScript loops here.
  *
  * @module
  */
+import { attentionWasm, type PackedAttentionDims, type WasmOperands } from "./attention.ts";
+import { type SliceLayout, useWasm } from "./attention_wasm.ts";
 import type { Float } from "./types.ts";
 
 /** Options of {@link relativePositionBuckets}. */
@@ -130,6 +134,21 @@ export function biasedAttentionForward(
   keep: Uint8Array | null,
   ks: number,
 ): void {
+  if (useWasm(qd)) {
+    const mask = md ?? visibleMask(dims.Tq, dims.Tk);
+    const bias = { bias: bd as Float32Array | null, lengths, dbias: null };
+    attentionWasm(
+      "fwd",
+      packed(dims),
+      operands(qd, kd, vd, y, dims),
+      mask,
+      probs as Float32Array,
+      keep,
+      ks,
+      bias,
+    );
+    return;
+  }
   const { B, H, Tq, Tk, D, scale } = dims;
   const row = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
@@ -175,7 +194,8 @@ export function biasedAttentionForward(
 /**
  * The backward of {@link biasedAttentionForward} from the output gradient g and the forward's probs (same
  * lengths, keep and ks): dq, dk, dv (zero on entry) and, when db is not null, the bias gradient db (H, Tq, Tk),
- * added into.
+ * added into. Passing the forward's mask `md` lets the WASM kernel skip the blocked part of the products (the
+ * loops skip the zero probabilities anyway).
  */
 export function biasedAttentionBackward(
   qd: Float,
@@ -191,7 +211,14 @@ export function biasedAttentionBackward(
   dims: BiasedAttentionDims,
   keep: Uint8Array | null,
   ks: number,
+  md: Uint8Array | null = null,
 ): void {
+  if (useWasm(qd)) {
+    const o = { ...operands(qd, kd, vd, g, dims), dq, dk, dv };
+    const bias = { bias: null, lengths, dbias: db as Float32Array | null };
+    attentionWasm("bwd", packed(dims), o, md, probs as Float32Array, keep, ks, bias);
+    return;
+  }
   const { B, H, Tq, Tk, D, scale } = dims;
   const dp = new Float64Array(Tk);
   for (let b = 0; b < B; b++) {
@@ -227,4 +254,26 @@ export function biasedAttentionBackward(
       }
     }
   }
+}
+
+function packed(d: BiasedAttentionDims): PackedAttentionDims {
+  return { BH: d.B * d.H, H: d.H, Tq: d.Tq, Tk: d.Tk, D: d.D, scale: d.scale };
+}
+
+// q, k, v, y (or dy) as (B, H, T, D) slices for the wasm kernel.
+function operands(q: Float, k: Float, v: Float, y: Float, d: BiasedAttentionDims): WasmOperands {
+  const L = (T: number): SliceLayout => ({ offset: 0, batch: d.H * T * d.D, head: T * d.D, row: d.D });
+  return { q, k, v, y, qL: L(d.Tq), kL: L(d.Tk), vL: L(d.Tk), yL: L(d.Tq) };
+}
+
+let visible = new Uint8Array(0), visibleShape = "";
+
+// An all-visible (Tq, Tk) mask (the kernel reads mask bytes); the last one is kept for the next call.
+function visibleMask(Tq: number, Tk: number): Uint8Array {
+  const shape = `${Tq}x${Tk}`;
+  if (shape !== visibleShape) {
+    visible = new Uint8Array(Tq * Tk).fill(1);
+    visibleShape = shape;
+  }
+  return visible;
 }

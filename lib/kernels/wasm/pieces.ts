@@ -13,6 +13,8 @@ import {
   OP_ATTN_BWD,
   OP_ATTN_FWD,
   OP_BLAS,
+  OP_FLASH_BWD,
+  OP_FLASH_FWD,
   OP_GELU_BWD,
   OP_GELU_FWD,
   OP_GEMM,
@@ -97,6 +99,11 @@ export function runPiece(
     }
     case OP_BLAS:
       return blasPiece(ctrl, i0, len);
+    // attention jobs (issue 15, point 3)
+    case OP_FLASH_FWD:
+    case OP_FLASH_BWD:
+      sliceKernel(k, op)(A, i0, i0 + len, ctrl[CTRL.Q] + thread * ctrl[CTRL.Q_STRIDE]);
+      return;
     default:
       throw new Error(`kernel pool: unknown job ${op}`);
   }
@@ -115,5 +122,27 @@ function blasPiece(ctrl: Int32Array, i0: number, len: number): void {
     sgemmAt(f32, transA, transB, rows, len, K, a, lda, transB ? b + i0 * ldb : b + i0, ldb, acc, c + i0, N);
   } else {
     sgemmAt(f32, transA, transB, len, N, K, transA ? a + i0 : a + i0 * lda, lda, b, ldb, acc, c + i0 * N, N);
+  }
+}
+
+// attention jobs (issue 15, point 3)
+
+/** The jobs over (batch, head) slices of an attention descriptor (A = descriptor, Q = scratch, CHUNK = 1). */
+export type SliceOp = typeof OP_ATTN_FWD | typeof OP_ATTN_BWD | typeof OP_FLASH_FWD | typeof OP_FLASH_BWD;
+
+/** The kernel of a slice job: `(desc, h0, h1, scratch)`. */
+export function sliceKernel(
+  k: KernelExports,
+  op: SliceOp,
+): (desc: number, h0: number, h1: number, s: number) => void {
+  switch (op) {
+    case OP_ATTN_FWD:
+      return k.attn_fwd;
+    case OP_ATTN_BWD:
+      return k.attn_bwd;
+    case OP_FLASH_FWD:
+      return k.flash_fwd;
+    case OP_FLASH_BWD:
+      return k.flash_bwd;
   }
 }

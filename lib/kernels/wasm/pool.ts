@@ -7,13 +7,11 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { runPiece, setPieceMemory } from "./pieces.ts";
+import { runPiece, setPieceMemory, sliceKernel, type SliceOp } from "./pieces.ts";
 import {
   CTRL,
   OP_ADD_ROWS,
   OP_ADD_VEC,
-  type OP_ATTN_BWD,
-  OP_ATTN_FWD,
   OP_BLAS,
   OP_GELU_BWD,
   OP_GELU_FWD,
@@ -202,11 +200,11 @@ export function gemmRowsParallel(j: GemmRowsJob): void {
 }
 
 /**
- * Runs attention over `slices` (batch·head) slices split over the pool: `op` is OP_ATTN_FWD or OP_ATTN_BWD, `desc`
- * the descriptor's byte pointer, `scratch` the first of `threads` scratch areas `stride` bytes apart.
+ * Runs attention over `slices` (batch·head) slices split over the pool: `op` is a slice job (OP_ATTN_FWD, …),
+ * `desc` the descriptor's byte pointer, `scratch` the first of `threads` scratch areas `stride` bytes apart.
  */
 export function attentionParallel(
-  op: typeof OP_ATTN_FWD | typeof OP_ATTN_BWD,
+  op: SliceOp,
   desc: number,
   slices: number,
   scratch: number,
@@ -214,7 +212,7 @@ export function attentionParallel(
   work: number,
 ): void {
   const k = wasmKernels()!;
-  const fn = op === OP_ATTN_FWD ? k.attn_fwd : k.attn_bwd;
+  const fn = sliceKernel(k, op);
   const n = activeWorkers() + 1;
   if (n === 1 || slices < 2 || work < PARALLEL_MIN_WORK) {
     fn(desc, 0, slices, scratch);

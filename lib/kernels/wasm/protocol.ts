@@ -71,3 +71,10 @@ export const OP_LN_FWD = 10;
  * (blocks of columns). Numbered apart from the others so that new jobs never collide with it.
  */
 export const OP_BLAS = 40;
+
+// attention jobs (issue 15, point 3)
+
+/** Job: flash attention forward over (batch, head) slices, laid out like {@link OP_ATTN_FWD}. */
+export const OP_FLASH_FWD = 64;
+/** Job: flash attention backward, laid out like {@link OP_ATTN_FWD}. */
+export const OP_FLASH_BWD = 65;

@@ -72,6 +72,9 @@ export interface KernelExports {
   attn_scratch_bytes(desc: number): number;
   attn_fwd(desc: number, h0: number, h1: number, scratch: number): void;
   attn_bwd(desc: number, h0: number, h1: number, scratch: number): void;
+  flash_scratch_bytes(desc: number): number;
+  flash_fwd(desc: number, h0: number, h1: number, scratch: number): void;
+  flash_bwd(desc: number, h0: number, h1: number, scratch: number): void;
   gelu_fwd(n: number, x: number, out: number): void;
   gelu_bwd(n: number, x: number, dy: number, dx: number): void;
   layernorm_fwd(

@@ -113,7 +113,7 @@ export function attentionWithBias(
   return result(y, [B, H, Tq, D], "attentionWithBias", parents, (g) => {
     const dq = allocate(q.dtype, q.size), dk = allocate(q.dtype, k.size), dv = allocate(q.dtype, v.size);
     const db = bias !== null && bias.requiresGrad ? allocate(q.dtype, bias.size) : null;
-    biasedAttentionBackward(qd, kd, vd, probs, g, dq, dk, dv, db, lengths, dims, keep, ks);
+    biasedAttentionBackward(qd, kd, vd, probs, g, dq, dk, dv, db, lengths, dims, keep, ks, md);
     accumulateGrad(q, dq);
     accumulateGrad(k, dk);
     accumulateGrad(v, dv);

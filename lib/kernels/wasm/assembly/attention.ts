@@ -2,56 +2,42 @@
 // (AssemblyScript; compiled by `deno task build:wasm`). The slices [h0, h1) of a call are independent, so threads
 // split them. Every product runs on the packed gemm of gemm.ts, reading q, k, v, y and their gradients in place
 // through strides, so the fused q/k/v projection output (B, T, 3C) and the merged output (B, T, C) need no
-// permute. The arguments live in a descriptor of i32 slots (below) at `desc`; pointers are byte offsets, strides
-// are in floats.
+// permute. The arguments live in a descriptor of i32 slots (attn_desc.ts) at `desc`.
 
 import { gemm_rows, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 import { exp1, exp4, expInit, hmax, hsum } from "./simd_math";
+import {
+  BIAS,
+  D,
+  DK_PTR,
+  DQ_PTR,
+  DS,
+  DV_PTR,
+  DY_PTR,
+  H,
+  K_PTR,
+  KEEP,
+  KEEP_SCALE,
+  LENGTHS,
+  MASK,
+  maskLanes,
+  PROBS,
+  Q_PTR,
+  RANGES,
+  round8,
+  SCALE,
+  scaleRow,
+  slice,
+  slot,
+  slotf,
+  TK,
+  TQ,
+  unionRange,
+  V_PTR,
+  Y_PTR,
+} from "./attn_desc";
 
-// Descriptor slots. For each of q, k, v, y: base pointer, batch stride, head stride, row stride. The gradients dq,
-// dk, dv, dy share the strides of q, k, v, y.
-const H: i32 = 0;
-const TQ: i32 = 1;
-const TK: i32 = 2;
-const D: i32 = 3;
-const Q_PTR: i32 = 4;
-const K_PTR: i32 = 8;
-const V_PTR: i32 = 12;
-const Y_PTR: i32 = 16;
-const PROBS: i32 = 20; // (BH, Tq, Tk) contiguous: written by the forward, read by the backward
-const MASK: i32 = 21; // (Tq, Tk) bytes, 1 = may attend
-const KEEP: i32 = 22; // (BH, Tq, Tk) bytes of the dropout mask, or 0 for no dropout
-const SCALE: i32 = 23; // f32
-const KEEP_SCALE: i32 = 24; // f32, 1/(1 − p)
-const DY_PTR: i32 = 25;
-const DQ_PTR: i32 = 26;
-const DK_PTR: i32 = 27;
-const DV_PTR: i32 = 28;
-// i32 ranges derived from the mask: for query row i the keys [rowLo[i], rowHi[i]) hold every allowed one, for key
-// j the queries [colLo[j], colHi[j]); arrays rowLo, rowHi (Tq each), colLo, colHi (Tk each), back to back.
-// Products skip what lies outside them (half of the work under a causal mask).
-const RANGES: i32 = 29;
-
-@inline function slot(desc: usize, s: i32): i32 {
-  return load<i32>(desc + (<usize>s << 2));
-}
-
-@inline function slotf(desc: usize, s: i32): f32 {
-  return load<f32>(desc + (<usize>s << 2));
-}
-
-@inline function round8(n: i32): i32 {
-  return (n + 7) & ~7;
-}
-
-// Byte offset of slice bh of the operand whose slots start at `s` (pointer, batch stride, head stride).
-@inline function slice(desc: usize, s: i32, base: i32, bh: i32): usize {
-  const h = slot(desc, H);
-  const b = bh / h;
-  return <usize>base + ((<usize>b * <usize>slot(desc, s + 1) + <usize>(bh - b * h) * <usize>slot(desc, s + 2)) << 2);
-}
-
-// Per-thread scratch: packed B panels, the A-packing area, and two Tq × Tk work matrices.
+// Per-thread scratch: two areas of packed B panels, the A-packing area, and two Tq × Tk work matrices.
 @inline function panelBytes(desc: usize): i32 {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   return max(d * round8(tk), max(tq, tk) * round8(d)) << 2;
@@ -61,43 +47,40 @@ const RANGES: i32 = 29;
 export function attn_scratch_bytes(desc: usize): i32 {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const packA = (pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15;
-  return panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
+  return 2 * panelBytes(desc) + packA + 2 * ((tq * tk * 4 + 15) & ~15);
 }
 
-// Four mask bytes at m as lanes of all-ones (nonzero byte) or zero.
-@inline function maskLanes(m: usize): v128 {
-  const w = i32x4.extend_low_i16x8_u(i16x8.extend_low_i8x16_u(v128.load32_zero(m)));
-  return i32x4.ne(w, i32x4.splat(0));
-}
-
-// Row s[0..n) of raw scores → masked softmax of (s · scale), computed on [lo, hi) (which holds every allowed
-// entry; outside it the row is set to zero); a row with no allowed entry becomes all zero.
-function softmaxRange(s: usize, m: usize, lo: i32, hi: i32, n: i32, scale: f32): void {
+// Row s[0..n) of raw scores → masked softmax of (s · scale + bias), computed on [lo, hi) (which holds every
+// allowed entry; outside it the row is set to zero); a row with no allowed entry becomes all zero. bias: the
+// row's n floats, or 0 for none.
+function softmaxRange(s: usize, m: usize, lo: i32, hi: i32, n: i32, scale: f32, bias: usize): void {
   if (hi <= lo) {
     memory.fill(s, 0, <usize>n << 2);
     return;
   }
   memory.fill(s, 0, <usize>lo << 2);
   memory.fill(s + (<usize>hi << 2), 0, <usize>(n - hi) << 2);
-  softmaxRow(s + (<usize>lo << 2), m + <usize>lo, hi - lo, scale);
+  softmaxRow(s + (<usize>lo << 2), m + <usize>lo, hi - lo, scale, bias != 0 ? bias + (<usize>lo << 2) : 0);
 }
 
-// Row s[0..n) of raw scores → masked softmax of (s · scale); a row with no allowed entry becomes all zero.
-function softmaxRow(s: usize, m: usize, n: i32, scale: f32): void {
+// Row s[0..n) of raw scores → masked softmax of (s · scale + bias); a row with no allowed entry becomes all zero.
+function softmaxRow(s: usize, m: usize, n: i32, scale: f32, bias: usize): void {
   const n4 = n & ~3;
   const ninf = f32x4.splat(-Infinity);
   const sc = f32x4.splat(scale);
   let mv = ninf;
   for (let j = 0; j < n4; j += 4) {
     const p = s + (<usize>j << 2);
-    const v = f32x4.mul(v128.load(p), sc);
+    let v = f32x4.mul(v128.load(p), sc);
+    if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>j << 2)));
     v128.store(p, v);
     mv = f32x4.max(mv, v128.bitselect(v, ninf, maskLanes(m + <usize>j)));
   }
   let mx = hmax(mv);
   for (let j = n4; j < n; j++) {
     const p = s + (<usize>j << 2);
-    const v = load<f32>(p) * scale;
+    let v = load<f32>(p) * scale;
+    if (bias != 0) v += load<f32>(bias + (<usize>j << 2));
     store<f32>(p, v);
     if (load<u8>(m + <usize>j) != 0 && v > mx) mx = v;
   }
@@ -185,23 +168,12 @@ function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
   }
 }
 
-// The union [lo, hi) of the ranges of rows [i0, i1) (lo ≥ hi when all are empty), packed as lo | hi << 32.
-@inline function unionRange(lo: usize, hi: usize, i0: i32, i1: i32): u64 {
-  let a = i32.MAX_VALUE, b = 0;
-  for (let i = i0; i < i1; i++) {
-    const l = load<i32>(lo + (<usize>i << 2)), h = load<i32>(hi + (<usize>i << 2));
-    if (h > l) {
-      a = min(a, l);
-      b = max(b, h);
-    }
-  }
-  return <u64><u32>a | (<u64><u32>b << 32);
-}
-
-// C[M, N] = A · op(B)ᵀ-style products where row block i of C needs only the columns in the union of its rows'
-// ranges: B is packed (pack_bt of an (N, K) operand) once, each block of 6 rows runs on its own column span.
+// Rows [r0, r1) of C[M, N] = A · op(B)ᵀ-style products where row block i of C needs only the columns in the union
+// of its rows' ranges: B is packed (pack_bt of an (N, K) operand) once, each block of 6 rows runs on its own column
+// span. r0 is a multiple of 6.
 function productColumns(
-  M: i32,
+  r0: i32,
+  r1: i32,
   N: i32,
   K: i32,
   A: usize,
@@ -213,8 +185,8 @@ function productColumns(
   lo: usize,
   hi: usize,
 ): void {
-  for (let i = 0; i < M; i += 6) {
-    const i1 = min(M, i + 6);
+  for (let i = r0; i < r1; i += 6) {
+    const i1 = min(r1, i + 6);
     const r = unionRange(lo, hi, i, i1);
     const a = <i32>(r & 0xffffffff), b = <i32>(r >> 32);
     if (b <= a) continue;
@@ -223,10 +195,12 @@ function productColumns(
   }
 }
 
-// C[M, N] = op(A) · B where row block i of C only needs depth [lo, hi) (the union of its rows' ranges): B (K × N)
-// is packed once; blocks with an empty range get zero rows. transA as in gemm_rows (A stored (K, M) when set).
+// Rows [r0, r1) of C[M, N] = op(A) · B where row block i of C only needs depth [lo, hi) (the union of its rows'
+// ranges): B (K × N) is packed once; blocks with an empty range get zero rows. transA as in gemm_rows (A stored
+// (K, M) when set). r0 is a multiple of 6.
 function productDepth(
-  M: i32,
+  r0: i32,
+  r1: i32,
   N: i32,
   K: i32,
   A: usize,
@@ -239,8 +213,8 @@ function productDepth(
   lo: usize,
   hi: usize,
 ): void {
-  for (let i = 0; i < M; i += 6) {
-    const i1 = min(M, i + 6);
+  for (let i = r0; i < r1; i += 6) {
+    const i1 = min(r1, i + 6);
     const r = unionRange(lo, hi, i, i1);
     let a = <i32>(r & 0xffffffff), b = <i32>(r >> 32);
     if (b <= a) {
@@ -253,40 +227,53 @@ function productDepth(
 }
 
 /**
- * Forward for slices [h0, h1): probs = softmax(mask(q·kᵀ·scale)) (saved), y = dropout(probs) · v.
+ * Forward for slices [h0, h1): probs = softmax(mask(q·kᵀ·scale + bias)) (saved), y = dropout(probs) · v, fused:
+ * one pass per block of rows. Key j of batch row b is masked out from lengths[b] on when LENGTHS is set.
  * `scratch` is this thread's area of attn_scratch_bytes(desc) bytes.
  */
 export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   expInit();
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const P = scratch;
-  const Qa = P + <usize>panelBytes(desc);
+  const Qa = P + 2 * <usize>panelBytes(desc);
   const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
   const scale = slotf(desc, SCALE), ks = slotf(desc, KEEP_SCALE);
   const keep = slot(desc, KEEP), mask = <usize>slot(desc, MASK);
   const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
   const tt = <usize>tq * <usize>tk;
+  const PV = P + <usize>panelBytes(desc);
+  const rb = max(6, (65536 / tk) / 6 * 6); // rows per block: their scores stay within 256 KiB
+  const nh = slot(desc, H), bias = <usize>slot(desc, BIAS), lengths = <usize>slot(desc, LENGTHS);
   for (let bh = h0; bh < h1; bh++) {
+    const b = bh / nh;
+    const len = lengths != 0 ? load<i32>(lengths + (<usize>b << 2)) : tk;
+    const biasH = bias != 0 ? bias + ((<usize>(bh - b * nh) * tt) << 2) : 0;
     const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
     const kp = slice(desc, K_PTR, slot(desc, K_PTR), bh);
     const vp = slice(desc, V_PTR, slot(desc, V_PTR), bh);
     const yp = slice(desc, Y_PTR, slot(desc, Y_PTR), bh);
     const S = <usize>slot(desc, PROBS) + ((<usize>bh * tt) << 2);
+    const kb = <usize>keep + <usize>bh * tt;
     pack_bt(tk, d, kp, ldk, P);
-    productColumns(tq, tk, d, qp, ldq, P, S, tk, Qa, rowLo, rowHi);
-    for (let i = 0; i < tq; i++) {
-      const o = <usize>i * <usize>tk;
-      const lo = load<i32>(rowLo + (<usize>i << 2)), hi = load<i32>(rowHi + (<usize>i << 2));
-      softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale);
+    pack_b(d, tk, vp, ldv, PV);
+    // one pass per block of rows: scores, softmax, dropout and · v while the block's scores are in cache
+    for (let i0 = 0; i0 < tq; i0 += rb) {
+      const i1 = min(tq, i0 + rb);
+      productColumns(i0, i1, tk, d, qp, ldq, P, S, tk, Qa, rowLo, rowHi);
+      for (let i = i0; i < i1; i++) {
+        const o = <usize>i * <usize>tk;
+        const lo = load<i32>(rowLo + (<usize>i << 2)), hi = min(len, load<i32>(rowHi + (<usize>i << 2)));
+        softmaxRange(S + (o << 2), mask + o, lo, hi, tk, scale, biasH != 0 ? biasH + (o << 2) : 0);
+      }
+      let A = S;
+      if (keep != 0) {
+        const o = <usize>i0 * <usize>tk;
+        dropout(S + (o << 2), kb + o, W1 + (o << 2), (i1 - i0) * tk, ks);
+        A = W1;
+      }
+      productDepth(i0, i1, d, tk, A, tk, 0, PV, yp, ldy, Qa, rowLo, rowHi);
     }
-    let A = S;
-    if (keep != 0) {
-      dropout(S, <usize>keep + <usize>bh * tt, W1, <i32>tt, ks);
-      A = W1;
-    }
-    pack_b(d, tk, vp, ldv, P);
-    productDepth(tq, d, tk, A, tk, 0, P, yp, ldy, Qa, rowLo, rowHi);
   }
 }
 
@@ -294,7 +281,7 @@ export function attn_fwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
 export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const tq = slot(desc, TQ), tk = slot(desc, TK), d = slot(desc, D);
   const P = scratch;
-  const Qa = P + <usize>panelBytes(desc);
+  const Qa = P + 2 * <usize>panelBytes(desc);
   const W1 = Qa + <usize>((pack_a_bytes(max(max(tq, tk), d)) + 15) & ~15);
   const tt = <usize>tq * <usize>tk;
   const W2 = W1 + (((tt << 2) + 15) & ~15);
@@ -303,6 +290,7 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
   const rowLo = <usize>slot(desc, RANGES), rowHi = rowLo + (<usize>tq << 2);
   const colLo = rowHi + (<usize>tq << 2), colHi = colLo + (<usize>tk << 2);
   const ldq = slot(desc, Q_PTR + 3), ldk = slot(desc, K_PTR + 3), ldv = slot(desc, V_PTR + 3), ldy = slot(desc, Y_PTR + 3);
+  const ds = <usize>slot(desc, DS);
   for (let bh = h0; bh < h1; bh++) {
     const qp = slice(desc, Q_PTR, slot(desc, Q_PTR), bh);
     const kp = slice(desc, K_PTR, slot(desc, K_PTR), bh);
@@ -320,20 +308,27 @@ export function attn_bwd(desc: usize, h0: i32, h1: i32, scratch: usize): void {
     }
     // dv = Pdᵀ · dy (key j only gathers the queries that may attend to it)
     pack_b(d, tq, dyp, ldy, P);
-    productDepth(tk, d, tq, Pd, tk, 1, P, dvp, ldv, Qa, colLo, colHi);
+    productDepth(0, tk, d, tq, Pd, tk, 1, P, dvp, ldv, Qa, colLo, colHi);
     // dP = dy · vᵀ, back through dropout and the softmax (→ dS, scaled)
     pack_bt(tk, d, vp, ldv, P);
-    productColumns(tq, tk, d, dyp, ldy, P, W2, tk, Qa, rowLo, rowHi);
+    productColumns(0, tq, tk, d, dyp, ldy, P, W2, tk, Qa, rowLo, rowHi);
     if (keep != 0) dropout(W2, kb, W2, <i32>tt, ks);
     for (let i = 0; i < tq; i++) {
       const o = (<usize>i * <usize>tk) << 2;
       const lo = load<i32>(rowLo + (<usize>i << 2)), hi = load<i32>(rowHi + (<usize>i << 2));
-      softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, scale);
+      if (ds == 0) {
+        softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, scale);
+        continue;
+      }
+      // the score gradient before the scale is the bias gradient of this slice
+      softmaxBackwardRange(S + o, W2 + o, lo, hi, tk, 1);
+      memory.copy(ds + ((<usize>bh * tt) << 2) + o, W2 + o, <usize>tk << 2);
+      scaleRow(W2 + o, tk, scale);
     }
     // dq = dS · k, dk = dSᵀ · q
     pack_b(d, tk, kp, ldk, P);
-    productDepth(tq, d, tk, W2, tk, 0, P, dqp, ldq, Qa, rowLo, rowHi);
+    productDepth(0, tq, d, tk, W2, tk, 0, P, dqp, ldq, Qa, rowLo, rowHi);
     pack_b(d, tq, qp, ldq, P);
-    productDepth(tk, d, tq, W2, tk, 1, P, dkp, ldk, Qa, colLo, colHi);
+    productDepth(0, tk, d, tq, W2, tk, 1, P, dkp, ldk, Qa, colLo, colHi);
   }
 }

@@ -1,6 +1,7 @@
 // Entry point of the WASM kernels (AssemblyScript). Each export is a kernel over linear memory.
 export { gemm_rows, gemv_nt, pack_a_bytes, pack_b, pack_bt } from "./gemm";
 export { attn_bwd, attn_fwd, attn_scratch_bytes } from "./attention";
+export { flash_bwd, flash_fwd, flash_scratch_bytes } from "./flash";
 export { gelu_bwd, gelu_fwd } from "./gelu";
 export { layernorm_bwd, layernorm_fwd } from "./layernorm";
 export { adamw_update } from "./optim";
