@@ -100,6 +100,27 @@ export interface KernelExports {
     flags: number,
   ): void;
   cross_entropy_fwd(rows: number, cols: number, x: number, targets: number, probs: number): number;
+  cross_entropy_rows(
+    rows: number,
+    cols: number,
+    x: number,
+    targets: number,
+    probs: number,
+    losses: number,
+  ): void;
+  layernorm_bwd_dw(
+    rows: number,
+    n: number,
+    ld: number,
+    x: number,
+    mean: number,
+    rstd: number,
+    dy: number,
+    dw: number,
+    db: number,
+    flags: number,
+  ): void;
+  rmsnorm_bwd_dw(rows: number, n: number, ld: number, x: number, rstd: number, dy: number, dw: number): void;
   cross_entropy_bwd(
     rows: number,
     cols: number,
