@@ -7,7 +7,9 @@
  *
  * @module
  */
+import { addVec } from "../kernels/bias.ts";
 import type { Float } from "../kernels/types.ts";
+import { copyInto } from "../kernels/wasm/runtime.ts";
 import { readSync } from "./storage.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -107,12 +109,9 @@ export function accumulateSharedGrad(t: Tensor, g: Float): void {
   if (!t.requiresGrad) return;
   if (t.grad === null) {
     const buf = newGradStorage(t);
-    buf.set(g);
+    copyInto(buf, g);
     t.grad = buf;
-  } else {
-    const dst = t.grad;
-    for (let i = 0; i < dst.length; i++) dst[i] += g[i];
-  }
+  } else addVec(t.grad, g, t.grad, t.grad.length); // the plain loop's bits; wasm on the pool where it can
 }
 
 /**

@@ -46,13 +46,29 @@ const WEIGHT = { add: 1, norm: 2, softmax: 4, gelu: 6, adamw: 4, pack: 1 } as co
 
 /**
  * Items per piece for a job of `total` items of `work` each: `total` (one piece, run here) when two pieces of
- * {@link MIN_PIECE} would not fill it or no worker is ready, else a {@link pieceSize} of at least that much work.
+ * {@link MIN_PIECE} (and of `least` items) would not fill it or no worker is ready, else a {@link pieceSize} of
+ * at least that much.
  */
-function chunkOf(total: number, work: number, align = 1): number {
-  const min = Math.max(1, Math.ceil(MIN_PIECE / work));
+function chunkOf(total: number, work: number, align = 1, least = 1): number {
+  const min = Math.max(least, Math.ceil(MIN_PIECE / work));
   if (total < 2 * min || activeWorkers() === 0) return total;
   return pieceSize(total, min, align);
 }
+
+/**
+ * Columns per piece of a job that sums over rows column by column (the norms' weight gradients, the bias
+ * gradient): at least {@link MIN_COLUMNS}, a multiple of 4 (the kernels' SIMD width, so a piece's columns get the
+ * same vector or scalar arithmetic as on one thread).
+ */
+function columnChunk(cols: number, work: number): number {
+  return chunkOf(cols, work, 4, MIN_COLUMNS);
+}
+
+/**
+ * The narrowest column piece: each row contributes a run of at least 256 bytes, so the strided reads stay
+ * prefetch-friendly (narrower strips read the rows' cache lines several times over).
+ */
+const MIN_COLUMNS = 64;
 
 /** Multiply-adds per piece of a gemm worth handing to another thread. */
 const GEMM_MIN_PIECE = 1 << 18;
@@ -176,7 +192,7 @@ export function sumRows(rows: number, n: number, g: number, out: number): void {
   ctrl[CTRL.C] = out;
   ctrl[CTRL.N] = n;
   ctrl[CTRL.K] = rows;
-  run(n, chunkOf(n, WEIGHT.add * rows, 4));
+  run(n, columnChunk(n, WEIGHT.add * rows));
 }
 
 /** LayerNorm forward (see layernorm_fwd; b = 0 for none), rows split over the pool. */
@@ -237,7 +253,7 @@ export function layerNormBackward(
   ctrl[CTRL.OP] = OP_LN_BWD_DW;
   ctrl[CTRL.K] = rows;
   ctrl[CTRL.ACC] = flags;
-  run(C, chunkOf(C, WEIGHT.norm * rows, 4));
+  run(C, columnChunk(C, WEIGHT.norm * rows));
 }
 
 /** RMSNorm forward (see rmsnorm_fwd), rows split over the pool. */
@@ -289,7 +305,7 @@ export function rmsNormBackward(
   if (dw === 0) return;
   ctrl[CTRL.OP] = OP_RMS_BWD_DW;
   ctrl[CTRL.K] = rows;
-  run(C, chunkOf(C, WEIGHT.norm * rows, 4));
+  run(C, columnChunk(C, WEIGHT.norm * rows));
 }
 
 /** Row softmax forward over `rows` rows of `cols`. */

@@ -9,3 +9,4 @@ export { add_rows, add_vec, sum_rows } from "./bias";
 export { rmsnorm_bwd, rmsnorm_bwd_dw, rmsnorm_fwd } from "./rmsnorm";
 export { rope_rotate } from "./rope";
 export { swiglu_bwd, swiglu_fwd } from "./swiglu";
+export { copy_bytes, zero_bytes } from "./memory";
