@@ -179,7 +179,7 @@ export function jobControl(): { ctrl: Int32Array; f64: Float64Array } {
 }
 
 /** Pieces a job is cut into per thread at most: a few, so a worker that starts late still takes a share. */
-const PIECES_PER_THREAD = 4;
+const PIECES_PER_THREAD = 8;
 
 /**
  * Items per piece of a job of `total` items: about {@link PIECES_PER_THREAD} pieces per thread, at least `min`

@@ -18,11 +18,13 @@ interface Init {
 
 /**
  * Milliseconds a worker keeps polling for the next job before it goes to sleep. A training step publishes
- * hundreds of jobs with short gaps between them (the graph's JavaScript, small kernels); a futex wake-up costs
- * 30–100 µs on a VM, as much as a small job, so the worker stays awake through such gaps and sleeps only when
- * the main thread does something else for a while.
+ * hundreds of jobs with short gaps between them; polling through a gap saves the wake-up (30–100 µs on a VM),
+ * but a polling worker also takes CPU time its own process needs when the machine is busy. Measured on the
+ * shared 2-core VM (shape A, 2 threads, 1-minute load average ~5, alternating runs): 0.1 ms gave 14,400–15,200
+ * tokens/s, 1 ms 11,300–11,500. The main thread never waits for a sleeping worker (see pool.ts), so a short poll
+ * costs only the worker's late start on a job after a longer gap.
  */
-const SPIN_MS = 2;
+const SPIN_MS = 0.1;
 
 // A short busy wait between polls.
 function spinPause(): void {
