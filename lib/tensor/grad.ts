@@ -41,7 +41,10 @@ const storageOwners = new WeakMap<Tensor, Float[]>();
  * steps, an intermediate gets fresh zeroed storage (from the arena inside a step).
  */
 function newGradStorage(t: Tensor): Float {
-  if (t.node !== null) return t.device.allocate(t.dtype, t.size);
+  if (t.node !== null) {
+    // every caller writes it in full (gradBuffer's contract, or a copy): no need to zero it
+    return t.device.allocateUninitialized?.(t.dtype, t.size) ?? t.device.allocate(t.dtype, t.size);
+  }
   const kept = leafGrads.get(t);
   const buf = kept !== undefined && kept.length === t.size
     ? kept

@@ -25,8 +25,11 @@ import { residentFloat32 } from "../../lib/kernels/wasm/runtime.ts";
 import { Rng } from "../../lib/random.ts";
 import { assertAllClose, assertEquals, assertTrue } from "../_helpers/assert.ts";
 
-/** Rows and an odd width (a SIMD tail, ragged last pieces) of the row-wise cases; elements of the flat ones. */
-const ROWS = 1031, C = 133, N = 200_003;
+/**
+ * Rows and an odd width (a SIMD tail, ragged last pieces) of the row-wise cases, elements of the flat ones: each
+ * case is large enough to be split even when the worker is asleep (jobs.ts, WAKE_MIN).
+ */
+const ROWS = 2503, C = 133, N = 300_007;
 
 const rng = new Rng(21);
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { activeWorkers, jobControl, pieceSize, run } from "./pool.ts";
+import { activeWorkers, jobControl, pieceSize, run, sleepingWorkers } from "./pool.ts";
 import {
   CTRL,
   OP_ADAMW,
@@ -45,13 +45,25 @@ const MIN_PIECE = 1 << 15;
 const WEIGHT = { add: 1, norm: 2, softmax: 4, gelu: 6, adamw: 4, pack: 1 } as const;
 
 /**
- * Items per piece for a job of `total` items of `work` each: `total` (one piece, run here) when two pieces of
- * {@link MIN_PIECE} (and of `least` items) would not fill it or no worker is ready, else a {@link pieceSize} of
- * at least that much.
+ * The least work worth waking a sleeping worker for (about 100 µs on one core): a smaller job runs here while
+ * the workers sleep, and is split only when they are awake (polling right after an earlier job).
  */
-function chunkOf(total: number, work: number, align = 1, least = 1): number {
+const WAKE_MIN = 1 << 18;
+
+/** Whether a job of `work` (in {@link MIN_PIECE}'s units) should run here: no worker, or all asleep and it is small. */
+function staysHere(work: number): boolean {
+  const n = activeWorkers();
+  return n === 0 || (work < WAKE_MIN && sleepingWorkers() === n);
+}
+
+/**
+ * Items per piece for a job of `total` items of `work` each: `total` (one piece, run here) when two pieces of
+ * {@link MIN_PIECE} (and of `least` items) would not fill it or the job {@link staysHere} (`wake` false: only
+ * when there is no worker), else a {@link pieceSize} of at least that much.
+ */
+function chunkOf(total: number, work: number, align = 1, least = 1, wake = true): number {
   const min = Math.max(least, Math.ceil(MIN_PIECE / work));
-  if (total < 2 * min || activeWorkers() === 0) return total;
+  if (total < 2 * min || (wake ? staysHere(total * work) : activeWorkers() === 0)) return total;
   return pieceSize(total, min, align);
 }
 
@@ -121,7 +133,8 @@ export function gemmRows(j: GemmRowsJob): void {
   ctrl[CTRL.ARG] = j.kc;
   // rows go out in multiples of 6 (the kernel's row block)
   const minRows = Math.max(6, Math.ceil(GEMM_MIN_PIECE / (j.N * j.K)));
-  run(j.M, j.M < 2 * minRows || activeWorkers() === 0 ? j.M : pieceSize(j.M, minRows, 6));
+  const here = j.M < 2 * minRows || staysHere(j.M * j.N * j.K / 4); // a multiply-add: about 1/4 of an add's time
+  run(j.M, here ? j.M : pieceSize(j.M, minRows, 6));
 }
 
 /**
@@ -138,7 +151,8 @@ export function packB(N: number, K: number, b: number, ldb: number, transB: bool
   ctrl[CTRL.TRANS_A] = transB ? 1 : 0;
   ctrl[CTRL.P] = p;
   const panels = Math.ceil(N / 8);
-  run(panels, chunkOf(panels, WEIGHT.pack * 8 * K));
+  // wakes a sleeping worker even when small: the product that follows needs it, and it wakes while packing
+  run(panels, chunkOf(panels, WEIGHT.pack * 8 * K, 1, 1, false));
 }
 
 /** GELU forward (dy = 0) or backward over n elements. */

@@ -170,6 +170,11 @@ export function attentionParallel(
   run(slices, 1);
 }
 
+/** Workers asleep now (they poll only briefly between jobs; waking one costs the main thread a system call). */
+export function sleepingWorkers(): number {
+  return Atomics.load(control, CTRL.SLEEPERS);
+}
+
 /**
  * The control block a job is written into before {@link run} (see protocol.ts), and a float64 view of it; a
  * new one after each {@link setThreads}, so take it afresh for each job.

@@ -388,9 +388,10 @@ function arenaBytes(n: number): number {
 
 /**
  * Zeroed float32 storage of `n` elements from the current arena scope, or null outside a scope (or when the
- * kernel memory is exhausted: then the caller uses ordinary storage).
+ * kernel memory is exhausted: then the caller uses ordinary storage). With `zeroed` false the storage keeps
+ * whatever it held (earlier steps' values), for a caller that writes every element before reading any.
  */
-export function arenaFloat32(n: number): Float32Array | null {
+export function arenaFloat32(n: number, zeroed = true): Float32Array | null {
   if (arena.depth === 0) return null;
   const bytes = arenaBytes(n);
   let at = arena.free.get(bytes)?.pop();
@@ -421,7 +422,8 @@ export function arenaFloat32(n: number): Float32Array | null {
     }
   }
   const a = wholeView().subarray(at >> 2, (at >> 2) + n);
-  kernels!.zero_bytes(at, n * 4); // memset speed: a.fill(0) on the shared memory is several times slower
+  // memset speed: a.fill(0) on the shared memory is several times slower
+  if (zeroed) kernels!.zero_bytes(at, n * 4);
   return a;
 }
 
