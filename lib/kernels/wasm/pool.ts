@@ -206,8 +206,11 @@ export function jobsPublished(): number {
   return published;
 }
 
-/** Polls of DONE before the main thread sleeps on it (a worker finishes its last piece soon after this thread). */
-const JOIN_SPIN = 20000;
+/**
+ * Polls of DONE (and of ACTIVE) before the main thread sleeps on it: a worker usually finishes its last piece
+ * soon after this thread, but on a busy machine a long poll keeps the core from a worker that lost its own.
+ */
+const JOIN_SPIN = 4000;
 
 /**
  * Runs the job written into the control block over items [0, total) in pieces of `chunk`: publishes it, takes
