@@ -258,4 +258,8 @@ export function run(total: number, chunk: number): void {
       if (i > JOIN_SPIN) Atomics.wait(c, CTRL.ACTIVE, a, 0.05);
     }
   }
+  if (Atomics.load(c, CTRL.FAILED) !== 0) {
+    Atomics.store(c, CTRL.FAILED, 0);
+    throw new Error("kernel pool: a worker failed on its piece of the job (its message is above)");
+  }
 }

@@ -49,6 +49,8 @@ export const CTRL = {
   SLEEPERS: 36,
   /** 1 while the main thread sleeps on DONE (a worker that finishes a piece then notifies). */
   WAITING: 37,
+  /** Pieces that threw in a worker (it prints why): the main thread then throws when the job ends. */
+  FAILED: 38,
   /** Further integer arguments of the newer jobs: ARG + 0 … ARG + 11 (each job says which it uses). */
   ARG: 40,
   LENGTH: 56,

@@ -68,8 +68,9 @@ parentPort!.once("message", (init: Init) => {
       try {
         runPiece(k, ctrl, f64, init.index, i0);
       } catch (e) {
-        // counted as done all the same, so the main thread never waits forever
+        // counted as done all the same, so the main thread never waits forever; it throws once the job ends
         console.error(`kernel worker ${init.index}: ${(e as Error).message}`);
+        Atomics.add(ctrl, CTRL.FAILED, 1);
       }
       Atomics.add(ctrl, CTRL.DONE, 1);
       if (Atomics.load(ctrl, CTRL.WAITING) !== 0) Atomics.notify(ctrl, CTRL.DONE);
