@@ -180,6 +180,8 @@ export function sleepingWorkers(): number {
  * new one after each {@link setThreads}, so take it afresh for each job.
  */
 export function jobControl(): { ctrl: Int32Array; f64: Float64Array } {
+  // the default pool first: starting it later in the job (activeWorkers) would replace the block
+  if (threads === 0) startThreads(defaultThreads(), true);
   return { ctrl: control, f64: controlF64 };
 }
 
