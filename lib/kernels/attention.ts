@@ -19,7 +19,7 @@ import {
 import { gemm } from "./matmul.ts";
 import { softmaxBackward } from "./softmax.ts";
 import type { Float } from "./types.ts";
-import { sumRowsParallel } from "./wasm/pool.ts";
+import { sumRows } from "./wasm/jobs.ts";
 import { OP_ATTN_BWD, OP_ATTN_FWD } from "./wasm/protocol.ts";
 import { wasmKernels } from "./wasm/runtime.ts";
 import { Staging } from "./wasm/staging.ts";
@@ -476,8 +476,6 @@ export function attentionWasm(
   if (bias !== null) desc[SLOT.BIAS] = call.ptr(bias);
   if (lengths !== null) desc[SLOT.LENGTHS] = call.ptr(lengths);
   if (dbias !== null) desc[SLOT.DS] = call.at(dsArea);
-  const reduce = dbias === null
-    ? undefined
-    : () => sumRowsParallel(d.BH / d.H, n, call.at(dsArea), call.ptr(dbias));
+  const reduce = dbias === null ? undefined : () => sumRows(d.BH / d.H, n, call.at(dsArea), call.ptr(dbias));
   runSlices(dir === "fwd" ? OP_ATTN_FWD : OP_ATTN_BWD, call, d, reduce);
 }

@@ -9,14 +9,14 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { addRowsParallel, addVecParallel, sumRowsParallel } from "./wasm/pool.ts";
+import * as jobs from "./wasm/jobs.ts";
 import { residentAddresses } from "./wasm/runtime.ts";
 
 /** out[r, j] = x[r, j] + b[j] for `rows` rows of width n (out may be x: the bias add in place). */
 export function addRows(x: Float, b: Float, out: Float, rows: number, n: number): void {
   if (useWasm(x, rows * n)) {
     const r = residentAddresses(x, b, out);
-    if (r !== null) return addRowsParallel(rows, n, r[0], r[1], r[2]);
+    if (r !== null) return jobs.addRows(rows, n, r[0], r[1], r[2]);
   }
   for (let i = 0; i < rows; i++) for (let j = 0, o = i * n; j < n; j++) out[o + j] = x[o + j] + b[j];
 }
@@ -30,7 +30,7 @@ export function addBias(y: Float, b: Float, rows: number, n: number): void {
 export function addVec(a: Float, b: Float, out: Float, n: number): void {
   if (useWasm(a, n)) {
     const r = residentAddresses(a, b, out);
-    if (r !== null) return addVecParallel(n, r[0], r[1], r[2]);
+    if (r !== null) return jobs.addVec(n, r[0], r[1], r[2]);
   }
   for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
@@ -39,7 +39,7 @@ export function addVec(a: Float, b: Float, out: Float, n: number): void {
 export function sumRows(g: Float, rows: number, n: number, out: Float): void {
   if (useWasm(g, rows * n)) {
     const r = residentAddresses(g, out);
-    if (r !== null) return sumRowsParallel(rows, n, r[0], r[1]);
+    if (r !== null) return jobs.sumRows(rows, n, r[0], r[1]);
   }
   for (let o = 0; o < rows * n; o += n) for (let j = 0; j < n; j++) out[j] += g[o + j];
 }

@@ -5,7 +5,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { geluParallel } from "./wasm/pool.ts";
+import { gelu as geluJob } from "./wasm/jobs.ts";
 import { residentAddresses, wasmHeap } from "./wasm/runtime.ts";
 
 const INV_SQRT2 = Math.SQRT1_2;
@@ -63,10 +63,10 @@ export function erf32(x: number): number {
 export function geluForward(x: Float, out: Float, n: number): void {
   if (useWasm(x, n)) {
     const r = residentAddresses(x, out);
-    if (r !== null) return geluParallel(n, r[0], 0, r[1]); // in place, no copies
+    if (r !== null) return geluJob(n, r[0], 0, r[1]); // in place, no copies
     const heap = wasmHeap(2 * n), p = heap.byteOffset;
     heap.set(x.subarray(0, n), 0);
-    geluParallel(n, p, 0, p + n * 4);
+    geluJob(n, p, 0, p + n * 4);
     out.set(heap.subarray(n, 2 * n));
     return;
   }
@@ -81,11 +81,11 @@ export function geluForward(x: Float, out: Float, n: number): void {
 export function geluBackward(x: Float, dy: Float, dx: Float, n: number): void {
   if (useWasm(x, n)) {
     const r = residentAddresses(x, dy, dx);
-    if (r !== null) return geluParallel(n, r[0], r[1], r[2]);
+    if (r !== null) return geluJob(n, r[0], r[1], r[2]);
     const heap = wasmHeap(3 * n), p = heap.byteOffset;
     heap.set(x.subarray(0, n), 0);
     heap.set(dy.subarray(0, n), n);
-    geluParallel(n, p, p + n * 4, p + 2 * n * 4);
+    geluJob(n, p, p + n * 4, p + 2 * n * 4);
     dx.set(heap.subarray(2 * n, 3 * n));
     return;
   }

@@ -7,7 +7,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { layerNormForwardParallel } from "./wasm/pool.ts";
+import * as jobs from "./wasm/jobs.ts";
 import {
   LN_BWD_DB,
   LN_BWD_DW,
@@ -109,7 +109,7 @@ function layerNormForwardWasm(
   const r = residentAddresses(x, w, b, out, mean, rstd);
   if (r !== null) {
     // everything lives in the kernel memory: one call, in place
-    layerNormForwardParallel(rows, C, r[0], r[1], r[2], r[3], r[4], r[5], eps);
+    jobs.layerNormForward(rows, C, r[0], r[1], r[2], r[3], r[4], r[5], eps);
     return;
   }
   const R = Math.min(rows, wasmChunkRows(C));
@@ -158,7 +158,7 @@ function layerNormBackwardWasm(
   const k = wasmKernels()!;
   const r = residentAddresses(x, w, mean, rstd, dy, dx, dw, db);
   if (r !== null) {
-    k.layernorm_bwd(rows, C, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], flags);
+    jobs.layerNormBackward(rows, C, r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
     return;
   }
   const R = Math.min(rows, wasmChunkRows(C));

@@ -9,6 +9,7 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
+import { adamw as adamwJob } from "./wasm/jobs.ts";
 import { residentAddresses, WASM_CHUNK, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 /**
@@ -40,8 +41,8 @@ export function adamwUpdate(
     const k = wasmKernels()!;
     const r = residentAddresses(p, g, m, v);
     if (r !== null) {
-      // parameters, gradients and moments all live in the kernel memory: one call, in place
-      k.adamw_update(n, r[0], r[1], r[2], r[3], beta1, beta2, c1, c2, eps, decay, stepSize, invBc2Sqrt);
+      // parameters, gradients and moments all live in the kernel memory: in place, split over the pool
+      adamwJob(n, r[0], r[1], r[2], r[3], [beta1, beta2, c1, c2, eps, decay, stepSize, invBc2Sqrt]);
       return;
     }
     const ch = Math.min(n, WASM_CHUNK);

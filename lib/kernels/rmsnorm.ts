@@ -7,7 +7,8 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { residentAddresses, wasmKernels } from "./wasm/runtime.ts";
+import * as jobs from "./wasm/jobs.ts";
+import { residentAddresses } from "./wasm/runtime.ts";
 
 /** y = x / √(mean(x²) + eps) · w over `rows` rows of width C; rstd[r] receives 1/√(mean(x²) + eps). */
 export function rmsNormForward(
@@ -21,7 +22,7 @@ export function rmsNormForward(
 ): void {
   if (useWasm(x, rows * C)) {
     const r = residentAddresses(x, w, out, rstd);
-    if (r !== null) return wasmKernels()!.rmsnorm_fwd(rows, C, r[0], r[1], r[2], r[3], eps);
+    if (r !== null) return jobs.rmsNormForward(rows, C, r[0], r[1], r[2], r[3], eps);
   }
   for (let r = 0; r < rows; r++) {
     const o = r * C;
@@ -46,7 +47,7 @@ export function rmsNormBackward(
 ): void {
   if (useWasm(x, rows * C)) {
     const r = residentAddresses(x, w, rstd, dy, dx, dw);
-    if (r !== null) return wasmKernels()!.rmsnorm_bwd(rows, C, r[0], r[1], r[2], r[3], r[4], r[5]);
+    if (r !== null) return jobs.rmsNormBackward(rows, C, r[0], r[1], r[2], r[3], r[4], r[5]);
   }
   for (let r = 0; r < rows; r++) {
     const o = r * C, s = rstd[r];

@@ -7,13 +7,14 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
+import * as jobs from "./wasm/jobs.ts";
 import { residentAddresses, wasmChunkRows, wasmHeap, wasmKernels } from "./wasm/runtime.ts";
 
 /** out[r,:] = softmax(x[r,:]) for each of `rows` rows of length `cols` (max-subtracted, so it never overflows). */
 export function softmaxForward(x: Float, out: Float, rows: number, cols: number): void {
   if (useWasm(x, rows * cols)) {
     const r = residentAddresses(x, out);
-    if (r !== null) return wasmKernels()!.softmax_fwd(rows, cols, r[0], r[1]); // in place (arena, resident)
+    if (r !== null) return jobs.softmaxForward(rows, cols, r[0], r[1]); // in place (arena, resident)
   }
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -34,7 +35,7 @@ export function softmaxForward(x: Float, out: Float, rows: number, cols: number)
 export function softmaxBackward(p: Float, dy: Float, dx: Float, rows: number, cols: number): void {
   if (useWasm(p, rows * cols)) {
     const r = residentAddresses(p, dy, dx);
-    if (r !== null) return wasmKernels()!.softmax_bwd(rows, cols, r[0], r[1], r[2]);
+    if (r !== null) return jobs.softmaxBackward(rows, cols, r[0], r[1], r[2]);
   }
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
@@ -142,10 +143,10 @@ function crossEntropyForwardWasm(
   const k = wasmKernels()!;
   const r = residentAddresses(logits, probs);
   if (r !== null) {
-    // logits and probs live in the kernel memory: only the targets are copied
-    const heap = wasmHeap(rows), tgt = new Int32Array(heap.buffer, heap.byteOffset, rows);
-    packTargets(targets, 0, rows, ignoreIndex, tgt);
-    return k.cross_entropy_fwd(rows, cols, r[0], heap.byteOffset, r[1]);
+    // logits and probs live in the kernel memory: only the targets are copied (after room for a loss per row)
+    const heap = wasmHeap(3 * rows), at = heap.byteOffset;
+    packTargets(targets, 0, rows, ignoreIndex, new Int32Array(heap.buffer, at + rows * 8, rows));
+    return jobs.crossEntropyForward(rows, cols, r[0], at + rows * 8, r[1], at);
   }
   const R = Math.min(rows, wasmChunkRows(cols));
   // heap layout (4-byte words): [targets (int32) | logits | probs] for R rows
@@ -180,7 +181,7 @@ function crossEntropyBackwardWasm(
   if (r !== null) {
     const heap = wasmHeap(rows), tgt = new Int32Array(heap.buffer, heap.byteOffset, rows);
     packTargets(targets, 0, rows, ignoreIndex, tgt);
-    k.cross_entropy_bwd(rows, cols, r[0], heap.byteOffset, r[1], scale);
+    jobs.crossEntropyBackward(rows, cols, r[0], heap.byteOffset, r[1], scale);
     return;
   }
   const R = Math.min(rows, wasmChunkRows(cols));

@@ -7,13 +7,14 @@
  */
 import { useWasm } from "./backend.ts";
 import type { Float } from "./types.ts";
-import { residentAddresses, wasmKernels } from "./wasm/runtime.ts";
+import * as jobs from "./wasm/jobs.ts";
+import { residentAddresses } from "./wasm/runtime.ts";
 
 /** out[i] = silu(g[i]) · u[i] with silu(x) = x·σ(x). */
 export function swigluForward(g: Float, u: Float, out: Float, n: number): void {
   if (useWasm(g, n)) {
     const r = residentAddresses(g, u, out);
-    if (r !== null) return wasmKernels()!.swiglu_fwd(n, r[0], r[1], r[2]);
+    if (r !== null) return jobs.swigluForward(n, r[0], r[1], r[2]);
   }
   for (let i = 0; i < n; i++) {
     const x = g[i];
@@ -32,7 +33,7 @@ export function swigluBackward(
 ): void {
   if (useWasm(g, n)) {
     const r = residentAddresses(g, u, dy, dg, du);
-    if (r !== null) return wasmKernels()!.swiglu_bwd(n, r[0], r[1], r[2], r[3], r[4]);
+    if (r !== null) return jobs.swigluBackward(n, r[0], r[1], r[2], r[3], r[4]);
   }
   for (let i = 0; i < n; i++) {
     const x = g[i], sig = 1 / (1 + Math.exp(-x));

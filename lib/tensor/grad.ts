@@ -7,7 +7,9 @@
  *
  * @module
  */
+import { addVec } from "../kernels/bias.ts";
 import type { Float } from "../kernels/types.ts";
+import { copyInto } from "../kernels/wasm/runtime.ts";
 import { readSync } from "./storage.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -39,7 +41,10 @@ const storageOwners = new WeakMap<Tensor, Float[]>();
  * steps, an intermediate gets fresh zeroed storage (from the arena inside a step).
  */
 function newGradStorage(t: Tensor): Float {
-  if (t.node !== null) return t.device.allocate(t.dtype, t.size);
+  if (t.node !== null) {
+    // every caller writes it in full (gradBuffer's contract, or a copy): no need to zero it
+    return t.device.allocateUninitialized?.(t.dtype, t.size) ?? t.device.allocate(t.dtype, t.size);
+  }
   const kept = leafGrads.get(t);
   const buf = kept !== undefined && kept.length === t.size
     ? kept
@@ -107,12 +112,9 @@ export function accumulateSharedGrad(t: Tensor, g: Float): void {
   if (!t.requiresGrad) return;
   if (t.grad === null) {
     const buf = newGradStorage(t);
-    buf.set(g);
+    copyInto(buf, g);
     t.grad = buf;
-  } else {
-    const dst = t.grad;
-    for (let i = 0; i < dst.length; i++) dst[i] += g[i];
-  }
+  } else addVec(t.grad, g, t.grad, t.grad.length); // the plain loop's bits; wasm on the pool where it can
 }
 
 /**

@@ -6,6 +6,7 @@
 export * from "./tensor.ts";
 export {
   allocate,
+  allocateForWrite,
   allocatePersistent,
   cpuDevice,
   defaultDevice,

@@ -29,6 +29,11 @@ export interface Device {
   readonly name: string;
   /** Zeroed storage for a value of the current step (see {@link Device.step}). */
   allocate(dtype: DType, n: number): Float;
+  /**
+   * Storage for a value of the current step that the caller writes in full before reading it: as
+   * {@link Device.allocate}, but it need not be zeroed (left out: `allocate` serves).
+   */
+  allocateUninitialized?(dtype: DType, n: number): Float;
   /** Zeroed long-lived storage (parameters, their gradients, optimizer state, caches). */
   allocatePersistent(dtype: DType, n: number): Float;
   /** Hands back step storage that nothing refers to any more, for reuse within the step (a no-op elsewhere). */
@@ -57,6 +62,8 @@ export interface Device {
 export const cpuDevice: Device = {
   name: "cpu",
   allocate: (dtype, n) => dtype === "float64" ? new Float64Array(n) : arenaFloat32(n) ?? new Float32Array(n),
+  allocateUninitialized: (dtype, n) =>
+    dtype === "float64" ? new Float64Array(n) : arenaFloat32(n, false) ?? new Float32Array(n),
   allocatePersistent: (dtype, n) =>
     dtype === "float64" ? new Float64Array(n) : residentFloat32(n) ?? new Float32Array(n),
   release: (buf) => arenaRelease(buf),
@@ -91,6 +98,15 @@ export function withStep<T>(fn: () => T): T {
  */
 export function allocate(dtype: DType, n: number): Float {
   return current.allocate(dtype, n);
+}
+
+/**
+ * Storage on the default device for a value of the step that the caller writes in full before reading it (an
+ * op's output or gradient that its kernel overwrites): {@link allocate} without the zeroing, where the device
+ * can skip it. Never for a buffer that is accumulated into.
+ */
+export function allocateForWrite(dtype: DType, n: number): Float {
+  return current.allocateUninitialized?.(dtype, n) ?? current.allocate(dtype, n);
 }
 
 /** Zeroed long-lived storage on the default device (parameters, optimizer state, caches): never in an arena. */

@@ -1,6 +1,5 @@
-import { onOneAndTwoThreads, withBackend } from "../_helpers/backend.ts";
-import { addBias, addRows, addVec, sumRows } from "../../lib/kernels/bias.ts";
-import { layerNormForward } from "../../lib/kernels/layernorm.ts";
+import { withBackend } from "../_helpers/backend.ts";
+import { addBias, sumRows } from "../../lib/kernels/bias.ts";
 import { softmaxBackward, softmaxForward } from "../../lib/kernels/softmax.ts";
 import { rmsNormBackward, rmsNormForward } from "../../lib/kernels/rmsnorm.ts";
 import { ropeRotate } from "../../lib/kernels/rope.ts";
@@ -32,31 +31,6 @@ Deno.test("wasm GELU forward/backward equal the js kernels and the float64 truth
     const truth = Array.from(x, (v) => 0.5 * v * (1 + erf64(v / Math.SQRT2)));
     assertAllClose(wasm.y, truth, 1e-6, 2e-6, `gelu forward vs float64 n=${n}`);
   }
-});
-
-Deno.test("wasm GELU split over 2 threads equals one thread (in place on resident storage and through copies)", async () => {
-  const n = (1 << 22) + 3; // over the pool's threshold: several pieces and a ragged end
-  const rng = new Rng(9);
-  const x = residentFloat32(n)!, dy = residentFloat32(n)!;
-  for (let i = 0; i < n; i++) {
-    x[i] = rng.normal() * 3;
-    dy[i] = rng.normal();
-  }
-  const run = () =>
-    withBackend("wasm", () => {
-      const y = residentFloat32(n)!, dx = residentFloat32(n)!;
-      geluForward(x, y, n);
-      geluBackward(x, dy, dx, n);
-      const yc = new Float32Array(n), dxc = new Float32Array(n); // ordinary storage: the copying path
-      geluForward(x.slice(), yc, n);
-      geluBackward(x.slice(), dy.slice(), dxc, n);
-      return { y: y.slice(), dx: dx.slice(), yc, dxc };
-    });
-  const { one, two } = await onOneAndTwoThreads(run);
-  assertAllClose(two.y, one.y, 0, 0, "forward, in place");
-  assertAllClose(two.dx, one.dx, 0, 0, "backward, in place");
-  assertAllClose(two.yc, one.y, 0, 0, "forward, copied");
-  assertAllClose(two.dxc, one.dx, 0, 0, "backward, copied");
 });
 
 Deno.test("bias add and row sums: wasm in place equals the plain loops (odd widths)", () => {
@@ -102,37 +76,6 @@ Deno.test("row softmax forward/backward: wasm in place equals the plain loops (o
     assertAllClose(p, want.p, 1e-7, 2e-6, `softmax ${rows}×${cols}`);
     assertAllClose(dx, want.dx, 1e-6, 2e-5, `softmax backward ${rows}×${cols}`);
   }
-});
-
-Deno.test("row adds, element-wise add, row sums and LayerNorm split over 2 threads equal one thread", async () => {
-  const rng = new Rng(12);
-  // over the pool's threshold (2^22 elements): several pieces, ragged ends, a width not a multiple of 4
-  const rows = 32_300, n = 130, size = rows * n;
-  const fill = (len: number) => {
-    const a = residentFloat32(len)!;
-    for (let i = 0; i < len; i++) a[i] = rng.normal();
-    return a;
-  };
-  const x = fill(size), y = fill(size), b = fill(n), w = fill(n);
-  const run = () =>
-    withBackend("wasm", () => {
-      const rowsOut = residentFloat32(size)!, vecOut = residentFloat32(size)!, sums = residentFloat32(n)!;
-      const ln = residentFloat32(size)!, mean = residentFloat32(rows)!, rstd = residentFloat32(rows)!;
-      addRows(x, b, rowsOut, rows, n);
-      addVec(x, y, vecOut, size);
-      sumRows(x, rows, n, sums);
-      layerNormForward(x, w, b, ln, mean, rstd, rows, n, 1e-5);
-      return [rowsOut, vecOut, sums, ln, mean, rstd].map((a) => a.slice());
-    });
-  const { one, two } = await onOneAndTwoThreads(run);
-  const names = ["add_rows", "add_vec", "sum_rows", "layernorm out", "layernorm mean", "layernorm rstd"];
-  names.forEach((name, i) => assertAllClose(two[i], one[i], 0, 0, name));
-  const js = withBackend("js", () => {
-    const out = new Float32Array(size);
-    addRows(x.slice(), b.slice(), out, rows, n);
-    return out;
-  });
-  assertAllClose(one[0], js, 0, 0, "add_rows against the plain loop");
 });
 
 Deno.test("SwiGLU and RMSNorm: wasm in place equals the plain loops (odd sizes, null outputs)", () => {

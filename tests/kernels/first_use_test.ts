@@ -73,3 +73,28 @@ console.log(JSON.stringify({ threads, ready: readyWorkers() }));
   const r = JSON.parse(out);
   assertEquals(r.ready, r.threads - 1, "every worker takes a share within 10 s of a synchronous loop");
 });
+
+Deno.test("a process's first kernel call may be a pool job (it starts the default pool, then runs the job)", async () => {
+  // AdamW on storage in the kernel memory goes straight to a pool job: before the fix, starting the pool inside
+  // the job replaced the control block the job's fields had been written to ("kernel pool: unknown job 0")
+  const out = await runScript(`
+import { adamwUpdate } from "./lib/kernels/optim.ts";
+import { getThreads, setThreads } from "./lib/kernels/wasm/pool.ts";
+import { residentFloat32 } from "./lib/kernels/wasm/runtime.ts";
+const n = 1 << 20;
+const arrays = () => {
+  const [p, g, m, v] = [0, 1, 2, 3].map(() => residentFloat32(n)!);
+  for (let i = 0; i < n; i++) [p[i], g[i], m[i], v[i]] = [Math.sin(i), Math.cos(i), 0.1, 0.2];
+  return [p, g, m, v];
+};
+const [p, g, m, v] = arrays();
+adamwUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-8, 0.1, 1);
+const threads = getThreads();
+setThreads(1);
+const [p1, g1, m1, v1] = arrays();
+adamwUpdate(p1, g1, m1, v1, 1e-3, 0.9, 0.999, 1e-8, 0.1, 1);
+console.log(JSON.stringify({ threads, cores: navigator.hardwareConcurrency, same: p.every((x, i) => x === p1[i]) }));
+`);
+  const r = JSON.parse(out);
+  assertEquals([r.threads, r.same], [r.cores, true]);
+});

@@ -8,7 +8,9 @@
  */
 import { gemmBlas } from "../blas.ts";
 import type { GemmArgs } from "../types.ts";
-import { blasParallel } from "./pool.ts";
+import { setPieceMemory } from "./pieces.ts";
+import { jobControl, run } from "./pool.ts";
+import { CTRL, OP_BLAS } from "./protocol.ts";
 import { residentAddresses, sharedKernels } from "./runtime.ts";
 
 /** Rows (or columns) of the smallest block: a multiple of OpenBLAS's register tiles on x86-64 and arm64. */
@@ -27,18 +29,23 @@ export function gemmBlasSplit(a: GemmArgs): void {
     gemmBlas(a);
     return;
   }
-  blasParallel({
-    transA: a.transA,
-    transB: a.transB,
-    M,
-    N,
-    K,
-    a: at[0] + a.aOff * 4,
-    b: at[1] + a.bOff * 4,
-    c: at[2] + a.cOff * 4,
-    acc: a.accumulate,
-    columns,
-    // about 16 blocks at most: enough to balance the threads, few enough that B is not packed too often
-    chunk: BLOCK * Math.max(1, Math.floor(total / (16 * BLOCK))),
-  }, memory);
+  // blocks of BLOCK rows (columns), several to a piece: about 16 pieces at most, few enough that B is not packed
+  // too often; the OpenBLAS calls are the blocks, whichever thread runs them
+  const chunk = BLOCK * Math.max(1, Math.floor(total / (16 * BLOCK)));
+  setPieceMemory(memory);
+  const { ctrl } = jobControl();
+  ctrl[CTRL.OP] = OP_BLAS;
+  ctrl[CTRL.A] = at[0] + a.aOff * 4;
+  ctrl[CTRL.B] = at[1] + a.bOff * 4;
+  ctrl[CTRL.C] = at[2] + a.cOff * 4;
+  ctrl[CTRL.N] = N;
+  ctrl[CTRL.K] = K;
+  ctrl[CTRL.LDA] = a.transA ? M : K;
+  ctrl[CTRL.P] = a.transB ? K : N;
+  ctrl[CTRL.TRANS_A] = a.transA ? 1 : 0;
+  ctrl[CTRL.Q] = a.transB ? 1 : 0;
+  ctrl[CTRL.ACC] = a.accumulate ? 1 : 0;
+  ctrl[CTRL.LDC] = columns ? M : 0;
+  ctrl[CTRL.Q_STRIDE] = BLOCK;
+  run(total, chunk);
 }

@@ -1,12 +1,14 @@
 /**
  * gemm on the WASM SIMD kernel: A and B are copied into the shared kernel memory as they are stored (either
- * layout), B is packed block by block of depth {@link KC} (pack_b / pack_bt read both layouts, so nothing is
- * transposed in memory), the rows of C are split over the thread pool, and C is copied back.
+ * layout) unless they live there already, op(B) is packed once at full depth (pack_b / pack_bt read both layouts,
+ * so nothing is transposed in memory; the panels are split over the thread pool), then the rows of C are split
+ * over the pool, each row block running the depth in blocks of {@link KC}, and C is copied back.
  *
  * @module
  */
 import type { GemmArgs } from "../types.ts";
-import { gemmRowsParallel, getThreads } from "./pool.ts";
+import { gemmRows, packB } from "./jobs.ts";
+import { getThreads } from "./pool.ts";
 import { residentAddress, wasmHeap, wasmKernels } from "./runtime.ts";
 
 /** Depth of one K block: a packed B panel and a packed A block stay in L1 together. */
@@ -22,10 +24,10 @@ export function gemmWasm(a: GemmArgs): void {
   const A = a.A as Float32Array, B = a.B as Float32Array, C = a.C as Float32Array;
   // Operands that live in the kernel memory (parameters) are used in place; the others are copied in.
   const ra = residentAddress(A), rb = residentAddress(B), rc = residentAddress(C);
-  // scratch layout (floats): [A | B | C | packed B panels | one A-packing area per thread], copies only
+  // scratch layout (floats): [A | B | C | packed op(B) | one A-packing area per thread], copies only
   const offA = 0, offB = offA + (ra < 0 ? sa : 0), offC = offB + (rb < 0 ? sb : 0);
   const offP = align4(offC + (rc < 0 ? sc : 0));
-  const offQ = align4(offP + kc * ((N + 7) & ~7));
+  const offQ = align4(offP + K * ((N + 7) & ~7));
   const heap = wasmHeap(offQ + qStride * getThreads());
   const base = heap.byteOffset;
   if (ra < 0) heap.set(A.subarray(a.aOff, a.aOff + sa), offA);
@@ -38,25 +40,22 @@ export function gemmWasm(a: GemmArgs): void {
     // matrix-vector products (decoding one token): stream B once, no packing
     k.gemv_nt(M, N, K, pa, K, pb, K, pc, N, a.accumulate ? 1 : 0);
   } else {
-    for (let k0 = 0; k0 < K; k0 += kc) {
-      const kk = Math.min(kc, K - k0);
-      if (transB) k.pack_bt(N, kk, pb + k0 * 4, K, base + offP * 4); // B stored (N, K)
-      else k.pack_b(N, kk, pb + k0 * N * 4, N, base + offP * 4);
-      gemmRowsParallel({
-        M,
-        N,
-        K: kk,
-        a: pa + (transA ? k0 * M : k0) * 4, // A stored (K, M) or (M, K)
-        lda: transA ? M : K,
-        transA,
-        p: base + offP * 4,
-        c: pc,
-        ldc: N,
-        acc: a.accumulate || k0 > 0,
-        q: base + offQ * 4,
-        qStride: qStride * 4,
-      });
-    }
+    packB(N, K, pb, transB ? K : N, transB, base + offP * 4); // B stored (N, K) or (K, N)
+    gemmRows({
+      M,
+      N,
+      K,
+      kc,
+      a: pa,
+      lda: transA ? M : K, // A stored (K, M) or (M, K)
+      transA,
+      p: base + offP * 4,
+      c: pc,
+      ldc: N,
+      acc: a.accumulate,
+      q: base + offQ * 4,
+      qStride: qStride * 4,
+    });
   }
   if (rc < 0) C.set(heap.subarray(offC, offC + sc), a.cOff);
 }

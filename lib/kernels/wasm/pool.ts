@@ -7,24 +7,14 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { runPiece, setPieceMemory, sliceKernel, type SliceOp } from "./pieces.ts";
-import {
-  CTRL,
-  OP_ADD_ROWS,
-  OP_ADD_VEC,
-  OP_BLAS,
-  OP_GELU_BWD,
-  OP_GELU_FWD,
-  OP_GEMM,
-  OP_LN_FWD,
-  OP_SUM_ROWS,
-} from "./protocol.ts";
+import { runPiece, sliceKernel, type SliceOp } from "./pieces.ts";
+import { CTRL, OP_EXIT } from "./protocol.ts";
 import { sharedKernels, wasmKernels } from "./runtime.ts";
 
 /** The worker module beside this one: `worker.ts` in the sources, `worker.js` in the compiled npm package. */
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
 
-/** Multiply-adds below which a product runs on the calling thread alone. */
+/** Multiply-adds below which attention runs on the calling thread alone. */
 const PARALLEL_MIN_WORK = 1 << 21;
 
 let workers: Worker[] = [];
@@ -37,12 +27,14 @@ let control = newControl();
 let controlF64 = new Float64Array(control.buffer);
 
 // The control block: shared memory, except where there is none (a browser page without cross-origin isolation
-// has no SharedArrayBuffer), which also means no workers.
+// has no SharedArrayBuffer), which also means no workers. SEQ starts odd: no job open.
 function newControl(): Int32Array {
   const bytes = CTRL.LENGTH * 4;
-  return new Int32Array(
+  const c = new Int32Array(
     typeof SharedArrayBuffer === "function" ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes),
   );
+  c[CTRL.SEQ] = 1;
+  return c;
 }
 
 /**
@@ -85,7 +77,12 @@ function startThreads(n: number, byDefault: boolean): number {
   if (sk === null || typeof SharedArrayBuffer !== "function" || (byDefault && !workerLoadable())) n = 1;
   if (n === threads) return n;
   // A new generation: old workers wait on the old control block, so they can never take a new job even before
-  // terminate() has reached them.
+  // terminate() has reached them; an exit job wakes them from their wait so they end at once.
+  if (workers.length > 0) {
+    control[CTRL.OP] = OP_EXIT;
+    Atomics.add(control, CTRL.SEQ, 1);
+    Atomics.notify(control, CTRL.SEQ);
+  }
   for (const w of workers) void w.terminate();
   workers = [];
   ready = 0;
@@ -137,66 +134,14 @@ export function readyWorkers(): number {
   return activeWorkers();
 }
 
-/** Workers that are ready to take a share; the first call before any setThreads starts the default pool. */
-function activeWorkers(): number {
+/**
+ * Workers that are ready to take a share of a job now (0: run it on the calling thread); the first call before
+ * any setThreads starts the default pool.
+ */
+export function activeWorkers(): number {
   if (threads === 0) startThreads(defaultThreads(), true);
   // the shared counter, not the "ready" messages: a loop that never awaits never receives those
   return workers.length > 0 && Atomics.load(control, CTRL.READY) === workers.length ? workers.length : 0;
-}
-
-/** Operands of one packed gemm in the shared memory (byte pointers; leading dimensions in floats). */
-export interface GemmRowsJob {
-  /** Rows of C. */
-  M: number;
-  /** Columns of C. */
-  N: number;
-  /** Depth of this block. */
-  K: number;
-  /** op(A)'s storage. */
-  a: number;
-  /** Leading dimension of A as stored. */
-  lda: number;
-  /** A is stored (K, M). */
-  transA: boolean;
-  /** op(B) packed by pack_b / pack_bt. */
-  p: number;
-  /** C. */
-  c: number;
-  /** Leading dimension of C. */
-  ldc: number;
-  /** Add into C instead of overwriting it. */
-  acc: boolean;
-  /** The first of `threads` private A-packing areas, `qStride` bytes apart. */
-  q: number;
-  /** Bytes between the threads' A-packing areas. */
-  qStride: number;
-}
-
-/** Runs rows [0, M) of a packed gemm (see gemm_rows) split over the pool. */
-export function gemmRowsParallel(j: GemmRowsJob): void {
-  const k = wasmKernels()!;
-  const n = activeWorkers() + 1;
-  const transA = j.transA ? 1 : 0, acc = j.acc ? 1 : 0;
-  // Small products finish before a worker would wake up: run them here.
-  if (n === 1 || j.M < 12 || j.M * j.N * j.K < PARALLEL_MIN_WORK) {
-    k.gemm_rows(j.N, j.K, j.a, j.lda, transA, j.p, j.K, j.c, j.ldc, acc, j.q, 0, j.M);
-    return;
-  }
-  // Rows go out in blocks of a multiple of 6 (the kernel's row block), several per thread, taken on demand.
-  const chunk = Math.max(6, Math.ceil(j.M / (8 * n) / 6) * 6);
-  control[CTRL.OP] = OP_GEMM;
-  control[CTRL.N] = j.N;
-  control[CTRL.K] = j.K;
-  control[CTRL.A] = j.a;
-  control[CTRL.LDA] = j.lda;
-  control[CTRL.TRANS_A] = transA;
-  control[CTRL.P] = j.p;
-  control[CTRL.C] = j.c;
-  control[CTRL.LDC] = j.ldc;
-  control[CTRL.ACC] = acc;
-  control[CTRL.Q] = j.q;
-  control[CTRL.Q_STRIDE] = j.qStride;
-  run(j.M, chunk);
 }
 
 /**
@@ -212,10 +157,9 @@ export function attentionParallel(
   work: number,
 ): void {
   const k = wasmKernels()!;
-  const fn = sliceKernel(k, op);
   const n = activeWorkers() + 1;
   if (n === 1 || slices < 2 || work < PARALLEL_MIN_WORK) {
-    fn(desc, 0, slices, scratch);
+    sliceKernel(k, op)(desc, 0, slices, scratch);
     return;
   }
   control[CTRL.OP] = op;
@@ -225,158 +169,98 @@ export function attentionParallel(
   run(slices, 1);
 }
 
-/** Elements per piece of a parallel element-wise kernel (a multiple of 4). */
-const ELEMENTWISE_CHUNK = 1 << 15;
-/**
- * Element-wise jobs smaller than this stay on the calling thread. Measured on the 2-core reference machine (shape
- * B, 2 threads, alternating runs): handing GELU, the bias and residual adds and LayerNorm of up to a few million
- * elements to the pool made steps slower (e.g. 2,240 against 2,590 tokens/s), so only larger ones are split.
- */
-const POOL_MIN_ELEMENTS = 1 << 22;
+/** Workers asleep now (they poll only briefly between jobs; waking one costs the main thread a system call). */
+export function sleepingWorkers(): number {
+  return Atomics.load(control, CTRL.SLEEPERS);
+}
 
 /**
- * GELU forward (dy = 0) or backward over n elements at byte pointers into the shared memory, split over the pool
- * when large enough.
+ * The control block a job is written into before {@link run} (see protocol.ts), and a float64 view of it; a
+ * new one after each {@link setThreads}, so take it afresh for each job.
  */
-export function geluParallel(n: number, x: number, dy: number, out: number): void {
+export function jobControl(): { ctrl: Int32Array; f64: Float64Array } {
+  // the default pool first: starting it later in the job (activeWorkers) would replace the block
+  if (threads === 0) startThreads(defaultThreads(), true);
+  return { ctrl: control, f64: controlF64 };
+}
+
+/** Pieces a job is cut into per thread at most: a few, so a worker that starts late still takes a share. */
+const PIECES_PER_THREAD = 8;
+
+/**
+ * Items per piece of a job of `total` items: about {@link PIECES_PER_THREAD} pieces per thread, at least `min`
+ * items each, rounded up to a multiple of `align`. The size never changes a result (each piece is computed the
+ * same whoever runs it); it only balances the work.
+ */
+export function pieceSize(total: number, min: number, align = 1): number {
+  const each = Math.max(min, Math.ceil(total / (PIECES_PER_THREAD * (activeWorkers() + 1))));
+  return Math.ceil(each / align) * align;
+}
+
+let published = 0;
+
+/**
+ * How many jobs this thread has handed to the pool (split into pieces for the workers) since it started: tests
+ * read it to check that a kernel really was split.
+ */
+export function jobsPublished(): number {
+  return published;
+}
+
+/**
+ * Polls of DONE (and of ACTIVE) before the main thread sleeps on it: a worker usually finishes its last piece
+ * soon after this thread, but on a busy machine a long poll keeps the core from a worker that lost its own.
+ */
+const JOIN_SPIN = 4000;
+
+/**
+ * Runs the job written into the control block over items [0, total) in pieces of `chunk`: publishes it, takes
+ * pieces on this thread too (thread 0), and returns once every piece is done. A worker that is asleep is woken
+ * but not waited for: if this thread has taken every piece by the time it starts, it takes none. With
+ * `chunk ≥ total` (or no worker ready) the job runs here as one piece, unpublished.
+ */
+export function run(total: number, chunk: number): void {
   const k = wasmKernels()!;
-  if (!pooled(n)) {
-    if (dy !== 0) k.gelu_bwd(n, x, dy, out);
-    else k.gelu_fwd(n, x, out);
+  const c = control, f64 = controlF64;
+  c[CTRL.M] = total;
+  if (chunk >= total || activeWorkers() === 0) {
+    // one piece: all of it here, nothing published
+    c[CTRL.CHUNK] = total;
+    runPiece(k, c, f64, 0, 0);
     return;
   }
-  control[CTRL.OP] = dy !== 0 ? OP_GELU_BWD : OP_GELU_FWD;
-  control[CTRL.A] = x;
-  control[CTRL.B] = dy;
-  control[CTRL.C] = out;
-  run(n, ELEMENTWISE_CHUNK);
-}
-
-/** Whether a job of `work` elements is worth splitting over the pool. */
-function pooled(work: number): boolean {
-  return activeWorkers() > 0 && work >= POOL_MIN_ELEMENTS;
-}
-
-/** out[r, :] = x[r, :] + b for `rows` rows of width n (byte pointers; out may be x), split over the pool by rows. */
-export function addRowsParallel(rows: number, n: number, x: number, b: number, out: number): void {
-  if (!pooled(rows * n)) return wasmKernels()!.add_rows(rows, n, x, b, out);
-  control[CTRL.OP] = OP_ADD_ROWS;
-  control.set([x, b, out], CTRL.A);
-  control[CTRL.N] = n;
-  run(rows, Math.max(1, Math.floor(ELEMENTWISE_CHUNK / n)));
-}
-
-/** out = a + b over n elements (byte pointers), split over the pool. */
-export function addVecParallel(n: number, a: number, b: number, out: number): void {
-  if (!pooled(n)) return wasmKernels()!.add_vec(n, a, b, out);
-  control[CTRL.OP] = OP_ADD_VEC;
-  control.set([a, b, out], CTRL.A);
-  run(n, ELEMENTWISE_CHUNK);
-}
-
-/** out[j] += Σ_r g[r, j] over `rows` rows of width n (byte pointers), columns split over the pool. */
-export function sumRowsParallel(rows: number, n: number, g: number, out: number): void {
-  if (!pooled(rows * n) || n < 16) return wasmKernels()!.sum_rows(rows, n, n, g, out);
-  control[CTRL.OP] = OP_SUM_ROWS;
-  control[CTRL.A] = g;
-  control[CTRL.C] = out;
-  control[CTRL.N] = n;
-  control[CTRL.K] = rows;
-  run(n, Math.max(4, (Math.ceil(n / (4 * (activeWorkers() + 1))) + 3) & ~3));
-}
-
-/** LayerNorm forward (see layernorm_fwd; byte pointers, b = 0 for none) split over the pool by rows. */
-export function layerNormForwardParallel(
-  rows: number,
-  C: number,
-  x: number,
-  w: number,
-  b: number,
-  out: number,
-  mean: number,
-  rstd: number,
-  eps: number,
-): void {
-  const hasBias = b === 0 ? 0 : 1;
-  if (!pooled(rows * C)) return wasmKernels()!.layernorm_fwd(rows, C, x, w, b, hasBias, out, mean, rstd, eps);
-  control[CTRL.OP] = OP_LN_FWD;
-  control.set([x, w, out], CTRL.A);
-  control[CTRL.P] = b;
-  control[CTRL.ACC] = hasBias;
-  control[CTRL.N] = C;
-  control[CTRL.LDA] = mean;
-  control[CTRL.LDC] = rstd;
-  controlF64[CTRL.F64 / 2] = eps;
-  run(rows, Math.max(1, Math.floor(ELEMENTWISE_CHUNK / C)));
-}
-
-/** One OpenBLAS product split into blocks (see OP_BLAS in protocol.ts; byte pointers into the shared memory). */
-export interface BlasJob {
-  /** op(A) is transposed (A stored (K, M)). */
-  transA: boolean;
-  /** op(B) is transposed (B stored (N, K)). */
-  transB: boolean;
-  /** Rows of C. */
-  M: number;
-  /** Columns of C. */
-  N: number;
-  /** Depth. */
-  K: number;
-  /** A, B and C. */
-  a: number;
-  b: number;
-  c: number;
-  /** Add into C. */
-  acc: boolean;
-  /** Split the columns of C instead of its rows. */
-  columns: boolean;
-  /** Rows (or columns) per block: fixed by the shape alone, so the result never depends on the thread count. */
-  chunk: number;
-}
-
-/** Runs an OpenBLAS product block by block over the pool (every block on the calling thread without workers). */
-export function blasParallel(j: BlasJob, memory: WebAssembly.Memory): void {
-  setPieceMemory(memory);
-  control[CTRL.OP] = OP_BLAS;
-  control[CTRL.A] = j.a;
-  control[CTRL.B] = j.b;
-  control[CTRL.C] = j.c;
-  control[CTRL.N] = j.N;
-  control[CTRL.K] = j.K;
-  control[CTRL.LDA] = j.transA ? j.M : j.K;
-  control[CTRL.P] = j.transB ? j.K : j.N;
-  control[CTRL.TRANS_A] = j.transA ? 1 : 0;
-  control[CTRL.Q] = j.transB ? 1 : 0;
-  control[CTRL.ACC] = j.acc ? 1 : 0;
-  control[CTRL.LDC] = j.columns ? j.M : 0;
-  run(j.columns ? j.N : j.M, j.chunk);
-}
-
-// Publishes the job written into the control block, takes CHUNK-sized pieces of [0, total) on this thread too
-// (thread 0), and waits for the workers to finish theirs.
-function run(total: number, chunk: number): void {
-  const k = wasmKernels()!;
-  control[CTRL.M] = total;
-  control[CTRL.CHUNK] = chunk;
-  Atomics.store(control, CTRL.DONE, 0);
-  Atomics.store(control, CTRL.FAILED, 0);
-  Atomics.store(control, CTRL.NEXT, 0);
-  Atomics.add(control, CTRL.SEQ, 1);
-  Atomics.notify(control, CTRL.SEQ);
-  for (
-    let i0 = Atomics.add(control, CTRL.NEXT, chunk);
-    i0 < total;
-    i0 = Atomics.add(control, CTRL.NEXT, chunk)
-  ) {
-    runPiece(k, control, controlF64, 0, i0);
+  const pieces = Math.ceil(total / chunk);
+  published++;
+  c[CTRL.CHUNK] = chunk;
+  c[CTRL.NEXT] = 0;
+  c[CTRL.DONE] = 0;
+  Atomics.add(c, CTRL.SEQ, 1); // even: published
+  if (Atomics.load(c, CTRL.SLEEPERS) > 0) Atomics.notify(c, CTRL.SEQ);
+  let mine = 0;
+  try {
+    for (let i0 = Atomics.add(c, CTRL.NEXT, chunk); i0 < total; i0 = Atomics.add(c, CTRL.NEXT, chunk)) {
+      runPiece(k, c, f64, 0, i0);
+      mine++;
+    }
+    const want = pieces - mine;
+    for (let i = 0; i < JOIN_SPIN && Atomics.load(c, CTRL.DONE) < want; i++);
+    if (Atomics.load(c, CTRL.DONE) < want) {
+      Atomics.store(c, CTRL.WAITING, 1);
+      for (let d = Atomics.load(c, CTRL.DONE); d < want; d = Atomics.load(c, CTRL.DONE)) {
+        Atomics.wait(c, CTRL.DONE, d, 10);
+      }
+      Atomics.store(c, CTRL.WAITING, 0);
+    }
+  } finally {
+    // odd: closed; the fields may be rewritten once no worker is inside any more (a worker leaves right after
+    // its last piece, unless the system has just taken its core away)
+    Atomics.add(c, CTRL.SEQ, 1);
+    for (let i = 0, a = Atomics.load(c, CTRL.ACTIVE); a !== 0; i++, a = Atomics.load(c, CTRL.ACTIVE)) {
+      if (i > JOIN_SPIN) Atomics.wait(c, CTRL.ACTIVE, a, 0.05);
+    }
   }
-  // the workers finish at most one piece after this thread: poll before sleeping
-  const want = workers.length;
-  for (let i = 0; i < 4000 && Atomics.load(control, CTRL.DONE) < want; i++);
-  for (let done = Atomics.load(control, CTRL.DONE); done < want; done = Atomics.load(control, CTRL.DONE)) {
-    Atomics.wait(control, CTRL.DONE, done, 50);
-  }
-  if (Atomics.load(control, CTRL.FAILED) !== 0) {
-    throw new Error("kernel pool: a worker thread failed its part of a job (its message is on stderr)");
+  if (Atomics.load(c, CTRL.FAILED) !== 0) {
+    Atomics.store(c, CTRL.FAILED, 0);
+    throw new Error("kernel pool: a worker failed on its piece of the job (its message is above)");
   }
 }

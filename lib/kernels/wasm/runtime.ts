@@ -103,6 +103,27 @@ export interface KernelExports {
     flags: number,
   ): void;
   cross_entropy_fwd(rows: number, cols: number, x: number, targets: number, probs: number): number;
+  cross_entropy_rows(
+    rows: number,
+    cols: number,
+    x: number,
+    targets: number,
+    probs: number,
+    losses: number,
+  ): void;
+  layernorm_bwd_dw(
+    rows: number,
+    n: number,
+    ld: number,
+    x: number,
+    mean: number,
+    rstd: number,
+    dy: number,
+    dw: number,
+    db: number,
+    flags: number,
+  ): void;
+  rmsnorm_bwd_dw(rows: number, n: number, ld: number, x: number, rstd: number, dy: number, dw: number): void;
   cross_entropy_bwd(
     rows: number,
     cols: number,
@@ -111,6 +132,8 @@ export interface KernelExports {
     dx: number,
     scale: number,
   ): void;
+  zero_bytes(p: number, bytes: number): void;
+  copy_bytes(dst: number, src: number, bytes: number): void;
   adamw_update(
     n: number,
     p: number,
@@ -316,7 +339,7 @@ export function residentFloat32(n: number): Float32Array | null {
     return null; // out of kernel memory: the caller keeps ordinary storage
   }
   const a = wholeView().subarray(at >>> 2, (at >>> 2) + n);
-  a.fill(0);
+  kernels!.zero_bytes(at, bytes);
   registry.register(a, [at, bytes]);
   return a;
 }
@@ -368,9 +391,10 @@ function arenaBytes(n: number): number {
 
 /**
  * Zeroed float32 storage of `n` elements from the current arena scope, or null outside a scope (or when the
- * kernel memory is exhausted: then the caller uses ordinary storage).
+ * kernel memory is exhausted: then the caller uses ordinary storage). With `zeroed` false the storage keeps
+ * whatever it held (earlier steps' values), for a caller that writes every element before reading any.
  */
-export function arenaFloat32(n: number): Float32Array | null {
+export function arenaFloat32(n: number, zeroed = true): Float32Array | null {
   if (arena.depth === 0) return null;
   const bytes = arenaBytes(n);
   let at = arena.free.get(bytes)?.pop();
@@ -401,7 +425,8 @@ export function arenaFloat32(n: number): Float32Array | null {
     }
   }
   const a = wholeView().subarray(at >>> 2, (at >>> 2) + n);
-  a.fill(0);
+  // memset speed: a.fill(0) on the shared memory is several times slower
+  if (zeroed) kernels!.zero_bytes(at, n * 4);
   return a;
 }
 
@@ -501,6 +526,19 @@ export function residentAddresses(...arrays: (ArrayBufferView | null)[]): number
     out.push(r);
   }
   return out;
+}
+
+/**
+ * `dst.set(src)` for arrays of the same element type, at memcpy speed when both live in the kernel memory (a
+ * typed array's `set` on the shared memory copies element by element).
+ */
+export function copyInto(dst: Float32Array | Float64Array, src: Float32Array | Float64Array): void {
+  const d = residentAddress(dst), s = residentAddress(src);
+  if (d < 0 || s < 0 || dst.BYTES_PER_ELEMENT !== src.BYTES_PER_ELEMENT || src.length > dst.length) {
+    dst.set(src);
+    return;
+  }
+  kernels!.copy_bytes(d, s, src.byteLength);
 }
 
 /** The byte address of `a[0]` in the kernels' memory when `a` lives there, else -1. */

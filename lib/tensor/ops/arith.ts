@@ -8,7 +8,7 @@
  */
 import { addBias, addRows, addVec, sumRows } from "../../kernels/bias.ts";
 import { gemm } from "../../kernels/matmul.ts";
-import { allocate } from "../storage.ts";
+import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad, accumulateSharedGrad, gradBuffer } from "../grad.ts";
 import { type Float, result, type Tensor } from "../tensor.ts";
 
@@ -36,7 +36,7 @@ function broadcastPair(a: Tensor, b: Tensor, op: string): [Tensor, Tensor, boole
 /** Element-wise a + b with suffix broadcasting. */
 export function add(a: Tensor, b: Tensor): Tensor {
   const [big, small] = broadcastPair(a, b, "add");
-  const n = small.size, out = allocate(big.dtype, big.size);
+  const n = small.size, out = allocateForWrite(big.dtype, big.size);
   if (n === big.size) addVec(big.data, small.data, out, n);
   else addRows(big.data, small.data, out, big.size / n, n);
   return result(out, big.shape, "add", [big, small], (g) => {
@@ -111,7 +111,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (K !== K2 || (!shared && (b.ndim !== a.ndim || b.size / (K * N) !== batch))) {
     throw new Error(`matmul: shapes [${a.shape}] and [${b.shape}] do not match`);
   }
-  const out = allocate(a.dtype, batch * M * N);
+  const out = allocateForWrite(a.dtype, batch * M * N); // every product overwrites its part
   for (let i = 0; i < batch; i++) {
     gemm({
       transA: false,
@@ -132,7 +132,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return result(out, shape, "matmul", [a, b], (g) => {
     if (a.requiresGrad) {
       // da = g · bᵀ
-      const ga = allocate(a.dtype, a.size);
+      const ga = allocateForWrite(a.dtype, a.size);
       for (let i = 0; i < batch; i++) {
         gemm({
           transA: false,
@@ -189,7 +189,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     throw new Error(`linear: bias [${b.shape}] != [${outF}]`);
   }
   const rows = x.size / inF;
-  const out = allocate(x.dtype, rows * outF);
+  const out = allocateForWrite(x.dtype, rows * outF);
   // y: (rows, out) = x: (rows, in) · Wᵀ
   gemm({
     transA: false,

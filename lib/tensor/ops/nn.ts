@@ -20,14 +20,14 @@ import {
 } from "../../kernels/softmax.ts";
 import type { Rng } from "../../random.ts";
 import { allocateSaved, saveForBackward } from "../saved.ts";
-import { allocate } from "../storage.ts";
+import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 
 /** Rows of the weight table picked by integer ids: ids (shape S) → (S..., C). */
 export function embedding(ids: Int32Array, idsShape: readonly number[], weight: Tensor): Tensor {
   const [V, C] = weight.shape;
-  const out = allocate(weight.dtype, ids.length * C);
+  const out = allocateForWrite(weight.dtype, ids.length * C); // every row is copied in
   const w = weight.data;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
@@ -54,12 +54,12 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
     throw new Error(`layerNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
   }
   const rows = x.size / C;
-  const out = allocate(x.dtype, x.size);
-  const meanBuf = allocate(x.dtype, rows), rstd = allocate(x.dtype, rows);
+  const out = allocateForWrite(x.dtype, x.size);
+  const meanBuf = allocateForWrite(x.dtype, rows), rstd = allocateForWrite(x.dtype, rows);
   layerNormForward(x.data, weight.data, bias?.data ?? null, out, meanBuf, rstd, rows, C, eps);
   const parents = bias === null ? [x, weight] : [x, weight, bias];
   return result(out, x.shape, "layerNorm", parents, (g) => {
-    const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
+    const dx = x.requiresGrad ? allocateForWrite(x.dtype, x.size) : null;
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
     const db = bias !== null && bias.requiresGrad ? allocate(x.dtype, C) : null;
     layerNormBackward(x.data, weight.data, meanBuf, rstd, g, dx, dw, db, rows, C);
@@ -71,10 +71,10 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
 
 /** GELU, exact erf form. */
 export function gelu(x: Tensor): Tensor {
-  const out = allocate(x.dtype, x.size);
+  const out = allocateForWrite(x.dtype, x.size);
   geluForward(x.data, out, x.size);
   return result(out, x.shape, "gelu", [x], (g) => {
-    const dx = allocate(x.dtype, x.size);
+    const dx = allocateForWrite(x.dtype, x.size);
     geluBackward(x.data, g, dx, x.size);
     accumulateGrad(x, dx);
   });
@@ -83,10 +83,10 @@ export function gelu(x: Tensor): Tensor {
 /** Softmax over the last dimension. */
 export function softmax(x: Tensor): Tensor {
   const C = x.shape[x.ndim - 1], rows = x.size / C;
-  const out = allocate(x.dtype, x.size);
+  const out = allocateForWrite(x.dtype, x.size);
   softmaxForward(x.data, out, rows, C);
   return result(out, x.shape, "softmax", [x], (g) => {
-    const dx = allocate(x.dtype, x.size);
+    const dx = allocateForWrite(x.dtype, x.size);
     softmaxBackward(out, g, dx, rows, C);
     accumulateGrad(x, dx);
   });
@@ -274,7 +274,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
     // The probabilities die here: where they are this op's own storage (not a 16-bit copy decoded into staging
     // storage) the gradient is written over them, which saves a logits-sized buffer at the peak of the step
     // (206 MB for GPT-2 small at batch 4 × 256).
-    const dx = kept === probs ? kept : allocate(logits.dtype, logits.size);
+    const dx = kept === probs ? kept : allocateForWrite(logits.dtype, logits.size);
     crossEntropyBackward(kept, targets, dx, rows, V, ignoreIndex, count > 0 ? g[0] / count : 0);
     if (dx !== kept) saved.done(kept);
     accumulateGrad(logits, dx);

@@ -5,7 +5,7 @@
  * @module
  */
 import { rmsNormBackward, rmsNormForward } from "../../kernels/rmsnorm.ts";
-import { allocate } from "../storage.ts";
+import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 
@@ -19,10 +19,10 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
     throw new Error(`rmsNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
   }
   const rows = x.size / C;
-  const out = allocate(x.dtype, x.size), rstd = allocate(x.dtype, rows);
+  const out = allocateForWrite(x.dtype, x.size), rstd = allocateForWrite(x.dtype, rows);
   rmsNormForward(x.data, weight.data, out, rstd, rows, C, eps);
   return result(out, x.shape, "rmsNorm", [x, weight], (g) => {
-    const dx = x.requiresGrad ? allocate(x.dtype, x.size) : null;
+    const dx = x.requiresGrad ? allocateForWrite(x.dtype, x.size) : null;
     const dw = weight.requiresGrad ? allocate(x.dtype, C) : null;
     rmsNormBackward(x.data, weight.data, rstd, g, dx, dw, rows, C);
     if (dx !== null) accumulateGrad(x, dx);

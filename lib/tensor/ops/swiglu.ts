@@ -5,7 +5,7 @@
  * @module
  */
 import { swigluBackward, swigluForward } from "../../kernels/swiglu.ts";
-import { allocate } from "../storage.ts";
+import { allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 
@@ -18,11 +18,11 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
     throw new Error(`swiglu: gate [${gate.shape}] and up [${up.shape}] must have the same shape`);
   }
   const n = gate.size;
-  const out = allocate(gate.dtype, n);
+  const out = allocateForWrite(gate.dtype, n);
   swigluForward(gate.data, up.data, out, n);
   return result(out, gate.shape, "swiglu", [gate, up], (g) => {
-    const dg = gate.requiresGrad ? allocate(gate.dtype, n) : null;
-    const du = up.requiresGrad ? allocate(up.dtype, n) : null;
+    const dg = gate.requiresGrad ? allocateForWrite(gate.dtype, n) : null;
+    const du = up.requiresGrad ? allocateForWrite(up.dtype, n) : null;
     swigluBackward(gate.data, up.data, g, dg, du, n);
     if (dg !== null) accumulateGrad(gate, dg);
     if (du !== null) accumulateGrad(up, du);

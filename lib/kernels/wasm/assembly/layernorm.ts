@@ -171,3 +171,44 @@ export function layernorm_bwd(
     }
   }
 }
+
+// The weight and bias gradients of layernorm_bwd alone, for n columns of rows ld floats apart (x, dy, dw and db
+// point at the first of them): dw += Σ_rows dy ⊙ x̂ (flags & 2), db += Σ_rows dy (flags & 4). Each element gets
+// the same arithmetic, rows in the same order, as in layernorm_bwd, so threads can split the columns (at
+// multiples of 4, the last range ending at the row's end) and the sums keep their bits.
+export function layernorm_bwd_dw(
+  rows: i32,
+  n: i32,
+  ld: i32,
+  x: usize,
+  mean: usize,
+  rstd: usize,
+  dy: usize,
+  dw: usize,
+  db: usize,
+  flags: i32,
+): void {
+  const n4 = n & ~3;
+  const row = <usize>ld << 2;
+  const wantDw = (flags & WANT_DW) != 0, wantDb = (flags & WANT_DB) != 0;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * row, gr = dy + <usize>r * row;
+    const m = load<f32>(mean + (<usize>r << 2)), s = load<f32>(rstd + (<usize>r << 2));
+    const mv = splat(m), sv = splat(s);
+    for (let j = 0; j < n4; j += 4) {
+      const o = <usize>j << 2;
+      const d = v128.load(gr + o);
+      if (wantDw) {
+        const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), mv), sv);
+        v128.store(dw + o, fma(d, xh, v128.load(dw + o)));
+      }
+      if (wantDb) v128.store(db + o, f32x4.add(v128.load(db + o), d));
+    }
+    for (let j = n4; j < n; j++) {
+      const o = <usize>j << 2;
+      const d = load<f32>(gr + o);
+      if (wantDw) store<f32>(dw + o, load<f32>(dw + o) + d * ((load<f32>(xr + o) - m) * s));
+      if (wantDb) store<f32>(db + o, load<f32>(db + o) + d);
+    }
+  }
+}

@@ -72,3 +72,24 @@ export function rmsnorm_bwd(rows: i32, C: i32, x: usize, w: usize, rstd: usize, 
     }
   }
 }
+
+// The weight gradient of rmsnorm_bwd alone, dw += Σ_rows dy ⊙ x̂, for n columns of rows ld floats apart (x, dy
+// and dw point at the first of them), with the same per-element arithmetic and row order as rmsnorm_bwd, so
+// threads can split the columns (at multiples of 4, the last range ending at the row's end).
+export function rmsnorm_bwd_dw(rows: i32, n: i32, ld: i32, x: usize, rstd: usize, dy: usize, dw: usize): void {
+  const n4 = n & ~3;
+  const row = <usize>ld << 2;
+  for (let r = 0; r < rows; r++) {
+    const xr = x + <usize>r * row, gr = dy + <usize>r * row;
+    const s = load<f32>(rstd + (<usize>r << 2));
+    const sv = splat(s);
+    for (let j = 0; j < n4; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(dw + o, fma(v128.load(gr + o), f32x4.mul(v128.load(xr + o), sv), v128.load(dw + o)));
+    }
+    for (let j = n4; j < n; j++) {
+      const o = <usize>j << 2;
+      store<f32>(dw + o, load<f32>(dw + o) + load<f32>(gr + o) * (load<f32>(xr + o) * s));
+    }
+  }
+}

@@ -61,20 +61,33 @@ import { exp1, exp4, expInit, hmax, hsum, log64, splat, SUM_BLOCK } from "./simd
   return sum;
 }
 
-// probs = softmax(x) per row; returns Σ over the rows with a target t ≥ 0 of −log p_t, computed as
-// log Σ exp(x − max) − (x_t − max) so it keeps its precision when p_t is tiny.
+// probs[r] = softmax(x[r]) for row r; returns −log p_t for its target t, computed as log Σ exp(x − max) − (x_t − max)
+// so it keeps its precision when p_t is tiny, or 0 for a row without one (t < 0).
+@inline function crossEntropyRow(r: i32, cols: i32, x: usize, targets: usize, probs: usize): f64 {
+  const ro = (<usize>r * <usize>cols) << 2;
+  const xr = x + ro;
+  const mx = rowMax(xr, cols);
+  const sum = softmaxRow(xr, probs + ro, cols, mx);
+  const t = load<i32>(targets + (<usize>r << 2));
+  return t >= 0 ? log64(sum) - <f64>(load<f32>(xr + (<usize>t << 2)) - mx) : 0;
+}
+
+// probs = softmax(x) per row; returns Σ over the rows with a target t ≥ 0 of −log p_t (see crossEntropyRow).
 export function cross_entropy_fwd(rows: i32, cols: i32, x: usize, targets: usize, probs: usize): f64 {
   expInit();
   let total: f64 = 0;
   for (let r = 0; r < rows; r++) {
-    const ro = (<usize>r * <usize>cols) << 2;
-    const xr = x + ro;
-    const mx = rowMax(xr, cols);
-    const sum = softmaxRow(xr, probs + ro, cols, mx);
-    const t = load<i32>(targets + (<usize>r << 2));
-    if (t >= 0) total += log64(sum) - <f64>(load<f32>(xr + (<usize>t << 2)) - mx);
+    const loss = crossEntropyRow(r, cols, x, targets, probs);
+    if (load<i32>(targets + (<usize>r << 2)) >= 0) total += loss;
   }
   return total;
+}
+
+// As cross_entropy_fwd, but each row's −log p_t goes to losses[r] (f64; 0 for a row without a target), so threads
+// can split the rows and the caller sums the losses in row order (the same sum cross_entropy_fwd returns).
+export function cross_entropy_rows(rows: i32, cols: i32, x: usize, targets: usize, probs: usize, losses: usize): void {
+  expInit();
+  for (let r = 0; r < rows; r++) store<f64>(losses + (<usize>r << 3), crossEntropyRow(r, cols, x, targets, probs));
 }
 
 // out = softmax(x) per row (max-subtracted).
