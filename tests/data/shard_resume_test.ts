@@ -30,7 +30,6 @@ Deno.test({
       ];
       const config = (max: number) =>
         loadConfig({ path: "configs/tiny.jsonc", sets: [...sets, `train.max_steps=${max}`] }).config;
-      const full = await runExperiment({ config: config(40), noReport: true, quiet: true });
       let n = 0;
       const part = await runExperiment({
         config: config(100000),
@@ -50,12 +49,17 @@ Deno.test({
       );
       child.kill("SIGKILL");
       await child.status;
+      // a tiny step takes about a millisecond: the child may be far past step 10 when the kill lands, so the run
+      // ends 10 steps after its newest checkpoint (at 40 at the earliest); the schedule does not depend on it
+      const killedAt = JSON.parse(await Deno.readTextFile(latest)).step as number;
+      const end = Math.max(40, killedAt + 10);
       const resumed = await runExperiment({
         resumeDir: part.runDir,
-        sets: ["train.max_steps=40"],
+        sets: [`train.max_steps=${end}`],
         noReport: true,
       });
-      assertEquals([resumed.status, resumed.step], ["completed", 40]);
+      assertEquals([resumed.status, resumed.step], ["completed", end]);
+      const full = await runExperiment({ config: config(end), noReport: true, quiet: true });
       // events logged after the newest checkpoint by the killed process are repeated after the last resume
       const ev = await readMetrics(part.runDir);
       const last = ev.findLastIndex((e) => e.split === "resume");

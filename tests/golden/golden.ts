@@ -27,6 +27,7 @@
  */
 import { createHash } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
@@ -151,7 +152,7 @@ export interface GoldenHashes {
 export function blasMachine(): string | null {
   const path = blasLibraryPath();
   if (path === null) return null;
-  const cpu = /^model name\s*:\s*(.*)$/m.exec(Deno.readTextFileSync("/proc/cpuinfo"))?.[1] ?? "unknown CPU";
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
   return `${Deno.realPathSync(path)} on ${cpu}`;
 }
 

@@ -9,13 +9,14 @@ import { blasAvailable } from "../../lib/kernels/blas.ts";
 import { wasmAvailable } from "../../lib/kernels/wasm/runtime.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
 import { ROOT } from "../_helpers/task.ts";
+import { denoOnPath } from "../experiment/_sweep.ts";
 
 for (const backend of ["wasm", "blas"]) {
   Deno.test({
     name: `kernels on arrays above 2 GiB of kernel memory equal the js kernels (${backend})`,
     ignore: !wasmAvailable() || (backend === "blas" && !blasAvailable()),
     async fn() {
-      const r = await new Deno.Command(Deno.execPath(), {
+      const r = await new Deno.Command(denoOnPath(), {
         args: ["run", "--allow-read", "--allow-env", "--allow-ffi", "tests/kernels/_above_2gib.ts", backend],
         cwd: ROOT,
         stdout: "piped",
