@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { CorpusFiles } from "../../lib/data/corpus.ts";
 import { Rng } from "../../lib/random.ts";
 
 const WORDS = ["value", "count", "index", "node", "result", "items", "name", "key", "size", "left", "right"];
@@ -21,4 +22,11 @@ export async function makeCodeCorpus(files = 6, chars = 3000, seed = 1): Promise
     await Deno.writeTextFile(`${dir}/file${String(f).padStart(2, "0")}.ts`, text);
   }
   return dir;
+}
+
+/** The texts of a scanned corpus's training then validation pieces, in order (what the char vocabulary streams). */
+export async function* splitPieces(c: CorpusFiles): AsyncGenerator<string> {
+  for (const split of ["train", "val"] as const) {
+    for await (const p of c.pieces(split)) yield p.text;
+  }
 }

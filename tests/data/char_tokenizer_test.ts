@@ -1,3 +1,4 @@
+import { splitPieces } from "../_helpers/corpus.ts";
 import { CharTokenizer } from "../../lib/data/char_tokenizer.ts";
 import { loadCorpus, scanCorpus } from "../../lib/data/corpus.ts";
 import { loadTokenizer, saveTokenizer } from "../../lib/data/tokenizer.ts";
@@ -83,12 +84,7 @@ Deno.test("CharTokenizer.fromPieces: a corpus streamed file by file gives fromTe
     await Deno.writeTextFile(`${dir}/c.txt`, "zebra\u00a0");
     const opts = { corpus: "code" as const, paths: [dir], valFraction: 0.3 };
     const loaded = await loadCorpus(opts), scanned = await scanCorpus(opts);
-    async function* pieces() {
-      for (const split of ["train", "val"] as const) {
-        for await (const p of scanned.pieces(split)) yield p.text;
-      }
-    }
-    const streamed = await CharTokenizer.fromPieces(pieces());
+    const streamed = await CharTokenizer.fromPieces(splitPieces(scanned));
     assertEquals(streamed.vocab, CharTokenizer.fromText(loaded.train + loaded.val).vocab);
     assertEquals(
       await CharTokenizer.fromPieces(["ab", "\ud83d\ude00", "a"]),

@@ -1,3 +1,4 @@
+import { splitPieces } from "../_helpers/corpus.ts";
 import { scanCorpus, type SplitName, splitText, textCorpus } from "../../lib/data/corpus.ts";
 import { CharTokenizer } from "../../lib/data/char_tokenizer.ts";
 import { assertEquals, assertTrue } from "../_helpers/assert.ts";
@@ -47,11 +48,8 @@ Deno.test("scanCorpus: files larger than a read chunk are joined as whole files 
     const c = await scanCorpus({ corpus: "code", paths: [dir], valFraction: 0.25 });
     assertEquals(await splitText(c, "train"), texts.slice(0, 3).join("\n"));
     assertEquals(await splitText(c, "val"), texts[3]);
-    async function* all() {
-      for (const s of ["train", "val"] as const) for await (const p of c.pieces(s)) yield p.text;
-    }
     assertEquals(
-      (await CharTokenizer.fromPieces(all())).vocab,
+      (await CharTokenizer.fromPieces(splitPieces(c))).vocab,
       CharTokenizer.fromText(texts.join("\n")).vocab,
     );
   } finally {
