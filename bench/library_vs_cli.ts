@@ -21,6 +21,7 @@ import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { AdamW, createGPT, Rng, uniqueParams, withStep } from "../mod.ts";
+import { openblasFfiFlag } from "../lib/kernels/backend.ts";
 import { round } from "./_common.ts";
 import { type Command, runMain } from "../lib/experiment/cli/_command.ts";
 
@@ -111,6 +112,7 @@ async function child(name: string, steps: number): Promise<Figures> {
       "run",
       "--allow-read",
       "--allow-env",
+      openblasFfiFlag(), // as the experiment task: the library's default backend is then the CLI's (blas)
       fileURLToPath(import.meta.url),
       "--case",
       name,

@@ -29,7 +29,7 @@ import { join } from "node:path";
 import { type Command, runMain } from "../lib/experiment/cli/_command.ts";
 import { loadConfig } from "../lib/experiment/config.ts";
 import type { Config } from "../lib/experiment/config_types.ts";
-import { familyTokenizer } from "../lib/experiment/families.ts";
+import { corpusOptions, familyTokenizer } from "../lib/experiment/families.ts";
 import { loadCorpus } from "../lib/data/corpus.ts";
 import { openblasFfiFlag } from "../lib/kernels/backend.ts";
 import { round } from "./_common.ts";
@@ -84,13 +84,7 @@ function failed(what: string, r: RunOutput): Error {
 
 /** The quickstart's train and validation ids as uint16 files for the PyTorch script; returns their vocabulary. */
 async function exportTokens(config: Config): Promise<number> {
-  const d = config.data;
-  const corpus = await loadCorpus({
-    corpus: d.corpus,
-    paths: d.paths,
-    valFraction: d.val_fraction,
-    testFraction: d.test_fraction,
-  });
+  const corpus = await loadCorpus(corpusOptions(config));
   const tokenizer = await familyTokenizer(config, corpus);
   if (tokenizer.vocabSize > 65536) throw new Error(`vocabulary ${tokenizer.vocabSize} does not fit uint16`);
   await mkdir(join(ROOT, DATA_DIR), { recursive: true });

@@ -40,7 +40,7 @@ import { CharTokenizer } from "../data/char_tokenizer.ts";
 import { BpeTokenizer } from "../data/bpe.ts";
 import type { Tokenizer } from "../data/tokenizer.ts";
 import { bpeTrainingText } from "../data/bpe_sample.ts";
-import type { CorpusFiles, SplitName } from "../data/corpus.ts";
+import type { CorpusFiles, CorpusOptions, SplitName } from "../data/corpus.ts";
 import { asTokenSource, readTokens, type TokenSource } from "../data/token_source.ts";
 import { languageModelData } from "../train/language_model.ts";
 import type { TrainableModel, TrainData } from "../train/trainer.ts";
@@ -76,6 +76,12 @@ export function modelVocabSize(config: Config, tokenizerVocab: number): number {
 }
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/** Where a config's data comes from and how it splits: the options of `scanCorpus` / `loadCorpus`. */
+export function corpusOptions(config: Config): CorpusOptions {
+  const d = config.data;
+  return { corpus: d.corpus, paths: d.paths, valFraction: d.val_fraction, testFraction: d.test_fraction };
+}
 
 /**
  * The tokenizer of a new run (`data.tokenizer`): the characters of the corpus (`char`; its training and

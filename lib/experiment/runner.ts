@@ -30,7 +30,7 @@ import { MixedPrecision } from "../train/precision.ts";
 import { NonFiniteError, type Progress, train, type TrainerState } from "../train/trainer.ts";
 import { canonicalJson, type Config, configHash, type ConfigInput, loadConfig } from "./config.ts";
 import { progressLine } from "./progress.ts";
-import { buildModel, familyRun, familyTokenizer } from "./families.ts";
+import { buildModel, corpusOptions, familyRun, familyTokenizer } from "./families.ts";
 import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from "./agree.ts";
 import { pathExists } from "../io/exists.ts";
 import { configWarnings } from "./warnings.ts";
@@ -285,12 +285,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     ? generatedCorpus(config)
     : opts.text !== undefined
     ? textCorpus(opts.text, d.val_fraction, d.test_fraction)
-    : await scanCorpus({
-      corpus: d.corpus,
-      paths: d.paths,
-      valFraction: d.val_fraction,
-      testFraction: d.test_fraction,
-    });
+    : await scanCorpus(corpusOptions(config));
   const skipped = skippedSummary(corpus.skipped);
   if (skipped !== null) warn(`warning: data.${d.paths.length > 0 ? "paths" : "corpus"}: ${skipped}`);
   const runDir = opts.resumeDir ?? await newRunDir(config, (opts.now ?? (() => new Date()))());

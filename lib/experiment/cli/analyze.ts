@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { corpusOptions } from "../families.ts";
 import { join } from "node:path";
 import { BpeTokenizer } from "../../data/bpe.ts";
 import { CharTokenizer } from "../../data/char_tokenizer.ts";
@@ -159,13 +160,7 @@ async function writePage(out: string, page: AnalysisPage, values: Values): Promi
 
 /** The run's validation text as token ids (characters a char model never saw are left out). */
 async function validationTokens(config: Config, tok: Tokenizer): Promise<Int32Array> {
-  const d = config.data;
-  const c = await scanCorpus({
-    corpus: d.corpus,
-    paths: d.paths,
-    valFraction: d.val_fraction,
-    testFraction: d.test_fraction,
-  });
+  const c = await scanCorpus(corpusOptions(config));
   const val = await splitText(c, "val"); // only the validation split is read into memory
   return tok.encode(tok instanceof CharTokenizer ? tok.keepKnown(val).text : val);
 }

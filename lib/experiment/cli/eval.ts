@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { corpusOptions } from "../families.ts";
 import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { CharTokenizer } from "../../data/char_tokenizer.ts";
@@ -144,12 +145,7 @@ async function main(args: string[]): Promise<void> {
     } else {
       const d = config.data;
       // only the split asked for is read into memory
-      const c = await scanCorpus({
-        corpus: d.corpus,
-        paths: d.paths,
-        valFraction: d.val_fraction,
-        testFraction: d.test_fraction,
-      });
+      const c = await scanCorpus(corpusOptions(config));
       text = await splitText(c, split);
       if (text === "") {
         throw new Error(
