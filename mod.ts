@@ -154,7 +154,9 @@ export {
   CharTokenizer,
   type CharTokenizerJSON,
   type Corpus,
+  type CorpusFiles,
   type CorpusOptions,
+  type CorpusPiece,
   loadCorpus,
   loadTokenizer,
   MlmBatcher,
@@ -163,6 +165,8 @@ export {
   saveTokenizer,
   type SkippedEntry,
   type SkipReason,
+  type SplitName,
+  type StreamEncoder,
   type TextSplits,
   type Tokenizer,
 } from "./lib/data/mod.ts";
