@@ -159,10 +159,36 @@ function slice(name: string, x: GemmArgs["A"], off: number, size: number): Float
   return x.subarray(off, off + size);
 }
 
-/** C (+)= op(A) · op(B) on float32 storage through `cblas_sgemm` (see {@link GemmArgs}). Throws when unavailable. */
-export function gemmBlas(a: GemmArgs): void {
+/** The opened library; throws when it is unavailable. */
+function library(): Blas {
   const lib = load();
   if (lib === null) throw new Error(`blas backend unavailable: ${reason}`);
+  return lib;
+}
+
+// C (+)= op(A) · op(B), row-major, alpha 1: the one place the CBLAS enums are spelled out.
+function sgemm(
+  lib: Blas,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  A: Float32Array,
+  lda: number,
+  B: Float32Array,
+  ldb: number,
+  accumulate: boolean,
+  C: Float32Array,
+  ldc: number,
+): void {
+  const tA = transA ? TRANS : NO_TRANS, tB = transB ? TRANS : NO_TRANS;
+  lib.sgemm(ROW_MAJOR, tA, tB, M, N, K, 1, A, lda, B, ldb, accumulate ? 1 : 0, C, ldc);
+}
+
+/** C (+)= op(A) · op(B) on float32 storage through `cblas_sgemm` (see {@link GemmArgs}). Throws when unavailable. */
+export function gemmBlas(a: GemmArgs): void {
+  const lib = library();
   const { M, N, K, transA, transB } = a;
   if (M === 0 || N === 0) return;
   const C = slice("C", a.C, a.cOff, M * N);
@@ -172,23 +198,7 @@ export function gemmBlas(a: GemmArgs): void {
   }
   const A = slice("A", a.A, a.aOff, M * K), B = slice("B", a.B, a.bOff, K * N);
   // Row-major leading dimensions: A is stored (M, K) or, transposed, (K, M); B is (K, N) or (N, K).
-  const lda = transA ? M : K, ldb = transB ? K : N;
-  lib.sgemm(
-    ROW_MAJOR,
-    transA ? TRANS : NO_TRANS,
-    transB ? TRANS : NO_TRANS,
-    M,
-    N,
-    K,
-    1,
-    A,
-    lda,
-    B,
-    ldb,
-    a.accumulate ? 1 : 0,
-    C,
-    N,
-  );
+  sgemm(lib, transA, transB, M, N, K, A, transA ? M : K, B, transB ? K : N, a.accumulate, C, N);
 }
 
 /**
@@ -210,22 +220,6 @@ export function sgemmAt(
   c: number,
   ldc: number,
 ): void {
-  const lib = load();
-  if (lib === null) throw new Error(`blas backend unavailable: ${reason}`);
-  lib.sgemm(
-    ROW_MAJOR,
-    transA ? TRANS : NO_TRANS,
-    transB ? TRANS : NO_TRANS,
-    M,
-    N,
-    K,
-    1,
-    f32.subarray(a),
-    lda,
-    f32.subarray(b),
-    ldb,
-    accumulate ? 1 : 0,
-    f32.subarray(c),
-    ldc,
-  );
+  const A = f32.subarray(a), B = f32.subarray(b), C = f32.subarray(c);
+  sgemm(library(), transA, transB, M, N, K, A, lda, B, ldb, accumulate, C, ldc);
 }
