@@ -206,6 +206,7 @@ export class Gpu {
   #paramBuffer: GPUBuffer;
   #paramSlot = 0;
   #lost: string | null = null;
+  #frame: GpuArray[] | null = null;
   /** Dispatches recorded since the GPU was opened (for the benches' dispatches-per-step figure). */
   dispatches = 0;
   /** Submissions since the GPU was opened. */
@@ -276,10 +277,29 @@ export class Gpu {
   // Storage
 
   /**
-   * An array of `length` elements whose contents are undefined (the kernel that receives it must write every
-   * element): from the pool when a buffer of that size was released, else new.
+   * Runs `fn` as one step: the arrays made inside it (not `persistent` ones) go back to the pool when the
+   * outermost step returns (dispatches recorded inside still run: the GPU runs them in order). Read what is
+   * needed inside: {@link Gpu.read} records its copy at the call.
    */
-  array(length: number, kind: GpuKind = "f32"): GpuArray {
+  step<T>(fn: () => T): T {
+    const outer = this.#frame === null;
+    if (outer) this.#frame = [];
+    try {
+      return fn();
+    } finally {
+      if (outer) {
+        for (const a of this.#frame!) this.release(a);
+        this.#frame = null;
+      }
+    }
+  }
+
+  /**
+   * An array of `length` elements whose contents are undefined (the kernel that receives it must write every
+   * element): from the pool when a buffer of that size was released, else new. Inside {@link Gpu.step} it is
+   * given back when the step ends, unless `persistent` (parameters, gradients, optimizer state).
+   */
+  array(length: number, kind: GpuKind = "f32", persistent = false): GpuArray {
     this.#check();
     if (!Number.isInteger(length) || length < 0) throw new Error(`Gpu.array: bad length ${length}`);
     const size = Math.max(POOL_ALIGN, Math.ceil((length * 4) / POOL_ALIGN) * POOL_ALIGN);
@@ -293,12 +313,14 @@ export class Gpu {
         size,
         usage: USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST,
       });
-    return new GpuArray(this, buffer, length, kind);
+    const a = new GpuArray(this, buffer, length, kind);
+    if (!persistent) this.#frame?.push(a);
+    return a;
   }
 
-  /** A zeroed array (the zeroing is recorded like a dispatch). */
-  zeros(length: number, kind: GpuKind = "f32"): GpuArray {
-    const a = this.array(length, kind);
+  /** A zeroed array (the zeroing is recorded like a dispatch); `persistent` as for {@link Gpu.array}. */
+  zeros(length: number, kind: GpuKind = "f32", persistent = false): GpuArray {
+    const a = this.array(length, kind, persistent);
     this.fill(a, 0);
     return a;
   }
@@ -310,14 +332,20 @@ export class Gpu {
     if (end > 0) this.#endPass().clearBuffer(a.buffer, a.byteOffset, end);
   }
 
-  /** A new array holding `values` (float32 for a Float32Array/Float64Array/number[], else the integer kind). */
-  upload(values: Float32Array | Float64Array | Int32Array | Uint32Array | readonly number[]): GpuArray {
+  /**
+   * A new array holding `values` (float32 for a Float32Array/Float64Array/number[], else the integer kind);
+   * `persistent` as for {@link Gpu.array}.
+   */
+  upload(
+    values: Float32Array | Float64Array | Int32Array | Uint32Array | readonly number[],
+    persistent = false,
+  ): GpuArray {
     const kind: GpuKind = values instanceof Int32Array
       ? "i32"
       : values instanceof Uint32Array
       ? "u32"
       : "f32";
-    const a = this.array(values.length, kind);
+    const a = this.array(values.length, kind, persistent);
     this.write(a, values);
     return a;
   }

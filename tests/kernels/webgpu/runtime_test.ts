@@ -105,3 +105,17 @@ gpuTest(
     gpu.release(y);
   },
 );
+
+gpuTest("webgpu runtime: a step gives back the arrays made inside it, except persistent ones", (gpu) => {
+  const kept = gpu.step(() => {
+    const scratch = gpu.array(64);
+    const param = gpu.zeros(64, "f32", true);
+    const inner = gpu.step(() => gpu.array(64)); // a nested step belongs to the outer one
+    assert.equal(inner.released, false);
+    return { scratch, param, inner };
+  });
+  assert.equal(kept.scratch.released, true);
+  assert.equal(kept.inner.released, true);
+  assert.equal(kept.param.released, false);
+  gpu.release(kept.param);
+});
