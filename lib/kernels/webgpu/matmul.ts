@@ -10,12 +10,14 @@
  *
  * Operands larger than one storage binding are handled by splitting the product into pieces over M, N and K
  * whose operand ranges fit ({@link bindSpan}); the K pieces of one output run in order, each adding into C.
+ * {@link gemmBatchedGpu} runs a batch of equally strided products in one dispatch.
  *
  * @module
  */
 import type { GemmArgs } from "../types.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { bindingElements, bindSpan } from "./span.ts";
+import type { BoundSpan } from "./span.ts";
 
 /** {@link GemmArgs} with the operands on the GPU: C[M,N] (+)= op(A)[M,K] · op(B)[K,N]. */
 export interface GpuGemmArgs extends Omit<GemmArgs, "A" | "B" | "C"> {
@@ -57,7 +59,7 @@ export function gemmTile(M: number, N: number): GemmTile {
 /**
  * The WGSL of one layout and tile. Launch: ⌈N / BN⌉ × ⌈M / BM⌉ workgroups of 16×16 invocations.
  * Parameters: the piece's M, N, K, the leading dimensions of A, B, C as stored, where the piece starts in each
- * bound array, and whether to add into C.
+ * bound array, whether to add into C, and the strides between the products of a batch (workgroup z).
  */
 function gemmWgsl(transA: boolean, transB: boolean, t: GemmTile): string {
   const { tm, tn, bk } = t;
@@ -84,10 +86,13 @@ function gemmWgsl(transA: boolean, transB: boolean, t: GemmTile): string {
   const stores = lines(tm, (i) =>
     lines(tn, (s) => {
       const j = Math.floor(s / 4), w = "xyzw"[s % 4];
-      return `  store(m0 + lid.y + ${16 * i}u, n0 + lid.x + ${16 * s}u, c${i}_${j}.${w});`;
+      return `  store(cr, m0 + lid.y + ${16 * i}u, n0 + lid.x + ${16 * s}u, c${i}_${j}.${w});`;
     }));
   return /* wgsl */ `
-struct P { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, ar: u32, br: u32, cr: u32, acc: u32 }
+struct P {
+  M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, ar: u32, br: u32, cr: u32, acc: u32,
+  sa: u32, sb: u32, sc: u32,
+}
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
@@ -95,9 +100,9 @@ struct P { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, ar: u32, br: u3
 var<workgroup> sa: array<f32, ${bk * sa}>;
 var<workgroup> sb: array<f32, ${bk * sb}>;
 
-fn store(m: u32, n: u32, v: f32) {
+fn store(cr: u32, m: u32, n: u32, v: f32) {
   if (m >= p.M || n >= p.N) { return; }
-  let at = p.cr + m * p.ldc + n;
+  let at = cr + m * p.ldc + n;
   if (p.acc != 0u) { c[at] = c[at] + v; } else { c[at] = v; }
 }
 
@@ -106,6 +111,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
         @builtin(local_invocation_index) t: u32) {
   let m0 = wid.y * ${bm}u;
   let n0 = wid.x * ${bn}u;
+  let ar = p.ar + wid.z * p.sa; // the z-th product of a batch
+  let br = p.br + wid.z * p.sb;
+  let cr = p.cr + wid.z * p.sc;
 ${accs}
   for (var k0 = 0u; k0 < p.K; k0 += ${bk}u) {
     for (var s = 0u; s < ${(bm * bk) / 256}u; s++) {
@@ -114,7 +122,7 @@ ${accs}
       let gr = m0 + r;
       let gk = k0 + kk;
       var v = 0.0;
-      if (gr < p.M && gk < p.K) { v = a[p.ar + ${idxA}]; }
+      if (gr < p.M && gk < p.K) { v = a[ar + ${idxA}]; }
       sa[kk * ${sa}u + r] = v;
     }
     for (var s = 0u; s < ${(bn * bk) / 256}u; s++) {
@@ -123,7 +131,7 @@ ${accs}
       let gr = n0 + r;
       let gk = k0 + kk;
       var v = 0.0;
-      if (gr < p.N && gk < p.K) { v = b[p.br + ${idxB}]; }
+      if (gr < p.N && gk < p.K) { v = b[br + ${idxB}]; }
       sb[kk * ${sb}u + r] = v;
     }
     workgroupBarrier();
@@ -136,6 +144,16 @@ ${fmas}
   }
 ${stores}
 }`;
+}
+
+const sources = new Map<string, string>();
+
+/** {@link gemmWgsl}, generated once per layout and tile. */
+function source(transA: boolean, transB: boolean, t: GemmTile): string {
+  const key = `${transA} ${transB} ${t.tm} ${t.tn} ${t.bk}`;
+  let wgsl = sources.get(key);
+  if (wgsl === undefined) sources.set(key, wgsl = gemmWgsl(transA, transB, t));
+  return wgsl;
 }
 
 /** Sizes of one piece of the product. */
@@ -176,6 +194,43 @@ function pieceSizes(a: GpuGemmArgs, limit: number, tile: GemmTile): Sizes {
   return s;
 }
 
+/** Strides of a batch of products, in elements between consecutive matrices of A, B and C. */
+export interface GemmBatch {
+  /** Number of products. */
+  readonly count: number;
+  /** Elements from one A to the next. */
+  readonly strideA: number;
+  /** Elements from one B to the next. */
+  readonly strideB: number;
+  /** Elements from one C to the next. */
+  readonly strideC: number;
+}
+
+const ONE: GemmBatch = { count: 1, strideA: 0, strideB: 0, strideC: 0 };
+
+/** Records one dispatch of a piece (or of a whole batch: `batch.count` workgroups along z). */
+function record(
+  gpu: Gpu,
+  args: GpuGemmArgs,
+  tile: GemmTile,
+  spans: readonly [BoundSpan, BoundSpan, BoundSpan],
+  size: Sizes,
+  accumulate: boolean,
+  batch: GemmBatch,
+): void {
+  const { M, N, K, transA, transB } = args;
+  const params = gpu.params()
+    .u32(size.m, size.n, size.k, transA ? M : K, transB ? K : N, N)
+    .u32(spans[0].at, spans[1].at, spans[2].at, accumulate ? 1 : 0)
+    .u32(batch.strideA, batch.strideB, batch.strideC);
+  gpu.dispatch(
+    gpu.pipeline(source(transA, transB, tile)),
+    spans.map((s) => s.array),
+    [Math.ceil(size.n / (16 * tile.tn)), Math.ceil(size.m / (16 * tile.tm)), batch.count],
+    params,
+  );
+}
+
 /**
  * Records C (+)= op(A) · op(B), as `gemm` (see {@link GpuGemmArgs}); `tile` overrides the kernel's tile shape
  * ({@link gemmTile} by default). Launch per piece: ⌈N / BN⌉ × ⌈M / BM⌉ workgroups of 16×16 invocations (one
@@ -187,43 +242,64 @@ export function gemmGpu(gpu: Gpu, args: GpuGemmArgs, tile: GemmTile = gemmTile(a
     throw new Error("gemmGpu: C may not share a buffer with A or B");
   }
   if (M === 0 || N === 0) return;
-  const pipeline = gpu.pipeline(gemmWgsl(transA, transB, tile));
   const s = pieceSizes(args, bindingElements(gpu), tile);
-  const bm = 16 * tile.tm, bn = 16 * tile.tn;
   for (let m0 = 0; m0 < M; m0 += s.m) {
-    const mp = Math.min(s.m, M - m0);
+    const m = Math.min(s.m, M - m0);
     for (let n0 = 0; n0 < N; n0 += s.n) {
-      const np = Math.min(s.n, N - n0);
+      const n = Math.min(s.n, N - n0);
       // K = 0 still runs one piece: it writes zeros (or leaves C as it was when accumulating)
       for (let k0 = 0; k0 === 0 || k0 < K; k0 += s.k) {
-        const kp = Math.min(s.k, K - k0);
-        const as = transA
-          ? bindSpan(A, aOff + k0 * M + m0, kp === 0 ? 0 : (kp - 1) * M + mp)
-          : bindSpan(A, aOff + m0 * K + k0, (mp - 1) * K + kp);
-        const bs = transB
-          ? bindSpan(B, bOff + n0 * K + k0, (np - 1) * K + kp)
-          : bindSpan(B, bOff + k0 * N + n0, kp === 0 ? 0 : (kp - 1) * N + np);
-        const cs = bindSpan(C, cOff + m0 * N + n0, (mp - 1) * N + np);
-        const params = gpu.params().u32(
-          mp,
-          np,
-          kp,
-          transA ? M : K,
-          transB ? K : N,
-          N,
-          as.at,
-          bs.at,
-          cs.at,
-          args.accumulate || k0 > 0 ? 1 : 0,
-        );
-        gpu.dispatch(
-          pipeline,
-          [as.array, bs.array, cs.array],
-          [Math.ceil(np / bn), Math.ceil(mp / bm)],
-          params,
-        );
+        const k = Math.min(s.k, K - k0);
+        const spans = [
+          transA
+            ? bindSpan(A, aOff + k0 * M + m0, k === 0 ? 0 : (k - 1) * M + m)
+            : bindSpan(A, aOff + m0 * K + k0, (m - 1) * K + k),
+          transB
+            ? bindSpan(B, bOff + n0 * K + k0, (n - 1) * K + k)
+            : bindSpan(B, bOff + k0 * N + n0, k === 0 ? 0 : (k - 1) * N + n),
+          bindSpan(C, cOff + m0 * N + n0, (m - 1) * N + n),
+        ] as const;
+        record(gpu, args, tile, spans, { m, n, k }, args.accumulate || k0 > 0, ONE);
         if (K === 0) break;
       }
     }
   }
+}
+
+/**
+ * Records `batch.count` products, the i-th on the matrices at `aOff + i·strideA`, `bOff + i·strideB` and
+ * `cOff + i·strideC` (attention's per-head products). One dispatch (workgroups along z) where A, B and C each
+ * fit one binding and the tile grid does; else one {@link gemmGpu} per product.
+ */
+export function gemmBatchedGpu(
+  gpu: Gpu,
+  args: GpuGemmArgs,
+  batch: GemmBatch,
+  tile: GemmTile = gemmTile(args.M, args.N),
+): void {
+  const { M, N, A, B, C } = args;
+  const limit = bindingElements(gpu);
+  const fits = A.length <= limit && B.length <= limit && C.length <= limit && batch.count <= WG_MAX &&
+    Math.ceil(M / (16 * tile.tm)) <= WG_MAX && Math.ceil(N / (16 * tile.tn)) <= WG_MAX;
+  if (!fits) {
+    for (let i = 0; i < batch.count; i++) {
+      const off = {
+        aOff: args.aOff + i * batch.strideA,
+        bOff: args.bOff + i * batch.strideB,
+        cOff: args.cOff + i * batch.strideC,
+      };
+      gemmGpu(gpu, { ...args, ...off }, tile);
+    }
+    return;
+  }
+  if (C.buffer === A.buffer || C.buffer === B.buffer) {
+    throw new Error("gemmBatchedGpu: C may not share a buffer with A or B");
+  }
+  if (M === 0 || N === 0 || batch.count === 0) return;
+  const spans = [
+    { array: A, at: args.aOff },
+    { array: B, at: args.bOff },
+    { array: C, at: args.cOff },
+  ] as const;
+  record(gpu, args, tile, spans, { m: M, n: N, k: args.K }, args.accumulate, batch);
 }

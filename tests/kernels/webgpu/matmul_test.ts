@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { gemmJs } from "../../../lib/kernels/matmul.ts";
 import type { GemmTile } from "../../../lib/kernels/webgpu/matmul.ts";
-import { gemmGpu, TILE_128, TILE_16, TILE_64 } from "../../../lib/kernels/webgpu/matmul.ts";
+import { gemmBatchedGpu, gemmGpu, TILE_128, TILE_16, TILE_64 } from "../../../lib/kernels/webgpu/matmul.ts";
 import { Gpu } from "../../../lib/kernels/webgpu/runtime.ts";
 import { Rng } from "../../../lib/random.ts";
 import { gpuTest, relErr } from "../../_helpers/webgpu.ts";
@@ -154,3 +154,50 @@ gpuTest("webgpu gemm at GPT-2-small's tied head (50,257 × 768 floats: larger th
   }
   for (const a of [gW, gX, gG]) gpu.release(a);
 });
+
+gpuTest(
+  "webgpu batched gemm equals gemmJs per product: one dispatch, and per product past a binding",
+  async () => {
+    const small = await Gpu.open({ maxBinding: 4096 });
+    assert.ok(small !== null);
+    try {
+      const rng = new Rng(7);
+      for (const [M, N, K, count] of [[5, 7, 9, 3], [40, 30, 20, 2]]) { // fits one binding; does not
+        for (const [transA, transB] of LAYOUTS) {
+          const strideA = M * K + 2, strideB = K * N + 1, strideC = M * N + 3;
+          const A = rand(4 + count * strideA, rng),
+            B = rand(count * strideB, rng),
+            C = rand(1 + count * strideC, rng);
+          const ref = C.slice();
+          for (let i = 0; i < count; i++) {
+            const offs = { aOff: 4 + i * strideA, bOff: i * strideB, cOff: 1 + i * strideC };
+            gemmJs({ M, N, K, transA, transB, accumulate: true, A, B, C: ref, ...offs });
+          }
+          const gA = small.upload(A), gB = small.upload(B), gC = small.upload(C);
+          const before: number = small.dispatches;
+          const args = {
+            M,
+            N,
+            K,
+            transA,
+            transB,
+            accumulate: true,
+            A: gA,
+            B: gB,
+            C: gC,
+            aOff: 4,
+            bOff: 0,
+            cOff: 1,
+          };
+          gemmBatchedGpu(small, args, { count, strideA, strideB, strideC });
+          if (M === 5) assert.equal(small.dispatches - before, 1);
+          const e = relErr(await small.read(gC), ref);
+          assert.ok(e <= TOL, `batched ${M}×${N}×${K}×${count}: relErr ${e}`);
+          for (const a of [gA, gB, gC]) small.release(a);
+        }
+      }
+    } finally {
+      small.destroy();
+    }
+  },
+);
