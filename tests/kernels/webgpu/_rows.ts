@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { setBackend } from "../../../lib/kernels/backend.ts";
-import type { Gpu, GpuArray } from "../../../lib/kernels/webgpu/runtime.ts";
+import { Gpu, type GpuArray } from "../../../lib/kernels/webgpu/runtime.ts";
 import type { Rng } from "../../../lib/random.ts";
 import { relErr } from "../../_helpers/webgpu.ts";
 
@@ -43,4 +43,22 @@ export function expectSameBits(a: Float32Array, b: Float32Array, what: string): 
     new Uint32Array(b.buffer, b.byteOffset, b.length),
     `${what}: two runs differ`,
   );
+}
+
+/** Bytes per binding of {@link smallBindingGpu}'s device: 1,024 floats. */
+export const SMALL_BINDING = 4096;
+
+/**
+ * Runs `fn` on a second device whose bindings are capped at {@link SMALL_BINDING} bytes (to exercise the splitting
+ * of arrays larger than one binding on small shapes), then destroys it.
+ */
+export async function smallBindingGpu(fn: (gpu: Gpu) => Promise<void>): Promise<void> {
+  const gpu = await Gpu.open({ maxBinding: SMALL_BINDING });
+  assert.ok(gpu !== null, "a second device could not be opened");
+  try {
+    await fn(gpu);
+    await gpu.finish();
+  } finally {
+    gpu.destroy();
+  }
 }
