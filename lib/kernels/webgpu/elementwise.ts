@@ -6,7 +6,7 @@
  */
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
-import { chunkView, rowChunks } from "./split.ts";
+import { forEachChunk } from "./split.ts";
 import { type Binding, bindings } from "./wgsl.ts";
 
 /** Invocations per workgroup of the element-wise kernels. */
@@ -43,8 +43,12 @@ export function dispatchElementwise(
   extra: readonly number[] = [],
 ): void {
   const pipeline = gpu.pipeline(wgsl);
-  for (const c of rowChunks(gpu, n, 1)) {
-    const views = arrays.map((a) => chunkView(a, c, 1, n));
-    gpu.dispatch(pipeline, views, grid(Math.ceil(c.nr / EW)), gpu.params().u32(c.nr, c.skip).f32(...extra));
-  }
+  forEachChunk(gpu, n, 1, (c, view) => {
+    gpu.dispatch(
+      pipeline,
+      arrays.map(view),
+      grid(Math.ceil(c.nr / EW)),
+      gpu.params().u32(c.nr, c.skip).f32(...extra),
+    );
+  });
 }

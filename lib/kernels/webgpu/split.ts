@@ -45,3 +45,16 @@ export function chunkView(a: GpuArray, c: RowChunk, cols: number, rows: number):
   if (c.r0 === 0 && c.nr === rows) return a;
   return a.view(c.at, c.skip + c.nr * cols);
 }
+
+/**
+ * Calls `fn` for each chunk of whole rows of a (rows, cols) array ({@link rowChunks}), with `view` binding a
+ * (rows, cols) array's part for that chunk.
+ */
+export function forEachChunk(
+  gpu: Gpu,
+  rows: number,
+  cols: number,
+  fn: (c: RowChunk, view: (a: GpuArray) => GpuArray) => void,
+): void {
+  for (const c of rowChunks(gpu, rows, cols)) fn(c, (a) => chunkView(a, c, cols, rows));
+}
