@@ -73,7 +73,7 @@ export interface ForwardOperands {
   /** (BH, Tq, Tk), written in full. */
   probs: GpuArray;
   mask: GpuMask | null;
-  /** u32 per batch row: key j visible iff j < lengths[b]; null for all. */
+  /** i32 per batch row: key j visible iff j < lengths[b]; null for all. */
   lengths: GpuArray | null;
   /** (H, Tq, Tk) added to the scaled scores; null for none. */
   bias: GpuArray | null;
@@ -96,6 +96,8 @@ export interface BackwardOperands {
   dv: GpuArray;
   /** Only "causal" is used (to skip the masked half); P is zero wherever an explicit mask blocks. */
   mask: GpuMask | null;
+  /** As in the forward (skips the padded keys), or null. */
+  lengths: GpuArray | null;
   keep: GpuArray | null;
   keepScale: number;
   /** (H, Tq, Tk) into which the score gradient summed over the batch is added, or null. */
@@ -154,7 +156,7 @@ function keyEnd(causal: boolean, lengths: boolean): string {
 fn keyEnd(bh: u32, i: u32) -> u32 {
   var e = p.Tk;
   ${causal ? "e = u32(clamp(i32(i) + p.off + 1, 0, i32(p.Tk)));" : ""}
-  ${lengths ? "e = min(e, lengths[bh / p.H]);" : ""}
+  ${lengths ? "e = min(e, u32(max(lengths[bh / p.H], 0)));" : ""}
   return e;
 }`;
 }
@@ -176,7 +178,7 @@ function forwardWgsl(f: ForwardVariant): string {
   const decl: string[] = [ro("q", 0), ro("k", 1), ro("v", 2)];
   let b = 3;
   if (f.maskArray) decl.push(ro("mask", b++, "u32"));
-  if (f.lengths) decl.push(ro("lengths", b++, "u32"));
+  if (f.lengths) decl.push(ro("lengths", b++, "i32"));
   if (f.bias) decl.push(ro("bias", b++));
   if (f.keep) decl.push(ro("keep", b++, "u32"));
   decl.push(rw("probs", b++), rw("y", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
@@ -241,15 +243,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 // Backward pass 1: dS into the scratch, dq.
-function dqWgsl(causal: boolean, keep: boolean): string {
+function dqWgsl(causal: boolean, lengths: boolean, keep: boolean): string {
   const decl: string[] = [ro("k", 0), ro("v", 1), ro("dy", 2), ro("probs", 3)];
   let b = 4;
+  if (lengths) decl.push(ro("lengths", b++, "i32"));
   if (keep) decl.push(ro("keep", b++, "u32"));
   decl.push(rw("ds", b++), rw("dq", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
   return /* wgsl */ `${PARAMS}
 ${decl.join("\n")}
 ${TREE}
-${keyEnd(causal, false)}
+${keyEnd(causal, lengths)}
 var<workgroup> gs: array<f32, ${MAX_HEAD_DIM}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -383,8 +386,8 @@ export function attentionBackwardCore(gpu: Gpu, d: CoreDims, o: BackwardOperands
   const L = [o.q.L, o.k.L, o.v.L, o.dy.L];
   const withKeep = (xs: GpuArray[]) => (keep ? [...xs, o.keep!] : xs);
   gpu.dispatch(
-    gpu.pipeline(dqWgsl(causal, keep)),
-    [...withKeep([o.k.a, o.v.a, o.dy.a, o.probs]), ds, o.dq],
+    gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep)),
+    [...withKeep([o.k.a, o.v.a, o.dy.a, o.probs, ...(o.lengths === null ? [] : [o.lengths])]), ds, o.dq],
     grid(d.BH * d.Tq),
     params(gpu, d, L, o.keepScale),
   );
