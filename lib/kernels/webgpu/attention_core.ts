@@ -107,7 +107,7 @@ export interface BackwardOperands {
 // The uniform struct every kernel here shares.
 const PARAMS = /* wgsl */ `
 struct P {
-  BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, rows: u32,
+  BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, rows: u32, b0: u32,
   qo: u32, qb: u32, qh: u32, qr: u32,
   ko: u32, kb: u32, kh: u32, kr: u32,
   vo: u32, vb: u32, vh: u32, vr: u32,
@@ -156,7 +156,7 @@ function keyEnd(causal: boolean, lengths: boolean): string {
 fn keyEnd(bh: u32, i: u32) -> u32 {
   var e = p.Tk;
   ${causal ? "e = u32(clamp(i32(i) + p.off + 1, 0, i32(p.Tk)));" : ""}
-  ${lengths ? "e = min(e, u32(max(lengths[bh / p.H], 0)));" : ""}
+  ${lengths ? "e = min(e, u32(max(lengths[p.b0 + bh / p.H], 0)));" : ""}
   return e;
 }`;
 }
@@ -344,8 +344,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   dbias[t] = dbias[t] + acc;
 }`;
 
-function params(gpu: Gpu, d: CoreDims, L: RowLayout[], keepScale: number, rows = 0) {
-  const pr = gpu.params().u32(d.BH, d.H, d.Tq, d.Tk, d.D).i32(d.Tk - d.Tq).f32(d.scale, keepScale).u32(rows);
+function params(gpu: Gpu, d: CoreDims, b0: number, L: RowLayout[], keepScale: number, rows = 0) {
+  const pr = gpu.params().u32(d.BH, d.H, d.Tq, d.Tk, d.D).i32(d.Tk - d.Tq).f32(d.scale, keepScale).u32(
+    rows,
+    b0,
+  );
   for (const x of L) pr.u32(x.offset, x.batch, x.head, x.row);
   return pr;
 }
@@ -357,54 +360,115 @@ function checkDims(d: CoreDims, who: string): void {
   if (d.BH % d.H !== 0) throw new Error(`${who}: BH = ${d.BH} is not a multiple of H = ${d.H}`);
 }
 
-/** Records the attention forward: y and probs written in full (see the module's launch shapes). */
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/**
+ * Batches per dispatch: all of them when every per-batch array fits one binding, else the most that fit with
+ * each chunk starting at a multiple of 64 elements (views bind at 256-byte steps). `strides` are the arrays'
+ * elements per batch.
+ */
+function batchesPerChunk(gpu: Gpu, batches: number, strides: number[], who: string): number {
+  const limit = gpu.info.maxBinding / 4;
+  if (strides.every((s) => batches * s <= limit)) return batches;
+  const step = strides.reduce((m, s) => {
+    const need = 64 / gcd(s, 64);
+    return (m * need) / gcd(m, need);
+  }, 1);
+  const fit = Math.floor(limit / Math.max(...strides) / step) * step;
+  if (fit < 1) {
+    throw new Error(
+      `${who}: a chunk of ${step} batch rows (aligned to 64 elements) exceeds the largest binding (${
+        limit * 4
+      } bytes)`,
+    );
+  }
+  return fit;
+}
+
+// The part of a per-batch array (stride s elements per batch) that batches b0 … b0 + n − 1 use.
+function part(a: GpuArray, s: number, b0: number, n: number, whole: boolean): GpuArray {
+  return whole ? a : a.view(b0 * s, Math.min(n * s, a.length - b0 * s));
+}
+
+/**
+ * Records the attention forward: y and probs written in full (see the module's launch shapes). Batches are split
+ * over several dispatches when a per-batch array (q, k, v, y, probs, keep) exceeds one binding.
+ */
 export function attentionForwardCore(gpu: Gpu, d: CoreDims, o: ForwardOperands): void {
   checkDims(d, "attention forward");
   const causal = o.mask === "causal", maskArray = o.mask !== null && o.mask !== "causal";
-  const wgsl = forwardWgsl({
+  const pipeline = gpu.pipeline(forwardWgsl({
     causal,
     maskArray,
     lengths: o.lengths !== null,
     bias: o.bias !== null,
     keep: o.keep !== null,
-  });
-  const arrays: GpuArray[] = [o.q.a, o.k.a, o.v.a];
-  for (const a of [maskArray ? o.mask as GpuArray : null, o.lengths, o.bias, o.keep]) {
-    if (a !== null) arrays.push(a);
+  }));
+  const batches = d.BH / d.H, ps = d.H * d.Tq * d.Tk;
+  const nb = batchesPerChunk(
+    gpu,
+    batches,
+    [o.q.L.batch, o.k.L.batch, o.v.L.batch, o.y.L.batch, ps],
+    "attention",
+  );
+  for (let b0 = 0; b0 < batches; b0 += nb) {
+    const n = Math.min(nb, batches - b0), whole = n === batches;
+    const cut = (r: Rows) => part(r.a, r.L.batch, b0, n, whole);
+    const arrays: GpuArray[] = [cut(o.q), cut(o.k), cut(o.v)];
+    if (maskArray) arrays.push(o.mask as GpuArray);
+    if (o.lengths !== null) arrays.push(o.lengths);
+    if (o.bias !== null) arrays.push(o.bias);
+    if (o.keep !== null) arrays.push(part(o.keep, ps, b0, n, whole));
+    arrays.push(part(o.probs, ps, b0, n, whole), cut(o.y));
+    const dn = { ...d, BH: n * d.H };
+    const pr = params(gpu, dn, b0, [o.q.L, o.k.L, o.v.L, o.y.L], o.keepScale);
+    gpu.dispatch(pipeline, arrays, grid(dn.BH * d.Tq), pr);
   }
-  arrays.push(o.probs, o.y.a);
-  const pr = params(gpu, d, [o.q.L, o.k.L, o.v.L, o.y.L], o.keepScale);
-  gpu.dispatch(gpu.pipeline(wgsl), arrays, grid(d.BH * d.Tq), pr);
 }
 
-/** Records the attention backward: dq, dk, dv written in full, dbias added into (see the launch shapes). */
+/**
+ * Records the attention backward: dq, dk, dv written in full, dbias added into (see the launch shapes); split
+ * over batches as the forward.
+ */
 export function attentionBackwardCore(gpu: Gpu, d: CoreDims, o: BackwardOperands): void {
   checkDims(d, "attention backward");
-  const causal = o.mask === "causal", keep = o.keep !== null;
-  const shared = o.dk === o.dv;
-  const ds = gpu.array(d.BH * d.Tq * d.Tk);
+  const causal = o.mask === "causal", keep = o.keep !== null, shared = o.dk === o.dv;
+  const batches = d.BH / d.H, ps = d.H * d.Tq * d.Tk;
+  const strides = [o.q.L.batch, o.k.L.batch, o.v.L.batch, o.dy.L.batch, ps];
+  const nb = batchesPerChunk(gpu, batches, strides, "attention backward");
+  const ds = gpu.array(nb * ps);
   const L = [o.q.L, o.k.L, o.v.L, o.dy.L];
-  const withKeep = (xs: GpuArray[]) => (keep ? [...xs, o.keep!] : xs);
-  gpu.dispatch(
-    gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep)),
-    [...withKeep([o.k.a, o.v.a, o.dy.a, o.probs, ...(o.lengths === null ? [] : [o.lengths])]), ds, o.dq],
-    grid(d.BH * d.Tq),
-    params(gpu, d, L, o.keepScale),
-  );
   const rows = Math.floor(WG / Math.min(d.D, WG));
-  gpu.dispatch(
-    gpu.pipeline(dkvWgsl(causal, keep, shared)),
-    [...withKeep([o.q.a, o.dy.a, o.probs]), ds, o.dk, ...(shared ? [] : [o.dv])],
-    grid(Math.ceil((d.BH * d.Tk) / rows)),
-    params(gpu, d, L, o.keepScale, rows),
-  );
-  if (o.dbias !== null) {
+  const dqPipeline = gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep));
+  const dkvPipeline = gpu.pipeline(dkvWgsl(causal, keep, shared));
+  for (let b0 = 0; b0 < batches; b0 += nb) {
+    const n = Math.min(nb, batches - b0), whole = n === batches, dn = { ...d, BH: n * d.H };
+    const cut = (a: GpuArray, r: Rows) => part(a, r.L.batch, b0, n, whole);
+    const probs = part(o.probs, ps, b0, n, whole), dy = cut(o.dy.a, o.dy);
+    const kept = keep ? [part(o.keep!, ps, b0, n, whole)] : [];
+    const lengths = o.lengths === null ? [] : [o.lengths];
     gpu.dispatch(
-      gpu.pipeline(DBIAS),
-      [ds, o.dbias],
-      grid(Math.ceil((d.H * d.Tq * d.Tk) / WG)),
-      params(gpu, d, L, o.keepScale),
+      dqPipeline,
+      [cut(o.k.a, o.k), cut(o.v.a, o.v), dy, probs, ...lengths, ...kept, ds, cut(o.dq, o.q)],
+      grid(dn.BH * d.Tq),
+      params(gpu, dn, b0, L, o.keepScale),
     );
+    gpu.dispatch(
+      dkvPipeline,
+      [cut(o.q.a, o.q), dy, probs, ...kept, ds, cut(o.dk, o.k), ...(shared ? [] : [cut(o.dv, o.v)])],
+      grid(Math.ceil((dn.BH * d.Tk) / rows)),
+      params(gpu, dn, b0, L, o.keepScale, rows),
+    );
+    if (o.dbias !== null) {
+      gpu.dispatch(
+        gpu.pipeline(DBIAS),
+        [ds, o.dbias],
+        grid(Math.ceil(ps / WG)),
+        params(gpu, dn, b0, L, o.keepScale),
+      );
+    }
   }
   gpu.release(ds);
 }

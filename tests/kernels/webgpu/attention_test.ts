@@ -13,7 +13,7 @@ import {
   packedAttentionBackwardGpu,
   packedAttentionForwardGpu,
 } from "../../../lib/kernels/webgpu/attention.ts";
-import type { Gpu } from "../../../lib/kernels/webgpu/runtime.ts";
+import { Gpu } from "../../../lib/kernels/webgpu/runtime.ts";
 import { Rng } from "../../../lib/random.ts";
 import { withBackend } from "../../_helpers/backend.ts";
 import { gpuTest, relErr } from "../../_helpers/webgpu.ts";
@@ -52,7 +52,9 @@ function check(name: string, got: Float32Array, ref: Float32Array): void {
   assert.ok(e <= TOL, `${name}: relErr ${e}`);
 }
 
-const packedCases: [number, number, number, number, "causal" | "random", boolean][] = [
+type PackedCase = [number, number, number, number, "causal" | "random", boolean];
+
+const packedCases: PackedCase[] = [
   // B, H, T, D, mask, dropout
   [2, 2, 1, 8, "causal", false],
   [2, 2, 5, 8, "random", true],
@@ -62,43 +64,60 @@ const packedCases: [number, number, number, number, "causal" | "random", boolean
   [1, 1, 33, 24, "causal", false],
 ];
 
-for (const [B, H, T, D, kind, drop] of packedCases) {
+// Packed attention forward and backward on `gpu` against the js reference, run twice (the same bits).
+async function packedCase(gpu: Gpu, [B, H, T, D, kind, drop]: PackedCase): Promise<void> {
+  const rng = new Rng(T * 131 + D);
+  const C = H * D, BH = B * H, d = { BH, H, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
+  const qkv = randn(B * T * 3 * C, rng), dy = randn(B * T * C, rng);
+  const m = masks(gpu, kind, T, T, rng);
+  const keep = dropoutKeep(BH * T * T, drop ? rng : null), ks = drop ? 1.25 : 1;
+  const probs = new Float32Array(BH * T * T), y = new Float32Array(B * T * C);
+  const dqkv = new Float32Array(qkv.length);
+  withBackend("js", () => {
+    packedAttentionForward(qkv, m.js, probs, y, d, keep, ks);
+    packedAttentionBackward(qkv, probs, dy, dqkv, d, keep, ks, m.js);
+  });
+  const g = {
+    qkv: gpu.upload(qkv),
+    dy: gpu.upload(dy),
+    probs: gpu.array(probs.length),
+    y: gpu.array(y.length),
+    dqkv: gpu.array(qkv.length),
+    keep: keep === null ? null : gpu.upload(Uint32Array.from(keep)),
+  };
+  const run = async () => {
+    packedAttentionForwardGpu(gpu, g.qkv, m.gpu, g.probs, g.y, d, g.keep, ks);
+    packedAttentionBackwardGpu(gpu, g.qkv, g.probs, g.dy, g.dqkv, d, g.keep, ks, m.gpu);
+    return [await gpu.read(g.probs), await gpu.read(g.y), await gpu.read(g.dqkv)];
+  };
+  const [gp, gy, gd] = await run();
+  check("probs", gp, probs);
+  check("y", gy, y);
+  check("dqkv", gd, dqkv);
+  const again = await run();
+  assert.deepEqual(again, [gp, gy, gd], "two runs give the same bits");
+}
+
+for (const c of packedCases) {
+  const [B, H, T, D, kind, drop] = c;
   gpuTest(
     `webgpu packed attention: B ${B} H ${H} T ${T} D ${D} ${kind}${drop ? " dropout" : ""}`,
-    async (gpu) => {
-      const rng = new Rng(T * 131 + D);
-      const C = H * D, BH = B * H, d = { BH, H, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
-      const qkv = randn(B * T * 3 * C, rng), dy = randn(B * T * C, rng);
-      const m = masks(gpu, kind, T, T, rng);
-      const keep = dropoutKeep(BH * T * T, drop ? rng : null), ks = drop ? 1.25 : 1;
-      const probs = new Float32Array(BH * T * T), y = new Float32Array(B * T * C);
-      const dqkv = new Float32Array(qkv.length);
-      withBackend("js", () => {
-        packedAttentionForward(qkv, m.js, probs, y, d, keep, ks);
-        packedAttentionBackward(qkv, probs, dy, dqkv, d, keep, ks, m.js);
-      });
-      const g = {
-        qkv: gpu.upload(qkv),
-        dy: gpu.upload(dy),
-        probs: gpu.array(probs.length),
-        y: gpu.array(y.length),
-        dqkv: gpu.array(qkv.length),
-        keep: keep === null ? null : gpu.upload(Uint32Array.from(keep)),
-      };
-      const run = async () => {
-        packedAttentionForwardGpu(gpu, g.qkv, m.gpu, g.probs, g.y, d, g.keep, ks);
-        packedAttentionBackwardGpu(gpu, g.qkv, g.probs, g.dy, g.dqkv, d, g.keep, ks, m.gpu);
-        return [await gpu.read(g.probs), await gpu.read(g.y), await gpu.read(g.dqkv)];
-      };
-      const [gp, gy, gd] = await run();
-      check("probs", gp, probs);
-      check("y", gy, y);
-      check("dqkv", gd, dqkv);
-      const again = await run();
-      assert.deepEqual(again, [gp, gy, gd], "two runs give the same bits");
-    },
+    (gpu) => packedCase(gpu, c),
   );
 }
+
+gpuTest("webgpu packed attention: batches split over dispatches when a binding is small", async () => {
+  // 4,096-byte bindings: qkv holds 3 KiB and probs 2 KiB per batch row, so one batch row per dispatch
+  const small = (await Gpu.open({ maxBinding: 4096 }))!;
+  try {
+    await packedCase(small, [4, 2, 16, 8, "causal", true]);
+    assert.equal(small.dispatches, 2 * (4 + 2 * 4), "a forward and two backward dispatches per batch row, twice");
+    await packedCase(small, [3, 2, 16, 8, "random", false]);
+    await small.finish();
+  } finally {
+    small.destroy();
+  }
+});
 
 const unpackedCases: [number, number, number, number, "causal" | "random", boolean][] = [
   // BH, Tq, Tk, D, mask, dropout
