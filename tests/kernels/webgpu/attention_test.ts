@@ -111,7 +111,11 @@ gpuTest("webgpu packed attention: batches split over dispatches when a binding i
   const small = (await Gpu.open({ maxBinding: 4096 }))!;
   try {
     await packedCase(small, [4, 2, 16, 8, "causal", true]);
-    assert.equal(small.dispatches, 2 * (4 + 2 * 4), "a forward and two backward dispatches per batch row, twice");
+    assert.equal(
+      small.dispatches,
+      2 * (4 + 2 * 4),
+      "a forward and two backward dispatches per batch row, twice",
+    );
     await packedCase(small, [3, 2, 16, 8, "random", false]);
     await small.finish();
   } finally {
