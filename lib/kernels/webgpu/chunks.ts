@@ -24,15 +24,21 @@ export function bindingElements(gpu: Gpu): number {
 }
 
 /**
- * The windows covering elements [start, end) of arrays of `length` elements: one (the whole arrays) when they fit a
- * binding, else consecutive windows of {@link bindingElements}; none when the range is empty.
+ * The windows covering elements [start, end) of arrays of `length` elements: one (the whole arrays) when they fit
+ * `window` elements (default: one binding, {@link bindingElements}; else a multiple of 64), else consecutive windows
+ * of that many; none when the range is empty.
  */
-export function pieces(gpu: Gpu, length: number, start = 0, end = length): Piece[] {
+export function pieces(
+  gpu: Gpu,
+  length: number,
+  start = 0,
+  end = length,
+  window: number = bindingElements(gpu),
+): Piece[] {
   if (!(0 <= start && start <= end && end <= length)) {
     throw new Error(`webgpu: element range [${start}, ${end}) exceeds ${length} elements`);
   }
   if (start === end) return [];
-  const window = bindingElements(gpu);
   if (length <= window) return [{ base: 0, size: length, lo: start, hi: end }];
   const out: Piece[] = [];
   for (let base = Math.floor(start / window) * window; base < end; base += window) {
