@@ -150,7 +150,7 @@ export class GpuArray {
 /** The parameters of one dispatch: 4-byte scalars, in the order the kernel's uniform struct declares them. */
 export class Params {
   /** @internal */
-  readonly view = new DataView(new ArrayBuffer(PARAM_SLOT));
+  readonly view: DataView = new DataView(new ArrayBuffer(PARAM_SLOT));
   /** @internal Bytes written so far. */
   used = 0;
 
@@ -373,11 +373,13 @@ export class Gpu {
     if (offset < 0 || offset + values.length > a.length) {
       throw new Error(`Gpu.write: ${values.length} values at ${offset} do not fit ${a.length} elements`);
     }
-    const host = a.kind === "f32"
+    let host = a.kind === "f32"
       ? (values instanceof Float32Array ? values : Float32Array.from(values))
       : a.kind === "i32"
       ? (values instanceof Int32Array ? values : Int32Array.from(values))
       : (values instanceof Uint32Array ? values : Uint32Array.from(values));
+    // writeBuffer takes no view of shared memory (the WASM kernels' memory is a SharedArrayBuffer): copy it out
+    if (!(host.buffer instanceof ArrayBuffer)) host = host.slice();
     this.flush();
     this.device.queue.writeBuffer(
       a.buffer,
