@@ -4,8 +4,8 @@
  *
  * The kernel is tiled: a workgroup of 16×16 invocations computes a BM×BN tile of C (BM = 16·TM, BN = 16·TN),
  * staging BK-deep slices of op(A) and op(B) in workgroup memory; each invocation keeps TM×TN sums in
- * registers, for rows `ly + 16·i` and columns `lx + 16·j` of the tile (so that neighbouring invocations read
- * neighbouring words). Every edge is bounds-checked. Each output sums its K products in order: two runs give
+ * registers, for columns `4·lx + 64·j + (0…3)` of the tile and rows `4·ly + 64·i + (0…3)` (or `ly + 16·i` when
+ * TM is 1), so that it reads its operands from workgroup memory as vec4s. Every edge is bounds-checked. Each output sums its K products in order: two runs give
  * the same bits.
  *
  * Operands larger than one storage binding are handled by splitting the product into pieces over M, N and K
@@ -64,7 +64,10 @@ export function gemmTile(M: number, N: number): GemmTile {
 function gemmWgsl(transA: boolean, transB: boolean, t: GemmTile): string {
   const { tm, tn, bk } = t;
   const bm = 16 * tm, bn = 16 * tn, q = tn / 4;
-  const sa = bm + 1, sb = bn + 1; // padded rows of the staged slices: column-wise stores hit distinct banks
+  // the staged slices are k-major rows of vec4s, padded by 4 words so that stores down a column spread over
+  // the banks; a TM that is a multiple of 4 reads its rows as vec4s too
+  const pa = bm + 4, pb = bn + 4;
+  const vecA = tm % 4 === 0;
   // one staged element per invocation and step: which (row, k) of the tile it is, keeping global reads
   // contiguous along the operand's stored rows
   const loadA = transA
@@ -76,17 +79,23 @@ function gemmWgsl(transA: boolean, transB: boolean, t: GemmTile): string {
   const idxA = transA ? "gk * p.lda + gr" : "gr * p.lda + gk";
   const idxB = transB ? "gr * p.ldb + gk" : "gk * p.ldb + gr";
   const lines = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join("\n");
+  // the invocation's i-th row and its value at depth kk
+  const row = (i: number) =>
+    vecA ? `4u * lid.y + ${64 * Math.floor(i / 4) + (i % 4)}u` : `lid.y + ${16 * i}u`;
+  const aAt = (i: number) => vecA ? `a${Math.floor(i / 4)}.${"xyzw"[i % 4]}` : `a${i}`;
   const accs = lines(tm, (i) => lines(q, (j) => `  var c${i}_${j} = vec4f(0.0);`));
-  const readA = lines(tm, (i) => `      let a${i} = sa[kk * ${sa}u + lid.y + ${16 * i}u];`);
-  const readB = lines(q, (j) => {
-    const at = (s: number) => `sb[kk * ${sb}u + lid.x + ${16 * (4 * j + s)}u]`;
-    return `      let b${j} = vec4f(${at(0)}, ${at(1)}, ${at(2)}, ${at(3)});`;
-  });
-  const fmas = lines(tm, (i) => lines(q, (j) => `      c${i}_${j} = fma(vec4f(a${i}), b${j}, c${i}_${j});`));
+  const readA = vecA
+    ? lines(tm / 4, (g) => `      let a${g} = sa[kk * ${pa / 4}u + lid.y + ${16 * g}u];`)
+    : lines(tm, (i) => `      let a${i} = sa[kk * ${pa / 4}u + (lid.y + ${16 * i}u) / 4u][lid.y % 4u];`);
+  const readB = lines(q, (j) => `      let b${j} = sb[kk * ${pb / 4}u + lid.x + ${16 * j}u];`);
+  const fmas = lines(
+    tm,
+    (i) => lines(q, (j) => `      c${i}_${j} = fma(vec4f(${aAt(i)}), b${j}, c${i}_${j});`),
+  );
   const stores = lines(tm, (i) =>
     lines(tn, (s) => {
       const j = Math.floor(s / 4), w = "xyzw"[s % 4];
-      return `  store(cr, m0 + lid.y + ${16 * i}u, n0 + lid.x + ${16 * s}u, c${i}_${j}.${w});`;
+      return `  store(cr, m0 + ${row(i)}, n0 + 4u * lid.x + ${64 * j + (s % 4)}u, c${i}_${j}.${w});`;
     }));
   return /* wgsl */ `
 struct P {
@@ -97,8 +106,8 @@ struct P {
 @group(0) @binding(1) var<storage, read> b: array<f32>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 @group(0) @binding(3) var<uniform> p: P;
-var<workgroup> sa: array<f32, ${bk * sa}>;
-var<workgroup> sb: array<f32, ${bk * sb}>;
+var<workgroup> sa: array<vec4f, ${(bk * pa) / 4}>;
+var<workgroup> sb: array<vec4f, ${(bk * pb) / 4}>;
 
 fn store(cr: u32, m: u32, n: u32, v: f32) {
   if (m >= p.M || n >= p.N) { return; }
@@ -123,7 +132,8 @@ ${accs}
       let gk = k0 + kk;
       var v = 0.0;
       if (gr < p.M && gk < p.K) { v = a[ar + ${idxA}]; }
-      sa[kk * ${sa}u + r] = v;
+      let w = kk * ${pa}u + r;
+      sa[w / 4u][w % 4u] = v;
     }
     for (var s = 0u; s < ${(bn * bk) / 256}u; s++) {
       let e = t + s * 256u;
@@ -132,7 +142,8 @@ ${accs}
       let gk = k0 + kk;
       var v = 0.0;
       if (gr < p.N && gk < p.K) { v = b[br + ${idxB}]; }
-      sb[kk * ${sb}u + r] = v;
+      let w = kk * ${pb}u + r;
+      sb[w / 4u][w % 4u] = v;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < ${bk}u; kk++) {
