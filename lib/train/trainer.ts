@@ -14,6 +14,7 @@
 import type { BatchSource } from "../data/batcher.ts";
 import { ActivationProbe, withProbe } from "../nn/probe.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
+import { GpuGuard, paramsGpu } from "../optim/gpu.ts";
 import type { NamedParam, Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { Rng, RngState } from "../random.ts";
@@ -21,6 +22,7 @@ import { readGradSync } from "../tensor/grad.ts";
 import { getPrecision, setPrecision } from "../tensor/precision.ts";
 import { withStep } from "../tensor/storage.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Gpu } from "../kernels/webgpu/runtime.ts";
 import { noGrad } from "../tensor/grad.ts";
 import {
   copyWeights,
@@ -198,6 +200,10 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
   const { model, params, optimizer, schedule, precision: mp } = learner;
   const k = learner.gradAccumSteps ?? 1;
   const now = hooks.now ?? (() => performance.now());
+  // on the GPU (every parameter there): the guard of each step runs there too
+  const gpu = paramsGpu("train", params);
+  if (gpu !== null) checkGpuLearner(learner, every);
+  const guard = gpu === null ? null : new GpuGuard(gpu, params, { maxNorm: learner.gradClip });
   const outerPrecision = getPrecision();
   if (mp !== undefined) {
     setPrecision(mp.precision);
@@ -215,17 +221,21 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       const logNow = step % every.log === 0 || step === every.maxSteps;
       const detailNow = (every.detail ?? 0) > 0 && step % every.detail! === 0;
 
-      // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
-      const probe = detailNow ? new ActivationProbe() : null;
-      const seed = (mp?.scale ?? 1) / k;
-      const pass = onComputeWeights(mp, () => forwardBackward(data, params, k, seed, step, probe));
+      let pass: { loss: number; tokens: number }, norm: number, before: ArrayLike<number>[] | null = null;
+      if (guard !== null) ({ norm, ...pass } = await stepOnGpu(learner, data, guard, lr, step));
+      else {
+        // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
+        const probe = detailNow ? new ActivationProbe() : null;
+        const seed = (mp?.scale ?? 1) / k;
+        pass = onComputeWeights(mp, () => forwardBackward(data, params, k, seed, step, probe));
 
-      // guard → clip → step; on log and detail steps the weights from before measure the update
-      const before = logNow || detailNow ? copyWeights(params) : null;
-      const gradNorms = detailNow ? [] : null;
-      const norm = withStep(() => update(learner, lr, step, s, gradNorms));
-      const skipped = Number.isNaN(norm);
-      if (detailNow && !skipped) await hooks.log(detailEvent(step, params, before!, gradNorms!, probe!));
+        // guard → clip → step; on log and detail steps the weights from before measure the update
+        before = logNow || detailNow ? copyWeights(params) : null;
+        const gradNorms = detailNow ? [] : null;
+        norm = withStep(() => update(learner, lr, step, s, gradNorms));
+        const skipped = Number.isNaN(norm);
+        if (detailNow && !skipped) await hooks.log(detailEvent(step, params, before!, gradNorms!, probe!));
+      }
       // the step is done: its loss and tokens count
       s.step = step;
       s.tokensSeen += pass.tokens;
@@ -246,7 +256,8 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
           grad_norm: norm,
           tokens_per_s: Math.round(tokensPerS),
           elapsed_s: round3(elapsedNow()),
-          update_ratio: updateRatios(params, before!),
+          // (on the GPU: not measured yet)
+          ...(before === null ? {} : { update_ratio: updateRatios(params, before) }),
           // with layer-wise rates (the optimizer's lrScale), each layer group's effective rate
           ...(optimizer.lrScale ? { layer_lr: layerRates(params, optimizer.lrScale, lr) } : {}),
           ...(hooks.memoryMb ? { rss_mb: Math.round(hooks.memoryMb()) } : {}),
@@ -270,7 +281,9 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       // eval → sample (the afterEval hook); this time is not training time for throughput
       if (step % every.eval === 0 || step === every.maxSteps) {
         const pause = now();
-        const v = onComputeWeights(mp, () => validate(model, data));
+        const v = gpu === null
+          ? onComputeWeights(mp, () => validate(model, data))
+          : await validateAsync(model, data, gpu);
         lastVal = v.loss;
         await hooks.log({
           step,
@@ -319,6 +332,99 @@ export function evaluate<B>(model: TrainableModel, batches: readonly B[], loss: 
   } finally {
     model.train(wasTraining);
   }
+}
+
+/**
+ * {@link evaluate} on any device: the losses are read asynchronously (a model on the GPU has no synchronous
+ * reads), each batch in a step of `gpu` (null: host memory) so its arrays go back to the pool. The same sum in
+ * the same order as `evaluate`.
+ */
+export async function evaluateAsync<B>(
+  model: TrainableModel,
+  batches: readonly B[],
+  loss: (b: B) => Tensor,
+  gpu: Gpu | null,
+): Promise<number> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const values = batches.map((b) => noGrad(() => inStep(gpu, () => loss(b).itemAsync())));
+    let total = 0;
+    for (const v of values) total += await v;
+    return total / batches.length;
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+// `fn` as one step: its arrays (in host memory, or on `gpu`) are given back when it returns. On the GPU the few
+// host arrays of a step (ids, masks) are plain ones, outside the CPU's step arena.
+function inStep<T>(gpu: Gpu | null, fn: () => T): T {
+  return gpu === null ? withStep(fn) : gpu.step(fn);
+}
+
+// What the GPU path does not do yet: each is refused in one line before the first step.
+function checkGpuLearner(l: Learner, every: Intervals): void {
+  if (l.precision !== undefined) {
+    throw new Error(`train.precision ${l.precision.precision}: not on webgpu yet (train in fp32 there)`);
+  }
+  if ((every.detail ?? 0) > 0) {
+    throw new Error("train.log_interval_detail: detail logging is not on webgpu yet (set it to 0 there)");
+  }
+}
+
+/**
+ * One step on the GPU: batch → forward → backward (k micro-batches, each loss read back as it is recorded) →
+ * the guard (norm, clip coefficient, non-finite flag, lib/optim/gpu.ts) → the optimizer's update, which reads
+ * the guard and changes nothing on a flagged step. Then the losses and the guard are read back: a non-finite
+ * loss or gradient throws a {@link NonFiniteError} (the update was not applied). Returns the mean loss, the
+ * tokens drawn and the gradient norm before clipping.
+ */
+async function stepOnGpu<B>(
+  l: Learner,
+  data: TrainData<B>,
+  guard: GpuGuard,
+  lr: number,
+  step: number,
+): Promise<{ loss: number; tokens: number; norm: number }> {
+  const k = l.gradAccumSteps ?? 1, gpu = paramsGpu("train", l.params)!;
+  const losses: Promise<number>[] = [];
+  let tokens = 0;
+  for (let micro = 0; micro < k; micro++) {
+    const batch = data.batcher.next();
+    tokens += data.tokens(batch);
+    losses.push(inStep(gpu, () => {
+      const loss = data.loss(batch);
+      const value = loss.itemAsync();
+      loss.backward(k === 1 ? undefined : new Float32Array([1 / k]));
+      return value;
+    }));
+  }
+  guard.record();
+  l.optimizer.step(lr, guard.control);
+  l.optimizer.zeroGrad();
+  let lossSum = 0;
+  for (const p of losses) {
+    const value = await p;
+    if (!Number.isFinite(value)) {
+      throw new NonFiniteError(
+        step,
+        (await firstNonFiniteWeightAsync(l.params)) ?? "loss",
+        `loss is ${value}`,
+      );
+    }
+    lossSum += value;
+  }
+  const reading = await guard.read();
+  if (reading.fatal) {
+    const bad = reading.nonFinite;
+    throw new NonFiniteError(
+      step,
+      bad === null ? "(unknown)" : `${bad.name}.grad`,
+      bad === null ? "non-finite gradient" : `gradient is ${bad.value} at index ${bad.index}`,
+    );
+  }
+  return { loss: lossSum / k, tokens, norm: reading.norm };
 }
 
 // Runs `fn` with the parameters pointed at their 16-bit compute copies (directly without mixed precision).
@@ -389,6 +495,16 @@ function update(l: Learner, lr: number, step: number, s: TrainerState, gradNorms
   return norm;
 }
 
+// validate, on the GPU.
+async function validateAsync<B>(
+  model: TrainableModel,
+  data: TrainData<B>,
+  gpu: Gpu,
+): Promise<{ loss: number; metrics: Record<string, number> }> {
+  const loss = await evaluateAsync(model, data.evalBatches, (b) => data.loss(b), gpu);
+  return { loss, metrics: data.evalMetrics?.() ?? {} };
+}
+
 // The validation loss and the family's figures.
 function validate<B>(
   model: TrainableModel,
@@ -400,9 +516,17 @@ function validate<B>(
 
 // The first parameter holding a non-finite weight (what a non-finite loss is blamed on), or null.
 function firstNonFiniteWeight(params: readonly NamedParam[]): string | null {
-  for (const { name, tensor } of params) {
-    const values = tensor.readSync();
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return name;
-  }
+  for (const { name, tensor } of params) if (!allFinite(tensor.readSync())) return name;
   return null;
+}
+
+// firstNonFiniteWeight on any device (the weights read back).
+async function firstNonFiniteWeightAsync(params: readonly NamedParam[]): Promise<string | null> {
+  for (const { name, tensor } of params) if (!allFinite(await tensor.read())) return name;
+  return null;
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }
