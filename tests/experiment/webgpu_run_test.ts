@@ -1,0 +1,204 @@
+/**
+ * Training runs on `run.backend: "webgpu"` (lavapipe here: a small GPT, 2 layers, width 32, block 32, standard
+ * attention, dropout 0): 30 steps log the train losses of the same run on wasm within 1e-3 relative (AdamW with
+ * clipping, SGD with momentum, two micro-batches); two webgpu runs log the same bits; a run started on webgpu
+ * resumes on wasm (and the other way round) and continues the same curve; what the GPU path does not do yet is
+ * refused in one line before anything is written, or skipped with one info line.
+ */
+import { join } from "node:path";
+import { loadConfig } from "../../lib/experiment/config.ts";
+import { runExperiment } from "../../lib/experiment/runner.ts";
+import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
+import { makeCodeCorpus } from "../_helpers/corpus.ts";
+import { type Event, readMetrics } from "../_helpers/runs.ts";
+import { gpuTest } from "../_helpers/webgpu.ts";
+
+const corpus = await makeCodeCorpus();
+const STEPS = 30;
+
+async function config(backend: string, extra: string[] = []) {
+  const out = await Deno.makeTempDir({ prefix: "lcm-webgpu-runs-" });
+  const sets = [
+    `data.paths=["${corpus}"]`,
+    `run.out_dir=${out}`,
+    `run.backend=${backend}`,
+    "model.n_layer=2",
+    `train.max_steps=${STEPS}`,
+    "train.log_interval=1",
+    "train.eval_interval=15",
+    "train.checkpoint_interval=15",
+    ...extra,
+  ];
+  return loadConfig({ path: "configs/tiny.jsonc", sets }).config;
+}
+
+const trainLines = (ev: Event[]) => ev.filter((e) => e.split === "train");
+
+/** Each train (and val) line of `got` has `want`'s step and a loss (and grad_norm) within 1e-3 relative. */
+function assertCloseRuns(got: Event[], want: Event[], what: string): void {
+  const pick = (ev: Event[]) => ev.filter((e) => e.split === "train" || e.split === "val");
+  const g = pick(got), w = pick(want);
+  assertEquals(g.map((e) => `${e.split} ${e.step}`), w.map((e) => `${e.split} ${e.step}`), what);
+  for (let i = 0; i < w.length; i++) {
+    for (const key of ["loss", "grad_norm"] as const) {
+      if (w[i][key] === undefined) continue;
+      const a = g[i][key] as number, b = w[i][key] as number;
+      const rel = Math.abs(a - b) / Math.abs(b);
+      assertTrue(
+        rel <= 1e-3,
+        `${what}: ${w[i].split} step ${w[i].step} ${key} ${a} vs ${b} (relative ${rel})`,
+      );
+    }
+  }
+}
+
+async function run(backend: string, extra: string[] = [], lines?: string[]) {
+  const r = await runExperiment({
+    config: await config(backend, extra),
+    noReport: true,
+    quiet: true,
+    info: (l) => lines?.push(l),
+  });
+  assertEquals(r.status, "completed");
+  return { dir: r.runDir, events: await readMetrics(r.runDir) };
+}
+
+/** `f()`, computed once (the runs several tests compare against). */
+function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | null = null;
+  return () => p ??= f();
+}
+
+const infoLines: string[] = [];
+const gpuRun = once(() => run("webgpu", [], infoLines));
+const wasmRun = once(() => run("wasm"));
+
+/** A checkpoint's tensors as `name [shape]`, sorted. */
+async function checkpointTensors(dir: string): Promise<string[]> {
+  const ck = await loadCheckpoint(dir);
+  const opt = Object.entries(ck.optimizer.tensors).map(([k, v]) => `${k} [${v.length}]`);
+  return [...[...ck.weights].map(([k, v]) => `${k} [${v.shape}]`), ...opt, `step ${ck.optimizer.step}`]
+    .sort();
+}
+
+gpuTest(
+  "webgpu run: 30 steps log wasm's train losses within 1e-3; the output and manifest name the adapter",
+  async () => {
+    const gpu = await gpuRun(), wasm = await wasmRun(), lines = infoLines;
+    assertEquals(trainLines(gpu.events).length, STEPS);
+    assertCloseRuns(gpu.events, wasm.events, "adamw");
+    const backendLine = lines.find((l) => l.startsWith("backend: "))!;
+    assertTrue(/^backend: webgpu \(.+\)/.test(backendLine), backendLine);
+    assertTrue(
+      lines.some((l) => l.startsWith("webgpu: not on the GPU yet, so skipped: update_ratio")),
+      "skip line",
+    );
+    const manifest = JSON.parse(await Deno.readTextFile(join(gpu.dir, "manifest.json")));
+    assertEquals(manifest.runtime.backend_requested, "webgpu");
+    assertEquals(manifest.runtime.backend_used, "webgpu");
+    assertTrue(
+      typeof manifest.runtime.adapter === "string" && backendLine.includes(manifest.runtime.adapter),
+    );
+    // the checkpoint written from the GPU holds the tensors of wasm's (it loads on the CPU: the resume tests)
+    assertEquals(await checkpointTensors(gpu.dir), await checkpointTensors(wasm.dir));
+  },
+);
+
+gpuTest(
+  "webgpu run: SGD with momentum, and two micro-batches per step, follow wasm within 1e-3",
+  async () => {
+    const sgd = [
+      "train.optimizer=sgd",
+      "train.learning_rate=0.05",
+      "train.momentum=0.9",
+      "train.max_steps=10",
+    ];
+    assertCloseRuns((await run("webgpu", sgd)).events, (await run("wasm", sgd)).events, "sgd");
+    const accum = ["train.grad_accum_steps=2", "train.batch_size=2", "train.max_steps=10"];
+    assertCloseRuns(
+      (await run("webgpu", accum)).events,
+      (await run("wasm", accum)).events,
+      "grad_accum_steps 2",
+    );
+  },
+);
+
+gpuTest("webgpu run: two runs of the same config log the same bits", async () => {
+  const a = await gpuRun(), b = await run("webgpu");
+  const bits = (ev: Event[]) =>
+    ev.filter((e) => e.split !== "resume").map((e) => [e.step, e.loss, e.grad_norm]);
+  assertEquals(bits(a.events), bits(b.events));
+});
+
+for (const [first, then] of [["webgpu", "wasm"], ["wasm", "webgpu"]]) {
+  gpuTest(
+    `webgpu run: a run started on ${first} resumes on ${then} and continues the same curve`,
+    async () => {
+      const full = await wasmRun();
+      let steps = 0;
+      const part = await runExperiment({
+        config: await config(first),
+        noReport: true,
+        quiet: true,
+        shouldStop: () => ++steps >= 15,
+      });
+      assertEquals(part.status, "interrupted");
+      const resumed = await runExperiment({
+        resumeDir: part.runDir,
+        sets: [`run.backend=${then}`],
+        noReport: true,
+        quiet: true,
+      });
+      assertEquals(resumed.status, "completed");
+      const events = (await readMetrics(part.runDir)).filter((e) => e.split !== "resume");
+      assertCloseRuns(events, full.events, `${first} → ${then}`);
+      const manifest = JSON.parse(await Deno.readTextFile(join(part.runDir, "manifest.json")));
+      assertEquals(manifest.runtime.backend_used, then);
+    },
+  );
+}
+
+gpuTest("webgpu run: 16-bit precision is refused in one line before the run directory is made", async () => {
+  const cfg = await config("webgpu", ["train.precision=bf16"]);
+  await assertRejects(
+    () => runExperiment({ config: cfg, noReport: true, quiet: true }),
+    'train.precision "bf16": not on webgpu yet',
+  );
+  assertEquals([...Deno.readDirSync(cfg.run.out_dir)], []);
+});
+
+gpuTest("webgpu run: detail logging is skipped with one info line (no detail events)", async () => {
+  const lines: string[] = [];
+  const r = await run("webgpu", ["train.max_steps=2", "train.log_interval_detail=1"], lines);
+  assertEquals(r.events.filter((e) => e.split === "detail"), []);
+  assertTrue(lines.some((l) => l.includes("detail lines (train.log_interval_detail)")), lines.join("\n"));
+});
+
+/** Runs `fn` with `navigator.gpu` replaced by `gpu` (undefined: a runtime without WebGPU). */
+async function withNavigatorGpu(gpu: unknown, fn: () => Promise<void>): Promise<void> {
+  const own = Object.getOwnPropertyDescriptor(navigator, "gpu");
+  Object.defineProperty(navigator, "gpu", { value: gpu, configurable: true });
+  try {
+    await fn();
+  } finally {
+    if (own !== undefined) Object.defineProperty(navigator, "gpu", own);
+    else delete (navigator as { gpu?: unknown }).gpu;
+  }
+}
+
+Deno.test("webgpu run: without WebGPU, or without an adapter, the run fails in one line before anything is written", async () => {
+  for (const gpu of [undefined, { requestAdapter: () => Promise.resolve(null) }]) {
+    await withNavigatorGpu(gpu, async () => {
+      const cfg = await config("webgpu");
+      const e = await assertRejects(() => runExperiment({ config: cfg, noReport: true, quiet: true }));
+      assertTrue(!e.message.includes("\n"), e.message);
+      assertTrue(e.message.startsWith('run.backend "webgpu": '), e.message);
+      for (const word of ["--unstable-webgpu", "mesa-vulkan-drivers"]) {
+        assertTrue(e.message.includes(word), e.message);
+      }
+      if (gpu !== undefined) assertTrue(e.message.includes("no WebGPU adapter found"), e.message);
+      assertEquals([...Deno.readDirSync(cfg.run.out_dir)], []);
+    });
+  }
+});
