@@ -346,7 +346,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   info(
     gpu === null ? `backend: ${cpuSide}` : `backend: webgpu (${adapterLabel(gpu)}); on the CPU: ${cpuSide}`,
   );
-  if (gpu !== null) info(webgpuSkipped(config));
+  const notOnGpu = gpu === null ? null : webgpuSkipped(config);
+  if (notOnGpu !== null) info(notOnGpu);
   const rngs = streams(config.train.seed);
   const model = buildModel(config, tokenizer.vocabSize, rngs.init);
   // on webgpu the parameters move to the GPU before the optimizer is made (its state is made beside them)
@@ -475,7 +476,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       intervals: {
         maxSteps: t.max_steps,
         log: t.log_interval,
-        detail: gpu === null ? t.log_interval_detail : 0,
+        detail: t.log_interval_detail,
         eval: t.eval_interval,
         checkpoint: t.checkpoint_interval,
       },

@@ -42,15 +42,14 @@ export function adapterLabel(gpu: Gpu): string {
 }
 
 /**
- * What a run on webgpu leaves out because it is not on the GPU yet, as one info line: update ratios in train
- * lines, and detail lines and samples where the config asks for them.
+ * What a run on webgpu leaves out because it is not on the GPU yet, as one info line (null when the config asks
+ * for none of it): samples, and the block (activation) statistics of detail lines.
  */
-export function webgpuSkipped(config: Config): string {
+export function webgpuSkipped(config: Config): string | null {
   const t = config.train;
   const skipped = [
-    "update_ratio in train lines",
-    ...(t.log_interval_detail > 0 ? ["detail lines (train.log_interval_detail)"] : []),
     ...(t.sample_tokens > 0 ? ["samples (train.sample_tokens)"] : []),
+    ...(t.log_interval_detail > 0 ? ["block statistics in detail lines (train.log_interval_detail)"] : []),
   ];
-  return `webgpu: not on the GPU yet, so skipped: ${skipped.join(", ")}`;
+  return skipped.length === 0 ? null : `webgpu: not on the GPU yet, so skipped: ${skipped.join(", ")}`;
 }

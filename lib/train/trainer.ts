@@ -27,12 +27,15 @@ import { noGrad } from "../tensor/grad.ts";
 import {
   copyWeights,
   detailEvent,
+  detailEventFromNorms,
   l2,
   layerRates,
   type MetricEvent,
   round3,
   updateRatios,
+  updateRatiosFromNorms,
 } from "./metrics.ts";
+import { GpuStepMeter, type StepNorms } from "./gpu_meter.ts";
 import type { LossScaleState, MixedPrecision } from "./precision.ts";
 
 /** What the loop needs of a model: train/eval modes and its dropout generator (part of a checkpoint). */
@@ -202,8 +205,9 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
   const now = hooks.now ?? (() => performance.now());
   // on the GPU (every parameter there): the guard of each step runs there too
   const gpu = paramsGpu("train", params);
-  if (gpu !== null) checkGpuLearner(learner, every);
+  if (gpu !== null) checkGpuLearner(learner);
   const guard = gpu === null ? null : new GpuGuard(gpu, params, { maxNorm: learner.gradClip });
+  const meter = gpu === null ? null : new GpuStepMeter(gpu, params);
   const outerPrecision = getPrecision();
   if (mp !== undefined) {
     setPrecision(mp.precision);
@@ -221,9 +225,14 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       const logNow = step % every.log === 0 || step === every.maxSteps;
       const detailNow = (every.detail ?? 0) > 0 && step % every.detail! === 0;
 
-      let pass: { loss: number; tokens: number }, norm: number, before: ArrayLike<number>[] | null = null;
-      if (guard !== null) ({ norm, ...pass } = await stepOnGpu(learner, data, guard, lr, step));
-      else {
+      let pass: { loss: number; tokens: number }, norm: number;
+      // what measures the update: the weights from before (CPU), or their norms (GPU)
+      let before: ArrayLike<number>[] | null = null, norms: StepNorms | null = null;
+      if (guard !== null) {
+        const measure = logNow || detailNow ? { meter: meter!, grads: detailNow } : null;
+        ({ norm, norms, ...pass } = await stepOnGpu(learner, data, guard, lr, step, measure));
+        if (detailNow) await hooks.log(detailEventFromNorms(step, params, norms!));
+      } else {
         // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
         const probe = detailNow ? new ActivationProbe() : null;
         const seed = (mp?.scale ?? 1) / k;
@@ -256,8 +265,9 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
           grad_norm: norm,
           tokens_per_s: Math.round(tokensPerS),
           elapsed_s: round3(elapsedNow()),
-          // (on the GPU: not measured yet)
-          ...(before === null ? {} : { update_ratio: updateRatios(params, before) }),
+          update_ratio: before !== null
+            ? updateRatios(params, before)
+            : updateRatiosFromNorms(params, norms!),
           // with layer-wise rates (the optimizer's lrScale), each layer group's effective rate
           ...(optimizer.lrScale ? { layer_lr: layerRates(params, optimizer.lrScale, lr) } : {}),
           ...(hooks.memoryMb ? { rss_mb: Math.round(hooks.memoryMb()) } : {}),
@@ -363,13 +373,10 @@ function inStep<T>(gpu: Gpu | null, fn: () => T): T {
   return gpu === null ? withStep(fn) : gpu.step(fn);
 }
 
-// What the GPU path does not do yet: each is refused in one line before the first step.
-function checkGpuLearner(l: Learner, every: Intervals): void {
+// What the GPU path does not do yet: refused in one line before the first step.
+function checkGpuLearner(l: Learner): void {
   if (l.precision !== undefined) {
     throw new Error(`train.precision ${l.precision.precision}: not on webgpu yet (train in fp32 there)`);
-  }
-  if ((every.detail ?? 0) > 0) {
-    throw new Error("train.log_interval_detail: detail logging is not on webgpu yet (set it to 0 there)");
   }
 }
 
@@ -377,8 +384,9 @@ function checkGpuLearner(l: Learner, every: Intervals): void {
  * One step on the GPU: batch → forward → backward (k micro-batches, each loss read back as it is recorded) →
  * the guard (norm, clip coefficient, non-finite flag, lib/optim/gpu.ts) → the optimizer's update, which reads
  * the guard and changes nothing on a flagged step. Then the losses and the guard are read back: a non-finite
- * loss or gradient throws a {@link NonFiniteError} (the update was not applied). Returns the mean loss, the
- * tokens drawn and the gradient norm before clipping.
+ * loss or gradient throws a {@link NonFiniteError} (the update was not applied). With `measure` (log and
+ * detail steps), the meter measures the update (and with `grads` the gradients). Returns the mean loss, the
+ * tokens drawn, the gradient norm before clipping and what the meter measured.
  */
 async function stepOnGpu<B>(
   l: Learner,
@@ -386,7 +394,8 @@ async function stepOnGpu<B>(
   guard: GpuGuard,
   lr: number,
   step: number,
-): Promise<{ loss: number; tokens: number; norm: number }> {
+  measure: { meter: GpuStepMeter; grads: boolean } | null,
+): Promise<{ loss: number; tokens: number; norm: number; norms: StepNorms | null }> {
   const k = l.gradAccumSteps ?? 1, gpu = paramsGpu("train", l.params)!;
   const losses: Promise<number>[] = [];
   let tokens = 0;
@@ -400,8 +409,10 @@ async function stepOnGpu<B>(
       return value;
     }));
   }
+  measure?.meter.beforeUpdate(measure.grads);
   guard.record();
   l.optimizer.step(lr, guard.control);
+  measure?.meter.afterUpdate();
   l.optimizer.zeroGrad();
   let lossSum = 0;
   for (const p of losses) {
@@ -424,7 +435,8 @@ async function stepOnGpu<B>(
       bad === null ? "non-finite gradient" : `gradient is ${bad.value} at index ${bad.index}`,
     );
   }
-  return { loss: lossSum / k, tokens, norm: reading.norm };
+  const norms = measure === null ? null : await measure.meter.read();
+  return { loss: lossSum / k, tokens, norm: reading.norm, norms };
 }
 
 // Runs `fn` with the parameters pointed at their 16-bit compute copies (directly without mixed precision).

@@ -35,21 +35,42 @@ async function config(backend: string, extra: string[] = []) {
 
 const trainLines = (ev: Event[]) => ev.filter((e) => e.split === "train");
 
-/** Each train (and val) line of `got` has `want`'s step and a loss (and grad_norm) within 1e-3 relative. */
-function assertCloseRuns(got: Event[], want: Event[], what: string): void {
-  const pick = (ev: Event[]) => ev.filter((e) => e.split === "train" || e.split === "val");
-  const g = pick(got), w = pick(want);
-  assertEquals(g.map((e) => `${e.split} ${e.step}`), w.map((e) => `${e.split} ${e.step}`), what);
-  for (let i = 0; i < w.length; i++) {
-    for (const key of ["loss", "grad_norm"] as const) {
-      if (w[i][key] === undefined) continue;
-      const a = g[i][key] as number, b = w[i][key] as number;
-      const rel = Math.abs(a - b) / Math.abs(b);
-      assertTrue(
-        rel <= 1e-3,
-        `${what}: ${w[i].split} step ${w[i].step} ${key} ${a} vs ${b} (relative ${rel})`,
-      );
+/**
+ * The figures of a run's train, val and detail lines as `[label, value, tolerance]`: losses to 1e-3 relative
+ * (the acceptance); gradient norms, update ratios and detail figures to 3e-3 (AdamW turns the last-bit
+ * differences of near-zero gradient components into visible differences of the update, so these wander more
+ * than the losses: measured up to 9e-4 here, where the losses agree to 6e-7).
+ */
+function figures(ev: Event[]): [string, number, number][] {
+  const out: [string, number, number][] = [];
+  for (const e of ev) {
+    const at = `${e.split} step ${e.step}`;
+    if (e.split === "train" || e.split === "val") out.push([`${at} loss`, e.loss as number, 1e-3]);
+    if (e.split === "train") {
+      out.push([`${at} grad_norm`, e.grad_norm as number, 3e-3]);
+      const ratios = (e as Record<string, unknown>).update_ratio as Record<string, number>;
+      for (const [group, r] of Object.entries(ratios)) out.push([`${at} update_ratio.${group}`, r, 3e-3]);
     }
+    if (e.split === "detail") {
+      const params = (e as Record<string, unknown>).params as Record<string, number | string>[];
+      for (const p of params) {
+        for (const k of ["grad_norm", "weight_norm", "update_ratio"]) {
+          out.push([`${at} ${p.name} ${k}`, p[k] as number, 3e-3]);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** `got` logs `want`'s lines, each figure within its tolerance ({@link figures}). */
+function assertCloseRuns(got: Event[], want: Event[], what: string): void {
+  const g = figures(got), w = figures(want);
+  assertEquals(g.map((f) => f[0]), w.map((f) => f[0]), what);
+  for (let i = 0; i < w.length; i++) {
+    const [label, b, tol] = w[i], a = g[i][1];
+    const rel = b === 0 ? Math.abs(a) : Math.abs(a - b) / Math.abs(b);
+    assertTrue(rel <= tol, `${what}: ${label} ${a} vs ${b} (relative ${rel})`);
   }
 }
 
@@ -91,7 +112,7 @@ gpuTest(
     const backendLine = lines.find((l) => l.startsWith("backend: "))!;
     assertTrue(/^backend: webgpu \(.+\)/.test(backendLine), backendLine);
     assertTrue(
-      lines.some((l) => l.startsWith("webgpu: not on the GPU yet, so skipped: update_ratio")),
+      lines.some((l) => l.startsWith("webgpu: not on the GPU yet, so skipped: samples")),
       "skip line",
     );
     const manifest = JSON.parse(await Deno.readTextFile(join(gpu.dir, "manifest.json")));
@@ -168,12 +189,17 @@ gpuTest("webgpu run: 16-bit precision is refused in one line before the run dire
   assertEquals([...Deno.readDirSync(cfg.run.out_dir)], []);
 });
 
-gpuTest("webgpu run: detail logging is skipped with one info line (no detail events)", async () => {
-  const lines: string[] = [];
-  const r = await run("webgpu", ["train.max_steps=2", "train.log_interval_detail=1"], lines);
-  assertEquals(r.events.filter((e) => e.split === "detail"), []);
-  assertTrue(lines.some((l) => l.includes("detail lines (train.log_interval_detail)")), lines.join("\n"));
-});
+gpuTest(
+  "webgpu run: detail lines (norms measured on the GPU) follow wasm's; block statistics are skipped in one line",
+  async () => {
+    const lines: string[] = [];
+    const detail = ["train.max_steps=4", "train.log_interval_detail=2"];
+    const gpu = await run("webgpu", detail, lines), wasm = await run("wasm", detail);
+    assertEquals(gpu.events.filter((e) => e.split === "detail").length, 2);
+    assertCloseRuns(gpu.events, wasm.events, "detail");
+    assertTrue(lines.some((l) => l.includes("block statistics in detail lines")), lines.join("\n"));
+  },
+);
 
 /** Runs `fn` with `navigator.gpu` replaced by `gpu` (undefined: a runtime without WebGPU). */
 async function withNavigatorGpu(gpu: unknown, fn: () => Promise<void>): Promise<void> {
