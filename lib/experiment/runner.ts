@@ -472,7 +472,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
         gradAccumSteps: t.grad_accum_steps,
         precision,
       },
-      data: family,
+      // on webgpu without the family's own validation figures (webgpuSkipped says so)
+      data: gpu === null ? family : { ...family, evalMetrics: undefined },
       intervals: {
         maxSteps: t.max_steps,
         log: t.log_interval,

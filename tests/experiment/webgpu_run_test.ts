@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
 import { runExperiment } from "../../lib/experiment/runner.ts";
+import { webgpuSkipped } from "../../lib/experiment/webgpu.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
 import { makeCodeCorpus } from "../_helpers/corpus.ts";
@@ -227,4 +228,15 @@ Deno.test("webgpu run: without WebGPU, or without an adapter, the run fails in o
       assertEquals([...Deno.readDirSync(cfg.run.out_dir)], []);
     });
   }
+});
+
+Deno.test("webgpu run: the info line names what is skipped, and nothing when nothing is", () => {
+  const cfg = (sets: string[]) => loadConfig({ path: "configs/tiny.jsonc", sets }).config;
+  assertEquals(webgpuSkipped(cfg(["train.sample_tokens=0", "train.log_interval_detail=0"])), null);
+  const bert = webgpuSkipped(
+    cfg(["model.family=bert", "train.sample_tokens=0", "train.log_interval_detail=0"]),
+  );
+  assertEquals(bert, "webgpu: not on the GPU yet, so skipped: masked_accuracy in val lines");
+  const line = webgpuSkipped(cfg(["train.log_interval_detail=5"]))!;
+  assertTrue(line.includes("samples (train.sample_tokens)") && line.includes("block statistics"), line);
 });
