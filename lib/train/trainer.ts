@@ -9,6 +9,11 @@
  * (batcher, dropout generator, optimizer moments, loss scale, interval sums) is part of {@link TrainerState}, so
  * a run resumed from a checkpoint logs exactly the metrics of a run that was never stopped.
  *
+ * With every parameter on the GPU (`model.toGpu` before the optimizer is made) a step runs there: the guard
+ * (norm, clip coefficient, non-finite flag: lib/optim/gpu.ts) is recorded after the backward pass and the
+ * optimizer's update reads it, so a bad step is never applied; the host reads back only the losses, the guard
+ * and, on log and detail steps, a few norms per tensor (lib/train/gpu_meter.ts).
+ *
  * @module
  */
 import type { BatchSource } from "../data/batcher.ts";
@@ -205,7 +210,9 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
   const now = hooks.now ?? (() => performance.now());
   // on the GPU (every parameter there): the guard of each step runs there too
   const gpu = paramsGpu("train", params);
-  if (gpu !== null) checkGpuLearner(learner);
+  if (gpu !== null && mp !== undefined) {
+    throw new Error(`train.precision ${mp.precision}: not on webgpu yet (train in fp32 there)`);
+  }
   const guard = gpu === null ? null : new GpuGuard(gpu, params, { maxNorm: learner.gradClip });
   const meter = gpu === null ? null : new GpuStepMeter(gpu, params);
   const outerPrecision = getPrecision();
@@ -230,7 +237,7 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       let before: ArrayLike<number>[] | null = null, norms: StepNorms | null = null;
       if (guard !== null) {
         const measure = logNow || detailNow ? { meter: meter!, grads: detailNow } : null;
-        ({ norm, norms, ...pass } = await stepOnGpu(learner, data, guard, lr, step, measure));
+        ({ norm, norms, ...pass } = await stepOnGpu(learner, data, guard, gpu!, lr, step, measure));
         if (detailNow) await hooks.log(detailEventFromNorms(step, params, norms!));
       } else {
         // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
@@ -373,13 +380,6 @@ function inStep<T>(gpu: Gpu | null, fn: () => T): T {
   return gpu === null ? withStep(fn) : gpu.step(fn);
 }
 
-// What the GPU path does not do yet: refused in one line before the first step.
-function checkGpuLearner(l: Learner): void {
-  if (l.precision !== undefined) {
-    throw new Error(`train.precision ${l.precision.precision}: not on webgpu yet (train in fp32 there)`);
-  }
-}
-
 /**
  * One step on the GPU: batch → forward → backward (k micro-batches, each loss read back as it is recorded) →
  * the guard (norm, clip coefficient, non-finite flag, lib/optim/gpu.ts) → the optimizer's update, which reads
@@ -392,11 +392,12 @@ async function stepOnGpu<B>(
   l: Learner,
   data: TrainData<B>,
   guard: GpuGuard,
+  gpu: Gpu,
   lr: number,
   step: number,
   measure: { meter: GpuStepMeter; grads: boolean } | null,
 ): Promise<{ loss: number; tokens: number; norm: number; norms: StepNorms | null }> {
-  const k = l.gradAccumSteps ?? 1, gpu = paramsGpu("train", l.params)!;
+  const k = l.gradAccumSteps ?? 1;
   const losses: Promise<number>[] = [];
   let tokens = 0;
   for (let micro = 0; micro < k; micro++) {
