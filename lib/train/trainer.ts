@@ -19,7 +19,7 @@
 import type { BatchSource } from "../data/batcher.ts";
 import { ActivationProbe, withProbe } from "../nn/probe.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
-import { GpuGuard, paramsGpu } from "../optim/gpu.ts";
+import { GpuGuard, type GuardReading, paramsGpu } from "../optim/gpu.ts";
 import type { NamedParam, Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { Rng, RngState } from "../random.ts";
@@ -215,6 +215,14 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
   }
   const guard = gpu === null ? null : new GpuGuard(gpu, params, { maxNorm: learner.gradClip });
   const meter = gpu === null ? null : new GpuStepMeter(gpu, params);
+  const logAt = (step: number) => step % every.log === 0 || step === every.maxSteps;
+  const detailAt = (step: number) => (every.detail ?? 0) > 0 && step % every.detail! === 0;
+  // a step recorded on the GPU (the measured ones with the meter); `ahead`: the next one, recorded early
+  const recordOnGpu = (step: number, lr: number) => {
+    const measure = logAt(step) || detailAt(step) ? { meter: meter!, grads: detailAt(step) } : null;
+    return recordGpuStep(learner, data, guard!, gpu!, step, lr, measure);
+  };
+  let ahead: GpuStep | null = null;
   const outerPrecision = getPrecision();
   if (mp !== undefined) {
     setPrecision(mp.precision);
@@ -229,15 +237,24 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
     model.train();
     while (s.step < every.maxSteps) {
       const step = s.step + 1, lr = schedule(s.step);
-      const logNow = step % every.log === 0 || step === every.maxSteps;
-      const detailNow = (every.detail ?? 0) > 0 && step % every.detail! === 0;
+      const logNow = logAt(step), detailNow = detailAt(step);
+      const evalNow = step % every.eval === 0 || step === every.maxSteps;
+      // whether the caller asked to stop (asked once per step: here when the GPU path needs it early)
+      let stopAsked: boolean | undefined;
 
       let pass: { loss: number; tokens: number }, norm: number;
       // what measures the update: the weights from before (CPU), or their norms (GPU)
       let before: ArrayLike<number>[] | null = null, norms: StepNorms | null = null;
       if (guard !== null) {
-        const measure = logNow || detailNow ? { meter: meter!, grads: detailNow } : null;
-        ({ norm, norms, ...pass } = await stepOnGpu(learner, data, guard, gpu!, lr, step, measure));
+        const recorded = ahead?.step === step ? ahead : recordOnGpu(step, lr);
+        ahead = null;
+        // after a step that logs, evaluates or checkpoints nothing, the next one is recorded before this one is
+        // read back, so that the GPU works while the host waits (a non-finite value is then named a step late)
+        const quiet = !logNow && !detailNow && !evalNow && step % every.checkpoint !== 0;
+        if (quiet && step < every.maxSteps && !(stopAsked = hooks.shouldStop?.() ?? false)) {
+          ahead = recordOnGpu(step + 1, schedule(step));
+        }
+        ({ norm, norms, ...pass } = await settleGpuStep(recorded, params));
         if (detailNow) await hooks.log(detailEventFromNorms(step, params, norms!));
       } else {
         // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
@@ -296,7 +313,7 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       }
 
       // eval → sample (the afterEval hook); this time is not training time for throughput
-      if (step % every.eval === 0 || step === every.maxSteps) {
+      if (evalNow) {
         const pause = now();
         const v = gpu === null
           ? onComputeWeights(mp, () => validate(model, data))
@@ -315,7 +332,7 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       }
 
       // checkpoint (also when asked to stop)
-      const stop = hooks.shouldStop?.() ?? false;
+      const stop = stopAsked ?? hooks.shouldStop?.() ?? false;
       if (step % every.checkpoint === 0 || step === every.maxSteps || stop) {
         s.elapsed = elapsedNow();
         t0 = now();
@@ -380,23 +397,36 @@ function inStep<T>(gpu: Gpu | null, fn: () => T): T {
   return gpu === null ? withStep(fn) : gpu.step(fn);
 }
 
+/** A step recorded on the GPU: what it drew, and its figures once the GPU gets there. */
+interface GpuStep {
+  /** The 1-based step. */
+  step: number;
+  /** Tokens of its batches. */
+  tokens: number;
+  /** Each micro-batch's loss. */
+  losses: Promise<number>[];
+  /** What its guard found. */
+  reading: Promise<GuardReading>;
+  /** What the meter measured (log and detail steps), else null. */
+  norms: Promise<StepNorms> | null;
+}
+
 /**
- * One step on the GPU: batch → forward → backward (k micro-batches, each loss read back as it is recorded) →
- * the guard (norm, clip coefficient, non-finite flag, lib/optim/gpu.ts) → the optimizer's update, which reads
- * the guard and changes nothing on a flagged step. Then the losses and the guard are read back: a non-finite
- * loss or gradient throws a {@link NonFiniteError} (the update was not applied). With `measure` (log and
- * detail steps), the meter measures the update (and with `grads` the gradients). Returns the mean loss, the
- * tokens drawn, the gradient norm before clipping and what the meter measured.
+ * Records one step on the GPU, waiting for nothing: batch → forward → backward (k micro-batches, each loss's
+ * read recorded) → the guard (norm, clip coefficient, non-finite flag, lib/optim/gpu.ts) → the optimizer's
+ * update, which reads the guard and changes nothing on a flagged step. With `measure` (log and detail steps)
+ * the meter measures the update (and with `grads` the gradients). Every read is recorded here, before the next
+ * step can overwrite what it reads; {@link settleGpuStep} waits for them.
  */
-async function stepOnGpu<B>(
+function recordGpuStep<B>(
   l: Learner,
   data: TrainData<B>,
   guard: GpuGuard,
   gpu: Gpu,
-  lr: number,
   step: number,
+  lr: number,
   measure: { meter: GpuStepMeter; grads: boolean } | null,
-): Promise<{ loss: number; tokens: number; norm: number; norms: StepNorms | null }> {
+): GpuStep {
   const k = l.gradAccumSteps ?? 1;
   const losses: Promise<number>[] = [];
   let tokens = 0;
@@ -415,29 +445,41 @@ async function stepOnGpu<B>(
   l.optimizer.step(lr, guard.control);
   measure?.meter.afterUpdate();
   l.optimizer.zeroGrad();
+  return { step, tokens, losses, reading: guard.read(), norms: measure?.meter.read() ?? null };
+}
+
+/**
+ * Waits for a recorded step's figures: a non-finite loss or gradient throws a {@link NonFiniteError} (the
+ * step's update was not applied). Returns the mean loss, the tokens drawn, the gradient norm before clipping
+ * and what the meter measured.
+ */
+async function settleGpuStep(
+  r: GpuStep,
+  params: readonly NamedParam[],
+): Promise<{ loss: number; tokens: number; norm: number; norms: StepNorms | null }> {
   let lossSum = 0;
-  for (const p of losses) {
+  for (const p of r.losses) {
     const value = await p;
     if (!Number.isFinite(value)) {
       throw new NonFiniteError(
-        step,
-        (await firstNonFiniteWeightAsync(l.params)) ?? "loss",
+        r.step,
+        (await firstNonFiniteWeightAsync(params)) ?? "loss",
         `loss is ${value}`,
       );
     }
     lossSum += value;
   }
-  const reading = await guard.read();
+  const reading = await r.reading;
   if (reading.fatal) {
     const bad = reading.nonFinite;
     throw new NonFiniteError(
-      step,
+      r.step,
       bad === null ? "(unknown)" : `${bad.name}.grad`,
       bad === null ? "non-finite gradient" : `gradient is ${bad.value} at index ${bad.index}`,
     );
   }
-  const norms = measure === null ? null : await measure.meter.read();
-  return { loss: lossSum / k, tokens, norm: reading.norm, norms };
+  const norms = r.norms === null ? null : await r.norms;
+  return { loss: lossSum / r.losses.length, tokens: r.tokens, norm: reading.norm, norms };
 }
 
 // Runs `fn` with the parameters pointed at their 16-bit compute copies (directly without mixed precision).

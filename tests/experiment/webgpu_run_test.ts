@@ -181,6 +181,34 @@ for (const [first, then] of [["webgpu", "wasm"], ["wasm", "webgpu"]]) {
   );
 }
 
+gpuTest(
+  "webgpu run: with lines every 5 steps (each quiet step's successor recorded before it is read back) the " +
+    "figures follow wasm's, and a stop at a quiet step resumes on wasm on the same curve",
+  async () => {
+    const every5 = ["train.log_interval=5"];
+    const wasm = await run("wasm", every5);
+    assertCloseRuns((await run("webgpu", every5)).events, wasm.events, "log_interval 5");
+    let steps = 0;
+    const part = await runExperiment({
+      config: await config("webgpu", every5),
+      noReport: true,
+      quiet: true,
+      shouldStop: () => ++steps >= 13,
+    });
+    assertEquals([part.status, part.step], ["interrupted", 13]);
+    const resumed = await runExperiment({
+      resumeDir: part.runDir,
+      sets: ["run.backend=wasm"],
+      noReport: true,
+      quiet: true,
+    });
+    assertEquals(resumed.status, "completed");
+    const events = (await readMetrics(part.runDir)).filter((e) => e.split !== "resume");
+    // the interrupted run logged a line at step 13 (its interval's mean so far) where the whole run did not
+    assertCloseRuns(events.filter((e) => e.step !== 13), wasm.events, "stopped at 13, resumed on wasm");
+  },
+);
+
 gpuTest("webgpu run: 16-bit precision is refused in one line before the run directory is made", async () => {
   const cfg = await config("webgpu", ["train.precision=bf16"]);
   await assertRejects(
