@@ -19,8 +19,10 @@ import type { Gpu } from "../../lib/kernels/webgpu/runtime.ts";
 
 const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 7 + (i >> 3)) % 13);
 
-/** A tiny GPT (on `gpu` when given) with a poisoned weight, trained with a line every `log` steps: the error, and
- * the weights before and after. */
+/**
+ * A tiny GPT (on `gpu` when given) with a poisoned weight, trained with a line every `log` steps: the error, and
+ * the weights before and after.
+ */
 async function firstStepError(
   gpu: Gpu | null,
   log = 1,
