@@ -214,6 +214,7 @@ export class Gpu {
   #paramSlot = 0;
   #lost: string | null = null;
   #frame: GpuArray[] | null = null;
+  readonly #uploads: GPUBuffer[] = [];
   /** While {@link Gpu.timed} records: whether a compute pass has written the starting timestamp yet. */
   #timing: { begun: boolean } | null = null;
   #queries: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
@@ -361,8 +362,8 @@ export class Gpu {
   }
 
   /**
-   * Copies `values` into `a` from element `offset` on. The work recorded so far is submitted first, so the write
-   * lands after every dispatch recorded before it, as the program order says.
+   * Copies `values` into `a` from element `offset` on, after every dispatch recorded before it, as the program
+   * order says: while work is being recorded, the copy is recorded with it (through a staging buffer).
    */
   write(
     a: GpuArray,
@@ -380,7 +381,22 @@ export class Gpu {
       : (values instanceof Uint32Array ? values : Uint32Array.from(values));
     // writeBuffer takes no view of shared memory (the WASM kernels' memory is a SharedArrayBuffer): copy it out
     if (!(host.buffer instanceof ArrayBuffer)) host = host.slice();
-    this.flush();
+    if (this.#encoder !== null && host.byteLength > 0) {
+      // work is being recorded: the values go through a staging buffer whose copy is recorded in order, so the
+      // step stays one submission
+      const staging = this.device.createBuffer({
+        size: host.byteLength,
+        usage: USAGE.COPY_SRC,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(staging.getMappedRange()).set(
+        new Uint8Array(host.buffer, host.byteOffset, host.byteLength),
+      );
+      staging.unmap();
+      this.#endPass().copyBufferToBuffer(staging, 0, a.buffer, a.byteOffset + offset * 4, host.byteLength);
+      this.#uploads.push(staging);
+      return;
+    }
     this.device.queue.writeBuffer(
       a.buffer,
       a.byteOffset + offset * 4,
@@ -591,6 +607,8 @@ export class Gpu {
     this.#encoder = null;
     this.device.queue.submit([encoder.finish()]);
     this.submits++;
+    for (const b of this.#uploads) b.destroy(); // freed once the submitted copies are done
+    this.#uploads.length = 0;
   }
 
   /** Submits the recorded work and waits until the GPU has done it all; throws the first error the device reported. */
