@@ -248,7 +248,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (bi[0] != ${NONE}u) {
     control[${CONTROL.flag}] = 1.0;
     control[${CONTROL.bad}] = f32(bi[0]);
-    control[${CONTROL.norm}] = bitcast<f32>(0x7fc00000u);
+    // a quiet NaN from its bits, OR-ed with a value read at run time: Chromium's compiler (Tint) refuses a NaN
+    // constant expression
+    control[${CONTROL.norm}] = bitcast<f32>(0x7fc00000u | (bad[0] & 0u));
     control[${CONTROL.coef}] = 0.0;
     control[${CONTROL.clip}] = 1.0;
     if (u.dynamic != 0u && scale / 2.0 >= u.minScale) {

@@ -16,8 +16,11 @@ import { type Binding, bindings, workgroupReduce } from "./wgsl.ts";
 
 /** Invocations per row. */
 const WG = 256;
-/** The lowest f32: the start of a running max (WGSL has no infinity literal). */
-const LOWEST = "-3.40282347e38";
+/**
+ * The lowest f32, −3.4028235e38: the start of a running max (WGSL has no infinity literal). Spelled by its bits:
+ * Chromium's compiler (Tint) refuses a decimal literal that does not round-trip exactly, Deno's (naga) rounds it.
+ */
+const LOWEST = "bitcast<f32>(0xff7fffffu)";
 
 // a row kernel over a chunk of rows: r (in the chunk), o (its first element in the bound views)
 const ROW = /* wgsl */ `
