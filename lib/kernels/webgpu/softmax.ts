@@ -16,8 +16,8 @@ import { type Binding, bindings, workgroupReduce } from "./wgsl.ts";
 
 /** Invocations per row. */
 const WG = 256;
-/** The lowest f32: the start of a running max (WGSL has no infinity literal). */
-const LOWEST = "-3.40282347e38";
+/** The lowest f32, exactly (Tint rejects a decimal literal that rounds past it): the start of a running max. */
+const LOWEST = "-0x1.fffffep+127f";
 
 // a row kernel over a chunk of rows: r (in the chunk), o (its first element in the bound views)
 const ROW = /* wgsl */ `
