@@ -94,6 +94,9 @@ export function embeddingForwardGpu(
   C: number,
 ): void {
   const V = weight.length / C, pipeline = gpu.pipeline(FORWARD);
+  if (!Number.isInteger(V)) {
+    throw new Error(`embeddingForwardGpu: a table of ${weight.length} is not rows of ${C}`);
+  }
   forEachChunk(gpu, V, C, (c, view) => {
     const params = gpu.params().u32(n, C, c.r0, c.nr, c.skip);
     gpu.dispatch(pipeline, [ids, view(weight), out], grid(Math.ceil((n * C) / WG)), params);
