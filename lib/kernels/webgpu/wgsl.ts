@@ -45,3 +45,13 @@ fn ${name}(v: ${type}, l: u32) -> ${type} {
   return r;
 }`;
 }
+
+/**
+ * Invocations per workgroup of a row kernel (one workgroup per row) for rows of `cols` elements: the power of two
+ * at or above `cols`, from 32 to 256, so short rows do not leave most of a large workgroup idle.
+ */
+export function rowWorkgroup(cols: number): number {
+  let wg = 32;
+  while (wg < cols && wg < 256) wg *= 2;
+  return wg;
+}
