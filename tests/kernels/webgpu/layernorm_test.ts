@@ -30,13 +30,14 @@ for (const [rows, C] of SHAPES) {
           layerNormForwardGpu(gpu, gx, gw, gb, gout, gmean, grstd, rows, C, 1e-5);
           const gdx = gpu.array(rows * C), gdw = gpu.upload(dw0), gdb = gpu.upload(db0);
           layerNormBackwardGpu(gpu, gx, gw, gmean, grstd, gdy, gdx, gdw, bias ? gdb : null, rows, C);
+          const what = `layernorm ${rows}×${C} bias ${bias}`;
           const got = [
-            (await expectClose(gpu, gout, out, "out")).got,
-            (await expectClose(gpu, gmean, mean, "mean")).got,
-            (await expectClose(gpu, grstd, rstd, "rstd")).got,
-            (await expectClose(gpu, gdx, dx, "dx")).got,
-            (await expectClose(gpu, gdw, dw, "dw")).got,
-            (await expectClose(gpu, gdb, db, "db")).got,
+            (await expectClose(gpu, gout, out, `${what} out`)).got,
+            (await expectClose(gpu, gmean, mean, `${what} mean`)).got,
+            (await expectClose(gpu, grstd, rstd, `${what} rstd`)).got,
+            (await expectClose(gpu, gdx, dx, `${what} dx`)).got,
+            (await expectClose(gpu, gdw, dw, `${what} dw`)).got,
+            (await expectClose(gpu, gdb, db, `${what} db`)).got,
           ];
           runs.push(got);
           for (const a of [gdx, gdw, gdb]) gpu.release(a);
