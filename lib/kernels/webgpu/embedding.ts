@@ -13,16 +13,12 @@
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { forEachChunk } from "./split.ts";
-import { bindings } from "./wgsl.ts";
+import { bindings, linearMain } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
 const WG = 256;
 
-const INDEX = /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let e = (wid.y * nwg.x + wid.x) * ${WG}u + l;`;
+const INDEX = linearMain(WG);
 
 // out[i·C + j] = w[ids[i]·C + j] for the ids in this chunk of table rows [v0, v0 + nv)
 const FORWARD = /* wgsl */ `

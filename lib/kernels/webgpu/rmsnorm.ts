@@ -11,17 +11,10 @@
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { normWeightGradsGpu } from "./normgrad.ts";
-import { bindings, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
+import { bindings, rowMain, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
 
 // the head of a row kernel of wg invocations: r (the row), o (its first element)
-const row = (wg: number) => /* wgsl */ `
-${workgroupReduce("wsum", "f32", "a + b", wg)}
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let r = wid.y * nwg.x + wid.x;
-  if (r >= p.rows) { return; }
-  let o = r * p.C;`;
+const row = (wg: number) => workgroupReduce("wsum", "f32", "a + b", wg) + rowMain(wg, "p.rows", "r * p.C");
 
 const forwardWgsl = (wg: number) => /* wgsl */ `
 ${

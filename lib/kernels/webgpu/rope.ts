@@ -8,7 +8,7 @@
  */
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
-import { bindings } from "./wgsl.ts";
+import { bindings, linearMain } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
 const WG = 256;
@@ -20,10 +20,7 @@ ${
     "n: u32, T: u32, H: u32, D: u32, pos0: u32, sign: f32",
   )
 }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let e = (wid.y * nwg.x + wid.x) * ${WG}u + l;
+${linearMain(WG)}
   if (e >= p.n) { return; }
   let half = p.D / 2u;
   let i = e % half;

@@ -12,7 +12,7 @@
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { forEachChunk } from "./split.ts";
-import { type Binding, bindings, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
+import { type Binding, bindings, rowMain, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
 
 /** Invocations of the workgroup that sums the per-row losses. */
 const MEAN_WG = 256;
@@ -20,13 +20,7 @@ const MEAN_WG = 256;
 const LOWEST = "-0x1.fffffep+127f";
 
 // a row kernel over a chunk of rows: r (in the chunk), o (its first element in the bound views)
-const row = (wg: number) => /* wgsl */ `
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let r = wid.y * nwg.x + wid.x;
-  if (r >= p.nr) { return; }
-  let o = p.skip + r * p.C;`;
+const row = (wg: number) => rowMain(wg, "p.nr", "p.skip + r * p.C");
 
 const reduce = (wg: number) =>
   workgroupReduce("wmax", "f32", "max(a, b)", wg) + workgroupReduce("wsum", "f32", "a + b", wg);

@@ -55,3 +55,32 @@ export function rowWorkgroup(cols: number): number {
   while (wg < cols && wg < 256) wg *= 2;
   return wg;
 }
+
+/**
+ * The head of a row kernel's entry point `main`, one workgroup of `wg` invocations per row: it defines `l` (the
+ * local invocation index), `r` (the row, from the workgroup index of a launch spread by `grid()`; workgroups past
+ * `rows`, a WGSL expression, return) and `o` = `first` (a WGSL expression of r: the row's first element). The
+ * kernel's body and closing brace follow.
+ */
+export function rowMain(wg: number, rows: string, first: string): string {
+  return /* wgsl */ `
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) l: u32) {
+  let r = wid.y * nwg.x + wid.x;
+  if (r >= ${rows}) { return; }
+  let o = ${first};`;
+}
+
+/**
+ * The head of a one-invocation-per-item kernel's entry point `main`, `wg` invocations per workgroup over a launch
+ * spread by `grid()`: it defines `e`, the item's index (the kernel bounds it), then the body and closing brace
+ * follow.
+ */
+export function linearMain(wg: number): string {
+  return /* wgsl */ `
+@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) l: u32) {
+  let e = (wid.y * nwg.x + wid.x) * ${wg}u + l;`;
+}
