@@ -40,6 +40,7 @@ import { LIBRARY_VS_CLI } from "../bench/library_vs_cli.ts";
 import { SIMD_PEAK } from "../bench/simd_peak.ts";
 import { TRAIN_THROUGHPUT } from "../bench/train_throughput.ts";
 import { VS_PYTORCH } from "../bench/vs_pytorch.ts";
+import { WEBGPU_KERNELS } from "../bench/webgpu_kernels.ts";
 import { BUILD_NPM, BUILD_PLAYGROUND, BUILD_WASM, CLI_DOCS, CONFIG_DOCS, SIZE } from "./_commands.ts";
 
 /** The generated file, relative to the repository root. */
@@ -65,6 +66,7 @@ export const COMMANDS: readonly { section: string; commands: readonly Command[] 
       ATTENTION_MEMORY,
       CORPUS_MEMORY,
       SIMD_PEAK,
+      WEBGPU_KERNELS,
     ],
   },
   {

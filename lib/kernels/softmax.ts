@@ -112,7 +112,7 @@ export function crossEntropyBackward(
  * Checks that every target is `ignoreIndex` or lies in [0, cols) (throws naming the first that does not) and
  * returns how many rows are not ignored.
  */
-function countTargets(targets: Int32Array, rows: number, cols: number, ignoreIndex: number): number {
+export function countTargets(targets: Int32Array, rows: number, cols: number, ignoreIndex: number): number {
   let count = 0;
   for (let r = 0; r < rows; r++) {
     const t = targets[r];

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { Gpu } from "../kernels/webgpu/runtime.ts";
 import type { Rng } from "../random.ts";
 import { type DType, numel, Tensor } from "../tensor/tensor.ts";
 import { makePersistent } from "../tensor/storage.ts";
@@ -74,6 +75,15 @@ export abstract class Module {
   /** Sets evaluation mode (no dropout). */
   eval(): this {
     return this.train(false);
+  }
+
+  /**
+   * Moves every parameter to `gpu` (tied weights once): from now on the model's ops run there (lib/tensor/gpu).
+   * Like PyTorch's `model.to(device)`, before the optimizer is made.
+   */
+  toGpu(gpu: Gpu): this {
+    for (const { tensor } of this.namedParameters("", true)) tensor.toGpu(gpu);
+    return this;
   }
 
   /** Clears every parameter's gradient. */

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { adamwUpdateGpu } from "../kernels/webgpu/optim.ts";
+import type { Gpu, GpuArray } from "../kernels/webgpu/runtime.ts";
 import { adamwParam, FlatParams } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
 import type { Float, Tensor } from "../tensor/tensor.ts";
@@ -14,6 +16,7 @@ import {
   splitDecayGroups,
   uniqueParams,
 } from "./param.ts";
+import { gpuState, paramsGpu } from "./gpu.ts";
 
 /** Options for {@link AdamW}. */
 export interface AdamWOptions {
@@ -43,6 +46,8 @@ interface Slot {
   scale: number;
   /** This parameter's own step count (it only advances when the parameter has a gradient, as in PyTorch). */
   t: number;
+  /** The moments on the GPU, for a parameter there (`m` and `v` are then empty). */
+  gpu?: { m: GpuArray; v: GpuArray };
 }
 
 /** A run of the flat buffers sharing weight decay and learning-rate scale. */
@@ -108,6 +113,21 @@ export class AdamW implements Optimizer {
       }
       return k;
     };
+    const gpu = paramsGpu("AdamW", unique);
+    if (gpu !== null) {
+      this.#gpu = gpu;
+      this.#slots = unique.map((p) => ({
+        name: p.name,
+        tensor: p.tensor,
+        decay: decaySet.has(p),
+        m: new Float32Array(0),
+        v: new Float32Array(0),
+        scale: scaleOf(p),
+        t: 0,
+        gpu: { m: gpuState(gpu, p.tensor), v: gpuState(gpu, p.tensor) },
+      }));
+      return;
+    }
     const flat = unique.length > 0 && FlatParams.supported(unique.map((p) => p.tensor));
     if (flat) {
       // One flat buffer each for the parameters, their gradients and both moments (in the kernel memory),
@@ -155,6 +175,21 @@ export class AdamW implements Optimizer {
 
   /** The flat parameters and moments (float32 parameters where the WASM kernels exist), or null. */
   #flat: { params: FlatParams; m: Float; v: Float; groups: FlatGroup[] } | null = null;
+  /** The GPU the parameters and moments live on, or null. */
+  #gpu: Gpu | null = null;
+  /** The slots the last step on the GPU updated (for {@link AdamW.undoStepCount}). */
+  #lastUpdated: Slot[] = [];
+
+  /**
+   * On the GPU: takes back the step counts of the last `step()`, whose update the guard dropped (a flagged
+   * non-finite gradient, read back after the fact): as on the CPU, where a skipped step is never counted.
+   */
+  undoStepCount(): void {
+    if (this.#gpu === null || this.#lastUpdated.length === 0 && this.#step === 0) return;
+    this.#step--;
+    for (const s of this.#lastUpdated) s.t--;
+    this.#lastUpdated = [];
+  }
 
   /** Number of `step()` calls made so far. */
   get stepCount(): number {
@@ -166,9 +201,39 @@ export class AdamW implements Optimizer {
     return this.#slots.filter((s) => s.decay).map((s) => s.name);
   }
 
-  /** One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). */
-  step(lr: number = this.lr): void {
+  /**
+   * One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). On the
+   * GPU, `control` is the step's guard (GpuGuard.control): the update multiplies each gradient by its coefficient
+   * (clipping, loss unscaling) and changes nothing when it flags a non-finite gradient.
+   */
+  step(lr: number = this.lr, control?: GpuArray): void {
     this.#step++;
+    if (this.#gpu !== null) {
+      this.#lastUpdated = [];
+      for (const s of this.#slots) {
+        const g = s.tensor.gpuGrad;
+        if (g === null) continue;
+        this.#lastUpdated.push(s);
+        const wd = s.decay ? this.weightDecay : 0, p = s.tensor.gpu!, n = s.tensor.size;
+        adamwUpdateGpu(
+          this.#gpu,
+          p,
+          g,
+          s.gpu!.m,
+          s.gpu!.v,
+          lr * s.scale,
+          this.beta1,
+          this.beta2,
+          this.eps,
+          wd,
+          ++s.t,
+          0,
+          n,
+          control ?? null,
+        );
+      }
+      return;
+    }
     const f = this.#flat;
     if (f !== null && f.params.intact() && this.#slots.every((s) => s.t === this.#step - 1)) {
       // every parameter has its gradient in the flat buffer and the same step count: one call per group
@@ -197,10 +262,25 @@ export class AdamW implements Optimizer {
    * gradient on some steps) also gets `step.<name>`, a one-element array holding its count.
    */
   stateDict(): OptimizerState {
+    if (this.#gpu !== null) {
+      throw new Error("AdamW.stateDict: the moments are on the GPU: use await stateDictAsync()");
+    }
     const tensors: Record<string, Float32Array> = {};
     for (const s of this.#slots) {
       tensors[`exp_avg.${s.name}`] = new Float32Array(s.m);
       tensors[`exp_avg_sq.${s.name}`] = new Float32Array(s.v);
+      if (s.t !== this.#step) tensors[`step.${s.name}`] = new Float32Array([s.t]);
+    }
+    return { step: this.#step, tensors };
+  }
+
+  /** {@link AdamW.stateDict} on any device: the moments of a GPU run are read back. */
+  async stateDictAsync(): Promise<OptimizerState> {
+    if (this.#gpu === null) return this.stateDict();
+    const tensors: Record<string, Float32Array> = {};
+    for (const s of this.#slots) {
+      tensors[`exp_avg.${s.name}`] = await this.#gpu.read(s.gpu!.m);
+      tensors[`exp_avg_sq.${s.name}`] = await this.#gpu.read(s.gpu!.v);
       if (s.t !== this.#step) tensors[`step.${s.name}`] = new Float32Array([s.t]);
     }
     return { step: this.#step, tensors };
@@ -228,8 +308,13 @@ export class AdamW implements Optimizer {
     }
     this.#step = sd.step;
     for (const s of this.#slots) {
-      s.m.set(sd.tensors[`exp_avg.${s.name}`]);
-      s.v.set(sd.tensors[`exp_avg_sq.${s.name}`]);
+      if (s.gpu !== undefined) {
+        this.#gpu!.write(s.gpu.m, sd.tensors[`exp_avg.${s.name}`]);
+        this.#gpu!.write(s.gpu.v, sd.tensors[`exp_avg_sq.${s.name}`]);
+      } else {
+        s.m.set(sd.tensors[`exp_avg.${s.name}`]);
+        s.v.set(sd.tensors[`exp_avg_sq.${s.name}`]);
+      }
       s.t = sd.tensors[`step.${s.name}`]?.[0] ?? sd.step;
     }
   }

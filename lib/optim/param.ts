@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GpuArray } from "../kernels/webgpu/runtime.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 
 /** A parameter tensor with its (nanoGPT-style) name. */
@@ -30,8 +31,11 @@ export interface OptimizerState {
 
 /** What the trainer needs from an optimizer. */
 export interface Optimizer {
-  /** Updates every parameter that has a gradient; `lr` overrides the base learning rate for this step. */
-  step(lr?: number): void;
+  /**
+   * Updates every parameter that has a gradient; `lr` overrides the base learning rate for this step. On the GPU,
+   * `control` is the step's guard (GpuGuard.control, lib/optim/gpu.ts) the update kernels read.
+   */
+  step(lr?: number, control?: GpuArray): void;
   /** Sets every parameter's gradient to null. */
   zeroGrad(): void;
   /** Number of `step()` calls made so far. */

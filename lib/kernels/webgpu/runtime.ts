@@ -69,7 +69,14 @@ const PARAM_SLOTS = 256; // dispatches per uniform buffer before the recorded wo
 const MAX_PARAMS = PARAM_SLOT / 4;
 const POOL_ALIGN = 256;
 // GPUBufferUsage / GPUMapMode values (the spec's numbers; the globals exist only where WebGPU does)
-const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const USAGE = {
+  MAP_READ: 0x1,
+  COPY_SRC: 0x4,
+  COPY_DST: 0x8,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
+  QUERY_RESOLVE: 0x200,
+} as const;
 const MAP_READ = 0x1;
 
 /**
@@ -143,7 +150,7 @@ export class GpuArray {
 /** The parameters of one dispatch: 4-byte scalars, in the order the kernel's uniform struct declares them. */
 export class Params {
   /** @internal */
-  readonly view = new DataView(new ArrayBuffer(PARAM_SLOT));
+  readonly view: DataView = new DataView(new ArrayBuffer(PARAM_SLOT));
   /** @internal Bytes written so far. */
   used = 0;
 
@@ -207,6 +214,10 @@ export class Gpu {
   #paramSlot = 0;
   #lost: string | null = null;
   #frame: GpuArray[] | null = null;
+  readonly #uploads: GPUBuffer[] = [];
+  /** While {@link Gpu.timed} records: whether a compute pass has written the starting timestamp yet. */
+  #timing: { begun: boolean } | null = null;
+  #queries: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
   /** Dispatches recorded since the GPU was opened (for the benches' dispatches-per-step figure). */
   dispatches = 0;
   /** Submissions since the GPU was opened. */
@@ -351,8 +362,8 @@ export class Gpu {
   }
 
   /**
-   * Copies `values` into `a` from element `offset` on. The work recorded so far is submitted first, so the write
-   * lands after every dispatch recorded before it, as the program order says.
+   * Copies `values` into `a` from element `offset` on, after every dispatch recorded before it, as the program
+   * order says: while work is being recorded, the copy is recorded with it (through a staging buffer).
    */
   write(
     a: GpuArray,
@@ -363,12 +374,29 @@ export class Gpu {
     if (offset < 0 || offset + values.length > a.length) {
       throw new Error(`Gpu.write: ${values.length} values at ${offset} do not fit ${a.length} elements`);
     }
-    const host = a.kind === "f32"
+    let host = a.kind === "f32"
       ? (values instanceof Float32Array ? values : Float32Array.from(values))
       : a.kind === "i32"
       ? (values instanceof Int32Array ? values : Int32Array.from(values))
       : (values instanceof Uint32Array ? values : Uint32Array.from(values));
-    this.flush();
+    // writeBuffer takes no view of shared memory (the WASM kernels' memory is a SharedArrayBuffer): copy it out
+    if (!(host.buffer instanceof ArrayBuffer)) host = host.slice();
+    if (this.#encoder !== null && host.byteLength > 0) {
+      // work is being recorded: the values go through a staging buffer whose copy is recorded in order, so the
+      // step stays one submission
+      const staging = this.device.createBuffer({
+        size: host.byteLength,
+        usage: USAGE.COPY_SRC,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(staging.getMappedRange()).set(
+        new Uint8Array(host.buffer, host.byteOffset, host.byteLength),
+      );
+      staging.unmap();
+      this.#endPass().copyBufferToBuffer(staging, 0, a.buffer, a.byteOffset + offset * 4, host.byteLength);
+      this.#uploads.push(staging);
+      return;
+    }
     this.device.queue.writeBuffer(
       a.buffer,
       a.byteOffset + offset * 4,
@@ -518,6 +546,53 @@ export class Gpu {
     this.dispatches++;
   }
 
+  /**
+   * Runs `fn` and measures on the GPU the work it records: the nanoseconds from the start of the first compute
+   * pass it records to the end of the last (copies and clears in between included, work recorded before it
+   * excluded), once that work is done. Resolves to null where the device has no `timestamp-query` (then time
+   * the call itself: it resolves after the work is done); 0 when `fn` records no dispatch. Not nestable.
+   */
+  timed(fn: () => void): Promise<number | null> {
+    if (this.#timing !== null) throw new Error("Gpu.timed: already timing (timed calls do not nest)");
+    if (!this.info.timestamps) {
+      fn();
+      return this.finish().then(() => null);
+    }
+    this.#endPass(); // the timed work starts a pass of its own
+    const timing = { begun: false };
+    this.#timing = timing;
+    try {
+      fn();
+    } finally {
+      this.#endPass();
+      this.#timing = null;
+    }
+    return timing.begun ? this.#elapsed() : this.finish().then(() => 0);
+  }
+
+  /** Resolves the two timestamps {@link Gpu.timed} wrote, submits, and reads them back. */
+  async #elapsed(): Promise<number> {
+    const q = this.#queryBuffers();
+    const encoder = this.#endPass();
+    encoder.resolveQuerySet(q.set, 0, 2, q.resolve, 0);
+    encoder.copyBufferToBuffer(q.resolve, 0, q.read, 0, 16);
+    this.flush();
+    await q.read.mapAsync(MAP_READ, 0, 16);
+    const [begin, end] = new BigUint64Array(q.read.getMappedRange(0, 16).slice(0));
+    q.read.unmap();
+    this.#check();
+    return Number(end - begin);
+  }
+
+  #queryBuffers(): { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } {
+    this.#queries ??= {
+      set: this.device.createQuerySet({ type: "timestamp", count: 2 }),
+      resolve: this.device.createBuffer({ size: 16, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC }),
+      read: this.device.createBuffer({ size: 16, usage: USAGE.MAP_READ | USAGE.COPY_DST }),
+    };
+    return this.#queries;
+  }
+
   /** Submits the work recorded so far (nothing when there is none). */
   flush(): void {
     if (this.#encoder === null) return;
@@ -532,6 +607,8 @@ export class Gpu {
     this.#encoder = null;
     this.device.queue.submit([encoder.finish()]);
     this.submits++;
+    for (const b of this.#uploads) b.destroy(); // freed once the submitted copies are done
+    this.#uploads.length = 0;
   }
 
   /** Submits the recorded work and waits until the GPU has done it all; throws the first error the device reported. */
@@ -549,6 +626,11 @@ export class Gpu {
     for (const b of this.#staging) b.destroy();
     this.#staging.length = 0;
     this.#paramBuffer.destroy();
+    if (this.#queries !== null) {
+      this.#queries.set.destroy();
+      this.#queries.resolve.destroy();
+      this.#queries.read.destroy();
+    }
     this.device.destroy();
     this.#lost ??= "destroyed";
   }
@@ -565,7 +647,19 @@ export class Gpu {
 
   #beginPass(): GPUComputePassEncoder {
     this.#encoder ??= this.device.createCommandEncoder();
-    this.#pass ??= this.#encoder.beginComputePass();
+    if (this.#pass === null) {
+      const t = this.#timing;
+      // inside timed(): the first pass writes the starting timestamp; every pass writes the end, the last wins
+      const timestampWrites: GPUComputePassTimestampWrites | undefined = t === null ? undefined : {
+        querySet: this.#queryBuffers().set,
+        ...(t.begun ? {} : { beginningOfPassWriteIndex: 0 }),
+        endOfPassWriteIndex: 1,
+      };
+      if (t !== null) t.begun = true;
+      this.#pass = this.#encoder.beginComputePass(
+        timestampWrites === undefined ? undefined : { timestampWrites },
+      );
+    }
     return this.#pass;
   }
 

@@ -11,6 +11,7 @@ import { gemm } from "../../kernels/matmul.ts";
 import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad, accumulateSharedGrad, gradBuffer } from "../grad.ts";
 import { type Float, result, type Tensor } from "../tensor.ts";
+import { addGpu, linearGpu } from "../gpu/ops.ts";
 
 function isSuffix(small: readonly number[], big: readonly number[]): boolean {
   if (small.length > big.length) return false;
@@ -36,6 +37,7 @@ function broadcastPair(a: Tensor, b: Tensor, op: string): [Tensor, Tensor, boole
 /** Element-wise a + b with suffix broadcasting. */
 export function add(a: Tensor, b: Tensor): Tensor {
   const [big, small] = broadcastPair(a, b, "add");
+  if (big.gpu !== null || small.gpu !== null) return addGpu(big, small);
   const n = small.size, out = allocateForWrite(big.dtype, big.size);
   if (n === big.size) addVec(big.data, small.data, out, n);
   else addRows(big.data, small.data, out, big.size / n, n);
@@ -189,6 +191,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
     throw new Error(`linear: bias [${b.shape}] != [${outF}]`);
   }
   const rows = x.size / inF;
+  if (x.gpu !== null || w.gpu !== null) return linearGpu(x, w, b, rows, [...x.shape.slice(0, -1), outF]);
   const out = allocateForWrite(x.dtype, rows * outF);
   // y: (rows, out) = x: (rows, in) · Wᵀ
   gemm({

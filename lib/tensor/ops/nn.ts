@@ -13,6 +13,7 @@ import {
 import { geluBackward, geluForward } from "../../kernels/gelu.ts";
 import { layerNormBackward, layerNormForward } from "../../kernels/layernorm.ts";
 import {
+  countTargets,
   crossEntropyBackward,
   crossEntropyForward,
   softmaxBackward,
@@ -23,19 +24,22 @@ import { allocateSaved, saveForBackward } from "../saved.ts";
 import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
+import { gpuMask } from "../gpu/mask.ts";
+import { crossEntropyGpu, embeddingGpu, geluGpu, layerNormGpu, selfAttentionGpu } from "../gpu/ops.ts";
 
 /** Rows of the weight table picked by integer ids: ids (shape S) → (S..., C). */
 export function embedding(ids: Int32Array, idsShape: readonly number[], weight: Tensor): Tensor {
   const [V, C] = weight.shape;
-  const out = allocateForWrite(weight.dtype, ids.length * C); // every row is copied in
-  const w = weight.data;
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
     if (id < 0 || id >= V || !Number.isInteger(id)) {
       throw new Error(`embedding: id ${id} at position ${i} is outside the table of ${V} rows`);
     }
-    out.set(w.subarray(id * C, id * C + C), i * C);
   }
+  if (weight.gpu !== null) return embeddingGpu(ids, [...idsShape, C], weight);
+  const out = allocateForWrite(weight.dtype, ids.length * C); // every row is copied in
+  const w = weight.data;
+  for (let i = 0; i < ids.length; i++) out.set(w.subarray(ids[i] * C, ids[i] * C + C), i * C);
   return result(out, [...idsShape, C], "embedding", [weight], (g) => {
     // backward: scatter-add each output row's gradient into its table row.
     const gw = allocate(weight.dtype, weight.size);
@@ -53,6 +57,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
   if (weight.size !== C || (bias !== null && bias.size !== C)) {
     throw new Error(`layerNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
   }
+  if (x.gpu !== null) return layerNormGpu(x, weight, bias, eps);
   const rows = x.size / C;
   const out = allocateForWrite(x.dtype, x.size);
   const meanBuf = allocateForWrite(x.dtype, rows), rstd = allocateForWrite(x.dtype, rows);
@@ -71,6 +76,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
 
 /** GELU, exact erf form. */
 export function gelu(x: Tensor): Tensor {
+  if (x.gpu !== null) return geluGpu(x);
   const out = allocateForWrite(x.dtype, x.size);
   geluForward(x.data, out, x.size);
   return result(out, x.shape, "gelu", [x], (g) => {
@@ -106,6 +112,7 @@ export function dropoutMask(n: number, p: number, rng: Rng): Uint8Array {
 export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor {
   if (!training || p === 0) return x;
   if (!(p > 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+  if (x.gpu !== null) throw new Error("dropout: not on webgpu yet (set model.dropout to 0)");
   const keep = dropoutMask(x.size, p, rng), s = 1 / (1 - p);
   const out = allocate(x.dtype, x.size);
   for (let i = 0; i < out.length; i++) out[i] = keep[i] ? x.data[i] * s : 0;
@@ -220,6 +227,12 @@ export function selfAttention(
 ): Tensor {
   const { B, T, C, D } = checkPackedQkv("selfAttention", qkv, nHead, mask);
   const dims = { BH: B * nHead, H: nHead, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
+  if (qkv.gpu !== null) {
+    if ((opts.dropout ?? 0) > 0 || opts.onProbs !== undefined) {
+      throw new Error("selfAttention: attention dropout and onProbs are not on webgpu yet");
+    }
+    return selfAttentionGpu(qkv, [B, T, C], dims, gpuMask(qkv.gpu.gpu, mask));
+  }
   const { keep, keepScale } = attentionDropout(B * nHead * T * T, opts);
   const probs = allocateSaved(qkv.dtype, B * nHead * T * T);
   const y = allocate(qkv.dtype, B * T * C);
@@ -263,6 +276,9 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = 
   const V = logits.shape[logits.ndim - 1], rows = logits.size / V;
   if (targets.length !== rows) {
     throw new Error(`crossEntropy: ${targets.length} targets for ${rows} rows of logits`);
+  }
+  if (logits.gpu !== null) {
+    return crossEntropyGpu(logits, targets, ignoreIndex, countTargets(targets, rows, V, ignoreIndex));
   }
   const probs = allocateSaved(logits.dtype, logits.size);
   const { loss, count } = crossEntropyForward(logits.data, targets, probs, rows, V, ignoreIndex);

@@ -6,6 +6,8 @@
 import { allocate } from "../storage.ts";
 import { accumulateGrad, accumulateSharedGrad } from "../grad.ts";
 import { type Float, numel, result, type Tensor } from "../tensor.ts";
+import { accumulateGpuSharedGrad } from "../gpu/grad.ts";
+import { gpuResult } from "../gpu/ops.ts";
 
 /** Same storage order, new shape (one dimension may be -1 and is inferred). The data is shared, not copied. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -17,6 +19,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (numel(s) !== x.size) throw new Error(`reshape: cannot view [${x.shape}] as [${shape}]`);
   // backward: the gradient is the output gradient viewed in the input's shape.
+  if (x.gpu !== null) return gpuResult(x.gpu, s, "reshape", [x], (g) => accumulateGpuSharedGrad(x, g));
   return result(x.data, s, "reshape", [x], (g) => accumulateSharedGrad(x, g));
 }
 

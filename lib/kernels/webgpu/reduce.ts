@@ -1,0 +1,324 @@
+/**
+ * The step's guard on the GPU: per-tensor sums of squares of the gradients, the non-finite check, the global norm,
+ * the clip coefficient and the fp16 loss scale, written into a small `control` array that the optimizer kernels
+ * (lib/kernels/webgpu/optim.ts) read — so a bad step is never applied, and the host reads a few numbers one step
+ * late instead of every gradient.
+ *
+ * Per step: {@link GradStats.record} (the sums and first non-finite element of each gradient), then
+ * {@link guardGpu} (their fixed-order total, the flag, the coefficient, the loss scale's update: PyTorch's
+ * `clip_grad_norm_` as lib/optim/clip.ts computes it, and GradScaler's rule as lib/train/precision.ts applies it),
+ * then the updates with `control`. Every reduction runs in a fixed order: two runs give the same bits.
+ *
+ * @module
+ */
+import { part, pieces } from "./chunks.ts";
+import { grid } from "./runtime.ts";
+import type { Gpu, GpuArray } from "./runtime.ts";
+import { LINEAR_ARGS, LINEAR_WG, NON_FINITE } from "./wgsl.ts";
+
+/**
+ * The slots of the `control` array ({@link CONTROL_LENGTH} f32 values, made by {@link controlArray}):
+ * - `coef`: what the update multiplies each gradient by: the clip coefficient × 1 / the loss scale in force;
+ * - `flag`: 1 when a gradient held a NaN or ±Inf (the update then changes nothing), else 0;
+ * - `bad`: the index (in the order given to {@link GradStats}) of the first gradient with a NaN/Inf, else −1;
+ * - `norm`: the global L2 norm of the unscaled gradients before clipping (NaN on a flagged step);
+ * - `scale`: the loss scale (fp16; 1 without scaling): the next backward pass seeds its gradient with it;
+ * - `goodSteps`: steps since the scale last changed (LossScaleState.goodSteps);
+ * - `fatal`: 1 when a flagged step could not be skipped (no dynamic scaling, or the scale at its minimum): the
+ *   trainer throws, as the CPU path does at once;
+ * - `clip`: the clip coefficient alone (1 when not clipped).
+ */
+export const CONTROL = {
+  coef: 0,
+  flag: 1,
+  bad: 2,
+  norm: 3,
+  scale: 4,
+  goodSteps: 5,
+  fatal: 6,
+  clip: 7,
+} as const;
+
+/** Elements of a `control` array. */
+export const CONTROL_LENGTH = 8;
+
+/** No non-finite element (in {@link GradStats.record}'s `bad` output). */
+export const NONE = 0xffffffff;
+
+/** Invocations per workgroup of the reduction kernels. */
+export const WG = 256;
+/** Elements one workgroup of the first pass sums (each invocation strides over {@link PER} of them). */
+const PER = 8;
+const BLOCK = WG * PER;
+
+/**
+ * A new persistent control array at rest: coefficient 1, no flag, loss scale `lossScale` (a restored
+ * LossScaleState's scale and goodSteps when resuming).
+ */
+export function controlArray(gpu: Gpu, lossScale = 1, goodSteps = 0): GpuArray {
+  const values = new Float32Array(CONTROL_LENGTH);
+  values.set([1, 0, -1, 0, lossScale, goodSteps, 0, 1]);
+  const a = gpu.array(CONTROL_LENGTH, "f32", true);
+  gpu.write(a, values);
+  return a;
+}
+
+// A fixed-order tree over the workgroup: sums `s` and keeps the smallest index `bi` with its bits `bb`.
+const TREE = /* wgsl */ `
+  s[lid] = acc;
+  bi[lid] = idx;
+  bb[lid] = bits;
+  workgroupBarrier();
+  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
+    if (lid < h) {
+      s[lid] = s[lid] + s[lid + h];
+      if (bi[lid + h] < bi[lid]) {
+        bi[lid] = bi[lid + h];
+        bb[lid] = bb[lid + h];
+      }
+    }
+    workgroupBarrier();
+  }`;
+
+const SHARED = /* wgsl */ `
+var<workgroup> s: array<f32, ${WG}>;
+var<workgroup> bi: array<u32, ${WG}>;
+var<workgroup> bb: array<u32, ${WG}>;`;
+
+// Pass 1, one workgroup per BLOCK elements of a window [lo, hi): its sum of squares and its first non-finite
+// element (index base + i, and its bits) into partial slot at + workgroup.
+const PARTIALS = /* wgsl */ `
+struct P { lo: u32, hi: u32, base: u32, at: u32 }
+@group(0) @binding(0) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read_write> psum: array<f32>;
+@group(0) @binding(2) var<storage, read_write> pbad: array<u32>;
+@group(0) @binding(3) var<uniform> u: P;
+${SHARED}
+${NON_FINITE}
+@compute @workgroup_size(${WG})
+fn main(${LINEAR_ARGS}) {
+  let w = ${LINEAR_WG};
+  let first = u.lo + w * ${BLOCK}u;
+  if (first >= u.hi) { return; }
+  var acc = 0.0;
+  var idx = ${NONE}u;
+  var bits = 0u;
+  for (var k = 0u; k < ${PER}u; k++) {
+    let i = first + k * ${WG}u + lid;
+    if (i < u.hi) {
+      let x = g[i];
+      acc = acc + x * x;
+      if (idx == ${NONE}u && nonFinite(x)) {
+        idx = u.base + i;
+        bits = bitcast<u32>(x);
+      }
+    }
+  }
+  ${TREE}
+  if (lid == 0u) {
+    psum[u.at + w] = s[0];
+    pbad[2u * (u.at + w)] = bi[0];
+    pbad[2u * (u.at + w) + 1u] = bb[0];
+  }
+}`;
+
+// Pass 2, one workgroup per tensor t: its partials [offs[t], offs[t + 1]) in order into sums[t] and bad[2t, 2t+1].
+const TOTALS = /* wgsl */ `
+struct P { n: u32 }
+@group(0) @binding(0) var<storage, read> psum: array<f32>;
+@group(0) @binding(1) var<storage, read> pbad: array<u32>;
+@group(0) @binding(2) var<storage, read> offs: array<u32>;
+@group(0) @binding(3) var<storage, read_write> sums: array<f32>;
+@group(0) @binding(4) var<storage, read_write> bad: array<u32>;
+@group(0) @binding(5) var<uniform> u: P;
+${SHARED}
+@compute @workgroup_size(${WG})
+fn main(${LINEAR_ARGS}) {
+  let t = ${LINEAR_WG};
+  if (t >= u.n) { return; }
+  var acc = 0.0;
+  var idx = ${NONE}u;
+  var bits = 0u;
+  for (var k = offs[t] + lid; k < offs[t + 1u]; k += ${WG}u) {
+    acc = acc + psum[k];
+    if (pbad[2u * k] < idx) {
+      idx = pbad[2u * k];
+      bits = pbad[2u * k + 1u];
+    }
+  }
+  ${TREE}
+  if (lid == 0u) {
+    sums[t] = s[0];
+    bad[2u * t] = bi[0];
+    bad[2u * t + 1u] = bb[0];
+  }
+}`;
+
+/**
+ * Sums of squares and non-finite checks of a fixed list of gradient arrays (their lengths given once), with the
+ * scratch it needs kept between steps (persistent arrays: {@link GradStats.release} gives them back).
+ *
+ * Launch shape: per gradient (per binding window), one workgroup of {@link WG} per 2,048 elements writing a
+ * partial; then one workgroup per gradient summing its partials in order.
+ */
+export class GradStats {
+  readonly #gpu: Gpu;
+  readonly #lengths: readonly number[];
+  readonly #starts: number[] = []; // first partial slot of each tensor
+  readonly #psum: GpuArray;
+  readonly #pbad: GpuArray;
+  readonly #offs: GpuArray;
+
+  /** Prepares for gradients of `lengths` elements, in this order (the order `bad` indices refer to). */
+  constructor(gpu: Gpu, lengths: readonly number[]) {
+    this.#gpu = gpu;
+    this.#lengths = [...lengths];
+    let at = 0;
+    for (const n of lengths) {
+      this.#starts.push(at);
+      for (const piece of pieces(gpu, n)) at += Math.ceil((piece.hi - piece.lo) / BLOCK);
+    }
+    const partials = Math.max(1, at);
+    this.#psum = gpu.array(partials, "f32", true);
+    this.#pbad = gpu.array(2 * partials, "u32", true);
+    this.#offs = gpu.array(lengths.length + 1, "u32", true);
+    gpu.write(this.#offs, Uint32Array.from([...this.#starts, at]));
+  }
+
+  /**
+   * Records, for each gradient `grads[t]` (of the lengths given), `sums[t]` = Σ g² (f32, fixed order; of the values
+   * as they are, e.g. loss-scaled) and, in `bad` (a u32 array of 2 per gradient), the index of its first NaN/±Inf
+   * element ({@link NONE} if none) and that value's f32 bits.
+   */
+  record(grads: readonly GpuArray[], sums: GpuArray, bad: GpuArray): void {
+    const gpu = this.#gpu;
+    if (grads.length !== this.#lengths.length) {
+      throw new Error(`GradStats.record: ${grads.length} gradients, prepared for ${this.#lengths.length}`);
+    }
+    const pass1 = gpu.pipeline(PARTIALS);
+    grads.forEach((g, t) => {
+      if (g.length !== this.#lengths[t]) {
+        throw new Error(
+          `GradStats.record: gradient ${t} has ${g.length} elements, prepared for ${this.#lengths[t]}`,
+        );
+      }
+      let at = this.#starts[t];
+      for (const piece of pieces(gpu, g.length)) {
+        const blocks = Math.ceil((piece.hi - piece.lo) / BLOCK);
+        const params = gpu.params().u32(piece.lo, piece.hi, piece.base, at);
+        gpu.dispatch(pass1, [part(g, piece), this.#psum, this.#pbad], grid(blocks), params);
+        at += blocks;
+      }
+    });
+    const n = grads.length;
+    gpu.dispatch(
+      gpu.pipeline(TOTALS),
+      [this.#psum, this.#pbad, this.#offs, sums, bad],
+      grid(n),
+      gpu.params().u32(n),
+    );
+  }
+
+  /** Gives the scratch arrays back to the pool. */
+  release(): void {
+    for (const a of [this.#psum, this.#pbad, this.#offs]) this.#gpu.release(a);
+  }
+}
+
+// One workgroup: the fixed-order total of sums[0..n), the first flagged tensor, and the control update (thread 0).
+const GUARD = /* wgsl */ `
+struct P { n: u32, maxNorm: f32, dynamic: u32, growthInterval: f32, minScale: f32 }
+@group(0) @binding(0) var<storage, read> sums: array<f32>;
+@group(0) @binding(1) var<storage, read> bad: array<u32>;
+@group(0) @binding(2) var<storage, read_write> control: array<f32>;
+@group(0) @binding(3) var<uniform> u: P;
+${SHARED}
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
+  var acc = 0.0;
+  var idx = ${NONE}u;
+  let bits = 0u;
+  for (var t = lid; t < u.n; t += ${WG}u) {
+    acc = acc + sums[t];
+    if (idx == ${NONE}u && bad[2u * t] != ${NONE}u) { idx = t; }
+  }
+  ${TREE}
+  if (lid != 0u) { return; }
+  let scale = control[${CONTROL.scale}];
+  if (bi[0] != ${NONE}u) {
+    control[${CONTROL.flag}] = 1.0;
+    control[${CONTROL.bad}] = f32(bi[0]);
+    control[${CONTROL.norm}] = bitcast<f32>(0x7fc00000u);
+    control[${CONTROL.coef}] = 0.0;
+    control[${CONTROL.clip}] = 1.0;
+    if (u.dynamic != 0u && scale / 2.0 >= u.minScale) {
+      control[${CONTROL.scale}] = scale / 2.0;
+      control[${CONTROL.goodSteps}] = 0.0;
+      control[${CONTROL.fatal}] = 0.0;
+    } else {
+      control[${CONTROL.fatal}] = 1.0;
+    }
+    return;
+  }
+  let unscale = 1.0 / scale;
+  let norm = sqrt(s[0]) * unscale;
+  var clip = 1.0;
+  if (u.maxNorm > 0.0) {
+    let c = u.maxNorm / (norm + 1e-6);
+    if (c < 1.0) { clip = c; }
+  }
+  control[${CONTROL.flag}] = 0.0;
+  control[${CONTROL.bad}] = -1.0;
+  control[${CONTROL.norm}] = norm;
+  control[${CONTROL.clip}] = clip;
+  control[${CONTROL.coef}] = clip * unscale;
+  control[${CONTROL.fatal}] = 0.0;
+  if (u.dynamic != 0u) {
+    let good = control[${CONTROL.goodSteps}] + 1.0;
+    if (good >= u.growthInterval) {
+      control[${CONTROL.scale}] = scale * 2.0;
+      control[${CONTROL.goodSteps}] = 0.0;
+    } else {
+      control[${CONTROL.goodSteps}] = good;
+    }
+  }
+}`;
+
+/** Options of {@link guardGpu}. */
+export interface GuardOptions {
+  /** Clip to this global norm (PyTorch's `clip_grad_norm_`); 0: no clipping (default). */
+  readonly maxNorm?: number;
+  /** fp16's dynamic loss scaling (MixedPrecision's rule); false: the scale stays (default). */
+  readonly dynamic?: boolean;
+  /** Double the scale after this many good steps in a row (default 2000). */
+  readonly growthInterval?: number;
+  /** The scale never goes below this; an overflow at it is fatal (default 2⁻¹⁴). */
+  readonly minScale?: number;
+}
+
+/**
+ * Records the guard of one step from {@link GradStats.record}'s `sums` and `bad` over `n` gradients into
+ * `control` ({@link CONTROL}): the flag and the first bad gradient; otherwise the norm of the unscaled gradients
+ * √(Σ sums) / scale, the clip coefficient maxNorm / (norm + 1e-6) when below 1 (lib/optim/clip.ts), the
+ * coefficient × 1 / scale for the update, and the loss scale's update (lib/train/precision.ts: a flagged step
+ * halves it while it stays ≥ minScale, else is fatal; a good step counts, and doubles it after growthInterval).
+ *
+ * Launch shape: one workgroup of {@link WG}.
+ */
+export function guardGpu(
+  gpu: Gpu,
+  sums: GpuArray,
+  bad: GpuArray,
+  n: number,
+  control: GpuArray,
+  options: GuardOptions = {},
+): void {
+  const maxNorm = options.maxNorm ?? 0;
+  if (!(maxNorm >= 0)) throw new Error(`guardGpu: maxNorm must be ≥ 0, got ${maxNorm}`);
+  const params = gpu.params()
+    .u32(n)
+    .f32(maxNorm)
+    .u32(options.dynamic === true ? 1 : 0)
+    .f32(options.growthInterval ?? 2000, options.minScale ?? 2 ** -14);
+  gpu.dispatch(gpu.pipeline(GUARD), [sums, bad, control], [1], params);
+}
