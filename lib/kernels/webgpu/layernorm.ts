@@ -28,19 +28,19 @@ ${bindings(arrays, "nr: u32, C: u32, skip: u32, r0: u32, eps: f32")}
 ${workgroupReduce("wsum", "f32", "a + b", wg)}
 ${row(wg)}
   var s = 0.0;
-  for (var j = l; j < p.C; j += ${wg}u) { s += x[o + j]; }
-  let m = wsum(s, l) / f32(p.C);
+  for (var j = lid; j < p.C; j += ${wg}u) { s += x[o + j]; }
+  let m = wsum(s, lid) / f32(p.C);
   var v = 0.0;
-  for (var j = l; j < p.C; j += ${wg}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let d = x[o + j] - m;
     v += d * d;
   }
-  let rs = 1.0 / sqrt(wsum(v, l) / f32(p.C) + p.eps);
-  if (l == 0u) {
+  let rs = 1.0 / sqrt(wsum(v, lid) / f32(p.C) + p.eps);
+  if (lid == 0u) {
     mean[p.r0 + r] = m;
     rstd[p.r0 + r] = rs;
   }
-  for (var j = l; j < p.C; j += ${wg}u) { y[o + j] = (x[o + j] - m) * rs * w[j]${bias ? " + b[j]" : ""}; }
+  for (var j = lid; j < p.C; j += ${wg}u) { y[o + j] = (x[o + j] - m) * rs * w[j]${bias ? " + b[j]" : ""}; }
 }`;
 }
 
@@ -56,12 +56,12 @@ ${row(wg)}
   let m = mean[p.r0 + r];
   let s = rstd[p.r0 + r];
   var acc = vec2f(0.0);
-  for (var j = l; j < p.C; j += ${wg}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let g = dy[o + j] * w[j];
     acc += vec2f(g, g * ((x[o + j] - m) * s));
   }
-  let t = wsum2(acc, l) / f32(p.C);
-  for (var j = l; j < p.C; j += ${wg}u) {
+  let t = wsum2(acc, lid) / f32(p.C);
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let xh = (x[o + j] - m) * s;
     dx[o + j] = s * (dy[o + j] * w[j] - t.x - xh * t.y);
   }

@@ -29,10 +29,10 @@ ${
 }
 ${row(wg)}
   var ss = 0.0;
-  for (var j = l; j < p.C; j += ${wg}u) { ss += x[o + j] * x[o + j]; }
-  let s = 1.0 / sqrt(wsum(ss, l) / f32(p.C) + p.eps);
-  if (l == 0u) { rstd[p.r0 + r] = s; }
-  for (var j = l; j < p.C; j += ${wg}u) { y[o + j] = x[o + j] * s * w[j]; }
+  for (var j = lid; j < p.C; j += ${wg}u) { ss += x[o + j] * x[o + j]; }
+  let s = 1.0 / sqrt(wsum(ss, lid) / f32(p.C) + p.eps);
+  if (lid == 0u) { rstd[p.r0 + r] = s; }
+  for (var j = lid; j < p.C; j += ${wg}u) { y[o + j] = x[o + j] * s * w[j]; }
 }`;
 
 const backwardDxWgsl = (wg: number) => /* wgsl */ `
@@ -45,9 +45,9 @@ ${
 ${row(wg)}
   let s = rstd[p.r0 + r];
   var d = 0.0;
-  for (var j = l; j < p.C; j += ${wg}u) { d += dy[o + j] * w[j] * x[o + j] * s; }
-  let dot = wsum(d, l) / f32(p.C);
-  for (var j = l; j < p.C; j += ${wg}u) { dx[o + j] = s * (dy[o + j] * w[j] - x[o + j] * s * dot); }
+  for (var j = lid; j < p.C; j += ${wg}u) { d += dy[o + j] * w[j] * x[o + j] * s; }
+  let dot = wsum(d, lid) / f32(p.C);
+  for (var j = lid; j < p.C; j += ${wg}u) { dx[o + j] = s * (dy[o + j] * w[j] - x[o + j] * s * dot); }
 }`;
 
 /**

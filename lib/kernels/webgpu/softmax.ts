@@ -28,17 +28,17 @@ const reduce = (wg: number) =>
 // y = softmax(x) over the row (the exps are stored, then scaled, as the js kernel does); mx and total are kept
 const softmaxBody = (wg: number) => /* wgsl */ `
   var m = ${LOWEST};
-  for (var j = l; j < p.C; j += ${wg}u) { m = max(m, x[o + j]); }
-  let mx = wmax(m, l);
+  for (var j = lid; j < p.C; j += ${wg}u) { m = max(m, x[o + j]); }
+  let mx = wmax(m, lid);
   var s = 0.0;
-  for (var j = l; j < p.C; j += ${wg}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let e = exp(x[o + j] - mx);
     y[o + j] = e;
     s += e;
   }
-  let total = wsum(s, l);
+  let total = wsum(s, lid);
   let inv = 1.0 / total;
-  for (var j = l; j < p.C; j += ${wg}u) { y[o + j] = y[o + j] * inv; }`;
+  for (var j = lid; j < p.C; j += ${wg}u) { y[o + j] = y[o + j] * inv; }`;
 
 const softmaxForwardWgsl = (wg: number) => /* wgsl */ `
 ${bindings([["x", "read"], ["y", "read_write"]], "nr: u32, C: u32, skip: u32")}
@@ -52,9 +52,9 @@ ${bindings([["pr", "read"], ["dy", "read"], ["dx", "read_write"]], "nr: u32, C: 
 ${workgroupReduce("wsum", "f32", "a + b", wg)}
 ${row(wg)}
   var d = 0.0;
-  for (var j = l; j < p.C; j += ${wg}u) { d += dy[o + j] * pr[o + j]; }
-  let dot = wsum(d, l);
-  for (var j = l; j < p.C; j += ${wg}u) { dx[o + j] = pr[o + j] * (dy[o + j] - dot); }
+  for (var j = lid; j < p.C; j += ${wg}u) { d += dy[o + j] * pr[o + j]; }
+  let dot = wsum(d, lid);
+  for (var j = lid; j < p.C; j += ${wg}u) { dx[o + j] = pr[o + j] * (dy[o + j] - dot); }
 }`;
 
 // probs = softmax(logits); rowLoss[r0 + r] = log Σ exp(x − max) − (x_t − max), or 0 for an ignored row
@@ -68,7 +68,7 @@ ${
 ${reduce(wg)}
 ${row(wg)}
 ${softmaxBody(wg)}
-  if (l == 0u) {
+  if (lid == 0u) {
     let t = targets[p.r0 + r];
     var loss = 0.0;
     if (t != p.ignore && t >= 0 && u32(t) < p.C) { loss = log(total) - (x[o + u32(t)] - mx); }
@@ -81,11 +81,11 @@ const CE_MEAN = /* wgsl */ `
 ${bindings([["rowLoss", "read"], ["loss", "read_write"]], "rows: u32, count: u32")}
 ${workgroupReduce("wsum", "f32", "a + b", MEAN_WG)}
 @compute @workgroup_size(${MEAN_WG})
-fn main(@builtin(local_invocation_index) l: u32) {
+fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var r = l; r < p.rows; r += ${MEAN_WG}u) { s += rowLoss[r]; }
-  let total = wsum(s, l);
-  if (l == 0u) { loss[0] = select(0.0, total / f32(p.count), p.count > 0u); }
+  for (var r = lid; r < p.rows; r += ${MEAN_WG}u) { s += rowLoss[r]; }
+  let total = wsum(s, lid);
+  if (lid == 0u) { loss[0] = select(0.0, total / f32(p.count), p.count > 0u); }
 }`;
 
 // dx = scale · (probs − onehot(t)), 0 for an ignored row, scale = dloss[0] / count; in place when dx is probs
@@ -98,7 +98,7 @@ ${bindings(arrays, "nr: u32, C: u32, skip: u32, r0: u32, ignore: i32, count: u32
 ${row(wg)}
   let t = targets[p.r0 + r];
   let scale = select(0.0, dloss[0] / f32(p.count), p.count > 0u && t != p.ignore);
-  for (var j = l; j < p.C; j += ${wg}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     dx[o + j] = ${inPlace ? "dx" : "pr"}[o + j] * scale - select(0.0, scale, i32(j) == t);
   }
 }`;

@@ -79,30 +79,27 @@ export function rowWorkgroup(cols: number): number {
 }
 
 /**
- * The head of a row kernel's entry point `main`, one workgroup of `wg` invocations per row: it defines `l` (the
- * local invocation index), `r` (the row, from the workgroup index of a launch spread by `grid()`; workgroups past
- * `rows`, a WGSL expression, return) and `o` = `first` (a WGSL expression of r: the row's first element). The
- * kernel's body and closing brace follow.
+ * The head of a row kernel's entry point `main` ({@link LINEAR_ARGS}), one workgroup of `wg` invocations per row: it
+ * defines `r` (the row: the linear workgroup index; workgroups past `rows`, a WGSL expression, return) and `o` =
+ * `first` (a WGSL expression of r: the row's first element). The kernel's body and closing brace follow.
  */
 export function rowMain(wg: number, rows: string, first: string): string {
   return /* wgsl */ `
 @compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let r = wid.y * nwg.x + wid.x;
+fn main(${LINEAR_ARGS}) {
+  let r = ${LINEAR_WG};
   if (r >= ${rows}) { return; }
   let o = ${first};`;
 }
 
 /**
- * The head of a one-invocation-per-item kernel's entry point `main`, `wg` invocations per workgroup over a launch
- * spread by `grid()`: it defines `e`, the item's index (the kernel bounds it), then the body and closing brace
- * follow.
+ * The head of a one-invocation-per-item kernel's entry point `main` ({@link LINEAR_ARGS}), `wg` invocations per
+ * workgroup over a launch spread by `grid()`: it defines `e`, the item's index (the kernel bounds it); the body
+ * and closing brace follow.
  */
 export function linearMain(wg: number): string {
   return /* wgsl */ `
 @compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let e = (wid.y * nwg.x + wid.x) * ${wg}u + l;`;
+fn main(${LINEAR_ARGS}) {
+  let e = ${LINEAR_WG} * ${wg}u + lid;`;
 }
