@@ -78,7 +78,7 @@ export function normWeightGradsGpu(
   const part = gpu.array(2 * nb * C), partials = gpu.pipeline(partialsWgsl(mean !== null));
   let b0 = 0;
   for (const c of chunks) {
-    const xv = chunkView(x, c, C, rows), dyv = chunkView(dy, c, C, rows), nbc = Math.ceil(c.nr / RB);
+    const xv = chunkView(x, c, C), dyv = chunkView(dy, c, C), nbc = Math.ceil(c.nr / RB);
     const arrays = mean === null ? [xv, rstd, dyv, part] : [xv, mean, rstd, dyv, part];
     gpu.dispatch(partials, arrays, [cw, nbc], gpu.params().u32(c.nr, C, c.skip, c.r0, nb, b0));
     b0 += nbc;
