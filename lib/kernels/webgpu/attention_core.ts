@@ -6,16 +6,18 @@
  * and inverted dropout on the probabilities. The WGSL is generated per combination of those features (each
  * variant a cached pipeline), so every declared binding is used.
  *
- * Launch shapes (64 threads per workgroup):
- * - forward: one workgroup per query row (BH·Tq, spread by {@link grid}): the threads take the row's keys in a
- *   stride of 64 (scores, then max and sum by a fixed-order tree), then one output feature each (·V, keys in
- *   order). A causal row stops at its last visible key, so the masked half is never computed.
- * - backward pass 1: one workgroup per query row: dP = dy·vᵀ (through dropout), Σ P·dP by the same tree,
- *   dS = P ⊙ (dP − Σ) into a (BH, Tq, Tk) scratch array, then dq = scale · dS·k (keys in order).
- * - backward pass 2: one workgroup per ⌊64 / min(D, 64)⌋ key rows, a thread per (key row, feature): dk = scale ·
- *   dSᵀ·q and dv = P'ᵀ·dy summed over the query rows in order (no atomics; causal columns start at their first
- *   visible query).
+ * Launch shapes: 64 threads per workgroup, a workgroup per (slice, block of 64 rows) (spread by {@link grid}), a
+ * thread per row; the head dimension D is compiled in (rows in registers), and tiles of K, V (or q, dy) rows
+ * — ⌊2048 / D⌋ of them, at most 64 — go through workgroup memory, so each block reads K and V once per pass.
+ * - forward: pass 1 runs each query row's maximum and sum of exponentials (rescaled tile by tile), pass 2
+ *   recomputes the scores, writes the probabilities and sums P'·V, keys in order. A causal block stops at its
+ *   last row's last visible key (the masked half is never computed).
+ * - backward pass 1 (a thread per query row): Σ_j P·dP (dP = dy·vᵀ through dropout), then dS = P ⊙ (dP − Σ)
+ *   into a (BH, Tq, Tk) scratch array and dq = scale · dS·k, keys in order.
+ * - backward pass 2 (a thread per key row): dk = scale · dSᵀ·q and dv = P'ᵀ·dy over tiles of query rows, in
+ *   order (no atomics); a causal block starts at its first key's first visible query.
  * - bias gradient: a thread per (h, i, j), the batch summed in order.
+ * Batches are split over several dispatches when a per-batch array exceeds one binding.
  *
  * @module
  */
@@ -23,7 +25,7 @@ import { type Gpu, type GpuArray, grid } from "./runtime.ts";
 
 /** Threads per workgroup of every attention kernel. */
 const WG = 64;
-/** Largest head dimension: one q (or dy) row is copied into workgroup memory. */
+/** Largest head dimension (rows are held in registers, tiles of ⌊2048 / D⌋ rows in workgroup memory). */
 export const MAX_HEAD_DIM = 128;
 /** Stand-in for −∞ in the running maximum (no finite score reaches it). */
 const NEG = "-3.0e38";
@@ -107,7 +109,7 @@ export interface BackwardOperands {
 // The uniform struct every kernel here shares.
 const PARAMS = /* wgsl */ `
 struct P {
-  BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, rows: u32, b0: u32,
+  BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, b0: u32,
   qo: u32, qb: u32, qh: u32, qr: u32,
   ko: u32, kb: u32, kh: u32, kr: u32,
   vo: u32, vb: u32, vh: u32, vr: u32,
@@ -117,30 +119,6 @@ struct P {
 fn sliceAt(o: u32, b: u32, h: u32, bh: u32) -> u32 {
   let bb = bh / p.H;
   return o + bb * b + (bh - bb * p.H) * h;
-}`;
-
-// The fixed-order tree over the workgroup's 64 partials in red[] (every thread calls it; the result is uniform).
-const TREE = /* wgsl */ `
-var<workgroup> red: array<f32, ${WG}>;
-fn treeMax(l: u32, x: f32) -> f32 {
-  workgroupBarrier(); // every thread has read the previous result
-  red[l] = x;
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (l < s) { red[l] = max(red[l], red[l + s]); }
-  }
-  let r = workgroupUniformLoad(&red[0]);
-  return r;
-}
-fn treeSum(l: u32, x: f32) -> f32 {
-  workgroupBarrier();
-  red[l] = x;
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (l < s) { red[l] = red[l] + red[l + s]; }
-  }
-  let r = workgroupUniformLoad(&red[0]);
-  return r;
 }`;
 
 function ro(name: string, binding: number, type = "f32"): string {
@@ -174,7 +152,38 @@ interface ForwardVariant {
   keep: boolean;
 }
 
-function forwardWgsl(f: ForwardVariant): string {
+// Keys (or queries) per tile: two tiles of TILE × D floats fit 16 KiB of workgroup memory.
+function tileOf(D: number): number {
+  return Math.min(WG, Math.floor(2048 / D));
+}
+
+// The block a workgroup takes: 64 rows (query rows, or key rows with `rows` = "Tk") of slice bh.
+function block(rows: "Tq" | "Tk"): string {
+  return /* wgsl */ `
+  let blocks = (p.${rows} + ${WG - 1}u) / ${WG}u;
+  let w = wid.y * nwg.x + wid.x; // bh·blocks + block
+  if (w >= p.BH * blocks) { return; }
+  let bh = w / blocks;
+  let r0 = (w - bh * blocks) * ${WG}u;
+  let r = r0 + l;
+  let live = r < p.${rows};`;
+}
+
+// Loads rows t0 … t0 + n − 1 of slice bh (first element `base`, row stride `stride`) into a tile.
+function loadTile(tile: string, src: string, base: string, stride: string): string {
+  return /* wgsl */ `
+    for (var e = l; e < n * D; e += ${WG}u) {
+      let c = e / D;
+      ${tile}[e] = ${src}[${base} + (t0 + c) * ${stride} + e - c * D];
+    }`;
+}
+
+const MAIN = /* wgsl */ `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) l: u32) {`;
+
+function forwardWgsl(f: ForwardVariant, D: number): string {
   const decl: string[] = [ro("q", 0), ro("k", 1), ro("v", 2)];
   let b = 3;
   if (f.maskArray) decl.push(ro("mask", b++, "u32"));
@@ -182,148 +191,214 @@ function forwardWgsl(f: ForwardVariant): string {
   if (f.bias) decl.push(ro("bias", b++));
   if (f.keep) decl.push(ro("keep", b++, "u32"));
   decl.push(rw("probs", b++), rw("y", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
-  const visible = f.maskArray ? "mask[i * p.Tk + j] != 0u" : "true";
-  const bias = f.bias ? " + bias[((bh % p.H) * p.Tq + i) * p.Tk + j]" : "";
+  const visible = f.maskArray ? "mask[r * p.Tk + j] != 0u" : "true";
+  const bias = f.bias ? " + bias[((bh % p.H) * p.Tq + r) * p.Tk + j]" : "";
+  const score = `
+          var sc = 0.0;
+          for (var d = 0u; d < D; d++) { sc += qr[d] * kt[c * D + d]; }
+          sc = sc * p.scale${bias};`;
   return /* wgsl */ `${PARAMS}
+const D = ${D}u;
+const KT = ${tileOf(D)}u;
 ${decl.join("\n")}
-${TREE}
 ${keyEnd(f.causal, f.lengths)}
-var<workgroup> qs: array<f32, ${MAX_HEAD_DIM}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let row = wid.y * nwg.x + wid.x; // bh·Tq + i
-  if (row >= p.BH * p.Tq) { return; }
-  let bh = row / p.Tq;
-  let i = row - bh * p.Tq;
-  let qa = sliceAt(p.qo, p.qb, p.qh, bh) + i * p.qr;
+var<workgroup> kt: array<f32, ${tileOf(D) * D}>;
+var<workgroup> vt: array<f32, ${tileOf(D) * D}>;
+${MAIN}
+  ${block("Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
-  let ya = sliceAt(p.yo, p.yb, p.yh, bh) + i * p.yr;
-  let po = row * p.Tk;
-  for (var d = l; d < p.D; d += ${WG}u) { qs[d] = q[qa + d]; }
-  workgroupBarrier();
-  let end = keyEnd(bh, i);
-  for (var j = end + l; j < p.Tk; j += ${WG}u) { probs[po + j] = 0.0; }
+  var qr: array<f32, D>;
+  var acc: array<f32, D>;
+  var s: array<f32, KT>;
+  var end = 0u;
+  let po = (bh * p.Tq + r) * p.Tk;
+  if (live) {
+    let qa = sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr;
+    for (var d = 0u; d < D; d++) { qr[d] = q[qa + d]; acc[d] = 0.0; }
+    end = keyEnd(bh, r);
+  }
+  let blockEnd = keyEnd(bh, min(r0 + ${WG - 1}u, p.Tq - 1u)); // the block's last row sees the most keys
+  // pass 1: each row's maximum and sum of exponentials, rescaled tile by tile
   var mx = ${NEG};
-  for (var j = l; j < end; j += ${WG}u) {
-    if (${visible}) {
-      let ka = kb + j * p.kr;
-      var s = 0.0;
-      for (var d = 0u; d < p.D; d++) { s += qs[d] * k[ka + d]; }
-      s = s * p.scale${bias};
-      probs[po + j] = s;
-      mx = max(mx, s);
-    }
-  }
-  mx = treeMax(l, mx);
-  if (mx <= ${NEG}) { // nothing visible: zero probabilities and output
-    for (var j = l; j < end; j += ${WG}u) { probs[po + j] = 0.0; }
-    for (var d = l; d < p.D; d += ${WG}u) { y[ya + d] = 0.0; }
-    return;
-  }
   var sum = 0.0;
-  for (var j = l; j < end; j += ${WG}u) {
-    var e = 0.0;
-    if (${visible}) { e = exp(probs[po + j] - mx); }
-    probs[po + j] = e;
-    sum += e;
-  }
-  let inv = 1.0 / treeSum(l, sum);
-  for (var j = l; j < end; j += ${WG}u) { probs[po + j] = probs[po + j] * inv; }
-  storageBarrier();
-  for (var d = l; d < p.D; d += ${WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j < end; j++) {
-      acc += probs[po + j] * ${kept(f.keep, "po + j")} * v[vb + j * p.vr + d];
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("kt", "k", "kb", "p.kr")}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      var tmax = ${NEG};
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        s[c] = ${NEG};
+        if (${visible}) {${score}
+          s[c] = sc;
+          tmax = max(tmax, sc);
+        }
+      }
+      if (tmax > ${NEG}) {
+        let m = max(mx, tmax);
+        sum *= exp(mx - m);
+        for (var c = 0u; c < min(n, end - t0); c++) {
+          if (s[c] > ${NEG}) { sum += exp(s[c] - m); }
+        }
+        mx = m;
+      }
     }
-    y[ya + d] = acc;
+  }
+  let inv = select(0.0, 1.0 / sum, sum > 0.0);
+  // pass 2: the probabilities (scores recomputed) and P'·V
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("kt", "k", "kb", "p.kr")}
+    ${loadTile("vt", "v", "vb", "p.vr")}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        var pr = 0.0;
+        if (${visible}) {${score}
+          pr = exp(sc - mx) * inv;
+        }
+        probs[po + j] = pr;
+        let pd = pr * ${kept(f.keep, "po + j")};
+        for (var d = 0u; d < D; d++) { acc[d] += pd * vt[c * D + d]; }
+      }
+    }
+  }
+  if (live) {
+    for (var j = end; j < p.Tk; j++) { probs[po + j] = 0.0; }
+    let ya = sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr;
+    for (var d = 0u; d < D; d++) { y[ya + d] = acc[d]; }
   }
 }`;
 }
 
-// Backward pass 1: dS into the scratch, dq.
-function dqWgsl(causal: boolean, lengths: boolean, keep: boolean): string {
+// Backward pass 1, a thread per query row: Σ_j P·dP, then dS = P ⊙ (dP − Σ) into the scratch and dq.
+function dqWgsl(causal: boolean, lengths: boolean, keep: boolean, D: number): string {
   const decl: string[] = [ro("k", 0), ro("v", 1), ro("dy", 2), ro("probs", 3)];
   let b = 4;
   if (lengths) decl.push(ro("lengths", b++, "i32"));
   if (keep) decl.push(ro("keep", b++, "u32"));
   decl.push(rw("ds", b++), rw("dq", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
+  const dp = `
+        var dp = 0.0;
+        for (var d = 0u; d < D; d++) { dp += gs[d] * vt[c * D + d]; }
+        dp *= ${kept(keep, "po + j")};`;
   return /* wgsl */ `${PARAMS}
+const D = ${D}u;
+const KT = ${tileOf(D)}u;
 ${decl.join("\n")}
-${TREE}
 ${keyEnd(causal, lengths)}
-var<workgroup> gs: array<f32, ${MAX_HEAD_DIM}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= p.BH * p.Tq) { return; }
-  let bh = row / p.Tq;
-  let i = row - bh * p.Tq;
-  let qa = sliceAt(p.qo, p.qb, p.qh, bh) + i * p.qr;
+var<workgroup> kt: array<f32, ${tileOf(D) * D}>;
+var<workgroup> vt: array<f32, ${tileOf(D) * D}>;
+${MAIN}
+  ${block("Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
-  let ya = sliceAt(p.yo, p.yb, p.yh, bh) + i * p.yr;
-  let po = row * p.Tk;
-  for (var d = l; d < p.D; d += ${WG}u) { gs[d] = dy[ya + d]; }
-  workgroupBarrier();
-  let end = keyEnd(bh, i);
-  for (var j = end + l; j < p.Tk; j += ${WG}u) { ds[po + j] = 0.0; }
-  var dot = 0.0;
-  for (var j = l; j < end; j += ${WG}u) {
-    let va = vb + j * p.vr;
-    var gv = 0.0;
-    for (var d = 0u; d < p.D; d++) { gv += gs[d] * v[va + d]; }
-    let dp = gv * ${kept(keep, "po + j")};
-    ds[po + j] = dp;
-    dot += probs[po + j] * dp;
+  var gs: array<f32, D>;
+  var acc: array<f32, D>;
+  var end = 0u;
+  let po = (bh * p.Tq + r) * p.Tk;
+  if (live) {
+    let ya = sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr;
+    for (var d = 0u; d < D; d++) { gs[d] = dy[ya + d]; acc[d] = 0.0; }
+    end = keyEnd(bh, r);
   }
-  dot = treeSum(l, dot);
-  for (var j = l; j < end; j += ${WG}u) { ds[po + j] = probs[po + j] * (ds[po + j] - dot); }
-  storageBarrier();
-  for (var d = l; d < p.D; d += ${WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j < end; j++) { acc += ds[po + j] * k[kb + j * p.kr + d]; }
-    dq[qa + d] = acc * p.scale;
+  let blockEnd = keyEnd(bh, min(r0 + ${WG - 1}u, p.Tq - 1u));
+  var dot = 0.0;
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("vt", "v", "vb", "p.vr")}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        let pr = probs[po + j];
+        if (pr == 0.0) { continue; }${dp}
+        dot += pr * dp;
+      }
+    }
+  }
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("kt", "k", "kb", "p.kr")}
+    ${loadTile("vt", "v", "vb", "p.vr")}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        let pr = probs[po + j];
+        var g = 0.0;
+        if (pr != 0.0) {${dp}
+          g = pr * (dp - dot);
+          for (var d = 0u; d < D; d++) { acc[d] += g * kt[c * D + d]; }
+        }
+        ds[po + j] = g;
+      }
+    }
+  }
+  if (live) {
+    for (var j = end; j < p.Tk; j++) { ds[po + j] = 0.0; }
+    let qa = sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr;
+    for (var d = 0u; d < D; d++) { dq[qa + d] = acc[d] * p.scale; }
   }
 }`;
 }
 
-// Backward pass 2: dk and dv per (key row, feature), summing over the query rows in order.
-function dkvWgsl(causal: boolean, keep: boolean, shared: boolean): string {
+// Backward pass 2, a thread per key row: dk and dv over tiles of query rows (q and dy in workgroup memory).
+function dkvWgsl(causal: boolean, keep: boolean, shared: boolean, D: number): string {
   const decl: string[] = [ro("q", 0), ro("dy", 1), ro("probs", 2)];
   let b = 3;
   if (keep) decl.push(ro("keep", b++, "u32"));
   decl.push(ro("ds", b++), rw("dk", b++));
   if (!shared) decl.push(rw("dv", b++));
   decl.push(`@group(0) @binding(${b}) var<uniform> p: P;`);
-  const start = causal ? "u32(max(i32(j) - p.off, 0))" : "0u";
+  // causal: query i sees key j iff i ≥ j − off, so the block's first key bounds the first query row
+  const start = causal ? `u32(max(i32(r0) - p.off, 0))` : "0u";
   return /* wgsl */ `${PARAMS}
+const D = ${D}u;
+const KT = ${tileOf(D)}u;
 ${decl.join("\n")}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let per = min(p.D, ${WG}u);
-  let r = l / per;
-  let key = (wid.y * nwg.x + wid.x) * p.rows + r; // bh·Tk + j
-  if (r >= p.rows || key >= p.BH * p.Tk) { return; }
-  let bh = key / p.Tk;
-  let j = key - bh * p.Tk;
+var<workgroup> qt: array<f32, ${tileOf(D) * D}>;
+var<workgroup> gt: array<f32, ${tileOf(D) * D}>;
+${MAIN}
+  ${block("Tk")}
   let qb = sliceAt(p.qo, p.qb, p.qh, bh);
   let yb = sliceAt(p.yo, p.yb, p.yh, bh);
-  let ka = sliceAt(p.ko, p.kb, p.kh, bh) + j * p.kr;
-  let va = sliceAt(p.vo, p.vb, p.vh, bh) + j * p.vr;
-  for (var d = l % per; d < p.D; d += per) {
-    var gk = 0.0;
-    var gv = 0.0;
-    for (var i = ${start}; i < p.Tq; i++) {
-      let at = (bh * p.Tq + i) * p.Tk + j;
-      gk += ds[at] * q[qb + i * p.qr + d];
-      gv += probs[at] * ${kept(keep, "at")} * dy[yb + i * p.yr + d];
+  var gk: array<f32, D>;
+  var gv: array<f32, D>;
+  for (var d = 0u; d < D; d++) { gk[d] = 0.0; gv[d] = 0.0; }
+  for (var t0 = ${start}; t0 < p.Tq; t0 += KT) {
+    let n = min(KT, p.Tq - t0);
+    workgroupBarrier();
+    ${loadTile("qt", "q", "qb", "p.qr")}
+    ${loadTile("gt", "dy", "yb", "p.yr")}
+    workgroupBarrier();
+    if (live) {
+      for (var c = 0u; c < n; c++) {
+        let at = (bh * p.Tq + t0 + c) * p.Tk + r;
+        let g = ds[at];
+        let pd = probs[at] * ${kept(keep, "at")};
+        if (g == 0.0 && pd == 0.0) { continue; }
+        for (var d = 0u; d < D; d++) {
+          gk[d] += g * qt[c * D + d];
+          gv[d] += pd * gt[c * D + d];
+        }
+      }
     }
-    dk[ka + d] = gk * p.scale;
-    ${shared ? "dk" : "dv"}[va + d] = gv;
+  }
+  if (live) {
+    let ka = sliceAt(p.ko, p.kb, p.kh, bh) + r * p.kr;
+    let va = sliceAt(p.vo, p.vb, p.vh, bh) + r * p.vr;
+    for (var d = 0u; d < D; d++) {
+      dk[ka + d] = gk[d] * p.scale;
+      ${shared ? "dk" : "dv"}[va + d] = gv[d];
+    }
   }
 }`;
 }
@@ -344,11 +419,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   dbias[t] = dbias[t] + acc;
 }`;
 
-function params(gpu: Gpu, d: CoreDims, b0: number, L: RowLayout[], keepScale: number, rows = 0) {
-  const pr = gpu.params().u32(d.BH, d.H, d.Tq, d.Tk, d.D).i32(d.Tk - d.Tq).f32(d.scale, keepScale).u32(
-    rows,
-    b0,
-  );
+function params(gpu: Gpu, d: CoreDims, b0: number, L: RowLayout[], keepScale: number) {
+  const pr = gpu.params().u32(d.BH, d.H, d.Tq, d.Tk, d.D).i32(d.Tk - d.Tq).f32(d.scale, keepScale).u32(b0);
   for (const x of L) pr.u32(x.offset, x.batch, x.head, x.row);
   return pr;
 }
@@ -405,7 +477,7 @@ export function attentionForwardCore(gpu: Gpu, d: CoreDims, o: ForwardOperands):
     lengths: o.lengths !== null,
     bias: o.bias !== null,
     keep: o.keep !== null,
-  }));
+  }, d.D));
   const batches = d.BH / d.H, ps = d.H * d.Tq * d.Tk;
   const nb = batchesPerChunk(
     gpu,
@@ -424,7 +496,7 @@ export function attentionForwardCore(gpu: Gpu, d: CoreDims, o: ForwardOperands):
     arrays.push(part(o.probs, ps, b0, n, whole), cut(o.y));
     const dn = { ...d, BH: n * d.H };
     const pr = params(gpu, dn, b0, [o.q.L, o.k.L, o.v.L, o.y.L], o.keepScale);
-    gpu.dispatch(pipeline, arrays, grid(dn.BH * d.Tq), pr);
+    gpu.dispatch(pipeline, arrays, grid(dn.BH * Math.ceil(d.Tq / WG)), pr);
   }
 }
 
@@ -440,9 +512,8 @@ export function attentionBackwardCore(gpu: Gpu, d: CoreDims, o: BackwardOperands
   const nb = batchesPerChunk(gpu, batches, strides, "attention backward");
   const ds = gpu.array(nb * ps);
   const L = [o.q.L, o.k.L, o.v.L, o.dy.L];
-  const rows = Math.floor(WG / Math.min(d.D, WG));
-  const dqPipeline = gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep));
-  const dkvPipeline = gpu.pipeline(dkvWgsl(causal, keep, shared));
+  const dqPipeline = gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep, d.D));
+  const dkvPipeline = gpu.pipeline(dkvWgsl(causal, keep, shared, d.D));
   for (let b0 = 0; b0 < batches; b0 += nb) {
     const n = Math.min(nb, batches - b0), whole = n === batches, dn = { ...d, BH: n * d.H };
     const cut = (a: GpuArray, r: Rows) => part(a, r.L.batch, b0, n, whole);
@@ -452,14 +523,14 @@ export function attentionBackwardCore(gpu: Gpu, d: CoreDims, o: BackwardOperands
     gpu.dispatch(
       dqPipeline,
       [cut(o.k.a, o.k), cut(o.v.a, o.v), dy, probs, ...lengths, ...kept, ds, cut(o.dq, o.q)],
-      grid(dn.BH * d.Tq),
+      grid(dn.BH * Math.ceil(d.Tq / WG)),
       params(gpu, dn, b0, L, o.keepScale),
     );
     gpu.dispatch(
       dkvPipeline,
       [cut(o.q.a, o.q), dy, probs, ...kept, ds, cut(o.dk, o.k), ...(shared ? [] : [cut(o.dv, o.v)])],
-      grid(Math.ceil((dn.BH * d.Tk) / rows)),
-      params(gpu, dn, b0, L, o.keepScale, rows),
+      grid(dn.BH * Math.ceil(d.Tk / WG)),
+      params(gpu, dn, b0, L, o.keepScale),
     );
     if (o.dbias !== null) {
       gpu.dispatch(
