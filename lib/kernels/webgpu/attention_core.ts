@@ -7,8 +7,9 @@
  * variant a cached pipeline), so every declared binding is used.
  *
  * Launch shapes: 64 threads per workgroup, a workgroup per (slice, block of 64 rows) (spread by {@link grid}), a
- * thread per row; the head dimension D is compiled in (rows in registers), and tiles of K, V (or q, dy) rows
- * — ⌊2048 / D⌋ of them, at most 64 — go through workgroup memory, so each block reads K and V once per pass.
+ * thread per row; the head dimension D is compiled in (rows as vec4s in registers, the products over D written
+ * out: attention_wgsl.ts), and tiles of K, V (or q, dy) rows go through workgroup memory, so each block reads K
+ * and V once per pass.
  * - forward: pass 1 runs each query row's maximum and sum of exponentials (rescaled tile by tile), pass 2
  *   recomputes the scores, writes the probabilities and sums P'·V, keys in order. A causal block stops at its
  *   last row's last visible key (the masked half is never computed).
@@ -21,14 +22,11 @@
  *
  * @module
  */
+import { axpyRow, dotRow, loadRow, loadTile, NEG, storeRow, tileRows, vecs, WG } from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
 
-/** Threads per workgroup of every attention kernel. */
-const WG = 64;
-/** Largest head dimension (rows are held in registers, tiles of ⌊2048 / D⌋ rows in workgroup memory). */
+/** Largest head dimension (rows are held in registers as vec4s, tiles of rows in workgroup memory). */
 export const MAX_HEAD_DIM = 128;
-/** Stand-in for −∞ in the running maximum (no finite score reaches it). */
-const NEG = "-3.0e38";
 
 /** A mask: "causal" (query i sees key j iff j ≤ i + Tk − Tq, from the indices) or a u32 (Tq, Tk) array, 1 = attend. */
 export type GpuMask = "causal" | GpuArray;
@@ -152,11 +150,6 @@ interface ForwardVariant {
   keep: boolean;
 }
 
-// Keys (or queries) per tile: two tiles of TILE × D floats fit 16 KiB of workgroup memory.
-function tileOf(D: number): number {
-  return Math.min(WG, Math.floor(2048 / D));
-}
-
 // The block a workgroup takes: 64 rows (query rows, or key rows with `rows` = "Tk") of slice bh.
 function block(rows: "Tq" | "Tk"): string {
   return /* wgsl */ `
@@ -169,19 +162,19 @@ function block(rows: "Tq" | "Tk"): string {
   let live = r < p.${rows};`;
 }
 
-// Loads rows t0 … t0 + n − 1 of slice bh (first element `base`, row stride `stride`) into a tile.
-function loadTile(tile: string, src: string, base: string, stride: string): string {
-  return /* wgsl */ `
-    for (var e = l; e < n * D; e += ${WG}u) {
-      let c = e / D;
-      ${tile}[e] = ${src}[${base} + (t0 + c) * ${stride} + e - c * D];
-    }`;
-}
-
 const MAIN = /* wgsl */ `
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) l: u32) {`;
+
+// Tile size and the two vec4 tiles `a` and `b` in workgroup memory.
+function tiles(D: number, a: string, b: string): string {
+  const n = tileRows(D) * vecs(D);
+  return /* wgsl */ `const KT = ${tileRows(D)}u;
+const V = ${vecs(D)}u;
+var<workgroup> ${a}: array<vec4<f32>, ${n}>;
+var<workgroup> ${b}: array<vec4<f32>, ${n}>;`;
+}
 
 function forwardWgsl(f: ForwardVariant, D: number): string {
   const decl: string[] = [ro("q", 0), ro("k", 1), ro("v", 2)];
@@ -193,29 +186,22 @@ function forwardWgsl(f: ForwardVariant, D: number): string {
   decl.push(rw("probs", b++), rw("y", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
   const visible = f.maskArray ? "mask[r * p.Tk + j] != 0u" : "true";
   const bias = f.bias ? " + bias[((bh % p.H) * p.Tq + r) * p.Tk + j]" : "";
-  const score = `
-          var sc = 0.0;
-          for (var d = 0u; d < D; d++) { sc += qr[d] * kt[c * D + d]; }
-          sc = sc * p.scale${bias};`;
+  const score = `(${dotRow("qr", "", "kt", "c * V", D)}) * p.scale${bias}`;
   return /* wgsl */ `${PARAMS}
-const D = ${D}u;
-const KT = ${tileOf(D)}u;
 ${decl.join("\n")}
 ${keyEnd(f.causal, f.lengths)}
-var<workgroup> kt: array<f32, ${tileOf(D) * D}>;
-var<workgroup> vt: array<f32, ${tileOf(D) * D}>;
+${tiles(D, "kt", "vt")}
 ${MAIN}
   ${block("Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
-  var qr: array<f32, D>;
-  var acc: array<f32, D>;
+  var qr: array<vec4<f32>, V>;
+  var acc: array<vec4<f32>, V>;
   var s: array<f32, KT>;
   var end = 0u;
   let po = (bh * p.Tq + r) * p.Tk;
   if (live) {
-    let qa = sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr;
-    for (var d = 0u; d < D; d++) { qr[d] = q[qa + d]; acc[d] = 0.0; }
+    ${loadRow("qr", "q", "sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr", D)}
     end = keyEnd(bh, r);
   }
   let blockEnd = keyEnd(bh, min(r0 + ${WG - 1}u, p.Tq - 1u)); // the block's last row sees the most keys
@@ -225,25 +211,26 @@ ${MAIN}
   for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
     let n = min(KT, blockEnd - t0);
     workgroupBarrier();
-    ${loadTile("kt", "k", "kb", "p.kr")}
+    ${loadTile("kt", "k", "kb", "p.kr", D)}
     workgroupBarrier();
     if (live && t0 < end) {
+      let m = min(n, end - t0);
       var tmax = ${NEG};
-      for (var c = 0u; c < min(n, end - t0); c++) {
+      for (var c = 0u; c < m; c++) {
         let j = t0 + c;
         s[c] = ${NEG};
-        if (${visible}) {${score}
-          s[c] = sc;
-          tmax = max(tmax, sc);
+        if (${visible}) {
+          s[c] = ${score};
+          tmax = max(tmax, s[c]);
         }
       }
       if (tmax > ${NEG}) {
-        let m = max(mx, tmax);
-        sum *= exp(mx - m);
-        for (var c = 0u; c < min(n, end - t0); c++) {
-          if (s[c] > ${NEG}) { sum += exp(s[c] - m); }
+        let mn = max(mx, tmax);
+        sum *= exp(mx - mn);
+        for (var c = 0u; c < m; c++) {
+          if (s[c] > ${NEG}) { sum += exp(s[c] - mn); }
         }
-        mx = m;
+        mx = mn;
       }
     }
   }
@@ -252,26 +239,23 @@ ${MAIN}
   for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
     let n = min(KT, blockEnd - t0);
     workgroupBarrier();
-    ${loadTile("kt", "k", "kb", "p.kr")}
-    ${loadTile("vt", "v", "vb", "p.vr")}
+    ${loadTile("kt", "k", "kb", "p.kr", D)}
+    ${loadTile("vt", "v", "vb", "p.vr", D)}
     workgroupBarrier();
     if (live && t0 < end) {
       for (var c = 0u; c < min(n, end - t0); c++) {
         let j = t0 + c;
         var pr = 0.0;
-        if (${visible}) {${score}
-          pr = exp(sc - mx) * inv;
-        }
+        if (${visible}) { pr = exp(${score} - mx) * inv; }
         probs[po + j] = pr;
         let pd = pr * ${kept(f.keep, "po + j")};
-        for (var d = 0u; d < D; d++) { acc[d] += pd * vt[c * D + d]; }
+        ${axpyRow("acc", "pd", "vt", "c * V", D)}
       }
     }
   }
   if (live) {
     for (var j = end; j < p.Tk; j++) { probs[po + j] = 0.0; }
-    let ya = sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr;
-    for (var d = 0u; d < D; d++) { y[ya + d] = acc[d]; }
+    ${storeRow("y", "sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr", "acc", D)}
   }
 }`;
 }
@@ -283,60 +267,52 @@ function dqWgsl(causal: boolean, lengths: boolean, keep: boolean, D: number): st
   if (lengths) decl.push(ro("lengths", b++, "i32"));
   if (keep) decl.push(ro("keep", b++, "u32"));
   decl.push(rw("ds", b++), rw("dq", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
-  const dp = `
-        var dp = 0.0;
-        for (var d = 0u; d < D; d++) { dp += gs[d] * vt[c * D + d]; }
-        dp *= ${kept(keep, "po + j")};`;
+  const dp = `(${dotRow("gs", "", "vt", "c * V", D)}) * ${kept(keep, "po + j")}`;
   return /* wgsl */ `${PARAMS}
-const D = ${D}u;
-const KT = ${tileOf(D)}u;
 ${decl.join("\n")}
 ${keyEnd(causal, lengths)}
-var<workgroup> kt: array<f32, ${tileOf(D) * D}>;
-var<workgroup> vt: array<f32, ${tileOf(D) * D}>;
+${tiles(D, "kt", "vt")}
 ${MAIN}
   ${block("Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
-  var gs: array<f32, D>;
-  var acc: array<f32, D>;
+  var gs: array<vec4<f32>, V>;
+  var acc: array<vec4<f32>, V>;
   var end = 0u;
   let po = (bh * p.Tq + r) * p.Tk;
   if (live) {
-    let ya = sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr;
-    for (var d = 0u; d < D; d++) { gs[d] = dy[ya + d]; acc[d] = 0.0; }
+    ${loadRow("gs", "dy", "sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr", D)}
     end = keyEnd(bh, r);
   }
   let blockEnd = keyEnd(bh, min(r0 + ${WG - 1}u, p.Tq - 1u));
-  var dot = 0.0;
+  var pdp = 0.0; // Σ_j P·dP
   for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
     let n = min(KT, blockEnd - t0);
     workgroupBarrier();
-    ${loadTile("vt", "v", "vb", "p.vr")}
+    ${loadTile("vt", "v", "vb", "p.vr", D)}
     workgroupBarrier();
     if (live && t0 < end) {
       for (var c = 0u; c < min(n, end - t0); c++) {
         let j = t0 + c;
         let pr = probs[po + j];
-        if (pr == 0.0) { continue; }${dp}
-        dot += pr * dp;
+        if (pr != 0.0) { pdp += pr * ${dp}; }
       }
     }
   }
   for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
     let n = min(KT, blockEnd - t0);
     workgroupBarrier();
-    ${loadTile("kt", "k", "kb", "p.kr")}
-    ${loadTile("vt", "v", "vb", "p.vr")}
+    ${loadTile("kt", "k", "kb", "p.kr", D)}
+    ${loadTile("vt", "v", "vb", "p.vr", D)}
     workgroupBarrier();
     if (live && t0 < end) {
       for (var c = 0u; c < min(n, end - t0); c++) {
         let j = t0 + c;
         let pr = probs[po + j];
         var g = 0.0;
-        if (pr != 0.0) {${dp}
-          g = pr * (dp - dot);
-          for (var d = 0u; d < D; d++) { acc[d] += g * kt[c * D + d]; }
+        if (pr != 0.0) {
+          g = pr * (${dp} - pdp);
+          ${axpyRow("acc", "g", "kt", "c * V", D)}
         }
         ds[po + j] = g;
       }
@@ -344,8 +320,7 @@ ${MAIN}
   }
   if (live) {
     for (var j = end; j < p.Tk; j++) { ds[po + j] = 0.0; }
-    let qa = sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr;
-    for (var d = 0u; d < D; d++) { dq[qa + d] = acc[d] * p.scale; }
+    ${storeRow("dq", "sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr", "acc", D, "p.scale")}
   }
 }`;
 }
@@ -361,23 +336,19 @@ function dkvWgsl(causal: boolean, keep: boolean, shared: boolean, D: number): st
   // causal: query i sees key j iff i ≥ j − off, so the block's first key bounds the first query row
   const start = causal ? `u32(max(i32(r0) - p.off, 0))` : "0u";
   return /* wgsl */ `${PARAMS}
-const D = ${D}u;
-const KT = ${tileOf(D)}u;
 ${decl.join("\n")}
-var<workgroup> qt: array<f32, ${tileOf(D) * D}>;
-var<workgroup> gt: array<f32, ${tileOf(D) * D}>;
+${tiles(D, "qt", "gt")}
 ${MAIN}
   ${block("Tk")}
   let qb = sliceAt(p.qo, p.qb, p.qh, bh);
   let yb = sliceAt(p.yo, p.yb, p.yh, bh);
-  var gk: array<f32, D>;
-  var gv: array<f32, D>;
-  for (var d = 0u; d < D; d++) { gk[d] = 0.0; gv[d] = 0.0; }
+  var gk: array<vec4<f32>, V>;
+  var gv: array<vec4<f32>, V>;
   for (var t0 = ${start}; t0 < p.Tq; t0 += KT) {
     let n = min(KT, p.Tq - t0);
     workgroupBarrier();
-    ${loadTile("qt", "q", "qb", "p.qr")}
-    ${loadTile("gt", "dy", "yb", "p.yr")}
+    ${loadTile("qt", "q", "qb", "p.qr", D)}
+    ${loadTile("gt", "dy", "yb", "p.yr", D)}
     workgroupBarrier();
     if (live) {
       for (var c = 0u; c < n; c++) {
@@ -385,20 +356,14 @@ ${MAIN}
         let g = ds[at];
         let pd = probs[at] * ${kept(keep, "at")};
         if (g == 0.0 && pd == 0.0) { continue; }
-        for (var d = 0u; d < D; d++) {
-          gk[d] += g * qt[c * D + d];
-          gv[d] += pd * gt[c * D + d];
-        }
+        ${axpyRow("gk", "g", "qt", "c * V", D)}
+        ${axpyRow("gv", "pd", "gt", "c * V", D)}
       }
     }
   }
   if (live) {
-    let ka = sliceAt(p.ko, p.kb, p.kh, bh) + r * p.kr;
-    let va = sliceAt(p.vo, p.vb, p.vh, bh) + r * p.vr;
-    for (var d = 0u; d < D; d++) {
-      dk[ka + d] = gk[d] * p.scale;
-      ${shared ? "dk" : "dv"}[va + d] = gv[d];
-    }
+    ${storeRow("dk", "sliceAt(p.ko, p.kb, p.kh, bh) + r * p.kr", "gk", D, "p.scale")}
+    ${storeRow(shared ? "dk" : "dv", "sliceAt(p.vo, p.vb, p.vh, bh) + r * p.vr", "gv", D)}
   }
 }`;
 }
