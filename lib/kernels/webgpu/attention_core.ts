@@ -22,7 +22,18 @@
  *
  * @module
  */
-import { axpyRow, dotRow, loadRow, loadTile, NEG, storeRow, tileRows, vecs, WG } from "./attention_wgsl.ts";
+import {
+  axpyRow,
+  blockMain,
+  dotRow,
+  loadRow,
+  loadTile,
+  NEG,
+  storeRow,
+  tileRows,
+  tiles,
+  WG,
+} from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
 
 /** Largest head dimension (rows are held in registers as vec4s, tiles of rows in workgroup memory). */
@@ -150,32 +161,6 @@ interface ForwardVariant {
   keep: boolean;
 }
 
-// The block a workgroup takes: 64 rows (query rows, or key rows with `rows` = "Tk") of slice bh.
-function block(rows: "Tq" | "Tk"): string {
-  return /* wgsl */ `
-  let blocks = (p.${rows} + ${WG - 1}u) / ${WG}u;
-  let w = wid.y * nwg.x + wid.x; // bh·blocks + block
-  if (w >= p.BH * blocks) { return; }
-  let bh = w / blocks;
-  let r0 = (w - bh * blocks) * ${WG}u;
-  let r = r0 + l;
-  let live = r < p.${rows};`;
-}
-
-const MAIN = /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {`;
-
-// Tile size and the two vec4 tiles `a` and `b` in workgroup memory.
-function tiles(D: number, a: string, b: string): string {
-  const n = tileRows(D) * vecs(D);
-  return /* wgsl */ `const KT = ${tileRows(D)}u;
-const V = ${vecs(D)}u;
-var<workgroup> ${a}: array<vec4<f32>, ${n}>;
-var<workgroup> ${b}: array<vec4<f32>, ${n}>;`;
-}
-
 function forwardWgsl(f: ForwardVariant, D: number): string {
   const decl: string[] = [ro("q", 0), ro("k", 1), ro("v", 2)];
   let b = 3;
@@ -190,9 +175,8 @@ function forwardWgsl(f: ForwardVariant, D: number): string {
   return /* wgsl */ `${PARAMS}
 ${decl.join("\n")}
 ${keyEnd(f.causal, f.lengths)}
-${tiles(D, "kt", "vt")}
-${MAIN}
-  ${block("Tq")}
+${tiles(tileRows(D), D, "kt", "vt")}
+${blockMain("p.BH", "p.Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
   var qr: array<vec4<f32>, V>;
@@ -271,9 +255,8 @@ function dqWgsl(causal: boolean, lengths: boolean, keep: boolean, D: number): st
   return /* wgsl */ `${PARAMS}
 ${decl.join("\n")}
 ${keyEnd(causal, lengths)}
-${tiles(D, "kt", "vt")}
-${MAIN}
-  ${block("Tq")}
+${tiles(tileRows(D), D, "kt", "vt")}
+${blockMain("p.BH", "p.Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
   var gs: array<vec4<f32>, V>;
@@ -337,9 +320,8 @@ function dkvWgsl(causal: boolean, keep: boolean, shared: boolean, D: number): st
   const start = causal ? `u32(max(i32(r0) - p.off, 0))` : "0u";
   return /* wgsl */ `${PARAMS}
 ${decl.join("\n")}
-${tiles(D, "qt", "gt")}
-${MAIN}
-  ${block("Tk")}
+${tiles(tileRows(D), D, "qt", "gt")}
+${blockMain("p.BH", "p.Tk")}
   let qb = sliceAt(p.qo, p.qb, p.qh, bh);
   let yb = sliceAt(p.yo, p.yb, p.yh, bh);
   var gk: array<vec4<f32>, V>;

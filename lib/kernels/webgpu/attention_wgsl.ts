@@ -75,3 +75,31 @@ export function storeRow(dst: string, at: string, src: string, D: number, factor
   const f = factor === "" ? "" : ` * ${factor}`;
   return `for (var d = 0u; d < ${D}u; d++) { ${dst}[${at} + d] = ${src}[d / 4u][d % 4u]${f}; }`;
 }
+
+/**
+ * The entry point and its prologue: a workgroup per (slice, block of 64 rows), `slices` slices of `rows` rows
+ * (WGSL expressions), the linear workgroup index rebuilt from a {@link grid}-spread launch. Defines `bh` (the
+ * slice), `r0` (the block's first row), `r` (the thread's row) and `live` (r < rows); the workgroups past the
+ * last block return.
+ */
+export function blockMain(slices: string, rows: string): string {
+  return /* wgsl */ `
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) l: u32) {
+  let blocks = (${rows} + ${WG - 1}u) / ${WG}u;
+  let w = wid.y * nwg.x + wid.x; // bh·blocks + block
+  if (w >= ${slices} * blocks) { return; }
+  let bh = w / blocks;
+  let r0 = (w - bh * blocks) * ${WG}u;
+  let r = r0 + l;
+  let live = r < ${rows};`;
+}
+
+/** Declarations: the constants KT (rows per tile) and V (vec4s per row), and two vec4 tiles `a` and `b`. */
+export function tiles(KT: number, D: number, a: string, b: string): string {
+  return /* wgsl */ `const KT = ${KT}u;
+const V = ${vecs(D)}u;
+var<workgroup> ${a}: array<vec4<f32>, ${KT * vecs(D)}>;
+var<workgroup> ${b}: array<vec4<f32>, ${KT * vecs(D)}>;`;
+}

@@ -17,40 +17,42 @@
  *
  * @module
  */
-import type { GpuMask } from "./attention_core.ts";
-import { axpyRow, dotRow, loadRow, loadTile, NEG, storeRow, tileRows, vecs, WG } from "./attention_wgsl.ts";
+import { type GpuMask, MAX_HEAD_DIM } from "./attention_core.ts";
+import {
+  axpyRow,
+  blockMain,
+  dotRow,
+  loadRow,
+  loadTile,
+  NEG,
+  storeRow,
+  tileRows,
+  tiles,
+  WG,
+} from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
 
 // Rows per tile: the caller's `tile`, at most what fits (attention_wgsl.ts tileRows).
 function tileOf(tile: number, D: number): number {
+  if (D < 1 || D > MAX_HEAD_DIM) {
+    throw new Error(`flash attention: head dimension ${D} outside 1…${MAX_HEAD_DIM}`);
+  }
   return Math.max(1, Math.min(tile, tileRows(D)));
 }
 
 function header(D: number, KT: number, mask: GpuMask, a: string, b: string): string {
-  const causal = mask === "causal", V = vecs(D);
+  const causal = mask === "causal";
   return /* wgsl */ `
-const KT = ${KT}u;
-const V = ${V}u;
+${tiles(KT, D, a, b)}
 struct P { B: u32, T: u32, H: u32, scale: f32 }
 // whether query i sees key j
 fn visible(i: u32, j: u32) -> bool { return ${causal ? "j <= i" : "mask[i * p.T + j] != 0u"}; }
 // offset of q (part 0), k (1) or v (2) of row t, head h of batch b in x; rows of one head are 3·H·D apart
 fn xAt(b: u32, t: u32, h: u32, part: u32) -> u32 { return ((b * p.T + t) * 3u + part) * p.H * ${D}u + h * ${D}u; }
 fn yAt(b: u32, t: u32, h: u32) -> u32 { return (b * p.T + t) * p.H * ${D}u + h * ${D}u; }
-var<workgroup> ${a}: array<vec4<f32>, ${KT * V}>;
-var<workgroup> ${b}: array<vec4<f32>, ${KT * V}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let blocks = (p.T + ${WG - 1}u) / ${WG}u;
-  let w = wid.y * nwg.x + wid.x; // (b·H + h)·blocks + block
-  if (w >= p.B * p.H * blocks) { return; }
-  let bh = w / blocks;
+${blockMain("p.B * p.H", "p.T")}
   let b = bh / p.H;
   let h = bh - b * p.H;
-  let r0 = (w - bh * blocks) * ${WG}u;
-  let r = r0 + l;
-  let live = r < p.T;
   let xs = 3u * p.H * ${D}u; // row stride of x
   let ys = p.H * ${D}u; // row stride of y`;
 }
