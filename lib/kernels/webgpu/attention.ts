@@ -19,7 +19,7 @@ import {
   type GpuMask,
   type RowLayout,
 } from "./attention_core.ts";
-import type { Gpu, GpuArray } from "./runtime.ts";
+import { type Gpu, type GpuArray, grid } from "./runtime.ts";
 
 export type { GpuMask } from "./attention_core.ts";
 
@@ -191,4 +191,49 @@ export function cachedAttentionForwardGpu(
     keep: null,
     keepScale: 1,
   });
+}
+
+// A thread per cached element: k and v of the new positions from qkv (B, T, 3C) into the (B, H, capacity, D)
+// caches at position `at` on.
+const APPEND = /* wgsl */ `
+struct P { B: u32, T: u32, H: u32, D: u32, capacity: u32, at: u32 }
+@group(0) @binding(0) var<storage, read> qkv: array<f32>;
+@group(0) @binding(1) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(2) var<storage, read_write> vc: array<f32>;
+@group(0) @binding(3) var<uniform> p: P;
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) l: u32) {
+  let e = (wid.y * nwg.x + wid.x) * 64u + l; // ((b·T + t)·H + h)·D + d: the order of qkv's k part
+  let C = p.H * p.D;
+  if (e >= p.B * p.T * C) { return; }
+  let row = e / C; // b·T + t
+  let hd = e - row * C; // h·D + d
+  let b = row / p.T;
+  let h = hd / p.D;
+  let dst = ((b * p.H + h) * p.capacity + p.at + row - b * p.T) * p.D + hd - h * p.D;
+  kc[dst] = qkv[row * 3u * C + C + hd];
+  vc[dst] = qkv[row * 3u * C + 2u * C + hd];
+}`;
+
+/**
+ * Appends the keys and values of T new positions from the fused projection qkv (B, T, 3C) to the caches kCache
+ * / vCache (B, H, capacity, D) at positions `at` … `at` + T − 1 (KVCache.appendPacked's copy; a thread per
+ * element).
+ */
+export function kvCacheAppendGpu(
+  gpu: Gpu,
+  qkv: GpuArray,
+  kCache: GpuArray,
+  vCache: GpuArray,
+  B: number,
+  T: number,
+  H: number,
+  D: number,
+  capacity: number,
+  at: number,
+): void {
+  if (at + T > capacity) throw new Error(`KV cache full: ${at} + ${T} > ${capacity} positions`);
+  const p = gpu.params().u32(B, T, H, D, capacity, at);
+  gpu.dispatch(gpu.pipeline(APPEND), [qkv, kCache, vCache], grid(Math.ceil((B * T * H * D) / 64)), p);
 }
