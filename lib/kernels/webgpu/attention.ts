@@ -19,7 +19,9 @@ import {
   type GpuMask,
   type RowLayout,
 } from "./attention_core.ts";
+import { WG } from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
+import { bindings, LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
 export type { GpuMask } from "./attention_core.ts";
 
@@ -196,15 +198,15 @@ export function cachedAttentionForwardGpu(
 // A thread per cached element: k and v of the new positions from qkv (B, T, 3C) into the (B, H, capacity, D)
 // caches at position `at` on.
 const APPEND = /* wgsl */ `
-struct P { B: u32, T: u32, H: u32, D: u32, capacity: u32, at: u32 }
-@group(0) @binding(0) var<storage, read> qkv: array<f32>;
-@group(0) @binding(1) var<storage, read_write> kc: array<f32>;
-@group(0) @binding(2) var<storage, read_write> vc: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let e = (wid.y * nwg.x + wid.x) * 64u + l; // ((b·T + t)·H + h)·D + d: the order of qkv's k part
+${
+  bindings(
+    [["qkv", "read"], ["kc", "read_write"], ["vc", "read_write"]],
+    "B: u32, T: u32, H: u32, D: u32, capacity: u32, at: u32",
+  )
+}
+@compute @workgroup_size(${WG})
+fn main(${LINEAR_ARGS}) {
+  let e = ${LINEAR_WG} * ${WG}u + lid; // ((b·T + t)·H + h)·D + d: the order of qkv's k part
   let C = p.H * p.D;
   if (e >= p.B * p.T * C) { return; }
   let row = e / C; // b·T + t
@@ -235,5 +237,5 @@ export function kvCacheAppendGpu(
 ): void {
   if (at + T > capacity) throw new Error(`KV cache full: ${at} + ${T} > ${capacity} positions`);
   const p = gpu.params().u32(B, T, H, D, capacity, at);
-  gpu.dispatch(gpu.pipeline(APPEND), [qkv, kCache, vCache], grid(Math.ceil((B * T * H * D) / 64)), p);
+  gpu.dispatch(gpu.pipeline(APPEND), [qkv, kCache, vCache], grid(Math.ceil((B * T * H * D) / WG)), p);
 }

@@ -35,6 +35,7 @@ import {
   WG,
 } from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
+import { type Binding, bindings, LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
 /** Largest head dimension (rows are held in registers as vec4s, tiles of rows in workgroup memory). */
 export const MAX_HEAD_DIM = 128;
@@ -115,26 +116,19 @@ export interface BackwardOperands {
   dbias: GpuArray | null;
 }
 
-// The uniform struct every kernel here shares.
-const PARAMS = /* wgsl */ `
-struct P {
-  BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, b0: u32,
-  qo: u32, qb: u32, qh: u32, qr: u32,
-  ko: u32, kb: u32, kh: u32, kr: u32,
-  vo: u32, vb: u32, vh: u32, vr: u32,
-  yo: u32, yb: u32, yh: u32, yr: u32,
-}
+// The fields of the uniform struct every kernel here shares (wgsl.ts bindings), and the slice offsets.
+const FIELDS = "BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, b0: u32, " +
+  "qo: u32, qb: u32, qh: u32, qr: u32, ko: u32, kb: u32, kh: u32, kr: u32, " +
+  "vo: u32, vb: u32, vh: u32, vr: u32, yo: u32, yb: u32, yh: u32, yr: u32";
+
+// The declarations of a kernel's arrays (in binding order) and parameters, with sliceAt.
+function declare(arrays: readonly Binding[]): string {
+  return /* wgsl */ `${bindings(arrays, FIELDS)}
 // first element of slice bh in a layout (offset, batch, head)
 fn sliceAt(o: u32, b: u32, h: u32, bh: u32) -> u32 {
   let bb = bh / p.H;
   return o + bb * b + (bh - bb * p.H) * h;
 }`;
-
-function ro(name: string, binding: number, type = "f32"): string {
-  return `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${type}>;`;
-}
-function rw(name: string, binding: number): string {
-  return `@group(0) @binding(${binding}) var<storage, read_write> ${name}: array<f32>;`;
 }
 
 // The end of query row i's visible keys (causal and lengths); for keys below it the explicit mask decides.
@@ -162,18 +156,16 @@ interface ForwardVariant {
 }
 
 function forwardWgsl(f: ForwardVariant, D: number): string {
-  const decl: string[] = [ro("q", 0), ro("k", 1), ro("v", 2)];
-  let b = 3;
-  if (f.maskArray) decl.push(ro("mask", b++, "u32"));
-  if (f.lengths) decl.push(ro("lengths", b++, "i32"));
-  if (f.bias) decl.push(ro("bias", b++));
-  if (f.keep) decl.push(ro("keep", b++, "u32"));
-  decl.push(rw("probs", b++), rw("y", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
+  const arrays: Binding[] = [["q", "read"], ["k", "read"], ["v", "read"]];
+  if (f.maskArray) arrays.push(["mask", "read", "u32"]);
+  if (f.lengths) arrays.push(["lengths", "read", "i32"]);
+  if (f.bias) arrays.push(["bias", "read"]);
+  if (f.keep) arrays.push(["keep", "read", "u32"]);
+  arrays.push(["probs", "read_write"], ["y", "read_write"]);
   const visible = f.maskArray ? "mask[r * p.Tk + j] != 0u" : "true";
   const bias = f.bias ? " + bias[((bh % p.H) * p.Tq + r) * p.Tk + j]" : "";
   const score = `(${dotRow("qr", "", "kt", "c * V", D)}) * p.scale${bias}`;
-  return /* wgsl */ `${PARAMS}
-${decl.join("\n")}
+  return /* wgsl */ `${declare(arrays)}
 ${keyEnd(f.causal, f.lengths)}
 ${tiles(tileRows(D), D, "kt", "vt")}
 ${blockMain("p.BH", "p.Tq")}
@@ -246,14 +238,12 @@ ${blockMain("p.BH", "p.Tq")}
 
 // Backward pass 1, a thread per query row: Σ_j P·dP, then dS = P ⊙ (dP − Σ) into the scratch and dq.
 function dqWgsl(causal: boolean, lengths: boolean, keep: boolean, D: number): string {
-  const decl: string[] = [ro("k", 0), ro("v", 1), ro("dy", 2), ro("probs", 3)];
-  let b = 4;
-  if (lengths) decl.push(ro("lengths", b++, "i32"));
-  if (keep) decl.push(ro("keep", b++, "u32"));
-  decl.push(rw("ds", b++), rw("dq", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
+  const arrays: Binding[] = [["k", "read"], ["v", "read"], ["dy", "read"], ["probs", "read"]];
+  if (lengths) arrays.push(["lengths", "read", "i32"]);
+  if (keep) arrays.push(["keep", "read", "u32"]);
+  arrays.push(["ds", "read_write"], ["dq", "read_write"]);
   const dp = `(${dotRow("gs", "", "vt", "c * V", D)}) * ${kept(keep, "po + j")}`;
-  return /* wgsl */ `${PARAMS}
-${decl.join("\n")}
+  return /* wgsl */ `${declare(arrays)}
 ${keyEnd(causal, lengths)}
 ${tiles(tileRows(D), D, "kt", "vt")}
 ${blockMain("p.BH", "p.Tq")}
@@ -310,16 +300,13 @@ ${blockMain("p.BH", "p.Tq")}
 
 // Backward pass 2, a thread per key row: dk and dv over tiles of query rows (q and dy in workgroup memory).
 function dkvWgsl(causal: boolean, keep: boolean, shared: boolean, D: number): string {
-  const decl: string[] = [ro("q", 0), ro("dy", 1), ro("probs", 2)];
-  let b = 3;
-  if (keep) decl.push(ro("keep", b++, "u32"));
-  decl.push(ro("ds", b++), rw("dk", b++));
-  if (!shared) decl.push(rw("dv", b++));
-  decl.push(`@group(0) @binding(${b}) var<uniform> p: P;`);
+  const arrays: Binding[] = [["q", "read"], ["dy", "read"], ["probs", "read"]];
+  if (keep) arrays.push(["keep", "read", "u32"]);
+  arrays.push(["ds", "read"], ["dk", "read_write"]);
+  if (!shared) arrays.push(["dv", "read_write"]);
   // causal: query i sees key j iff i ≥ j − off, so the block's first key bounds the first query row
   const start = causal ? `u32(max(i32(r0) - p.off, 0))` : "0u";
-  return /* wgsl */ `${PARAMS}
-${decl.join("\n")}
+  return /* wgsl */ `${declare(arrays)}
 ${tiles(tileRows(D), D, "qt", "gt")}
 ${blockMain("p.BH", "p.Tk")}
   let qb = sliceAt(p.qo, p.qb, p.qh, bh);
@@ -351,15 +338,11 @@ ${blockMain("p.BH", "p.Tk")}
 }
 
 // The bias gradient: dbias[h, i, j] += Σ_b ds[b, h, i, j], b in order.
-const DBIAS = /* wgsl */ `${PARAMS}
-${ro("ds", 0)}
-${rw("dbias", 1)}
-@group(0) @binding(2) var<uniform> p: P;
+const DBIAS = /* wgsl */ `${declare([["ds", "read"], ["dbias", "read_write"]])}
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
+fn main(${LINEAR_ARGS}) {
   let n = p.Tq * p.Tk;
-  let t = (wid.y * nwg.x + wid.x) * ${WG}u + l; // h·n + (i·Tk + j)
+  let t = ${LINEAR_WG} * ${WG}u + lid; // h·n + (i·Tk + j)
   if (t >= p.H * n) { return; }
   var acc = 0.0;
   for (var b = 0u; b < p.BH / p.H; b++) { acc += ds[b * p.H * n + t]; }

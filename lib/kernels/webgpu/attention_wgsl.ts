@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
 /** Threads per workgroup of the attention kernels (a thread per row of a 64-row block). */
 export const WG = 64;
@@ -78,17 +79,17 @@ export function storeRow(dst: string, at: string, src: string, D: number, factor
 
 /**
  * The entry point and its prologue: a workgroup per (slice, block of 64 rows), `slices` slices of `rows` rows
- * (WGSL expressions), the linear workgroup index rebuilt from a {@link grid}-spread launch. Defines `bh` (the
- * slice), `r0` (the block's first row), `r` (the thread's row) and `live` (r < rows); the workgroups past the
- * last block return.
+ * (WGSL expressions), the linear workgroup index rebuilt from a `grid()`-spread launch. Defines `l` (the local
+ * index), `bh` (the slice), `r0` (the block's first row), `r` (the thread's row) and `live` (r < rows); the
+ * workgroups past the last block return.
  */
 export function blockMain(slices: string, rows: string): string {
   return /* wgsl */ `
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
+fn main(${LINEAR_ARGS}) {
+  let l = lid;
   let blocks = (${rows} + ${WG - 1}u) / ${WG}u;
-  let w = wid.y * nwg.x + wid.x; // bh·blocks + block
+  let w = ${LINEAR_WG}; // bh·blocks + block
   if (w >= ${slices} * blocks) { return; }
   let bh = w / blocks;
   let r0 = (w - bh * blocks) * ${WG}u;

@@ -31,6 +31,7 @@ import {
   WG,
 } from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
+import { type Binding, bindings } from "./wgsl.ts";
 
 // Rows per tile: the caller's `tile`, at most what fits (attention_wgsl.ts tileRows).
 function tileOf(tile: number, D: number): number {
@@ -40,11 +41,24 @@ function tileOf(tile: number, D: number): number {
   return Math.max(1, Math.min(tile, tileRows(D)));
 }
 
-function header(D: number, KT: number, mask: GpuMask, a: string, b: string): string {
+// The declarations (the mask array, unless causal, bound at `at` among `arrays`), the tiles `a` and `b`, the
+// helpers and the entry point's prologue.
+function header(
+  D: number,
+  KT: number,
+  mask: GpuMask,
+  arrays: Binding[],
+  at: number,
+  a: string,
+  b: string,
+): string {
   const causal = mask === "causal";
+  const all: Binding[] = causal
+    ? arrays
+    : [...arrays.slice(0, at), ["mask", "read", "u32"], ...arrays.slice(at)];
   return /* wgsl */ `
+${bindings(all, "B: u32, T: u32, H: u32, scale: f32")}
 ${tiles(KT, D, a, b)}
-struct P { B: u32, T: u32, H: u32, scale: f32 }
 // whether query i sees key j
 fn visible(i: u32, j: u32) -> bool { return ${causal ? "j <= i" : "mask[i * p.T + j] != 0u"}; }
 // offset of q (part 0), k (1) or v (2) of row t, head h of batch b in x; rows of one head are 3·H·D apart
@@ -57,24 +71,14 @@ ${blockMain("p.B * p.H", "p.T")}
   let ys = p.H * ${D}u; // row stride of y`;
 }
 
-function maskDecl(mask: GpuMask, binding: number): string {
-  return mask === "causal" ? "" : `@group(0) @binding(${binding}) var<storage, read> mask: array<u32>;`;
-}
-
 // The key tiles a block of query rows visits (causal: up to its last row).
 function keyTiles(mask: GpuMask): string {
   return mask === "causal" ? `min(p.T, r0 + ${WG}u)` : "p.T";
 }
 
 function forwardWgsl(D: number, KT: number, mask: GpuMask): string {
-  const m = mask === "causal" ? 0 : 1;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-${maskDecl(mask, 1)}
-@group(0) @binding(${1 + m}) var<storage, read_write> y: array<f32>;
-@group(0) @binding(${2 + m}) var<storage, read_write> lse: array<f32>;
-@group(0) @binding(${3 + m}) var<uniform> p: P;
-${header(D, KT, mask, "kt", "vt")}
+  const arrays: Binding[] = [["x", "read"], ["y", "read_write"], ["lse", "read_write"]];
+  return /* wgsl */ `${header(D, KT, mask, arrays, 1, "kt", "vt")}
   var qr: array<vec4<f32>, V>;
   var acc: array<vec4<f32>, V>;
   var s: array<f32, KT>;
@@ -123,17 +127,15 @@ ${header(D, KT, mask, "kt", "vt")}
 
 // Backward pass 1: Δ and dQ per query row.
 function dqWgsl(D: number, KT: number, mask: GpuMask): string {
-  const m = mask === "causal" ? 0 : 1;
-  return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> y: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read> lse: array<f32>;
-${maskDecl(mask, 4)}
-@group(0) @binding(${4 + m}) var<storage, read_write> delta: array<f32>;
-@group(0) @binding(${5 + m}) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(${6 + m}) var<uniform> p: P;
-${header(D, KT, mask, "kt", "vt")}
+  const arrays: Binding[] = [
+    ["x", "read"],
+    ["y", "read"],
+    ["dy", "read"],
+    ["lse", "read"],
+    ["delta", "read_write"],
+    ["dx", "read_write"],
+  ];
+  return /* wgsl */ `${header(D, KT, mask, arrays, 4, "kt", "vt")}
   var qr: array<vec4<f32>, V>;
   var g: array<vec4<f32>, V>;
   var yr: array<vec4<f32>, V>;
@@ -172,18 +174,14 @@ ${header(D, KT, mask, "kt", "vt")}
 
 // Backward pass 2: dK and dV per key row, tiles of queries in workgroup memory.
 function dkvWgsl(D: number, KT: number, mask: GpuMask): string {
-  const m = mask === "causal" ? 0 : 1;
+  const arrays: Binding[] = [["x", "read"], ["dy", "read"], ["lse", "read"], ["delta", "read"], [
+    "dx",
+    "read_write",
+  ]];
   return /* wgsl */ `
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> dy: array<f32>;
-@group(0) @binding(2) var<storage, read> lse: array<f32>;
-@group(0) @binding(3) var<storage, read> delta: array<f32>;
-${maskDecl(mask, 4)}
-@group(0) @binding(${4 + m}) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(${5 + m}) var<uniform> p: P;
 var<workgroup> lt: array<f32, ${KT}>;
 var<workgroup> dt: array<f32, ${KT}>;
-${header(D, KT, mask, "qt", "gt")}
+${header(D, KT, mask, arrays, 4, "qt", "gt")}
   var kr: array<vec4<f32>, V>;
   var vr: array<vec4<f32>, V>;
   var dk: array<vec4<f32>, V>;
