@@ -142,7 +142,9 @@ export interface AttentionMask {
  */
 export function causalMask(Tq: number, Tk = Tq): AttentionMask {
   const data = new Uint8Array(Tq * Tk), off = Tk - Tq;
-  for (let i = 0; i < Tq; i++) data.fill(1, i * Tk, Math.min(Tk, i + off + 1) + i * Tk);
+  // (clamped at 0: with more queries than keys, the first rows see none — and a negative end would count back
+  // from the end of the array)
+  for (let i = 0; i < Tq; i++) data.fill(1, i * Tk, Math.max(0, Math.min(Tk, i + off + 1)) + i * Tk);
   return { Tq, Tk, data };
 }
 
