@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { part, type Piece, pieces } from "./chunks.ts";
+import { dispatchWindows, part, type Piece, pieces } from "./chunks.ts";
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray, Params } from "./runtime.ts";
 import { LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
@@ -137,19 +137,14 @@ function elementwise(
   wgsl: string,
   arrays: readonly GpuArray[],
   n: number,
-  more: (params: Params, piece: Piece) => void = () => {},
+  more?: (params: Params, piece: Piece) => void,
   whole: readonly GpuArray[] = [],
 ): void {
   for (const a of arrays) {
     if (a.length < n) throw new Error(`webgpu arith: an array of ${a.length} elements, ${n} needed`);
   }
-  const pipeline = gpu.pipeline(wgsl);
-  for (const piece of pieces(gpu, n)) {
-    const params = gpu.params().u32(piece.lo, piece.hi);
-    more(params, piece);
-    const bound = arrays.map((a) => part(a, piece));
-    gpu.dispatch(pipeline, [...whole, ...bound], grid(Math.ceil((piece.hi - piece.lo) / WG)), params);
-  }
+  const bind = (piece: Piece) => [...whole, ...arrays.map((a) => part(a, piece))];
+  dispatchWindows(gpu, gpu.pipeline(wgsl), WG, pieces(gpu, n), bind, more);
 }
 
 /**
@@ -158,16 +153,19 @@ function elementwise(
  */
 export function mulGpu(gpu: Gpu, x: GpuArray, y: GpuArray, out: GpuArray, rows: number, n: number): void {
   if (y.length < n) throw new Error(`mulGpu: y has ${y.length} elements, ${n} needed`);
-  const pipeline = gpu.pipeline(MUL);
   const total = rows * n;
   for (const a of [x, out]) {
     if (a.length < total) throw new Error(`mulGpu: an array of ${a.length} elements, ${total} needed`);
   }
-  for (const piece of pieces(gpu, total)) {
-    const params = gpu.params().u32(piece.lo, piece.hi, n, piece.base % n);
-    const bound = [part(x, piece), y, part(out, piece)];
-    gpu.dispatch(pipeline, bound, grid(Math.ceil((piece.hi - piece.lo) / WG)), params);
-  }
+  const bind = (piece: Piece) => [part(x, piece), y, part(out, piece)];
+  dispatchWindows(
+    gpu,
+    gpu.pipeline(MUL),
+    WG,
+    pieces(gpu, total),
+    bind,
+    (p, piece) => p.u32(n, piece.base % n),
+  );
 }
 
 /**

@@ -13,8 +13,7 @@
  *
  * @module
  */
-import { part, pieces } from "./chunks.ts";
-import { grid } from "./runtime.ts";
+import { dispatchWindows, part, type Piece, pieces } from "./chunks.ts";
 import type { Gpu, GpuArray, Params } from "./runtime.ts";
 import { LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
@@ -102,13 +101,11 @@ function launch(
     if (a.length !== n) throw new Error(`${kind}UpdateGpu: arrays of ${a.length} and ${n} elements`);
   }
   const pipeline = gpu.pipeline(SOURCES[kind][control === null ? 0 : 1]);
-  for (const piece of pieces(gpu, n, start, end)) {
-    const params = gpu.params().u32(piece.lo, piece.hi);
-    tail(params);
+  const bind = (piece: Piece) => {
     const bound = arrays.map((a) => part(a, piece));
-    if (control !== null) bound.push(control);
-    gpu.dispatch(pipeline, bound, grid(Math.ceil((piece.hi - piece.lo) / WG)), params);
-  }
+    return control === null ? bound : [...bound, control];
+  };
+  dispatchWindows(gpu, pipeline, WG, pieces(gpu, n, start, end), bind, tail);
 }
 
 /**
