@@ -26,7 +26,10 @@ import { LINEAR_ARGS, LINEAR_WG, NON_FINITE } from "./wgsl.ts";
  * - `goodSteps`: steps since the scale last changed (LossScaleState.goodSteps);
  * - `fatal`: 1 when a flagged step could not be skipped (no dynamic scaling, or the scale at its minimum): the
  *   trainer throws, as the CPU path does at once;
- * - `clip`: the clip coefficient alone (1 when not clipped).
+ * - `clip`: the clip coefficient alone (1 when not clipped);
+ * - `skipped`: flagged steps so far (their updates were never applied): AdamW's bias correction given `control`
+ *   uses step − skipped, the count of steps applied, as the CPU path counts (a skipped step never calls the
+ *   optimizer).
  */
 export const CONTROL = {
   coef: 0,
@@ -37,10 +40,11 @@ export const CONTROL = {
   goodSteps: 5,
   fatal: 6,
   clip: 7,
+  skipped: 8,
 } as const;
 
 /** Elements of a `control` array. */
-export const CONTROL_LENGTH = 8;
+export const CONTROL_LENGTH = 9;
 
 /** No non-finite element (in {@link GradStats.record}'s `bad` output). */
 export const NONE = 0xffffffff;
@@ -53,11 +57,11 @@ const BLOCK = WG * PER;
 
 /**
  * A new persistent control array at rest: coefficient 1, no flag, loss scale `lossScale` (a restored
- * LossScaleState's scale and goodSteps when resuming).
+ * LossScaleState's scale and goodSteps when resuming), no step skipped.
  */
 export function controlArray(gpu: Gpu, lossScale = 1, goodSteps = 0): GpuArray {
   const values = new Float32Array(CONTROL_LENGTH);
-  values.set([1, 0, -1, 0, lossScale, goodSteps, 0, 1]);
+  values.set([1, 0, -1, 0, lossScale, goodSteps, 0, 1, 0]);
   const a = gpu.array(CONTROL_LENGTH, "f32", true);
   gpu.write(a, values);
   return a;
@@ -251,6 +255,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     control[${CONTROL.norm}] = bitcast<f32>(0x7fc00000u);
     control[${CONTROL.coef}] = 0.0;
     control[${CONTROL.clip}] = 1.0;
+    control[${CONTROL.skipped}] = control[${CONTROL.skipped}] + 1.0;
     if (u.dynamic != 0u && scale / 2.0 >= u.minScale) {
       control[${CONTROL.scale}] = scale / 2.0;
       control[${CONTROL.goodSteps}] = 0.0;

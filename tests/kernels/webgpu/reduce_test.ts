@@ -182,6 +182,7 @@ gpuTest(
       }
       assert.equal(got[CONTROL.scale], mp.scale, at);
       assert.equal(got[CONTROL.goodSteps], mp.goodSteps, at);
+      assert.equal(got[CONTROL.skipped], plan.slice(0, k + 1).filter((o) => o).length, at);
     }
     assert.ok(mp.scale === 256 && !mp.canSkip()); // the plan reached the minimum
     gpu.release(control);
