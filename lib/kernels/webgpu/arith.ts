@@ -1,9 +1,9 @@
 /**
  * Element-wise arithmetic of lib/tensor/ops/arith.ts that has no CPU kernel (it loops in TypeScript there), on the
  * GPU: {@link mulGpu} with suffix broadcasting and {@link mulSumRowsGpu} (the small operand's gradient),
- * {@link scaleGpu}, {@link sumGpu} and the fills {@link fillGpu} / {@link fillFromGpu} (sum's backward: the
- * gradient filled from a one-element upstream array, never read back to the host). Adds are bias.ts's; copies of
- * ranges are `Gpu.copy`.
+ * {@link scaleGpu}, {@link sumGpu}, the fills {@link fillGpu} / {@link fillFromGpu} (sum's backward: the
+ * gradient filled from a one-element upstream array, never read back to the host) and the in-place
+ * {@link accumulateGpu}. Out-of-place adds are bias.ts's; copies of ranges are `Gpu.copy`.
  *
  * Element-wise kernels are 1-D, one invocation per element, {@link WG} per workgroup, spread by `grid()`, and split
  * into binding-sized windows (chunks.ts) for arrays larger than one binding.
@@ -65,12 +65,21 @@ ${HEAD}
 }`;
 
 const FILL_FROM = /* wgsl */ `
-struct P { lo: u32, hi: u32 }
+struct P { lo: u32, hi: u32, at: u32 }
 @group(0) @binding(0) var<storage, read> v: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> u: P;
 ${HEAD}
-  out[i] = v[0];
+  out[i] = v[u.at];
+}`;
+
+const ACCUMULATE = /* wgsl */ `
+struct P { lo: u32, hi: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> acc: array<f32>;
+@group(0) @binding(2) var<uniform> u: P;
+${HEAD}
+  acc[i] = acc[i] + x[i];
 }`;
 
 // One workgroup per BLOCK elements of [lo, hi): their sum (each invocation strides, then a fixed tree) into
@@ -210,9 +219,21 @@ export function fillGpu(gpu: Gpu, a: GpuArray, value: number, n: number = a.leng
   elementwise(gpu, FILL, [a], n, (p) => p.f32(value));
 }
 
-/** Sets the first `n` elements of `a` to `v[0]` (sum's backward: the upstream gradient stays on the GPU). */
-export function fillFromGpu(gpu: Gpu, v: GpuArray, a: GpuArray, n: number = a.length): void {
-  elementwise(gpu, FILL_FROM, [a], n, () => {}, [v]);
+/**
+ * Sets the first `n` elements of `a` to `v[at]`, a value that stays on the GPU: sum's backward (the upstream
+ * gradient, `at` 0), or the loss gradient's seed from a control array's loss scale (`at` = `CONTROL.scale`).
+ */
+export function fillFromGpu(gpu: Gpu, v: GpuArray, a: GpuArray, n: number = a.length, at = 0): void {
+  if (at >= v.length) throw new Error(`fillFromGpu: element ${at} of ${v.length}`);
+  elementwise(gpu, FILL_FROM, [a], n, (p) => p.u32(at), [v]);
+}
+
+/**
+ * acc += x over the first `n` elements, in place (a gradient accumulated into an existing one: WebGPU cannot bind
+ * one buffer as an input and an output of the same dispatch, so bias.ts's out-of-place adds cannot do it).
+ */
+export function accumulateGpu(gpu: Gpu, acc: GpuArray, x: GpuArray, n: number = acc.length): void {
+  elementwise(gpu, ACCUMULATE, [x, acc], n);
 }
 
 /**
