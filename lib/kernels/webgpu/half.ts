@@ -50,8 +50,8 @@ fn fp16Bits(b: u32) -> u32 {
     let shift = 126u - e;
     var r = full >> shift;
     let rem = full & ((1u << shift) - 1u);
-    let half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (r & 1u) == 1u)) { r = r + 1u; }
+    let halfway = 1u << (shift - 1u);
+    if (rem > halfway || (rem == halfway && (r & 1u) == 1u)) { r = r + 1u; }
     return sign | r;
   }
   var h = (((abs >> 23u) - 112u) << 10u) | ((abs >> 13u) & 0x3ffu);

@@ -231,7 +231,7 @@ export class GradStats {
 
 // One workgroup: the fixed-order total of sums[0..n), the first flagged tensor, and the control update (thread 0).
 const GUARD = /* wgsl */ `
-struct P { n: u32, maxNorm: f32, dynamic: u32, growthInterval: f32, minScale: f32 }
+struct P { n: u32, maxNorm: f32, dynamic: u32, growthInterval: f32, minScale: f32, nan: u32 }
 @group(0) @binding(0) var<storage, read> sums: array<f32>;
 @group(0) @binding(1) var<storage, read> bad: array<u32>;
 @group(0) @binding(2) var<storage, read_write> control: array<f32>;
@@ -252,7 +252,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (bi[0] != ${NONE}u) {
     control[${CONTROL.flag}] = 1.0;
     control[${CONTROL.bad}] = f32(bi[0]);
-    control[${CONTROL.norm}] = bitcast<f32>(0x7fc00000u);
+    control[${CONTROL.norm}] = bitcast<f32>(u.nan); // a NaN from a run-time value: Tint refuses a constant one
     control[${CONTROL.coef}] = 0.0;
     control[${CONTROL.clip}] = 1.0;
     control[${CONTROL.skipped}] = control[${CONTROL.skipped}] + 1.0;
@@ -324,6 +324,7 @@ export function guardGpu(
     .u32(n)
     .f32(maxNorm)
     .u32(options.dynamic === true ? 1 : 0)
-    .f32(options.growthInterval ?? 2000, options.minScale ?? 2 ** -14);
+    .f32(options.growthInterval ?? 2000, options.minScale ?? 2 ** -14)
+    .u32(0x7fc00000);
   gpu.dispatch(gpu.pipeline(GUARD), [sums, bad, control], [1], params);
 }
