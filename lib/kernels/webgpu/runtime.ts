@@ -69,7 +69,14 @@ const PARAM_SLOTS = 256; // dispatches per uniform buffer before the recorded wo
 const MAX_PARAMS = PARAM_SLOT / 4;
 const POOL_ALIGN = 256;
 // GPUBufferUsage / GPUMapMode values (the spec's numbers; the globals exist only where WebGPU does)
-const USAGE = { MAP_READ: 0x1, COPY_SRC: 0x4, COPY_DST: 0x8, UNIFORM: 0x40, STORAGE: 0x80 } as const;
+const USAGE = {
+  MAP_READ: 0x1,
+  COPY_SRC: 0x4,
+  COPY_DST: 0x8,
+  UNIFORM: 0x40,
+  STORAGE: 0x80,
+  QUERY_RESOLVE: 0x200,
+} as const;
 const MAP_READ = 0x1;
 
 /**
@@ -207,6 +214,9 @@ export class Gpu {
   #paramSlot = 0;
   #lost: string | null = null;
   #frame: GpuArray[] | null = null;
+  /** While {@link Gpu.timed} records: whether a compute pass has written the starting timestamp yet. */
+  #timing: { begun: boolean } | null = null;
+  #queries: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
   /** Dispatches recorded since the GPU was opened (for the benches' dispatches-per-step figure). */
   dispatches = 0;
   /** Submissions since the GPU was opened. */
@@ -518,6 +528,53 @@ export class Gpu {
     this.dispatches++;
   }
 
+  /**
+   * Runs `fn` and measures on the GPU the work it records: the nanoseconds from the start of the first compute
+   * pass it records to the end of the last (copies and clears in between included, work recorded before it
+   * excluded), once that work is done. Resolves to null where the device has no `timestamp-query` (then time
+   * the call itself: it resolves after the work is done); 0 when `fn` records no dispatch. Not nestable.
+   */
+  timed(fn: () => void): Promise<number | null> {
+    if (this.#timing !== null) throw new Error("Gpu.timed: already timing (timed calls do not nest)");
+    if (!this.info.timestamps) {
+      fn();
+      return this.finish().then(() => null);
+    }
+    this.#endPass(); // the timed work starts a pass of its own
+    const timing = { begun: false };
+    this.#timing = timing;
+    try {
+      fn();
+    } finally {
+      this.#endPass();
+      this.#timing = null;
+    }
+    return timing.begun ? this.#elapsed() : this.finish().then(() => 0);
+  }
+
+  /** Resolves the two timestamps {@link Gpu.timed} wrote, submits, and reads them back. */
+  async #elapsed(): Promise<number> {
+    const q = this.#queryBuffers();
+    const encoder = this.#endPass();
+    encoder.resolveQuerySet(q.set, 0, 2, q.resolve, 0);
+    encoder.copyBufferToBuffer(q.resolve, 0, q.read, 0, 16);
+    this.flush();
+    await q.read.mapAsync(MAP_READ, 0, 16);
+    const [begin, end] = new BigUint64Array(q.read.getMappedRange(0, 16).slice(0));
+    q.read.unmap();
+    this.#check();
+    return Number(end - begin);
+  }
+
+  #queryBuffers(): { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } {
+    this.#queries ??= {
+      set: this.device.createQuerySet({ type: "timestamp", count: 2 }),
+      resolve: this.device.createBuffer({ size: 16, usage: USAGE.QUERY_RESOLVE | USAGE.COPY_SRC }),
+      read: this.device.createBuffer({ size: 16, usage: USAGE.MAP_READ | USAGE.COPY_DST }),
+    };
+    return this.#queries;
+  }
+
   /** Submits the work recorded so far (nothing when there is none). */
   flush(): void {
     if (this.#encoder === null) return;
@@ -549,6 +606,11 @@ export class Gpu {
     for (const b of this.#staging) b.destroy();
     this.#staging.length = 0;
     this.#paramBuffer.destroy();
+    if (this.#queries !== null) {
+      this.#queries.set.destroy();
+      this.#queries.resolve.destroy();
+      this.#queries.read.destroy();
+    }
     this.device.destroy();
     this.#lost ??= "destroyed";
   }
@@ -565,7 +627,19 @@ export class Gpu {
 
   #beginPass(): GPUComputePassEncoder {
     this.#encoder ??= this.device.createCommandEncoder();
-    this.#pass ??= this.#encoder.beginComputePass();
+    if (this.#pass === null) {
+      const t = this.#timing;
+      // inside timed(): the first pass writes the starting timestamp; every pass writes the end, the last wins
+      const timestampWrites: GPUComputePassTimestampWrites | undefined = t === null ? undefined : {
+        querySet: this.#queryBuffers().set,
+        ...(t.begun ? {} : { beginningOfPassWriteIndex: 0 }),
+        endOfPassWriteIndex: 1,
+      };
+      if (t !== null) t.begun = true;
+      this.#pass = this.#encoder.beginComputePass(
+        timestampWrites === undefined ? undefined : { timestampWrites },
+      );
+    }
     return this.#pass;
   }
 
