@@ -13,7 +13,7 @@
 import { dispatchWindows, part, type Piece, pieces } from "./chunks.ts";
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray, Params } from "./runtime.ts";
-import { LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
+import { LINEAR_ARGS, LINEAR_WG, workgroupReduce } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
 export const WG = 256;
@@ -89,7 +89,7 @@ struct P { lo: u32, hi: u32, at: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> u: P;
-var<workgroup> s: array<f32, ${WG}>;
+${workgroupReduce("total", "f32", "a + b", WG)}
 @compute @workgroup_size(${WG})
 fn main(${LINEAR_ARGS}) {
   let w = ${LINEAR_WG};
@@ -100,13 +100,8 @@ fn main(${LINEAR_ARGS}) {
     let i = first + k * ${WG}u + lid;
     if (i < u.hi) { acc = acc + x[i]; }
   }
-  s[lid] = acc;
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
-    if (lid < h) { s[lid] = s[lid] + s[lid + h]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { out[u.at + w] = s[0]; }
+  let r = total(acc, lid);
+  if (lid == 0u) { out[u.at + w] = r; }
 }`;
 
 // Pass 1 of mulSumRows: invocation (column j, chunk c) adds g·x over rows [c·ROWS, min(rows, (c+1)·ROWS)) in order

@@ -14,7 +14,7 @@
 import { part, pieces } from "./chunks.ts";
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
-import { LINEAR_ARGS, LINEAR_WG, NON_FINITE } from "./wgsl.ts";
+import { LINEAR_ARGS, LINEAR_WG, NON_FINITE, workgroupReduce } from "./wgsl.ts";
 
 /**
  * The slots of the `control` array ({@link CONTROL_LENGTH} f32 values, made by {@link controlArray}):
@@ -67,27 +67,11 @@ export function controlArray(gpu: Gpu, lossScale = 1, goodSteps = 0): GpuArray {
   return a;
 }
 
-// A fixed-order tree over the workgroup: sums `s` and keeps the smallest index `bi` with its bits `bb`.
-const TREE = /* wgsl */ `
-  s[lid] = acc;
-  bi[lid] = idx;
-  bb[lid] = bits;
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
-    if (lid < h) {
-      s[lid] = s[lid] + s[lid + h];
-      if (bi[lid + h] < bi[lid]) {
-        bi[lid] = bi[lid + h];
-        bb[lid] = bb[lid + h];
-      }
-    }
-    workgroupBarrier();
-  }`;
-
-const SHARED = /* wgsl */ `
-var<workgroup> s: array<f32, ${WG}>;
-var<workgroup> bi: array<u32, ${WG}>;
-var<workgroup> bb: array<u32, ${WG}>;`;
+// The workgroup's fixed-order reduction of (sum of squares, first non-finite index, its bits): sums add, the smaller
+// index wins with its bits. `reduce(Acc(acc, idx, bits), lid)` gives every invocation the workgroup's result.
+const REDUCE = /* wgsl */ `
+struct Acc { s: f32, i: u32, b: u32 }
+${workgroupReduce("reduce", "Acc", "Acc(a.s + b.s, min(a.i, b.i), select(a.b, b.b, b.i < a.i))", WG)}`;
 
 // Pass 1, one workgroup per BLOCK elements of a window [lo, hi): its sum of squares and its first non-finite
 // element (index base + i, and its bits) into partial slot at + workgroup.
@@ -97,7 +81,7 @@ struct P { lo: u32, hi: u32, base: u32, at: u32 }
 @group(0) @binding(1) var<storage, read_write> psum: array<f32>;
 @group(0) @binding(2) var<storage, read_write> pbad: array<u32>;
 @group(0) @binding(3) var<uniform> u: P;
-${SHARED}
+${REDUCE}
 ${NON_FINITE}
 @compute @workgroup_size(${WG})
 fn main(${LINEAR_ARGS}) {
@@ -118,11 +102,11 @@ fn main(${LINEAR_ARGS}) {
       }
     }
   }
-  ${TREE}
+  let r = reduce(Acc(acc, idx, bits), lid);
   if (lid == 0u) {
-    psum[u.at + w] = s[0];
-    pbad[2u * (u.at + w)] = bi[0];
-    pbad[2u * (u.at + w) + 1u] = bb[0];
+    psum[u.at + w] = r.s;
+    pbad[2u * (u.at + w)] = r.i;
+    pbad[2u * (u.at + w) + 1u] = r.b;
   }
 }`;
 
@@ -135,7 +119,7 @@ struct P { n: u32 }
 @group(0) @binding(3) var<storage, read_write> sums: array<f32>;
 @group(0) @binding(4) var<storage, read_write> bad: array<u32>;
 @group(0) @binding(5) var<uniform> u: P;
-${SHARED}
+${REDUCE}
 @compute @workgroup_size(${WG})
 fn main(${LINEAR_ARGS}) {
   let t = ${LINEAR_WG};
@@ -150,11 +134,11 @@ fn main(${LINEAR_ARGS}) {
       bits = pbad[2u * k + 1u];
     }
   }
-  ${TREE}
+  let r = reduce(Acc(acc, idx, bits), lid);
   if (lid == 0u) {
-    sums[t] = s[0];
-    bad[2u * t] = bi[0];
-    bad[2u * t + 1u] = bb[0];
+    sums[t] = r.s;
+    bad[2u * t] = r.i;
+    bad[2u * t + 1u] = r.b;
   }
 }`;
 
@@ -236,22 +220,21 @@ struct P { n: u32, maxNorm: f32, dynamic: u32, growthInterval: f32, minScale: f3
 @group(0) @binding(1) var<storage, read> bad: array<u32>;
 @group(0) @binding(2) var<storage, read_write> control: array<f32>;
 @group(0) @binding(3) var<uniform> u: P;
-${SHARED}
+${REDUCE}
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_index) lid: u32) {
   var acc = 0.0;
   var idx = ${NONE}u;
-  let bits = 0u;
   for (var t = lid; t < u.n; t += ${WG}u) {
     acc = acc + sums[t];
     if (idx == ${NONE}u && bad[2u * t] != ${NONE}u) { idx = t; }
   }
-  ${TREE}
+  let r = reduce(Acc(acc, idx, 0u), lid);
   if (lid != 0u) { return; }
   let scale = control[${CONTROL.scale}];
-  if (bi[0] != ${NONE}u) {
+  if (r.i != ${NONE}u) {
     control[${CONTROL.flag}] = 1.0;
-    control[${CONTROL.bad}] = f32(bi[0]);
+    control[${CONTROL.bad}] = f32(r.i);
     control[${CONTROL.norm}] = bitcast<f32>(u.nan); // a NaN from a run-time value: Tint refuses a constant one
     control[${CONTROL.coef}] = 0.0;
     control[${CONTROL.clip}] = 1.0;
@@ -266,7 +249,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     return;
   }
   let unscale = 1.0 / scale;
-  let norm = sqrt(s[0]) * unscale;
+  let norm = sqrt(r.s) * unscale;
   var clip = 1.0;
   if (u.maxNorm > 0.0) {
     let c = u.maxNorm / (norm + 1e-6);
