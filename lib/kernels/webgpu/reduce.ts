@@ -12,8 +12,7 @@
  * @module
  */
 import { part, type Piece, pieces } from "./chunks.ts";
-import { GpuArray, grid } from "./runtime.ts";
-import type { Gpu } from "./runtime.ts";
+import { type Gpu, GpuArray, grid } from "./runtime.ts";
 import { LINEAR_ARGS, LINEAR_WG, NON_FINITE, workgroupReduce } from "./wgsl.ts";
 
 /**
