@@ -166,20 +166,25 @@ export function geluGpu(x: Tensor): Tensor {
   });
 }
 
-/** Self-attention on the fused projection output (checked by `selfAttention`), without dropout. */
+/**
+ * Self-attention on the fused projection output (checked by `selfAttention`), with attention dropout by the
+ * CPU-drawn keep-mask `drop.keep` (null: none).
+ */
 export function selfAttentionGpu(
   qkv: Tensor,
   shape: readonly number[],
   dims: PackedAttentionDims,
   mask: GpuMask,
+  drop: { keep: Uint8Array | null; scale: number },
 ): Tensor {
   const q = gpuArrayOf(qkv, "selfAttention"), gpu = q.gpu;
+  const keep = drop.keep === null ? null : gpu.upload(Uint32Array.from(drop.keep));
   const probs = gpu.array(dims.BH * dims.Tq * dims.Tk);
   const y = gpu.array(qkv.size / 3);
-  packedAttentionForwardGpu(gpu, q, mask, probs, y, dims, null, 1);
+  packedAttentionForwardGpu(gpu, q, mask, probs, y, dims, keep, drop.scale);
   return gpuResult(y, shape, "selfAttention", [qkv], (g) => {
     const dqkv = gpu.array(qkv.size);
-    packedAttentionBackwardGpu(gpu, q, probs, g, dqkv, dims, null, 1, mask);
+    packedAttentionBackwardGpu(gpu, q, probs, g, dqkv, dims, keep, drop.scale, mask);
     accumulateGpuGrad(qkv, dqkv);
   });
 }
