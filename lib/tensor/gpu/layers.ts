@@ -1,6 +1,6 @@
 /**
- * The GPU twins of the layer ops beyond the GPT-2 ones: RMSNorm, the SwiGLU gate, rotary position embeddings and
- * dropout (its keep-mask drawn on the CPU from the seeded generator, as the CPU op draws it, and uploaded).
+ * The GPU twins of the layer ops beyond the GPT-2 ones: RMSNorm, the SwiGLU gate, rotary position embeddings,
+ * softmax and dropout (its keep-mask drawn on the CPU from the seeded generator, as the CPU op draws it, and uploaded).
  *
  * @module
  */
@@ -8,6 +8,7 @@ import { dropoutGpu } from "../../kernels/webgpu/dropout.ts";
 import { rmsNormBackwardGpu, rmsNormForwardGpu } from "../../kernels/webgpu/rmsnorm.ts";
 import { ropeRotateGpu } from "../../kernels/webgpu/rope.ts";
 import type { Gpu, GpuArray } from "../../kernels/webgpu/runtime.ts";
+import { softmaxBackwardGpu, softmaxForwardGpu } from "../../kernels/webgpu/softmax.ts";
 import { swigluBackwardGpu, swigluForwardGpu } from "../../kernels/webgpu/swiglu.ts";
 import type { RopeTable } from "../ops/rope.ts";
 import type { Tensor } from "../tensor.ts";
@@ -86,6 +87,19 @@ export function dropoutOnGpu(x: Tensor, keep: Uint8Array, scale: number): Tensor
   return gpuResult(out, x.shape, "dropout", [x], (g) => {
     const dx = gpu.array(x.size);
     dropoutGpu(gpu, g, k, dx, x.size, scale);
+    accumulateGpuGrad(x, dx);
+  });
+}
+
+/** Softmax over the last dimension. */
+export function softmaxGpu(x: Tensor): Tensor {
+  const C = x.shape[x.ndim - 1], rows = x.size / C;
+  const xa = gpuArrayOf(x, "softmax"), gpu = xa.gpu;
+  const out = gpu.array(x.size);
+  softmaxForwardGpu(gpu, xa, out, rows, C);
+  return gpuResult(out, x.shape, "softmax", [x], (g) => {
+    const dx = gpu.array(x.size);
+    softmaxBackwardGpu(gpu, out, g, dx, rows, C);
     accumulateGpuGrad(x, dx);
   });
 }

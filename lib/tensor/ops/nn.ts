@@ -25,7 +25,7 @@ import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 import { gpuMask } from "../gpu/mask.ts";
-import { dropoutOnGpu } from "../gpu/layers.ts";
+import { dropoutOnGpu, softmaxGpu } from "../gpu/layers.ts";
 import { attentionGpu } from "../gpu/attention.ts";
 import { crossEntropyGpu, embeddingGpu, geluGpu, layerNormGpu, selfAttentionGpu } from "../gpu/ops.ts";
 
@@ -90,6 +90,7 @@ export function gelu(x: Tensor): Tensor {
 
 /** Softmax over the last dimension. */
 export function softmax(x: Tensor): Tensor {
+  if (x.gpu !== null) return softmaxGpu(x);
   const C = x.shape[x.ndim - 1], rows = x.size / C;
   const out = allocateForWrite(x.dtype, x.size);
   softmaxForward(x.data, out, rows, C);
