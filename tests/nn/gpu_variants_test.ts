@@ -12,6 +12,7 @@ import { Bert } from "../../lib/nn/models/bert.ts";
 import { T5 } from "../../lib/nn/models/t5.ts";
 import { Rng } from "../../lib/random.ts";
 import type { Tensor } from "../../lib/tensor/tensor.ts";
+import { noGrad } from "../../lib/tensor/grad.ts";
 import { withBackend } from "../_helpers/backend.ts";
 import { gpuTest, relErr } from "../_helpers/webgpu.ts";
 
@@ -112,4 +113,31 @@ for (const name of CONFIGS) {
     `webgpu: ${name} (dropout ${dropout}): loss and gradients equal js; two runs, same bits`,
     (gpu) => checkConfig(gpu, name, dropout),
   );
+}
+
+for (const name of ["variants/llama", "variants/gqa", "families/bert"]) {
+  gpuTest(
+    `webgpu: ${name} with activation checkpointing (dropout 0.1): loss and gradients equal js`,
+    (gpu) => checkConfig(gpu, name, 0.1, true),
+  );
+}
+
+// Logits without the tape, where every block runs through keepOnlyResult (its intermediates given back at once).
+function logits(model: FamilyModel): Tensor {
+  const rng = new Rng(11), V = model.config.vocabSize;
+  if (model instanceof T5) {
+    const src = ids(rng, B * TS, V), tgt = ids(rng, B * TT, V);
+    return model.forward(src, B, TS, tgt, TT, { srcLengths: Int32Array.of(TS, TS - 3) }).logits;
+  }
+  return model.forward(ids(rng, B * T, V), B, T).logits;
+}
+
+for (const name of ["variants/gqa", "families/t5"]) {
+  gpuTest(`webgpu: ${name} without the tape (keepOnlyResult per block): logits equal js`, async (gpu) => {
+    const ref = withBackend("js", () => noGrad(() => Float32Array.from(logits(build(name, 0, false)).data)));
+    const model = build(name, 0, false).toGpu(gpu);
+    const got = await gpu.step(() => noGrad(() => logits(model).read()));
+    const err = relErr(got, ref);
+    assert.ok(err <= 1e-5, `${name}: logits relative error ${err}`);
+  });
 }
