@@ -20,6 +20,7 @@ import {
   reshape,
   scale,
   selfAttention,
+  setPrecision,
   softmax,
   sum,
   Tensor,
@@ -184,3 +185,13 @@ gpuTest(
     await check(gpu, "repeatHeads", [[2, 2, 5, 3]], ([x]) => repeatHeads(x, 6));
   },
 );
+
+gpuTest("webgpu ops: a 16-bit precision is refused with one line naming the op", (gpu) => {
+  const x = new Tensor(values([3, 4], 1), [3, 4]).toGpu(gpu);
+  setPrecision("bf16");
+  try {
+    assert.throws(() => scale(x, 2), /scale: train\.precision "bf16" is not on webgpu yet/);
+  } finally {
+    setPrecision("fp32");
+  }
+});

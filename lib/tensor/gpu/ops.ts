@@ -20,6 +20,7 @@ import {
 } from "../../kernels/webgpu/attention.ts";
 import type { PackedAttentionDims } from "../../kernels/attention.ts";
 import { isGradEnabled } from "../grad.ts";
+import { getPrecision } from "../precision.ts";
 import { Tensor } from "../tensor.ts";
 import { accumulateGpuGrad, accumulateGpuSharedGrad, gpuGradBuffer } from "./grad.ts";
 
@@ -34,7 +35,10 @@ export function gpuArrayOf(t: Tensor, op: string): GpuArray {
   return t.gpu;
 }
 
-/** The output of an op on the GPU: records a tape node with `backwardGpu` when an input needs a gradient. */
+/**
+ * The output of an op on the GPU: records a tape node with `backwardGpu` when an input needs a gradient. Ops on the
+ * GPU compute in fp32 only: under a 16-bit precision (`setPrecision`) this throws, naming the op.
+ */
 export function gpuResult(
   array: GpuArray,
   shape: readonly number[],
@@ -42,6 +46,10 @@ export function gpuResult(
   parents: readonly Tensor[],
   backwardGpu: (grad: GpuArray) => void,
 ): Tensor {
+  const precision = getPrecision();
+  if (precision !== "fp32") {
+    throw new Error(`${op}: train.precision "${precision}" is not on webgpu yet (use fp32)`);
+  }
   const needs = isGradEnabled() && parents.some((p) => p.requiresGrad);
   const out = new Tensor(array, shape, needs);
   out.device = parents[0].device;
