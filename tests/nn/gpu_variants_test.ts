@@ -141,3 +141,21 @@ for (const name of ["variants/gqa", "families/t5"]) {
     assert.ok(err <= 1e-5, `${name}: logits relative error ${err}`);
   });
 }
+
+gpuTest(
+  "webgpu: activation checkpointing keeps fewer arrays through the forward than a plain forward",
+  (gpu) => {
+    const heldAfterForward = (checkpointing: boolean): number => {
+      const model = build("variants/llama", 0, checkpointing).toGpu(gpu);
+      return gpu.step(() => {
+        loss(model);
+        return gpu.mark()!;
+      });
+    };
+    const plain = heldAfterForward(false), recompute = heldAfterForward(true);
+    assert.ok(
+      recompute < plain,
+      `step arrays after the forward: ${recompute} with checkpointing, ${plain} without`,
+    );
+  },
+);

@@ -4,7 +4,8 @@
  * bits. Shapes are small and odd (lavapipe is slow; nothing lines up with a workgroup).
  */
 import assert from "node:assert/strict";
-import type { Gpu } from "../../lib/kernels/webgpu/runtime.ts";
+import type { Gpu, GpuArray } from "../../lib/kernels/webgpu/runtime.ts";
+import { gpuMask } from "../../lib/tensor/gpu/mask.ts";
 import { Rng } from "../../lib/random.ts";
 import {
   attention,
@@ -194,4 +195,20 @@ gpuTest("webgpu ops: a 16-bit precision is refused with one line naming the op",
   } finally {
     setPrecision("fp32");
   }
+});
+
+gpuTest("webgpu ops: an explicit mask is uploaded once per step and given back with it", (gpu) => {
+  const mask = randomMask(3, 4, 1);
+  const first = gpu.step(() => {
+    const m = gpuMask(gpu, mask);
+    assert.equal(gpuMask(gpu, mask), m, "uploaded once per step");
+    return m as GpuArray;
+  });
+  assert.equal(first.released, true);
+  gpu.step(() => {
+    const again = gpuMask(gpu, mask) as GpuArray;
+    assert.notEqual(again, first);
+    assert.equal(again.released, false);
+  });
+  assert.equal(gpuMask(gpu, causalMask(5, 7)), "causal");
 });
