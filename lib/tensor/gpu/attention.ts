@@ -1,14 +1,20 @@
 /**
- * The GPU twins of the attention ops beyond the GPT's fused self-attention: attention on separate (B, H, T, D)
+ * The GPU twins of the attention ops: self-attention on the fused projection, attention on separate (B, H, T, D)
  * q, k, v (BERT's and the cache's path), flash attention, grouped-query attention's head repeats, and T5's
  * relative position bias and attention with an additive bias. Attention dropout masks are drawn on the CPU from
  * the seeded generator (as the CPU ops draw them) and uploaded.
  *
  * @module
  */
-import type { AttentionDims } from "../../kernels/attention.ts";
+import type { AttentionDims, PackedAttentionDims } from "../../kernels/attention.ts";
 import type { BiasedAttentionDims } from "../../kernels/relpos.ts";
-import { attentionBackwardGpu, attentionForwardGpu, type GpuMask } from "../../kernels/webgpu/attention.ts";
+import {
+  attentionBackwardGpu,
+  attentionForwardGpu,
+  type GpuMask,
+  packedAttentionBackwardGpu,
+  packedAttentionForwardGpu,
+} from "../../kernels/webgpu/attention.ts";
 import { flashAttentionBackwardGpu, flashAttentionForwardGpu } from "../../kernels/webgpu/flash.ts";
 import {
   repeatHeadsBackwardGpu,
@@ -33,6 +39,29 @@ export interface GpuKeep {
   keep: Uint8Array | null;
   /** The inverted-dropout scale. */
   scale: number;
+}
+
+/**
+ * Self-attention on the fused projection output (checked by `selfAttention`), with attention dropout by the
+ * CPU-drawn keep-mask `drop.keep` (null: none).
+ */
+export function selfAttentionGpu(
+  qkv: Tensor,
+  shape: readonly number[],
+  dims: PackedAttentionDims,
+  mask: GpuMask,
+  drop: GpuKeep,
+): Tensor {
+  const q = gpuArrayOf(qkv, "selfAttention"), gpu = q.gpu;
+  const keep = drop.keep === null ? null : uploadKeep(gpu, drop.keep);
+  const probs = gpu.array(dims.BH * dims.Tq * dims.Tk);
+  const y = gpu.array(qkv.size / 3);
+  packedAttentionForwardGpu(gpu, q, mask, probs, y, dims, keep, drop.scale);
+  return gpuResult(y, shape, "selfAttention", [qkv], (g) => {
+    const dqkv = gpu.array(qkv.size);
+    packedAttentionBackwardGpu(gpu, q, probs, g, dqkv, dims, keep, drop.scale, mask);
+    accumulateGpuGrad(qkv, dqkv);
+  });
 }
 
 /** softmax(mask(q·kᵀ·scale)) · v on (B, H, T, D) tensors (checked by `attention`) → (B, H, Tq, D). */

@@ -13,12 +13,6 @@ import { layerNormBackwardGpu, layerNormForwardGpu } from "../../kernels/webgpu/
 import { gemmGpu } from "../../kernels/webgpu/matmul.ts";
 import type { Gpu, GpuArray } from "../../kernels/webgpu/runtime.ts";
 import { crossEntropyBackwardGpu, crossEntropyForwardGpu } from "../../kernels/webgpu/softmax.ts";
-import {
-  type GpuMask,
-  packedAttentionBackwardGpu,
-  packedAttentionForwardGpu,
-} from "../../kernels/webgpu/attention.ts";
-import type { PackedAttentionDims } from "../../kernels/attention.ts";
 import { isGradEnabled } from "../grad.ts";
 import { getPrecision } from "../precision.ts";
 import { Tensor } from "../tensor.ts";
@@ -171,29 +165,6 @@ export function geluGpu(x: Tensor): Tensor {
     const dx = gpu.array(x.size);
     geluBackwardGpu(gpu, xa, g, dx, x.size);
     accumulateGpuGrad(x, dx);
-  });
-}
-
-/**
- * Self-attention on the fused projection output (checked by `selfAttention`), with attention dropout by the
- * CPU-drawn keep-mask `drop.keep` (null: none).
- */
-export function selfAttentionGpu(
-  qkv: Tensor,
-  shape: readonly number[],
-  dims: PackedAttentionDims,
-  mask: GpuMask,
-  drop: { keep: Uint8Array | null; scale: number },
-): Tensor {
-  const q = gpuArrayOf(qkv, "selfAttention"), gpu = q.gpu;
-  const keep = drop.keep === null ? null : gpu.upload(Uint32Array.from(drop.keep));
-  const probs = gpu.array(dims.BH * dims.Tq * dims.Tk);
-  const y = gpu.array(qkv.size / 3);
-  packedAttentionForwardGpu(gpu, q, mask, probs, y, dims, keep, drop.scale);
-  return gpuResult(y, shape, "selfAttention", [qkv], (g) => {
-    const dqkv = gpu.array(qkv.size);
-    packedAttentionBackwardGpu(gpu, q, probs, g, dqkv, dims, keep, drop.scale, mask);
-    accumulateGpuGrad(qkv, dqkv);
   });
 }
 

@@ -26,8 +26,8 @@ import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 import { gpuMask } from "../gpu/mask.ts";
 import { dropoutOnGpu, softmaxGpu } from "../gpu/layers.ts";
-import { attentionGpu } from "../gpu/attention.ts";
-import { crossEntropyGpu, embeddingGpu, geluGpu, layerNormGpu, selfAttentionGpu } from "../gpu/ops.ts";
+import { attentionGpu, selfAttentionGpu } from "../gpu/attention.ts";
+import { crossEntropyGpu, embeddingGpu, geluGpu, layerNormGpu } from "../gpu/ops.ts";
 
 /** Rows of the weight table picked by integer ids: ids (shape S) → (S..., C). */
 export function embedding(ids: Int32Array, idsShape: readonly number[], weight: Tensor): Tensor {
