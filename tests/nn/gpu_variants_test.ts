@@ -29,7 +29,7 @@ function ids(rng: Rng, n: number, vocab: number, ignoreAt = -1): Int32Array {
   return a;
 }
 
-function build(name: string, dropout: number, checkpointing: boolean): FamilyModel {
+function build(name: string, dropout: number, extra: readonly string[] = []): FamilyModel {
   const { config } = loadConfig({
     path: new URL(`../../configs/${name}.jsonc`, import.meta.url).pathname,
     sets: [
@@ -38,7 +38,7 @@ function build(name: string, dropout: number, checkpointing: boolean): FamilyMod
       "model.n_head=4",
       "model.block_size=16",
       `model.dropout=${dropout}`,
-      `train.activation_checkpointing=${checkpointing}`,
+      ...extra,
     ],
   });
   return buildModel(config, VOCAB, new Rng(3));
@@ -61,9 +61,9 @@ interface Run {
   grads: Map<string, Float32Array>;
 }
 
-function cpuRun(name: string, dropout: number, checkpointing: boolean): Run {
+function cpuRun(name: string, dropout: number, extra: readonly string[]): Run {
   return withBackend("js", () => {
-    const model = build(name, dropout, checkpointing);
+    const model = build(name, dropout, extra);
     const l = loss(model);
     l.backward();
     const grads = new Map<string, Float32Array>();
@@ -72,8 +72,8 @@ function cpuRun(name: string, dropout: number, checkpointing: boolean): Run {
   });
 }
 
-async function gpuRun(gpu: Gpu, name: string, dropout: number, checkpointing: boolean): Promise<Run> {
-  const model = build(name, dropout, checkpointing).toGpu(gpu);
+async function gpuRun(gpu: Gpu, name: string, dropout: number, extra: readonly string[]): Promise<Run> {
+  const model = build(name, dropout, extra).toGpu(gpu);
   const params = model.namedParameters("", true);
   const value = gpu.step(() => {
     const l = loss(model);
@@ -86,15 +86,15 @@ async function gpuRun(gpu: Gpu, name: string, dropout: number, checkpointing: bo
 }
 
 /** Checks the GPU against js and a second GPU run against the first for one config. */
-export async function checkConfig(
+async function checkConfig(
   gpu: Gpu,
   name: string,
   dropout: number,
-  checkpointing = false,
+  extra: readonly string[] = [],
 ): Promise<void> {
-  const ref = cpuRun(name, dropout, checkpointing);
-  const a = await gpuRun(gpu, name, dropout, checkpointing),
-    b = await gpuRun(gpu, name, dropout, checkpointing);
+  const ref = cpuRun(name, dropout, extra);
+  const a = await gpuRun(gpu, name, dropout, extra),
+    b = await gpuRun(gpu, name, dropout, extra);
   assert.ok(
     Math.abs(a.loss - ref.loss) <= 1e-4 * Math.abs(ref.loss),
     `${name}: loss ${a.loss} vs ${ref.loss}`,
@@ -118,7 +118,7 @@ for (const name of CONFIGS) {
 for (const name of ["variants/llama", "variants/gqa", "families/bert"]) {
   gpuTest(
     `webgpu: ${name} with activation checkpointing (dropout 0.1): loss and gradients equal js`,
-    (gpu) => checkConfig(gpu, name, 0.1, true),
+    (gpu) => checkConfig(gpu, name, 0.1, ["train.activation_checkpointing=true"]),
   );
 }
 
@@ -134,8 +134,8 @@ function logits(model: FamilyModel): Tensor {
 
 for (const name of ["variants/gqa", "families/t5"]) {
   gpuTest(`webgpu: ${name} without the tape (keepOnlyResult per block): logits equal js`, async (gpu) => {
-    const ref = withBackend("js", () => noGrad(() => Float32Array.from(logits(build(name, 0, false)).data)));
-    const model = build(name, 0, false).toGpu(gpu);
+    const ref = withBackend("js", () => noGrad(() => Float32Array.from(logits(build(name, 0)).data)));
+    const model = build(name, 0).toGpu(gpu);
     const got = await gpu.step(() => noGrad(() => logits(model).read()));
     const err = relErr(got, ref);
     assert.ok(err <= 1e-5, `${name}: logits relative error ${err}`);
@@ -146,7 +146,9 @@ gpuTest(
   "webgpu: activation checkpointing keeps fewer arrays through the forward than a plain forward",
   (gpu) => {
     const heldAfterForward = (checkpointing: boolean): number => {
-      const model = build("variants/llama", 0, checkpointing).toGpu(gpu);
+      const model = build("variants/llama", 0, [`train.activation_checkpointing=${checkpointing}`]).toGpu(
+        gpu,
+      );
       return gpu.step(() => {
         loss(model);
         return gpu.mark()!;
@@ -158,4 +160,9 @@ gpuTest(
       `step arrays after the forward: ${recompute} with checkpointing, ${plain} without`,
     );
   },
+);
+
+gpuTest(
+  "webgpu: families/bert with flash attention (padding masks): loss and gradients equal js",
+  (gpu) => checkConfig(gpu, "families/bert", 0, ["model.attention=flash"]),
 );
