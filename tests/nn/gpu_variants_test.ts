@@ -45,8 +45,8 @@ function build(name: string, dropout: number, extra: readonly string[] = []): Fa
 }
 
 // The model's loss on a fixed batch (the vocabulary is the model's own: families add special ids).
-function loss(model: FamilyModel): Tensor {
-  const rng = new Rng(11), V = model.config.vocabSize;
+function loss(model: FamilyModel, seed = 11): Tensor {
+  const rng = new Rng(seed), V = model.config.vocabSize;
   if (model instanceof T5) {
     const src = ids(rng, B * TS, V), tgt = ids(rng, B * TT, V), targets = ids(rng, B * TT, V, 4);
     return model.forward(src, B, TS, tgt, TT, { targets, srcLengths: Int32Array.of(TS, TS - 3) }).loss!;
@@ -61,25 +61,36 @@ interface Run {
   grads: Map<string, Float32Array>;
 }
 
-function cpuRun(name: string, dropout: number, extra: readonly string[]): Run {
+// `micro` micro-batches whose gradients add up (gradient accumulation); the loss is the last one's.
+function cpuRun(name: string, dropout: number, extra: readonly string[], micro: number): Run {
   return withBackend("js", () => {
     const model = build(name, dropout, extra);
-    const l = loss(model);
+    let l = loss(model);
     l.backward();
+    for (let m = 1; m < micro; m++) (l = loss(model, 11 + m)).backward();
     const grads = new Map<string, Float32Array>();
     for (const p of model.namedParameters("", true)) grads.set(p.name, Float32Array.from(p.tensor.grad!));
     return { loss: l.item(), grads };
   });
 }
 
-async function gpuRun(gpu: Gpu, name: string, dropout: number, extra: readonly string[]): Promise<Run> {
+async function gpuRun(
+  gpu: Gpu,
+  name: string,
+  dropout: number,
+  extra: readonly string[],
+  micro: number,
+): Promise<Run> {
   const model = build(name, dropout, extra).toGpu(gpu);
   const params = model.namedParameters("", true);
-  const value = gpu.step(() => {
-    const l = loss(model);
-    l.backward();
-    return l.itemAsync();
-  });
+  let value: Promise<number> = Promise.resolve(0);
+  for (let m = 0; m < micro; m++) {
+    value = gpu.step(() => {
+      const l = loss(model, 11 + m);
+      l.backward();
+      return l.itemAsync();
+    });
+  }
   const grads = new Map<string, Float32Array>();
   for (const p of params) grads.set(p.name, await gpu.read(p.tensor.gpuGrad!));
   return { loss: await value, grads };
@@ -91,10 +102,11 @@ async function checkConfig(
   name: string,
   dropout: number,
   extra: readonly string[] = [],
+  micro = 1,
 ): Promise<void> {
-  const ref = cpuRun(name, dropout, extra);
-  const a = await gpuRun(gpu, name, dropout, extra),
-    b = await gpuRun(gpu, name, dropout, extra);
+  const ref = cpuRun(name, dropout, extra, micro);
+  const a = await gpuRun(gpu, name, dropout, extra, micro),
+    b = await gpuRun(gpu, name, dropout, extra, micro);
   assert.ok(
     Math.abs(a.loss - ref.loss) <= 1e-4 * Math.abs(ref.loss),
     `${name}: loss ${a.loss} vs ${ref.loss}`,
@@ -165,4 +177,9 @@ gpuTest(
 gpuTest(
   "webgpu: families/bert with flash attention (padding masks): loss and gradients equal js",
   (gpu) => checkConfig(gpu, "families/bert", 0, ["model.attention=flash"]),
+);
+
+gpuTest(
+  "webgpu: variants/gqa over 3 micro-batches (gradient accumulation): gradients equal js",
+  (gpu) => checkConfig(gpu, "variants/gqa", 0.1, [], 3),
 );
