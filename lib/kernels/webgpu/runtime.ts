@@ -306,6 +306,27 @@ export class Gpu {
   }
 
   /**
+   * Where the current step stands: a mark for {@link Gpu.releaseSince} (null outside {@link Gpu.step}).
+   */
+  mark(): number | null {
+    return this.#frame === null ? null : this.#frame.length;
+  }
+
+  /**
+   * Gives back the step arrays made since `mark` (from {@link Gpu.mark}), except those in `keep`, which stay
+   * the step's (activation recompute keeps one block's output and drops its intermediates). Work already
+   * recorded on them still runs first. Nothing happens for a null mark.
+   */
+  releaseSince(mark: number | null, keep: readonly GpuArray[] = []): void {
+    if (mark === null || this.#frame === null) return;
+    const made = this.#frame.splice(mark);
+    for (const a of made) {
+      if (keep.includes(a)) this.#frame.push(a);
+      else this.release(a);
+    }
+  }
+
+  /**
    * An array of `length` elements whose contents are undefined (the kernel that receives it must write every
    * element): from the pool when a buffer of that size was released, else new. Inside {@link Gpu.step} it is
    * given back when the step ends, unless `persistent` (parameters, gradients, optimizer state).
