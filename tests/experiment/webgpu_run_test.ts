@@ -1,9 +1,10 @@
 /**
  * Training runs on `run.backend: "webgpu"` (lavapipe here: a small GPT, 2 layers, width 32, block 32, standard
  * attention, dropout 0): 30 steps log the train losses of the same run on wasm within 1e-3 relative (AdamW with
- * clipping, SGD with momentum, two micro-batches); two webgpu runs log the same bits; a run started on webgpu
- * resumes on wasm (and the other way round) and continues the same curve; what the GPU path does not do yet is
- * refused in one line before anything is written, or skipped with one info line.
+ * clipping, SGD with momentum, two micro-batches, lines every 5 steps); so do, over 6 steps, bert, t5 on a
+ * generated task, the llama variant, activation checkpointing and dropout; two webgpu runs log the same bits; a
+ * run started on webgpu resumes on wasm (and the other way round) and continues the same curve; what the GPU
+ * path does not do yet is refused in one line before anything is written, or skipped with one info line.
  */
 import { join } from "node:path";
 import { loadConfig } from "../../lib/experiment/config.ts";
@@ -18,7 +19,7 @@ import { gpuTest } from "../_helpers/webgpu.ts";
 const corpus = await makeCodeCorpus();
 const STEPS = 30;
 
-async function config(backend: string, extra: string[] = []) {
+async function config(backend: string, extra: string[] = [], path = "configs/tiny.jsonc") {
   const out = await Deno.makeTempDir({ prefix: "lcm-webgpu-runs-" });
   const sets = [
     `data.paths=["${corpus}"]`,
@@ -31,7 +32,7 @@ async function config(backend: string, extra: string[] = []) {
     "train.checkpoint_interval=15",
     ...extra,
   ];
-  return loadConfig({ path: "configs/tiny.jsonc", sets }).config;
+  return loadConfig({ path, sets }).config;
 }
 
 const trainLines = (ev: Event[]) => ev.filter((e) => e.split === "train");
@@ -75,9 +76,9 @@ function assertCloseRuns(got: Event[], want: Event[], what: string): void {
   }
 }
 
-async function run(backend: string, extra: string[] = [], lines?: string[]) {
+async function run(backend: string, extra: string[] = [], lines?: string[], path?: string) {
   const r = await runExperiment({
-    config: await config(backend, extra),
+    config: await config(backend, extra, path),
     noReport: true,
     quiet: true,
     info: (l) => lines?.push(l),
@@ -208,6 +209,35 @@ gpuTest(
     assertCloseRuns(events.filter((e) => e.step !== 13), wasm.events, "stopped at 13, resumed on wasm");
   },
 );
+
+/** The other families and the variants with ops of their own, shrunk: 6 steps, evaluations at 3 and 6. */
+const OTHERS = [
+  "configs/families/bert.jsonc",
+  "configs/families/t5_reverse.jsonc",
+  "configs/variants/llama.jsonc",
+  "configs/training/checkpointing.jsonc",
+  "configs/tiny.jsonc --set model.dropout=0.1",
+];
+
+for (const entry of OTHERS) {
+  const [path, ...more] = entry.split(" --set ");
+  gpuTest(`webgpu run: ${entry} follows wasm over 6 steps`, async () => {
+    const small = [
+      "model.n_layer=1",
+      "model.n_embd=32",
+      "model.block_size=32",
+      "train.batch_size=2",
+      "train.max_steps=6",
+      "train.eval_interval=3",
+      "train.eval_steps=1",
+      "train.checkpoint_interval=6",
+      ...more,
+    ];
+    const gpu = await run("webgpu", small, undefined, path), wasm = await run("wasm", small, undefined, path);
+    assertEquals(trainLines(gpu.events).length, 6);
+    assertCloseRuns(gpu.events, wasm.events, entry);
+  });
+}
 
 gpuTest("webgpu run: 16-bit precision is refused in one line before the run directory is made", async () => {
   const cfg = await config("webgpu", ["train.precision=bf16"]);
