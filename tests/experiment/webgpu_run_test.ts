@@ -87,6 +87,29 @@ async function run(backend: string, extra: string[] = [], lines?: string[], path
   return { dir: r.runDir, events: await readMetrics(r.runDir) };
 }
 
+/**
+ * A run on `first` stopped after step `at` and resumed on `then`: its directory and its events (without the
+ * resume line).
+ */
+async function stoppedAndResumed(first: string, then: string, extra: string[], at: number) {
+  let steps = 0;
+  const part = await runExperiment({
+    config: await config(first, extra),
+    noReport: true,
+    quiet: true,
+    shouldStop: () => ++steps >= at,
+  });
+  assertEquals([part.status, part.step], ["interrupted", at]);
+  const resumed = await runExperiment({
+    resumeDir: part.runDir,
+    sets: [`run.backend=${then}`],
+    noReport: true,
+    quiet: true,
+  });
+  assertEquals(resumed.status, "completed");
+  return { dir: part.runDir, events: (await readMetrics(part.runDir)).filter((e) => e.split !== "resume") };
+}
+
 /** `f()`, computed once (the runs several tests compare against). */
 function once<T>(f: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | null = null;
@@ -137,7 +160,14 @@ gpuTest(
       "train.momentum=0.9",
       "train.max_steps=10",
     ];
-    assertCloseRuns((await run("webgpu", sgd)).events, (await run("wasm", sgd)).events, "sgd");
+    const wasmSgd = await run("wasm", sgd);
+    assertCloseRuns((await run("webgpu", sgd)).events, wasmSgd.events, "sgd");
+    // the momentum buffers go to the checkpoint from the GPU and come back to it
+    assertCloseRuns(
+      (await stoppedAndResumed("webgpu", "webgpu", sgd, 5)).events,
+      wasmSgd.events,
+      "sgd resumed",
+    );
     const accum = ["train.grad_accum_steps=2", "train.batch_size=2", "train.max_steps=10"];
     assertCloseRuns(
       (await run("webgpu", accum)).events,
@@ -158,25 +188,9 @@ for (const [first, then] of [["webgpu", "wasm"], ["wasm", "webgpu"]]) {
   gpuTest(
     `webgpu run: a run started on ${first} resumes on ${then} and continues the same curve`,
     async () => {
-      const full = await wasmRun();
-      let steps = 0;
-      const part = await runExperiment({
-        config: await config(first),
-        noReport: true,
-        quiet: true,
-        shouldStop: () => ++steps >= 15,
-      });
-      assertEquals(part.status, "interrupted");
-      const resumed = await runExperiment({
-        resumeDir: part.runDir,
-        sets: [`run.backend=${then}`],
-        noReport: true,
-        quiet: true,
-      });
-      assertEquals(resumed.status, "completed");
-      const events = (await readMetrics(part.runDir)).filter((e) => e.split !== "resume");
-      assertCloseRuns(events, full.events, `${first} → ${then}`);
-      const manifest = JSON.parse(await Deno.readTextFile(join(part.runDir, "manifest.json")));
+      const { dir, events } = await stoppedAndResumed(first, then, [], 15);
+      assertCloseRuns(events, (await wasmRun()).events, `${first} → ${then}`);
+      const manifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
       assertEquals(manifest.runtime.backend_used, then);
     },
   );
@@ -189,24 +203,8 @@ gpuTest(
     const every5 = ["train.log_interval=5"];
     const wasm = await run("wasm", every5);
     assertCloseRuns((await run("webgpu", every5)).events, wasm.events, "log_interval 5");
-    let steps = 0;
-    const part = await runExperiment({
-      config: await config("webgpu", every5),
-      noReport: true,
-      quiet: true,
-      shouldStop: () => ++steps >= 13,
-    });
-    assertEquals([part.status, part.step], ["interrupted", 13]);
-    const resumed = await runExperiment({
-      resumeDir: part.runDir,
-      sets: ["run.backend=wasm"],
-      noReport: true,
-      quiet: true,
-    });
-    assertEquals(resumed.status, "completed");
-    const events = (await readMetrics(part.runDir)).filter((e) => e.split !== "resume");
-    // the interrupted run logged a line at step 13 (its interval's mean so far) where the whole run did not
-    assertCloseRuns(events.filter((e) => e.step !== 13), wasm.events, "stopped at 13, resumed on wasm");
+    const { events } = await stoppedAndResumed("webgpu", "wasm", every5, 13);
+    assertCloseRuns(events, wasm.events, "stopped at 13, resumed on wasm");
   },
 );
 
