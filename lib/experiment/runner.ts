@@ -36,6 +36,7 @@ import { pathExists } from "../io/exists.ts";
 import { configWarnings } from "./warnings.ts";
 import { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
 import { adapterLabel, openRunGpu, webgpuSkipped } from "./webgpu.ts";
+import type { Gpu } from "../kernels/webgpu/runtime.ts";
 
 export { gptConfigOf } from "./families.ts";
 
@@ -225,6 +226,8 @@ interface RunPlace {
   step?: number;
   /** Closes the token shards. */
   closeTokens?: () => void;
+  /** The GPU of a run on webgpu (destroyed when the run ends). */
+  gpu?: Gpu;
 }
 
 /**
@@ -258,6 +261,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     throw e;
   } finally {
     at.closeTokens?.();
+    at.gpu?.destroy();
     await at.lock?.release();
   }
 }
@@ -281,6 +285,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   for (const w of configWarnings(config)) warn(`warning: ${w}`);
   // webgpu: the GPU is opened first, so that a machine without one fails before anything is written
   const gpu = config.run.backend === "webgpu" ? await openRunGpu(config) : null;
+  if (gpu !== null) at.gpu = gpu;
   // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
   const d = config.data;
@@ -497,6 +502,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
         memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       },
     }, start);
+    // an error the device reported (after its last check) fails the run rather than passing unseen
+    await gpu?.finish();
     const trainLoss = out.trainLoss ?? reached?.train_loss ?? null;
     const valLoss = out.valLoss ?? reached?.val_loss ?? null;
     manifest.status = out.interrupted ? "interrupted" : "completed";
