@@ -152,7 +152,7 @@ gpuTest(
 );
 
 gpuTest(
-  "webgpu run: SGD with momentum, and two micro-batches per step, follow wasm within 1e-3",
+  "webgpu run: SGD with momentum, and two micro-batches per step with layer-wise rates, follow wasm",
   async () => {
     const sgd = [
       "train.optimizer=sgd",
@@ -168,7 +168,13 @@ gpuTest(
       wasmSgd.events,
       "sgd resumed",
     );
-    const accum = ["train.grad_accum_steps=2", "train.batch_size=2", "train.max_steps=10"];
+    // with layer-wise learning rates too (each parameter's lrScale in the update kernels)
+    const accum = [
+      "train.grad_accum_steps=2",
+      "train.batch_size=2",
+      "train.max_steps=10",
+      "train.layer_lr_decay=0.7",
+    ];
     assertCloseRuns(
       (await run("webgpu", accum)).events,
       (await run("wasm", accum)).events,
