@@ -12,7 +12,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { asWriteError, writeFileAtomic } from "../io/atomic.ts";
 import type { Module } from "../nn/module.ts";
-import type { OptimizerState } from "../optim/param.ts";
+import type { NamedParam, OptimizerState } from "../optim/param.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
 import { pathExists } from "../io/exists.ts";
 
@@ -49,11 +49,8 @@ function stepDirName(step: number): string {
 
 /** The model's weights as safetensors records (copies; tied tensors appear under each name). */
 export function modelTensors(model: Module): Record<string, SafetensorsTensor> {
-  const out: Record<string, SafetensorsTensor> = {};
-  for (const { name, tensor } of model.namedParameters()) {
-    out[name] = { shape: [...tensor.shape], data: Float32Array.from(tensor.readSync()) };
-  }
-  return out;
+  const params = model.namedParameters();
+  return records(params, params.map(({ tensor }) => tensor.readSync()));
 }
 
 /**
@@ -62,7 +59,14 @@ export function modelTensors(model: Module): Record<string, SafetensorsTensor> {
  */
 export async function modelTensorsAsync(model: Module): Promise<Record<string, SafetensorsTensor>> {
   const params = model.namedParameters();
-  const values = await Promise.all(params.map(({ tensor }) => tensor.read()));
+  return records(params, await Promise.all(params.map(({ tensor }) => tensor.read())));
+}
+
+// Safetensors records of named tensors and their values (copied).
+function records(
+  params: readonly NamedParam[],
+  values: readonly ArrayLike<number>[],
+): Record<string, SafetensorsTensor> {
   const out: Record<string, SafetensorsTensor> = {};
   params.forEach(({ name, tensor }, i) => {
     out[name] = { shape: [...tensor.shape], data: Float32Array.from(values[i]) };
@@ -72,8 +76,9 @@ export async function modelTensorsAsync(model: Module): Promise<Record<string, S
 
 /**
  * Writes a checkpoint for `state.step` under `<runDir>/checkpoints/` and keeps only the newest `keep` of them.
- * The model may live on the GPU (its weights are read back). Returns the checkpoint folder. A failed write removes the half-written folder and throws (a `WriteError`
- * naming the file and the step, for a write fault); `latest.json` then still names the previous checkpoint.
+ * The model may live on the GPU (its weights are read back). Returns the checkpoint folder. A failed write
+ * removes the half-written folder and throws (a `WriteError` naming the file and the step, for a write fault);
+ * `latest.json` then still names the previous checkpoint.
  */
 export async function saveCheckpoint(
   runDir: string,
