@@ -249,7 +249,8 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
         const recorded = ahead?.step === step ? ahead : recordOnGpu(step, lr);
         ahead = null;
         // after a step that logs, evaluates or checkpoints nothing, the next one is recorded before this one is
-        // read back, so that the GPU works while the host waits (a non-finite value is then named a step late)
+        // read back, so that the GPU works while the host waits (a non-finite step still fails the run with its
+        // own step's error; the run stops there, with no checkpoint of the step recorded after it)
         const quiet = !logNow && !detailNow && !evalNow && step % every.checkpoint !== 0;
         if (quiet && step < every.maxSteps && !(stopAsked = hooks.shouldStop?.() ?? false)) {
           ahead = recordOnGpu(step + 1, schedule(step));
