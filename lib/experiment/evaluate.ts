@@ -19,8 +19,8 @@ import type { Tokenizer } from "../data/tokenizer.ts";
 import { corpusBleu, type SmoothingMethod, whitespaceTokenize } from "../eval/bleu.ts";
 import { bitsPerByte, utf8ByteLength } from "../eval/perplexity.ts";
 import { corpusRouge } from "../eval/rouge.ts";
-import { generate } from "../generate/generate.ts";
-import { withStep } from "../tensor/storage.ts";
+import { stepOn } from "../generate/device.ts";
+import { generateAsync } from "../generate/generate.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT } from "../nn/models/gpt.ts";
 import type { T5 } from "../nn/models/t5.ts";
@@ -107,14 +107,17 @@ function bytesOf(tok: Tokenizer, ids: Int32Array): number {
   return typeof byteLength === "function" ? byteLength.call(tok, ids) : utf8ByteLength(tok.decode(ids));
 }
 
-/** Loss, perplexity and bits per byte of a GPT over `tokens` (windows of block_size, stride block_size). */
-export function languageModelScores(
+/**
+ * Loss, perplexity and bits per byte of a GPT over `tokens` (windows of block_size, stride block_size), on the
+ * device its weights live on (the GPU's losses are read back once per batch of windows).
+ */
+export async function languageModelScores(
   model: GPT,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   maxTokens = 200_000,
   onProgress?: (p: EvalProgress) => void,
-): { tokens: number; bytes: number; loss: number; ppl: number; bpb: number } {
+): Promise<{ tokens: number; bytes: number; loss: number; ppl: number; bpb: number }> {
   const T = model.config.blockSize, B = 8;
   const n = Math.min(tokens.length, maxTokens + 1);
   const windows = Math.floor((n - 1) / T);
@@ -132,7 +135,10 @@ export function languageModelScores(
       x.set(tokens.subarray(at, at + T), r * T);
       y.set(tokens.subarray(at + 1, at + T + 1), r * T);
     }
-    nats += noGrad(() => withStep(() => model.forward(x, rows, T, { targets: y }).loss!.item())) * rows * T;
+    const loss = noGrad(() =>
+      stepOn(model.wte.weight, () => model.forward(x, rows, T, { targets: y }).loss!.itemAsync())
+    );
+    nats += (await loss) * rows * T;
     report(w0 + rows);
   }
   const scored = windows * T, bytes = bytesOf(tokenizer, tokens.subarray(1, scored + 1));
@@ -145,13 +151,13 @@ export function languageModelScores(
   };
 }
 
-/** BLEU and ROUGE of greedy continuations of evenly spaced prompts from `tokens`. */
-export function continuationScores(
+/** BLEU and ROUGE of greedy continuations of evenly spaced prompts from `tokens` (on the model's device). */
+export async function continuationScores(
   model: GPT,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   o: EvaluateOptions = {},
-): Pick<EvalResult, "bleu" | "rouge1" | "rouge2" | "rougeL" | "generation" | "example"> {
+): Promise<Pick<EvalResult, "bleu" | "rouge1" | "rouge2" | "rougeL" | "generation" | "example">> {
   const T = model.config.blockSize;
   const P = o.promptTokens ?? Math.min(64, T >> 1), L = o.continuationTokens ?? Math.min(32, T - P);
   const n = o.prompts ?? 40;
@@ -168,7 +174,11 @@ export function continuationScores(
   for (let i = 0; i < n; i++) {
     const at = Math.floor((i * span) / n);
     const prompt = tokens.slice(at, at + P), reference = tokens.subarray(at + P, at + P + L);
-    const out = generate(model, prompt, { maxNewTokens: L, sampling: { greedy: true }, rng: new Rng(i) });
+    const out = await generateAsync(model, prompt, {
+      maxNewTokens: L,
+      sampling: { greedy: true },
+      rng: new Rng(i),
+    });
     refs.push(tokenizer.decode(reference));
     hyps.push(tokenizer.decode(out.subarray(P)));
     example ??= { prompt: tokenizer.decode(prompt), reference: refs[0], hypothesis: hyps[0] };
@@ -203,27 +213,31 @@ export function textScores(
 
 /**
  * Evaluates a run's model on a text (the ids of `tokens`, from `tokenizer`) with the metrics that apply to its
- * family: see the module notes.
+ * family: see the module notes. A GPT is evaluated on the device its weights live on (the CPU, or the GPU after
+ * `model.toGpu`); bert and t5 runs on the CPU only, for now.
  */
-export function evaluateText(
+export async function evaluateText(
   config: Config,
   model: FamilyModel,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   o: EvaluateOptions = {},
-): EvalResult {
+): Promise<EvalResult> {
   const metrics = new Set(o.metrics ?? ALL);
   const family = config.model.family;
+  if (!(model instanceof GPT) && model.namedParameters("", true).some((p) => p.tensor.gpu !== null)) {
+    throw new Error(`evaluating a ${family} run: not on webgpu yet (gpt runs are); evaluate it on the CPU`);
+  }
   if (model instanceof GPT) {
     const out: EvalResult = { family };
     if (metrics.has("ppl") || metrics.has("bpb")) {
-      const s = languageModelScores(model, tokenizer, tokens, o.maxTokens, o.onProgress);
+      const s = await languageModelScores(model, tokenizer, tokens, o.maxTokens, o.onProgress);
       Object.assign(out, { tokens: s.tokens, bytes: s.bytes, loss: s.loss });
       if (metrics.has("ppl")) out.ppl = s.ppl;
       if (metrics.has("bpb")) out.bpb = s.bpb;
     }
     if (metrics.has("bleu") || metrics.has("rouge")) {
-      const s = continuationScores(model, tokenizer, tokens, o);
+      const s = await continuationScores(model, tokenizer, tokens, o);
       if (!metrics.has("bleu")) delete s.bleu;
       if (!metrics.has("rouge")) (delete s.rouge1, delete s.rouge2, delete s.rougeL);
       Object.assign(out, s);

@@ -6,8 +6,9 @@
  * @module
  */
 import { fillMask } from "../../generate/fill_mask.ts";
-import { generate } from "../../generate/generate.ts";
+import { generateAsync } from "../../generate/generate.ts";
 import { Bert } from "../../nn/models/bert.ts";
+import { GPT } from "../../nn/models/gpt.ts";
 import { T5 } from "../../nn/models/t5.ts";
 import { beamSearch, greedyDecode } from "../../generate/seq2seq.ts";
 import { sentinelId, type Seq2SeqVocab } from "../../data/seq2seq.ts";
@@ -16,6 +17,7 @@ import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
+import { BACKEND_FLAG, useBackend } from "./_device.ts";
 import { type Command, parseOrExit } from "./_command.ts";
 import { existingPath } from "./_paths.ts";
 
@@ -54,11 +56,13 @@ export const GENERATE = {
     seed: { type: "integer", min: 0, default: 0, description: "seed of the sampling" },
     "no-cache": { type: "boolean", description: "recompute every position at each step (no KV cache)" },
     beam: { type: "integer", min: 1, default: 1, description: "beam width of a t5 run's decoding" },
+    backend: BACKEND_FLAG,
     threads: THREADS_FLAG,
   },
   examples: [
     'deno task generate runs/tiny-20260101-120000 --prompt "function " --tokens 100',
     'deno task generate runs/tiny-20260101-120000 --prompt "let x" --top-k 5 --temperature 0.8',
+    'deno task generate runs/tiny-20260101-120000 --prompt "let x" --backend webgpu',
   ],
 } as const satisfies Command;
 
@@ -88,6 +92,11 @@ async function main(args: string[]): Promise<void> {
   await useThreads(values.threads);
   try {
     const { tokenizer, model, config } = await loadRun(existingPath(positionals[0], fail));
+    const where = await useBackend(values.backend, config.run.backend, model);
+    if (where !== null) console.error(where);
+    if (where?.startsWith("backend: webgpu") && !(model instanceof GPT)) {
+      fail(`a ${config.model.family} run does not generate on webgpu yet (gpt runs do): use --backend auto`);
+    }
     if (model instanceof Bert) return fillMasks(model, tokenizer, values.prompt, sampling.topK ?? 5);
     if (model instanceof T5) {
       return seq2seq(model, t5Vocab(config, tokenizer.vocabSize), tokenizer, values.prompt, {
@@ -98,7 +107,7 @@ async function main(args: string[]): Promise<void> {
     const prompt = tokenizer.encode(values.prompt);
     const enc = new TextEncoder();
     Deno.stdout.writeSync(enc.encode(values.prompt));
-    generate(model, prompt, {
+    await generateAsync(model, prompt, {
       maxNewTokens: tokens,
       sampling,
       rng: new Rng(seed),
