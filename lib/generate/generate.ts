@@ -49,6 +49,7 @@ export interface GenerateOptions {
  */
 export function generate(model: GPT, prompt: Int32Array, opts: GenerateOptions): Int32Array {
   const V = model.config.vocabSize;
+  if (model.wte.weight.gpu !== null) throw new Error("generate: the model is on the GPU; use generateAsync");
   return decode(model, prompt, opts, (steps, caches) => {
     let s = steps.next();
     while (!s.done) {

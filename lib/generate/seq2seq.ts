@@ -76,6 +76,11 @@ function inference<R>(model: T5, fn: () => R): R {
   return r;
 }
 
+// The sync decoders read the logits synchronously: not from the GPU.
+function checkOnHost(model: T5, what: string): void {
+  if (model.shared.weight.gpu !== null) throw new Error(`${what}: the model is on the GPU; use ${what}Async`);
+}
+
 function checkMaxLen(model: T5, maxLen: number, what: string): void {
   if (!Number.isInteger(maxLen) || maxLen < 1 || maxLen > model.config.blockSize) {
     throw new Error(`${what}: maxLen must be an integer in [1, ${model.config.blockSize}], got ${maxLen}`);
@@ -187,6 +192,7 @@ export function greedyDecode(
   Ts: number,
   opts: GreedyDecodeOptions,
 ): Int32Array[] {
+  checkOnHost(model, "greedyDecode");
   checkMaxLen(model, opts.maxLen, "greedyDecode");
   const lengths = opts.srcLengths ?? null;
   return inference(model, () =>
@@ -328,6 +334,7 @@ function repeatRows(enc1: Tensor, K: number): Tensor {
  * decoding.
  */
 export function beamSearch(model: T5, src: Int32Array, opts: BeamSearchOptions): Hypothesis[] {
+  checkOnHost(model, "beamSearch");
   checkBeam(model, opts);
   const K = opts.beamSize;
   return inference(model, () =>

@@ -128,4 +128,8 @@ gpuTest("webgpu generation: stopAt, onToken and the training flag behave as on t
   assert.deepEqual(stopped, all.slice(0, stopped.length));
   assert.ok(stopped.length <= PROMPT.length + 3);
   assert.deepEqual(seen, Array.from(stopped.subarray(PROMPT.length)));
+  assert.throws(
+    () => generate(model, PROMPT, { maxNewTokens: 1, sampling: {}, rng: new Rng(0) }),
+    /on the GPU; use generateAsync/,
+  );
 });
