@@ -128,6 +128,13 @@ export async function languageModelScores(
   model.eval();
   const report = (done: number) => onProgress?.({ phase: "scoring", done, total: windows, unit: "windows" });
   report(0);
+  // one batch in flight: the next batch is recorded before the previous loss is awaited (summed in order)
+  let pending: { loss: Promise<number>; tokens: number; done: number } | null = null;
+  const settle = async () => {
+    if (pending === null) return;
+    nats += (await pending.loss) * pending.tokens;
+    report(pending.done);
+  };
   for (let w0 = 0; w0 < windows; w0 += B) {
     const rows = Math.min(B, windows - w0), x = new Int32Array(rows * T), y = new Int32Array(rows * T);
     for (let r = 0; r < rows; r++) {
@@ -138,9 +145,10 @@ export async function languageModelScores(
     const loss = noGrad(() =>
       stepOn(model.wte.weight, () => model.forward(x, rows, T, { targets: y }).loss!.itemAsync())
     );
-    nats += (await loss) * rows * T;
-    report(w0 + rows);
+    await settle();
+    pending = { loss, tokens: rows * T, done: w0 + rows };
   }
+  await settle();
   const scored = windows * T, bytes = bytesOf(tokenizer, tokens.subarray(1, scored + 1));
   return {
     tokens: scored,
