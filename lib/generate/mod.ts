@@ -23,6 +23,7 @@ export {
 } from "./seq2seq.ts";
 export {
   fillMask,
+  fillMaskAsync,
   type FillMaskCandidate,
   type FillMaskOptions,
   type FillMaskPrediction,
