@@ -25,6 +25,8 @@ import { AdamW } from "../lib/optim/adamw.ts";
 import { Rng } from "../lib/random.ts";
 import { type Precision, setPrecision } from "../lib/tensor/precision.ts";
 import { MixedPrecision } from "../lib/train/precision.ts";
+import { Gpu, gpuUnavailableReason } from "../lib/kernels/webgpu/runtime.ts";
+import { GpuGuard } from "../lib/optim/gpu.ts";
 
 /** Parsed command line. */
 export interface ThroughputArgs extends ModelArgs {
@@ -44,6 +46,8 @@ export interface ThroughputArgs extends ModelArgs {
   repeats: number;
   /** Number format of activations and compute weights (emulated 16-bit, float32 master weights). */
   precision: Precision;
+  /** Train on the GPU (`--backend webgpu`) instead of a CPU backend. */
+  webgpu: boolean;
 }
 
 /** The declaration of `bench/train_throughput.ts`. */
@@ -59,6 +63,11 @@ export const TRAIN_THROUGHPUT = {
   positionals: [],
   flags: {
     ...MODEL_FLAGS,
+    backend: {
+      ...MODEL_FLAGS.backend,
+      choices: [...MODEL_FLAGS.backend.choices, "webgpu"],
+      description: "kernel backend (blas needs --allow-ffi; webgpu needs --unstable-webgpu)",
+    },
     "batch-size": { type: "integer", min: 1, default: 8, description: "sequences per step" },
     steps: { type: "integer", min: 1, default: 5, description: "timed steps" },
     warmup: { type: "integer", min: 0, default: 2, description: "untimed steps first" },
@@ -94,13 +103,16 @@ export const TRAIN_THROUGHPUT = {
   examples: [
     "deno run --allow-read --allow-env bench/train_throughput.ts --n-layer 4 --n-embd 256 --batch-size 8",
     "deno run --allow-read --allow-env bench/train_throughput.ts --gen 200 --threads 0",
+    "deno run --unstable-webgpu --allow-read --allow-env bench/train_throughput.ts --backend webgpu --n-embd 768",
   ],
 } as const satisfies Command;
 
 /** The bench's arguments from its parsed command line; throws a UsageError naming a bad flag. */
 export function throughputArgs({ values: v, typed }: Parsed<typeof TRAIN_THROUGHPUT>): ThroughputArgs {
+  const webgpu = v.backend === "webgpu";
   return {
-    ...modelArgs(v, typed),
+    ...modelArgs({ ...v, backend: v.backend === "webgpu" ? "auto" : v.backend }, typed),
+    webgpu,
     batch_size: v["batch-size"],
     steps: v.steps,
     warmup: v.warmup,
@@ -144,15 +156,8 @@ function buildModel(a: ThroughputArgs, blockSize: number): GPT {
   }, new Rng(a.seed));
 }
 
-/** Builds the model and optimizer, trains, and returns the JSON record. */
-export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
-  const rss = new PeakRss();
-  const model = buildModel(a, a.block_size);
-  const opt = new AdamW(model.namedParameters(), { lr: 3e-4, decay: () => true });
-  // as the trainer: master weights in the optimizer, a rounded compute copy for the passes, the loss scaled
-  const mp = new MixedPrecision(model.namedParameters(), a.precision);
-  setPrecision(a.precision);
-  // One batch of (batch, block+1) random tokens, reused every step: x = data[:, :-1], y = data[:, 1:].
+// One batch of (batch, block+1) random tokens, reused every step: x = data[:, :-1], y = data[:, 1:].
+function fixedBatch(a: ThroughputArgs): { x: Int32Array; y: Int32Array } {
   const B = a.batch_size, T = a.block_size;
   const x = new Int32Array(B * T), y = new Int32Array(B * T);
   const dataRng = new Rng(a.seed + 1);
@@ -165,6 +170,18 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
       prev = next;
     }
   }
+  return { x, y };
+}
+
+/** Builds the model and optimizer, trains, and returns the JSON record. */
+export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
+  const rss = new PeakRss();
+  const model = buildModel(a, a.block_size);
+  const opt = new AdamW(model.namedParameters(), { lr: 3e-4, decay: () => true });
+  // as the trainer: master weights in the optimizer, a rounded compute copy for the passes, the loss scaled
+  const mp = new MixedPrecision(model.namedParameters(), a.precision);
+  setPrecision(a.precision);
+  const B = a.batch_size, T = a.block_size, { x, y } = fixedBatch(a);
   const step = (): number => {
     // like the trainer: the step's activations live in the arena
     const value = withArena(() => {
@@ -202,6 +219,73 @@ export function runThroughput(a: ThroughputArgs): Record<string, unknown> {
     final_loss: round(lossValue, 4),
     backend: getBackend(),
     threads: getThreads(),
+    config: configRecord(a),
+    deno: Deno.version.deno,
+  };
+}
+
+/**
+ * The same step on the GPU (`--backend webgpu`): the model moved there, AdamW reading the step's guard
+ * (no clipping), the loss read back after each step (as the trainer does). Reports tokens/s over the wall clock,
+ * the GPU's own time per step where the adapter has timestamps, and the dispatches and submissions per step.
+ */
+export async function runThroughputGpu(a: ThroughputArgs): Promise<Record<string, unknown>> {
+  if (a.precision !== "fp32") throw new Error(`--precision ${a.precision}: not on webgpu yet (fp32 only)`);
+  const gpu = await Gpu.open();
+  if (gpu === null) {
+    throw new Error(
+      `--backend webgpu: ${gpuUnavailableReason() ?? "no WebGPU adapter"} (Debian: mesa-vulkan-drivers)`,
+    );
+  }
+  const rss = new PeakRss();
+  const model = buildModel(a, a.block_size).toGpu(gpu);
+  const params = model.namedParameters();
+  const opt = new AdamW(params, { lr: 3e-4, decay: () => true });
+  const guard = new GpuGuard(gpu, params, { maxNorm: 0 });
+  const B = a.batch_size, T = a.block_size, { x, y } = fixedBatch(a);
+  let loss: Promise<number> = Promise.resolve(NaN);
+  const record = () =>
+    gpu.step(() => {
+      opt.zeroGrad();
+      const out = model.forward(x, B, T, { targets: y }).loss;
+      if (out === null) throw new Error("GPT.forward returned no loss");
+      out.backward();
+      guard.record();
+      opt.step(undefined, guard.control);
+      loss = out.itemAsync();
+    });
+  const step = async (): Promise<{ loss: number; gpuNs: number | null }> => {
+    const gpuNs = await gpu.timed(record);
+    const value = await loss;
+    rss.sample();
+    return { loss: value, gpuNs };
+  };
+  for (let i = 0; i < a.warmup; i++) await step();
+  const d0 = gpu.dispatches, s0 = gpu.submits;
+  let last = { loss: NaN, gpuNs: null as number | null }, gpuNs = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < a.steps; i++) {
+    last = await step();
+    gpuNs += last.gpuNs ?? 0;
+  }
+  const dt = (performance.now() - t0) / 1000;
+  const peak = rss.read();
+  return {
+    tokens_per_s: round(B * T * a.steps / dt, 1),
+    ms_per_step: round(1000 * dt / a.steps, 2),
+    gpu_ms_per_step: last.gpuNs === null ? null : round(gpuNs / 1e6 / a.steps, 2),
+    dispatches_per_step: round((gpu.dispatches - d0) / a.steps, 1),
+    submits_per_step: round((gpu.submits - s0) / a.steps, 1),
+    params: model.numParameters(),
+    peak_rss_mb: round(peak.mb, 1),
+    rss_source: peak.source,
+    steps: a.steps,
+    warmup: a.warmup,
+    final_loss: round(last.loss, 4),
+    backend: "webgpu",
+    adapter: gpu.info.name,
+    software: gpu.info.software,
+    timer: gpu.info.timestamps ? "timestamp-query" : "wall clock",
     config: configRecord(a),
     deno: Deno.version.deno,
   };
@@ -260,6 +344,11 @@ export function runGeneration(a: ThroughputArgs): Record<string, unknown> {
 if (import.meta.main) {
   await runMain(TRAIN_THROUGHPUT, async (parsed) => {
     const args = throughputArgs(parsed);
+    if (args.webgpu) {
+      if (args.gen > 0) throw new Error("--gen: generation on webgpu is measured by the generation bench");
+      console.log(JSON.stringify(await runThroughputGpu(args)));
+      return;
+    }
     await selectBackend(args.backend, args.threads);
     console.log(JSON.stringify(args.gen > 0 ? runGeneration(args) : runThroughput(args)));
   });

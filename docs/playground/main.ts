@@ -9,6 +9,12 @@
  *   WASM SIMD kernels. Training off the page's thread keeps the page responsive, and it is what makes threads
  *   possible at all: the kernel thread pool waits with `Atomics.wait`, which a page's own thread may not call.
  *
+ * The GPU: where `navigator.gpu` gives a hardware adapter, the trainer trains on it through WebGPU (the model's
+ * tensors and the optimizer's state live on the GPU; the loss is read back each step) and the status line says
+ * `webgpu (<adapter>)`; otherwise it falls back to the WASM kernels. A software adapter (SwiftShader, lavapipe) is
+ * never chosen by itself: `?backend=webgpu` asks for WebGPU whatever the adapter (the browser test does, on
+ * SwiftShader), `?backend=wasm` keeps to the CPU. Samples are drawn on the CPU (the weights come back first).
+ *
  * Threads need cross-origin isolation (the headers `Cross-Origin-Opener-Policy: same-origin` and
  * `Cross-Origin-Embedder-Policy: require-corp`, which give the page `SharedArrayBuffer`); then the trainer starts
  * one kernel thread (`dist/worker.js`) per extra core. Without it, it trains on one thread and the status line
@@ -25,6 +31,8 @@ import { CharTokenizer } from "../../lib/data/char_tokenizer.ts";
 import { Batcher } from "../../lib/data/batcher.ts";
 import { generate } from "../../lib/generate/generate.ts";
 import { setBackend } from "../../lib/kernels/backend.ts";
+import { Gpu } from "../../lib/kernels/webgpu/runtime.ts";
+import { GpuGuard } from "../../lib/optim/gpu.ts";
 import { defaultThreads, setThreads, whenThreadsReady } from "../../lib/kernels/wasm/pool.ts";
 import { withArena } from "../../lib/kernels/wasm/runtime.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
@@ -57,7 +65,7 @@ type ToTrainer =
 
 /** Trainer → page. */
 type FromTrainer =
-  | { type: "ready"; backend: string; threads: number }
+  | { type: "ready"; backend: string; threads: number; adapter: string | null }
   | { type: "start"; params: number; vocab: number; tokens: number; blockSize: number }
   | { type: "loss"; step: number; loss: number }
   | { type: "done"; steps: number; stopped: boolean; seconds: number }
@@ -104,11 +112,23 @@ function sleep(ms: number): Promise<void> {
 /** How long the trainer waits for its kernel threads to start before it trains without them. */
 const THREADS_START_MS = 15_000;
 
+/** The WebGPU device the trainer asked for (`?backend=` of the page: auto, webgpu or wasm), or null. */
+async function openGpu(asked: string): Promise<Gpu | null> {
+  if (asked === "wasm") return null;
+  const gpu = await Gpu.open({ hardwareOnly: asked !== "webgpu" }).catch(() => null);
+  if (gpu === null && asked === "webgpu") {
+    throw new Error("backend=webgpu: this browser gives no WebGPU adapter (navigator.gpu)");
+  }
+  return gpu;
+}
+
 function trainer(scope: TrainerScope): void {
   const post = (m: FromTrainer) => scope.postMessage(m);
   const backend = setBackend("auto");
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   let threads = backend === "wasm" && isolated ? setThreads(defaultThreads()) : 1;
+  const gpuReady = openGpu(new URL(import.meta.url).searchParams.get("backend") ?? "auto");
+  let gpu: Gpu | null = null;
   let model: GPT | null = null;
   let tokenizer: CharTokenizer | null = null;
   let stop = false;
@@ -131,6 +151,7 @@ function trainer(scope: TrainerScope): void {
     };
     const rng = new Rng(s.seed);
     const gpt = new GPT(config, rng.fork());
+    if (gpu !== null) gpt.toGpu(gpu);
     const params = uniqueParams(gpt.namedParameters());
     const opt = new AdamW(params, { lr: s.lr, beta2: 0.99, weightDecay: 0.1 });
     const warmup = Math.min(10, Math.floor(s.steps / 10));
@@ -147,8 +168,29 @@ function trainer(scope: TrainerScope): void {
     gpt.train();
     stop = false;
     let step = 0;
+    const guard = gpu === null ? null : new GpuGuard(gpu, params, { maxNorm: 1 });
     while (step < s.steps && !stop) {
       const batch = batcher.next();
+      if (gpu !== null && guard !== null) {
+        // on the GPU: the step is recorded and submitted at once; the loss comes back, the update reads the guard
+        let value: Promise<number> = Promise.resolve(NaN);
+        gpu.step(() => {
+          const out = gpt.forward(batch.x, s.batchSize, blockSize, { targets: batch.y }).loss!;
+          value = out.itemAsync();
+          out.backward();
+          guard.record();
+          opt.step(schedule(step), guard.control);
+          opt.zeroGrad();
+        });
+        const loss = await value;
+        if (!Number.isFinite(loss)) {
+          throw new Error(`the loss is ${loss} at step ${step + 1}; lower the learning rate`);
+        }
+        step++;
+        post({ type: "loss", step, loss });
+        if (step % STEPS_PER_CHUNK === 0) await yieldToMessages();
+        continue;
+      }
       const loss = withArena(() => {
         const out = gpt.forward(batch.x, s.batchSize, blockSize, { targets: batch.y }).loss!;
         const value = out.item();
@@ -168,6 +210,8 @@ function trainer(scope: TrainerScope): void {
       if (step % STEPS_PER_CHUNK === 0) await yieldToMessages();
     }
     gpt.eval();
+    // samples are drawn on the CPU: the weights come back from the GPU
+    await Promise.all(params.map((p) => p.tensor.toHost()));
     post({ type: "done", steps: step, stopped: step < s.steps, seconds: (performance.now() - t0) / 1000 });
   }
 
@@ -198,12 +242,23 @@ function trainer(scope: TrainerScope): void {
   // Until every kernel thread is up the pool runs everything on this one, so a thread that never starts (a missing
   // dist/worker.js) costs speed, not correctness: say so and go on.
   void Promise.race([whenThreadsReady().then(() => true), sleep(THREADS_START_MS).then(() => false)]).then(
-    (up) => {
+    async (up) => {
       if (!up) {
         console.warn(`playground: the kernel threads did not start within ${THREADS_START_MS / 1000} s`);
         threads = 1;
       }
-      post({ type: "ready", backend, threads });
+      try {
+        gpu = await gpuReady;
+      } catch (err) {
+        post({ type: "error", message: (err as Error).message });
+        return;
+      }
+      post({
+        type: "ready",
+        backend: gpu === null ? backend : "webgpu",
+        threads,
+        adapter: gpu?.info.name ?? null,
+      });
     },
   );
 }
@@ -288,7 +343,9 @@ function page(): void {
   let points: LossPoint[] = [], steps = 0, uniform = 0;
   const autoResult: string[] = [];
 
-  const worker = new Worker(new URL(import.meta.url), { type: "module", name: "trainer" });
+  const workerUrl = new URL(import.meta.url);
+  workerUrl.searchParams.set("backend", params.get("backend") ?? "auto");
+  const worker = new Worker(workerUrl, { type: "module", name: "trainer" });
   const send = (m: ToTrainer) => worker.postMessage(m);
   const fail = (message: string) => {
     console.error(`playground: ${message}`);
@@ -344,8 +401,10 @@ function page(): void {
       case "ready":
         backend = m.backend;
         threads = m.threads;
-        status.textContent = `${threads} thread${threads === 1 ? "" : "s"}` +
-          (isolated ? "" : " (no cross-origin isolation)") + ` · ${backend} kernels`;
+        status.textContent = m.adapter !== null
+          ? `WebGPU · ${m.adapter}`
+          : `${threads} thread${threads === 1 ? "" : "s"}` +
+            (isolated ? "" : " (no cross-origin isolation)") + ` · ${backend} kernels`;
         trainButton.disabled = false;
         if (autotest) trainButton.click();
         break;

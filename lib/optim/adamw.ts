@@ -4,6 +4,7 @@
  * @module
  */
 import { adamwUpdateGpu } from "../kernels/webgpu/optim.ts";
+import { CONTROL } from "../kernels/webgpu/reduce.ts";
 import type { Gpu, GpuArray } from "../kernels/webgpu/runtime.ts";
 import { adamwParam, FlatParams } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
@@ -177,19 +178,8 @@ export class AdamW implements Optimizer {
   #flat: { params: FlatParams; m: Float; v: Float; groups: FlatGroup[] } | null = null;
   /** The GPU the parameters and moments live on, or null. */
   #gpu: Gpu | null = null;
-  /** The slots the last step on the GPU updated (for {@link AdamW.undoStepCount}). */
-  #lastUpdated: Slot[] = [];
-
-  /**
-   * On the GPU: takes back the step counts of the last `step()`, whose update the guard dropped (a flagged
-   * non-finite gradient, read back after the fact): as on the CPU, where a skipped step is never counted.
-   */
-  undoStepCount(): void {
-    if (this.#gpu === null || this.#lastUpdated.length === 0 && this.#step === 0) return;
-    this.#step--;
-    for (const s of this.#lastUpdated) s.t--;
-    this.#lastUpdated = [];
-  }
+  /** The guard's control array the last step on the GPU read (it counts the steps it skipped), or null. */
+  #control: GpuArray | null = null;
 
   /** Number of `step()` calls made so far. */
   get stepCount(): number {
@@ -204,16 +194,16 @@ export class AdamW implements Optimizer {
   /**
    * One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). On the
    * GPU, `control` is the step's guard (GpuGuard.control): the update multiplies each gradient by its coefficient
-   * (clipping, loss unscaling) and changes nothing when it flags a non-finite gradient.
+   * (clipping, loss unscaling) and changes nothing when it flags a non-finite gradient; the bias correction counts
+   * only the steps applied (the guard counts the skipped ones on the GPU), so the host may go on at once.
    */
   step(lr: number = this.lr, control?: GpuArray): void {
     this.#step++;
     if (this.#gpu !== null) {
-      this.#lastUpdated = [];
+      this.#control = control ?? null;
       for (const s of this.#slots) {
         const g = s.tensor.gpuGrad;
         if (g === null) continue;
-        this.#lastUpdated.push(s);
         const wd = s.decay ? this.weightDecay : 0, p = s.tensor.gpu!, n = s.tensor.size;
         adamwUpdateGpu(
           this.#gpu,
@@ -274,16 +264,23 @@ export class AdamW implements Optimizer {
     return { step: this.#step, tensors };
   }
 
-  /** {@link AdamW.stateDict} on any device: the moments of a GPU run are read back. */
+  /**
+   * {@link AdamW.stateDict} on any device: the moments of a GPU run are read back, and the steps its guard skipped
+   * (a flagged non-finite gradient: counted by the host, never applied) are taken off the step counts, as the
+   * CPU path never counts them.
+   */
   async stateDictAsync(): Promise<OptimizerState> {
     if (this.#gpu === null) return this.stateDict();
+    const skipped = this.#control === null ? 0 : (await this.#gpu.read(this.#control, CONTROL.skipped, 1))[0];
+    const step = this.#step - skipped;
     const tensors: Record<string, Float32Array> = {};
     for (const s of this.#slots) {
       tensors[`exp_avg.${s.name}`] = await this.#gpu.read(s.gpu!.m);
       tensors[`exp_avg_sq.${s.name}`] = await this.#gpu.read(s.gpu!.v);
-      if (s.t !== this.#step) tensors[`step.${s.name}`] = new Float32Array([s.t]);
+      const t = Math.max(0, s.t - skipped);
+      if (t !== step) tensors[`step.${s.name}`] = new Float32Array([t]);
     }
-    return { step: this.#step, tensors };
+    return { step, tensors };
   }
 
   /**

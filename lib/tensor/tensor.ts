@@ -217,8 +217,11 @@ export class Tensor {
     this.gpuGrad = null;
   }
 
-  /** Runs reverse-mode differentiation from this scalar (or from `grad` for a non-scalar). */
-  backward(grad?: Float): void {
+  /**
+   * Runs reverse-mode differentiation from this scalar (or from `grad` for a non-scalar; a GPU array for a tensor
+   * on the GPU, e.g. activation recompute's output gradient).
+   */
+  backward(grad?: Float | GpuArray): void {
     backward(this, grad);
   }
 }
@@ -247,15 +250,16 @@ export function result(
  * Gradients accumulate into `.grad` of every tensor that requires one; intermediate gradients are released
  * after use, leaf (parameter) gradients are kept.
  */
-export function backward(root: Tensor, grad?: Float): void {
+export function backward(root: Tensor, grad?: Float | GpuArray): void {
   if (!root.requiresGrad) {
     throw new Error("backward(): the tensor does not require a gradient (no parameter reaches it)");
   }
   if (grad === undefined && root.size !== 1) {
     throw new Error(`backward(): root has ${root.size} elements; pass its gradient explicitly`);
   }
+  if (root.gpu !== null) return gpuBackward(root, grad ?? new Float32Array([1]), order(root));
+  if (grad instanceof GpuArray) throw new Error("backward(): a GPU gradient for a tensor in host memory");
   grad ??= root.dtype === "float64" ? new Float64Array([1]) : new Float32Array([1]);
-  if (root.gpu !== null) return gpuBackward(root, grad as Float32Array, order(root));
   const topo = order(root);
   accumulateSharedGrad(root, grad);
   for (let k = topo.length - 1; k >= 0; k--) {

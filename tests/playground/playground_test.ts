@@ -156,17 +156,19 @@ interface PageResult {
 /**
  * Opens `url` in headless Chromium, waits (up to `timeoutMs`) until `<body data-autotest>` is set and returns what
  * the page showed, with every console message and uncaught exception of the page and its workers; saves a
- * screenshot to `screenshot` (a PNG file) unless it is null.
+ * screenshot to `screenshot` (a PNG file) unless it is null. `flags` go to Chromium's command line.
  */
 async function runPage(
   url: string,
   screenshot: string | null,
   timeoutMs = 120_000,
+  flags: readonly string[] = [],
 ): Promise<{ page: PageResult; console: string[] }> {
   const profile = await Deno.makeTempDir({ prefix: "lcm-chromium-" });
   const child = new Deno.Command(CHROMIUM, {
     args: [
       ...headless(profile),
+      ...flags,
       "--remote-debugging-port=0",
       "--window-size=1000,1400",
       "about:blank",
@@ -315,6 +317,41 @@ Deno.test({
       }
       // the same seed on one thread or several: the same numbers (the pool splits work by rows, not sums)
       assertEquals(losses[0], losses[1], "losses with and without threads");
+    } finally {
+      await server.shutdown();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "playground: trains on WebGPU when asked (?backend=webgpu, SwiftShader); auto never picks a software adapter",
+  ignore: !canRun,
+  async fn() {
+    await buildBundles();
+    const server = serve();
+    const flags = ["--enable-unsafe-webgpu"];
+    try {
+      const base = `http://127.0.0.1:${server.addr.port}/plain/?autotest=1`;
+      // few steps: the browser's software adapter (SwiftShader) is slow
+      const gpu = await runPage(
+        `${base}&backend=webgpu&steps=12&tokens=20`,
+        join("tests", "artifacts", "playground-webgpu.png"),
+        180_000,
+        flags,
+      );
+      console.log(`webgpu: ${gpu.page.autotest}; status "${gpu.page.status}"`);
+      const f = fields(gpu.page.autotest);
+      assertTrue(f.error === undefined, `webgpu: the page failed: ${gpu.page.autotest}`);
+      assertEquals(f.backend, "webgpu");
+      assertTrue(gpu.page.status.startsWith("WebGPU · "), gpu.page.status);
+      assertTrue(Number(f.last) < Number(f.first), `webgpu: the loss did not fall (${gpu.page.autotest})`);
+      assertEquals(f.steps, "12");
+      assertTrue(Number(f.sample) > 0, "webgpu: no sample");
+      assertEquals(gpu.console.filter((m) => !/WebGPU|webgpu/.test(m) || /error|exception/i.test(m)), []);
+      // the same browser, no ?backend: the software adapter is not preferred over the CPU
+      const auto = await runPage(base, null, 120_000, flags);
+      assertEquals(fields(auto.page.autotest).backend, "wasm", auto.page.autotest);
     } finally {
       await server.shutdown();
     }

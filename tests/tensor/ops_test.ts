@@ -140,6 +140,8 @@ Deno.test("causal mask: explicit lower triangle, offset for cached queries", () 
   assertEquals(Array.from(causalMask(3).data), [1, 0, 0, 1, 1, 0, 1, 1, 1]);
   assertEquals(Array.from(causalMask(1, 4).data), [1, 1, 1, 1]);
   assertEquals(Array.from(causalMask(2, 3).data), [1, 1, 0, 1, 1, 1]);
+  // more queries than keys: query i sees key j iff j ≤ i + (Tk − Tq), so the first rows see none
+  assertEquals(Array.from(causalMask(4, 2).data), [0, 0, 0, 0, 1, 0, 1, 1]);
 });
 
 Deno.test("gradcheck: attention with causal and full masks, and with dropout", () => {

@@ -1,19 +1,19 @@
 /**
  * Element-wise arithmetic of lib/tensor/ops/arith.ts that has no CPU kernel (it loops in TypeScript there), on the
  * GPU: {@link mulGpu} with suffix broadcasting and {@link mulSumRowsGpu} (the small operand's gradient),
- * {@link scaleGpu}, {@link sumGpu} and the fills {@link fillGpu} / {@link fillFromGpu} (sum's backward: the
- * gradient filled from a one-element upstream array, never read back to the host). Adds are bias.ts's; copies of
- * ranges are `Gpu.copy`.
+ * {@link scaleGpu}, {@link sumGpu}, the fills {@link fillGpu} / {@link fillFromGpu} (sum's backward: the
+ * gradient filled from a one-element upstream array, never read back to the host) and the in-place
+ * {@link accumulateGpu}. Out-of-place adds are bias.ts's; copies of ranges are `Gpu.copy`.
  *
  * Element-wise kernels are 1-D, one invocation per element, {@link WG} per workgroup, spread by `grid()`, and split
  * into binding-sized windows (chunks.ts) for arrays larger than one binding.
  *
  * @module
  */
-import { part, type Piece, pieces } from "./chunks.ts";
+import { dispatchWindows, part, type Piece, pieces } from "./chunks.ts";
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray, Params } from "./runtime.ts";
-import { LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
+import { LINEAR_ARGS, LINEAR_WG, workgroupReduce } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
 export const WG = 256;
@@ -65,12 +65,21 @@ ${HEAD}
 }`;
 
 const FILL_FROM = /* wgsl */ `
-struct P { lo: u32, hi: u32 }
+struct P { lo: u32, hi: u32, at: u32 }
 @group(0) @binding(0) var<storage, read> v: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> u: P;
 ${HEAD}
-  out[i] = v[0];
+  out[i] = v[u.at];
+}`;
+
+const ACCUMULATE = /* wgsl */ `
+struct P { lo: u32, hi: u32 }
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> acc: array<f32>;
+@group(0) @binding(2) var<uniform> u: P;
+${HEAD}
+  acc[i] = acc[i] + x[i];
 }`;
 
 // One workgroup per BLOCK elements of [lo, hi): their sum (each invocation strides, then a fixed tree) into
@@ -80,7 +89,7 @@ struct P { lo: u32, hi: u32, at: u32 }
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> u: P;
-var<workgroup> s: array<f32, ${WG}>;
+${workgroupReduce("total", "f32", "a + b", WG)}
 @compute @workgroup_size(${WG})
 fn main(${LINEAR_ARGS}) {
   let w = ${LINEAR_WG};
@@ -91,13 +100,8 @@ fn main(${LINEAR_ARGS}) {
     let i = first + k * ${WG}u + lid;
     if (i < u.hi) { acc = acc + x[i]; }
   }
-  s[lid] = acc;
-  workgroupBarrier();
-  for (var h = ${WG / 2}u; h > 0u; h = h >> 1u) {
-    if (lid < h) { s[lid] = s[lid] + s[lid + h]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { out[u.at + w] = s[0]; }
+  let r = total(acc, lid);
+  if (lid == 0u) { out[u.at + w] = r; }
 }`;
 
 // Pass 1 of mulSumRows: invocation (column j, chunk c) adds g·x over rows [c·ROWS, min(rows, (c+1)·ROWS)) in order
@@ -137,19 +141,14 @@ function elementwise(
   wgsl: string,
   arrays: readonly GpuArray[],
   n: number,
-  more: (params: Params, piece: Piece) => void = () => {},
+  more?: (params: Params, piece: Piece) => void,
   whole: readonly GpuArray[] = [],
 ): void {
   for (const a of arrays) {
     if (a.length < n) throw new Error(`webgpu arith: an array of ${a.length} elements, ${n} needed`);
   }
-  const pipeline = gpu.pipeline(wgsl);
-  for (const piece of pieces(gpu, n)) {
-    const params = gpu.params().u32(piece.lo, piece.hi);
-    more(params, piece);
-    const bound = arrays.map((a) => part(a, piece));
-    gpu.dispatch(pipeline, [...whole, ...bound], grid(Math.ceil((piece.hi - piece.lo) / WG)), params);
-  }
+  const bind = (piece: Piece) => [...whole, ...arrays.map((a) => part(a, piece))];
+  dispatchWindows(gpu, gpu.pipeline(wgsl), WG, pieces(gpu, n), bind, more);
 }
 
 /**
@@ -158,16 +157,19 @@ function elementwise(
  */
 export function mulGpu(gpu: Gpu, x: GpuArray, y: GpuArray, out: GpuArray, rows: number, n: number): void {
   if (y.length < n) throw new Error(`mulGpu: y has ${y.length} elements, ${n} needed`);
-  const pipeline = gpu.pipeline(MUL);
   const total = rows * n;
   for (const a of [x, out]) {
     if (a.length < total) throw new Error(`mulGpu: an array of ${a.length} elements, ${total} needed`);
   }
-  for (const piece of pieces(gpu, total)) {
-    const params = gpu.params().u32(piece.lo, piece.hi, n, piece.base % n);
-    const bound = [part(x, piece), y, part(out, piece)];
-    gpu.dispatch(pipeline, bound, grid(Math.ceil((piece.hi - piece.lo) / WG)), params);
-  }
+  const bind = (piece: Piece) => [part(x, piece), y, part(out, piece)];
+  dispatchWindows(
+    gpu,
+    gpu.pipeline(MUL),
+    WG,
+    pieces(gpu, total),
+    bind,
+    (p, piece) => p.u32(n, piece.base % n),
+  );
 }
 
 /**
@@ -212,9 +214,21 @@ export function fillGpu(gpu: Gpu, a: GpuArray, value: number, n: number = a.leng
   elementwise(gpu, FILL, [a], n, (p) => p.f32(value));
 }
 
-/** Sets the first `n` elements of `a` to `v[0]` (sum's backward: the upstream gradient stays on the GPU). */
-export function fillFromGpu(gpu: Gpu, v: GpuArray, a: GpuArray, n: number = a.length): void {
-  elementwise(gpu, FILL_FROM, [a], n, () => {}, [v]);
+/**
+ * Sets the first `n` elements of `a` to `v[at]`, a value that stays on the GPU: sum's backward (the upstream
+ * gradient, `at` 0), or the loss gradient's seed from a control array's loss scale (`at` = `CONTROL.scale`).
+ */
+export function fillFromGpu(gpu: Gpu, v: GpuArray, a: GpuArray, n: number = a.length, at = 0): void {
+  if (at >= v.length) throw new Error(`fillFromGpu: element ${at} of ${v.length}`);
+  elementwise(gpu, FILL_FROM, [a], n, (p) => p.u32(at), [v]);
+}
+
+/**
+ * acc += x over the first `n` elements, in place (a gradient accumulated into an existing one: WebGPU cannot bind
+ * one buffer as an input and an output of the same dispatch, so bias.ts's out-of-place adds cannot do it).
+ */
+export function accumulateGpu(gpu: Gpu, acc: GpuArray, x: GpuArray, n: number = acc.length): void {
+  elementwise(gpu, ACCUMULATE, [x, acc], n);
 }
 
 /**

@@ -19,7 +19,9 @@ import {
   type GpuMask,
   type RowLayout,
 } from "./attention_core.ts";
-import type { Gpu, GpuArray } from "./runtime.ts";
+import { WG } from "./attention_wgsl.ts";
+import { type Gpu, type GpuArray, grid } from "./runtime.ts";
+import { bindings, LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
 export type { GpuMask } from "./attention_core.ts";
 
@@ -191,4 +193,49 @@ export function cachedAttentionForwardGpu(
     keep: null,
     keepScale: 1,
   });
+}
+
+// A thread per cached element: k and v of the new positions from qkv (B, T, 3C) into the (B, H, capacity, D)
+// caches at position `at` on.
+const APPEND = /* wgsl */ `
+${
+  bindings(
+    [["qkv", "read"], ["kc", "read_write"], ["vc", "read_write"]],
+    "B: u32, T: u32, H: u32, D: u32, capacity: u32, at: u32",
+  )
+}
+@compute @workgroup_size(${WG})
+fn main(${LINEAR_ARGS}) {
+  let e = ${LINEAR_WG} * ${WG}u + lid; // ((b·T + t)·H + h)·D + d: the order of qkv's k part
+  let C = p.H * p.D;
+  if (e >= p.B * p.T * C) { return; }
+  let row = e / C; // b·T + t
+  let hd = e - row * C; // h·D + d
+  let b = row / p.T;
+  let h = hd / p.D;
+  let dst = ((b * p.H + h) * p.capacity + p.at + row - b * p.T) * p.D + hd - h * p.D;
+  kc[dst] = qkv[row * 3u * C + C + hd];
+  vc[dst] = qkv[row * 3u * C + 2u * C + hd];
+}`;
+
+/**
+ * Appends the keys and values of T new positions from the fused projection qkv (B, T, 3C) to the caches kCache
+ * / vCache (B, H, capacity, D) at positions `at` … `at` + T − 1 (KVCache.appendPacked's copy; a thread per
+ * element).
+ */
+export function kvCacheAppendGpu(
+  gpu: Gpu,
+  qkv: GpuArray,
+  kCache: GpuArray,
+  vCache: GpuArray,
+  B: number,
+  T: number,
+  H: number,
+  D: number,
+  capacity: number,
+  at: number,
+): void {
+  if (at + T > capacity) throw new Error(`KV cache full: ${at} + ${T} > ${capacity} positions`);
+  const p = gpu.params().u32(B, T, H, D, capacity, at);
+  gpu.dispatch(gpu.pipeline(APPEND), [qkv, kCache, vCache], grid(Math.ceil((B * T * H * D) / WG)), p);
 }

@@ -6,27 +6,39 @@
  * and inverted dropout on the probabilities. The WGSL is generated per combination of those features (each
  * variant a cached pipeline), so every declared binding is used.
  *
- * Launch shapes (64 threads per workgroup):
- * - forward: one workgroup per query row (BH·Tq, spread by {@link grid}): the threads take the row's keys in a
- *   stride of 64 (scores, then max and sum by a fixed-order tree), then one output feature each (·V, keys in
- *   order). A causal row stops at its last visible key, so the masked half is never computed.
- * - backward pass 1: one workgroup per query row: dP = dy·vᵀ (through dropout), Σ P·dP by the same tree,
- *   dS = P ⊙ (dP − Σ) into a (BH, Tq, Tk) scratch array, then dq = scale · dS·k (keys in order).
- * - backward pass 2: one workgroup per ⌊64 / min(D, 64)⌋ key rows, a thread per (key row, feature): dk = scale ·
- *   dSᵀ·q and dv = P'ᵀ·dy summed over the query rows in order (no atomics; causal columns start at their first
- *   visible query).
+ * Launch shapes: 64 threads per workgroup, a workgroup per (slice, block of 64 rows) (spread by {@link grid}), a
+ * thread per row; the head dimension D is compiled in (rows as vec4s in registers, the products over D written
+ * out: attention_wgsl.ts), and tiles of K, V (or q, dy) rows go through workgroup memory, so each block reads K
+ * and V once per pass.
+ * - forward: pass 1 runs each query row's maximum and sum of exponentials (rescaled tile by tile), pass 2
+ *   recomputes the scores, writes the probabilities and sums P'·V, keys in order. A causal block stops at its
+ *   last row's last visible key (the masked half is never computed).
+ * - backward pass 1 (a thread per query row): Σ_j P·dP (dP = dy·vᵀ through dropout), then dS = P ⊙ (dP − Σ)
+ *   into a (BH, Tq, Tk) scratch array and dq = scale · dS·k, keys in order.
+ * - backward pass 2 (a thread per key row): dk = scale · dSᵀ·q and dv = P'ᵀ·dy over tiles of query rows, in
+ *   order (no atomics); a causal block starts at its first key's first visible query.
  * - bias gradient: a thread per (h, i, j), the batch summed in order.
+ * Batches are split over several dispatches when a per-batch array exceeds one binding.
  *
  * @module
  */
+import {
+  axpyRow,
+  blockMain,
+  dotRow,
+  loadRow,
+  loadTile,
+  NEG,
+  storeRow,
+  tileRows,
+  tiles,
+  WG,
+} from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
+import { type Binding, bindings, LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
-/** Threads per workgroup of every attention kernel. */
-const WG = 64;
-/** Largest head dimension: one q (or dy) row is copied into workgroup memory. */
+/** Largest head dimension (rows are held in registers as vec4s, tiles of rows in workgroup memory). */
 export const MAX_HEAD_DIM = 128;
-/** Stand-in for −∞ in the running maximum (no finite score reaches it). */
-const NEG = "-3.0e38";
 
 /** A mask: "causal" (query i sees key j iff j ≤ i + Tk − Tq, from the indices) or a u32 (Tq, Tk) array, 1 = attend. */
 export type GpuMask = "causal" | GpuArray;
@@ -104,50 +116,19 @@ export interface BackwardOperands {
   dbias: GpuArray | null;
 }
 
-// The uniform struct every kernel here shares.
-const PARAMS = /* wgsl */ `
-struct P {
-  BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, rows: u32, b0: u32,
-  qo: u32, qb: u32, qh: u32, qr: u32,
-  ko: u32, kb: u32, kh: u32, kr: u32,
-  vo: u32, vb: u32, vh: u32, vr: u32,
-  yo: u32, yb: u32, yh: u32, yr: u32,
-}
+// The fields of the uniform struct every kernel here shares (wgsl.ts bindings), and the slice offsets.
+const FIELDS = "BH: u32, H: u32, Tq: u32, Tk: u32, D: u32, off: i32, scale: f32, keepScale: f32, b0: u32, " +
+  "qo: u32, qb: u32, qh: u32, qr: u32, ko: u32, kb: u32, kh: u32, kr: u32, " +
+  "vo: u32, vb: u32, vh: u32, vr: u32, yo: u32, yb: u32, yh: u32, yr: u32";
+
+// The declarations of a kernel's arrays (in binding order) and parameters, with sliceAt.
+function declare(arrays: readonly Binding[]): string {
+  return /* wgsl */ `${bindings(arrays, FIELDS)}
 // first element of slice bh in a layout (offset, batch, head)
 fn sliceAt(o: u32, b: u32, h: u32, bh: u32) -> u32 {
   let bb = bh / p.H;
   return o + bb * b + (bh - bb * p.H) * h;
 }`;
-
-// The fixed-order tree over the workgroup's 64 partials in red[] (every thread calls it; the result is uniform).
-const TREE = /* wgsl */ `
-var<workgroup> red: array<f32, ${WG}>;
-fn treeMax(l: u32, x: f32) -> f32 {
-  workgroupBarrier(); // every thread has read the previous result
-  red[l] = x;
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (l < s) { red[l] = max(red[l], red[l + s]); }
-  }
-  let r = workgroupUniformLoad(&red[0]);
-  return r;
-}
-fn treeSum(l: u32, x: f32) -> f32 {
-  workgroupBarrier();
-  red[l] = x;
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (l < s) { red[l] = red[l] + red[l + s]; }
-  }
-  let r = workgroupUniformLoad(&red[0]);
-  return r;
-}`;
-
-function ro(name: string, binding: number, type = "f32"): string {
-  return `@group(0) @binding(${binding}) var<storage, read> ${name}: array<${type}>;`;
-}
-function rw(name: string, binding: number): string {
-  return `@group(0) @binding(${binding}) var<storage, read_write> ${name}: array<f32>;`;
 }
 
 // The end of query row i's visible keys (causal and lengths); for keys below it the explicit mask decides.
@@ -174,181 +155,202 @@ interface ForwardVariant {
   keep: boolean;
 }
 
-function forwardWgsl(f: ForwardVariant): string {
-  const decl: string[] = [ro("q", 0), ro("k", 1), ro("v", 2)];
-  let b = 3;
-  if (f.maskArray) decl.push(ro("mask", b++, "u32"));
-  if (f.lengths) decl.push(ro("lengths", b++, "i32"));
-  if (f.bias) decl.push(ro("bias", b++));
-  if (f.keep) decl.push(ro("keep", b++, "u32"));
-  decl.push(rw("probs", b++), rw("y", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
-  const visible = f.maskArray ? "mask[i * p.Tk + j] != 0u" : "true";
-  const bias = f.bias ? " + bias[((bh % p.H) * p.Tq + i) * p.Tk + j]" : "";
-  return /* wgsl */ `${PARAMS}
-${decl.join("\n")}
-${TREE}
+function forwardWgsl(f: ForwardVariant, D: number): string {
+  const arrays: Binding[] = [["q", "read"], ["k", "read"], ["v", "read"]];
+  if (f.maskArray) arrays.push(["mask", "read", "u32"]);
+  if (f.lengths) arrays.push(["lengths", "read", "i32"]);
+  if (f.bias) arrays.push(["bias", "read"]);
+  if (f.keep) arrays.push(["keep", "read", "u32"]);
+  arrays.push(["probs", "read_write"], ["y", "read_write"]);
+  const visible = f.maskArray ? "mask[r * p.Tk + j] != 0u" : "true";
+  const bias = f.bias ? " + bias[((bh % p.H) * p.Tq + r) * p.Tk + j]" : "";
+  const score = `(${dotRow("qr", "", "kt", "c * V", D)}) * p.scale${bias}`;
+  return /* wgsl */ `${declare(arrays)}
 ${keyEnd(f.causal, f.lengths)}
-var<workgroup> qs: array<f32, ${MAX_HEAD_DIM}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let row = wid.y * nwg.x + wid.x; // bh·Tq + i
-  if (row >= p.BH * p.Tq) { return; }
-  let bh = row / p.Tq;
-  let i = row - bh * p.Tq;
-  let qa = sliceAt(p.qo, p.qb, p.qh, bh) + i * p.qr;
+${tiles(tileRows(D), D, "kt", "vt")}
+${blockMain("p.BH", "p.Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
-  let ya = sliceAt(p.yo, p.yb, p.yh, bh) + i * p.yr;
-  let po = row * p.Tk;
-  for (var d = l; d < p.D; d += ${WG}u) { qs[d] = q[qa + d]; }
-  workgroupBarrier();
-  let end = keyEnd(bh, i);
-  for (var j = end + l; j < p.Tk; j += ${WG}u) { probs[po + j] = 0.0; }
+  var qr: array<vec4<f32>, V>;
+  var acc: array<vec4<f32>, V>;
+  var s: array<f32, KT>;
+  var end = 0u;
+  let po = (bh * p.Tq + r) * p.Tk;
+  if (live) {
+    ${loadRow("qr", "q", "sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr", D)}
+    end = keyEnd(bh, r);
+  }
+  let blockEnd = keyEnd(bh, min(r0 + ${WG - 1}u, p.Tq - 1u)); // the block's last row sees the most keys
+  // pass 1: each row's maximum and sum of exponentials, rescaled tile by tile
   var mx = ${NEG};
-  for (var j = l; j < end; j += ${WG}u) {
-    if (${visible}) {
-      let ka = kb + j * p.kr;
-      var s = 0.0;
-      for (var d = 0u; d < p.D; d++) { s += qs[d] * k[ka + d]; }
-      s = s * p.scale${bias};
-      probs[po + j] = s;
-      mx = max(mx, s);
-    }
-  }
-  mx = treeMax(l, mx);
-  if (mx <= ${NEG}) { // nothing visible: zero probabilities and output
-    for (var j = l; j < end; j += ${WG}u) { probs[po + j] = 0.0; }
-    for (var d = l; d < p.D; d += ${WG}u) { y[ya + d] = 0.0; }
-    return;
-  }
   var sum = 0.0;
-  for (var j = l; j < end; j += ${WG}u) {
-    var e = 0.0;
-    if (${visible}) { e = exp(probs[po + j] - mx); }
-    probs[po + j] = e;
-    sum += e;
-  }
-  let inv = 1.0 / treeSum(l, sum);
-  for (var j = l; j < end; j += ${WG}u) { probs[po + j] = probs[po + j] * inv; }
-  storageBarrier();
-  for (var d = l; d < p.D; d += ${WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j < end; j++) {
-      acc += probs[po + j] * ${kept(f.keep, "po + j")} * v[vb + j * p.vr + d];
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("kt", "k", "kb", "p.kr", D)}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      let m = min(n, end - t0);
+      var tmax = ${NEG};
+      for (var c = 0u; c < m; c++) {
+        let j = t0 + c;
+        s[c] = ${NEG};
+        if (${visible}) {
+          s[c] = ${score};
+          tmax = max(tmax, s[c]);
+        }
+      }
+      if (tmax > ${NEG}) {
+        let mn = max(mx, tmax);
+        sum *= exp(mx - mn);
+        for (var c = 0u; c < m; c++) {
+          if (s[c] > ${NEG}) { sum += exp(s[c] - mn); }
+        }
+        mx = mn;
+      }
     }
-    y[ya + d] = acc;
+  }
+  let inv = select(0.0, 1.0 / sum, sum > 0.0);
+  // pass 2: the probabilities (scores recomputed) and P'·V
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("kt", "k", "kb", "p.kr", D)}
+    ${loadTile("vt", "v", "vb", "p.vr", D)}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        var pr = 0.0;
+        if (${visible}) { pr = exp(${score} - mx) * inv; }
+        probs[po + j] = pr;
+        let pd = pr * ${kept(f.keep, "po + j")};
+        ${axpyRow("acc", "pd", "vt", "c * V", D)}
+      }
+    }
+  }
+  if (live) {
+    for (var j = end; j < p.Tk; j++) { probs[po + j] = 0.0; }
+    ${storeRow("y", "sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr", "acc", D)}
   }
 }`;
 }
 
-// Backward pass 1: dS into the scratch, dq.
-function dqWgsl(causal: boolean, lengths: boolean, keep: boolean): string {
-  const decl: string[] = [ro("k", 0), ro("v", 1), ro("dy", 2), ro("probs", 3)];
-  let b = 4;
-  if (lengths) decl.push(ro("lengths", b++, "i32"));
-  if (keep) decl.push(ro("keep", b++, "u32"));
-  decl.push(rw("ds", b++), rw("dq", b++), `@group(0) @binding(${b}) var<uniform> p: P;`);
-  return /* wgsl */ `${PARAMS}
-${decl.join("\n")}
-${TREE}
+// Backward pass 1, a thread per query row: Σ_j P·dP, then dS = P ⊙ (dP − Σ) into the scratch and dq.
+function dqWgsl(causal: boolean, lengths: boolean, keep: boolean, D: number): string {
+  const arrays: Binding[] = [["k", "read"], ["v", "read"], ["dy", "read"], ["probs", "read"]];
+  if (lengths) arrays.push(["lengths", "read", "i32"]);
+  if (keep) arrays.push(["keep", "read", "u32"]);
+  arrays.push(["ds", "read_write"], ["dq", "read_write"]);
+  const dp = `(${dotRow("gs", "", "vt", "c * V", D)}) * ${kept(keep, "po + j")}`;
+  return /* wgsl */ `${declare(arrays)}
 ${keyEnd(causal, lengths)}
-var<workgroup> gs: array<f32, ${MAX_HEAD_DIM}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let row = wid.y * nwg.x + wid.x;
-  if (row >= p.BH * p.Tq) { return; }
-  let bh = row / p.Tq;
-  let i = row - bh * p.Tq;
-  let qa = sliceAt(p.qo, p.qb, p.qh, bh) + i * p.qr;
+${tiles(tileRows(D), D, "kt", "vt")}
+${blockMain("p.BH", "p.Tq")}
   let kb = sliceAt(p.ko, p.kb, p.kh, bh);
   let vb = sliceAt(p.vo, p.vb, p.vh, bh);
-  let ya = sliceAt(p.yo, p.yb, p.yh, bh) + i * p.yr;
-  let po = row * p.Tk;
-  for (var d = l; d < p.D; d += ${WG}u) { gs[d] = dy[ya + d]; }
-  workgroupBarrier();
-  let end = keyEnd(bh, i);
-  for (var j = end + l; j < p.Tk; j += ${WG}u) { ds[po + j] = 0.0; }
-  var dot = 0.0;
-  for (var j = l; j < end; j += ${WG}u) {
-    let va = vb + j * p.vr;
-    var gv = 0.0;
-    for (var d = 0u; d < p.D; d++) { gv += gs[d] * v[va + d]; }
-    let dp = gv * ${kept(keep, "po + j")};
-    ds[po + j] = dp;
-    dot += probs[po + j] * dp;
+  var gs: array<vec4<f32>, V>;
+  var acc: array<vec4<f32>, V>;
+  var end = 0u;
+  let po = (bh * p.Tq + r) * p.Tk;
+  if (live) {
+    ${loadRow("gs", "dy", "sliceAt(p.yo, p.yb, p.yh, bh) + r * p.yr", D)}
+    end = keyEnd(bh, r);
   }
-  dot = treeSum(l, dot);
-  for (var j = l; j < end; j += ${WG}u) { ds[po + j] = probs[po + j] * (ds[po + j] - dot); }
-  storageBarrier();
-  for (var d = l; d < p.D; d += ${WG}u) {
-    var acc = 0.0;
-    for (var j = 0u; j < end; j++) { acc += ds[po + j] * k[kb + j * p.kr + d]; }
-    dq[qa + d] = acc * p.scale;
+  let blockEnd = keyEnd(bh, min(r0 + ${WG - 1}u, p.Tq - 1u));
+  var pdp = 0.0; // Σ_j P·dP
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("vt", "v", "vb", "p.vr", D)}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        let pr = probs[po + j];
+        if (pr != 0.0) { pdp += pr * ${dp}; }
+      }
+    }
+  }
+  for (var t0 = 0u; t0 < blockEnd; t0 += KT) {
+    let n = min(KT, blockEnd - t0);
+    workgroupBarrier();
+    ${loadTile("kt", "k", "kb", "p.kr", D)}
+    ${loadTile("vt", "v", "vb", "p.vr", D)}
+    workgroupBarrier();
+    if (live && t0 < end) {
+      for (var c = 0u; c < min(n, end - t0); c++) {
+        let j = t0 + c;
+        let pr = probs[po + j];
+        var g = 0.0;
+        if (pr != 0.0) {
+          g = pr * (${dp} - pdp);
+          ${axpyRow("acc", "g", "kt", "c * V", D)}
+        }
+        ds[po + j] = g;
+      }
+    }
+  }
+  if (live) {
+    for (var j = end; j < p.Tk; j++) { ds[po + j] = 0.0; }
+    ${storeRow("dq", "sliceAt(p.qo, p.qb, p.qh, bh) + r * p.qr", "acc", D, "p.scale")}
   }
 }`;
 }
 
-// Backward pass 2: dk and dv per (key row, feature), summing over the query rows in order.
-function dkvWgsl(causal: boolean, keep: boolean, shared: boolean): string {
-  const decl: string[] = [ro("q", 0), ro("dy", 1), ro("probs", 2)];
-  let b = 3;
-  if (keep) decl.push(ro("keep", b++, "u32"));
-  decl.push(ro("ds", b++), rw("dk", b++));
-  if (!shared) decl.push(rw("dv", b++));
-  decl.push(`@group(0) @binding(${b}) var<uniform> p: P;`);
-  const start = causal ? "u32(max(i32(j) - p.off, 0))" : "0u";
-  return /* wgsl */ `${PARAMS}
-${decl.join("\n")}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let per = min(p.D, ${WG}u);
-  let r = l / per;
-  let key = (wid.y * nwg.x + wid.x) * p.rows + r; // bh·Tk + j
-  if (r >= p.rows || key >= p.BH * p.Tk) { return; }
-  let bh = key / p.Tk;
-  let j = key - bh * p.Tk;
+// Backward pass 2, a thread per key row: dk and dv over tiles of query rows (q and dy in workgroup memory).
+function dkvWgsl(causal: boolean, keep: boolean, shared: boolean, D: number): string {
+  const arrays: Binding[] = [["q", "read"], ["dy", "read"], ["probs", "read"]];
+  if (keep) arrays.push(["keep", "read", "u32"]);
+  arrays.push(["ds", "read"], ["dk", "read_write"]);
+  if (!shared) arrays.push(["dv", "read_write"]);
+  // causal: query i sees key j iff i ≥ j − off, so the block's first key bounds the first query row
+  const start = causal ? `u32(max(i32(r0) - p.off, 0))` : "0u";
+  return /* wgsl */ `${declare(arrays)}
+${tiles(tileRows(D), D, "qt", "gt")}
+${blockMain("p.BH", "p.Tk")}
   let qb = sliceAt(p.qo, p.qb, p.qh, bh);
   let yb = sliceAt(p.yo, p.yb, p.yh, bh);
-  let ka = sliceAt(p.ko, p.kb, p.kh, bh) + j * p.kr;
-  let va = sliceAt(p.vo, p.vb, p.vh, bh) + j * p.vr;
-  for (var d = l % per; d < p.D; d += per) {
-    var gk = 0.0;
-    var gv = 0.0;
-    for (var i = ${start}; i < p.Tq; i++) {
-      let at = (bh * p.Tq + i) * p.Tk + j;
-      gk += ds[at] * q[qb + i * p.qr + d];
-      gv += probs[at] * ${kept(keep, "at")} * dy[yb + i * p.yr + d];
+  var gk: array<vec4<f32>, V>;
+  var gv: array<vec4<f32>, V>;
+  for (var t0 = ${start}; t0 < p.Tq; t0 += KT) {
+    let n = min(KT, p.Tq - t0);
+    workgroupBarrier();
+    ${loadTile("qt", "q", "qb", "p.qr", D)}
+    ${loadTile("gt", "dy", "yb", "p.yr", D)}
+    workgroupBarrier();
+    if (live) {
+      for (var c = 0u; c < n; c++) {
+        let at = (bh * p.Tq + t0 + c) * p.Tk + r;
+        let g = ds[at];
+        let pd = probs[at] * ${kept(keep, "at")};
+        if (g == 0.0 && pd == 0.0) { continue; }
+        ${axpyRow("gk", "g", "qt", "c * V", D)}
+        ${axpyRow("gv", "pd", "gt", "c * V", D)}
+      }
     }
-    dk[ka + d] = gk * p.scale;
-    ${shared ? "dk" : "dv"}[va + d] = gv;
+  }
+  if (live) {
+    ${storeRow("dk", "sliceAt(p.ko, p.kb, p.kh, bh) + r * p.kr", "gk", D, "p.scale")}
+    ${storeRow(shared ? "dk" : "dv", "sliceAt(p.vo, p.vb, p.vh, bh) + r * p.vr", "gv", D)}
   }
 }`;
 }
 
 // The bias gradient: dbias[h, i, j] += Σ_b ds[b, h, i, j], b in order.
-const DBIAS = /* wgsl */ `${PARAMS}
-${ro("ds", 0)}
-${rw("dbias", 1)}
-@group(0) @binding(2) var<uniform> p: P;
+const DBIAS = /* wgsl */ `${declare([["ds", "read"], ["dbias", "read_write"]])}
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
+fn main(${LINEAR_ARGS}) {
   let n = p.Tq * p.Tk;
-  let t = (wid.y * nwg.x + wid.x) * ${WG}u + l; // h·n + (i·Tk + j)
+  let t = ${LINEAR_WG} * ${WG}u + lid; // h·n + (i·Tk + j)
   if (t >= p.H * n) { return; }
   var acc = 0.0;
   for (var b = 0u; b < p.BH / p.H; b++) { acc += ds[b * p.H * n + t]; }
   dbias[t] = dbias[t] + acc;
 }`;
 
-function params(gpu: Gpu, d: CoreDims, b0: number, L: RowLayout[], keepScale: number, rows = 0) {
-  const pr = gpu.params().u32(d.BH, d.H, d.Tq, d.Tk, d.D).i32(d.Tk - d.Tq).f32(d.scale, keepScale).u32(
-    rows,
-    b0,
-  );
+function params(gpu: Gpu, d: CoreDims, b0: number, L: RowLayout[], keepScale: number) {
+  const pr = gpu.params().u32(d.BH, d.H, d.Tq, d.Tk, d.D).i32(d.Tk - d.Tq).f32(d.scale, keepScale).u32(b0);
   for (const x of L) pr.u32(x.offset, x.batch, x.head, x.row);
   return pr;
 }
@@ -405,7 +407,7 @@ export function attentionForwardCore(gpu: Gpu, d: CoreDims, o: ForwardOperands):
     lengths: o.lengths !== null,
     bias: o.bias !== null,
     keep: o.keep !== null,
-  }));
+  }, d.D));
   const batches = d.BH / d.H, ps = d.H * d.Tq * d.Tk;
   const nb = batchesPerChunk(
     gpu,
@@ -424,7 +426,7 @@ export function attentionForwardCore(gpu: Gpu, d: CoreDims, o: ForwardOperands):
     arrays.push(part(o.probs, ps, b0, n, whole), cut(o.y));
     const dn = { ...d, BH: n * d.H };
     const pr = params(gpu, dn, b0, [o.q.L, o.k.L, o.v.L, o.y.L], o.keepScale);
-    gpu.dispatch(pipeline, arrays, grid(dn.BH * d.Tq), pr);
+    gpu.dispatch(pipeline, arrays, grid(dn.BH * Math.ceil(d.Tq / WG)), pr);
   }
 }
 
@@ -440,9 +442,8 @@ export function attentionBackwardCore(gpu: Gpu, d: CoreDims, o: BackwardOperands
   const nb = batchesPerChunk(gpu, batches, strides, "attention backward");
   const ds = gpu.array(nb * ps);
   const L = [o.q.L, o.k.L, o.v.L, o.dy.L];
-  const rows = Math.floor(WG / Math.min(d.D, WG));
-  const dqPipeline = gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep));
-  const dkvPipeline = gpu.pipeline(dkvWgsl(causal, keep, shared));
+  const dqPipeline = gpu.pipeline(dqWgsl(causal, o.lengths !== null, keep, d.D));
+  const dkvPipeline = gpu.pipeline(dkvWgsl(causal, keep, shared, d.D));
   for (let b0 = 0; b0 < batches; b0 += nb) {
     const n = Math.min(nb, batches - b0), whole = n === batches, dn = { ...d, BH: n * d.H };
     const cut = (a: GpuArray, r: Rows) => part(a, r.L.batch, b0, n, whole);
@@ -452,14 +453,14 @@ export function attentionBackwardCore(gpu: Gpu, d: CoreDims, o: BackwardOperands
     gpu.dispatch(
       dqPipeline,
       [cut(o.k.a, o.k), cut(o.v.a, o.v), dy, probs, ...lengths, ...kept, ds, cut(o.dq, o.q)],
-      grid(dn.BH * d.Tq),
+      grid(dn.BH * Math.ceil(d.Tq / WG)),
       params(gpu, dn, b0, L, o.keepScale),
     );
     gpu.dispatch(
       dkvPipeline,
       [cut(o.q.a, o.q), dy, probs, ...kept, ds, cut(o.dk, o.k), ...(shared ? [] : [cut(o.dv, o.v)])],
-      grid(Math.ceil((dn.BH * d.Tk) / rows)),
-      params(gpu, dn, b0, L, o.keepScale, rows),
+      grid(dn.BH * Math.ceil(d.Tk / WG)),
+      params(gpu, dn, b0, L, o.keepScale),
     );
     if (o.dbias !== null) {
       gpu.dispatch(

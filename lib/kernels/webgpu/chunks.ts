@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Gpu, GpuArray } from "./runtime.ts";
+import { grid } from "./runtime.ts";
+import type { Gpu, GpuArray, Params } from "./runtime.ts";
 
 /** One binding-sized window: bind `view(base, size)`, and work on its elements [lo, hi) (relative to base). */
 export interface Piece {
@@ -51,4 +52,24 @@ export function pieces(
 /** `a` itself when the piece covers it whole, else its view of the piece's window. */
 export function part(a: GpuArray, piece: Piece): GpuArray {
   return piece.base === 0 && piece.size === a.length ? a : a.view(piece.base, piece.size);
+}
+
+/**
+ * Records a 1-D element-wise launch of `pipeline` per window of `windows` ({@link pieces}): the arrays `bind` gives
+ * for it (e.g. {@link part}s), parameters that begin with the window's `lo, hi` (`more` appends the kernel's own),
+ * one invocation per element of [lo, hi), `wg` per workgroup.
+ */
+export function dispatchWindows(
+  gpu: Gpu,
+  pipeline: GPUComputePipeline,
+  wg: number,
+  windows: readonly Piece[],
+  bind: (piece: Piece) => GpuArray[],
+  more: (params: Params, piece: Piece) => void = () => {},
+): void {
+  for (const piece of windows) {
+    const params = gpu.params().u32(piece.lo, piece.hi);
+    more(params, piece);
+    gpu.dispatch(pipeline, bind(piece), grid(Math.ceil((piece.hi - piece.lo) / wg)), params);
+  }
 }

@@ -7,7 +7,7 @@
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { forEachChunk } from "./split.ts";
-import { type Binding, bindings } from "./wgsl.ts";
+import { type Binding, bindings, linearMain } from "./wgsl.ts";
 
 /** Invocations per workgroup of the element-wise kernels. */
 const EW = 256;
@@ -21,12 +21,9 @@ export function elementwiseWgsl(arrays: readonly Binding[], body: string, prelud
   return /* wgsl */ `
 ${bindings(arrays, `n: u32, skip: u32${params === "" ? "" : `, ${params}`}`)}
 ${prelude}
-@compute @workgroup_size(${EW})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let i = (wid.y * nwg.x + wid.x) * ${EW}u + l;
-  if (i >= p.n) { return; }
-  let k = i + p.skip;
+${linearMain(EW)}
+  if (e >= p.n) { return; }
+  let k = e + p.skip;
   ${body}
 }`;
 }

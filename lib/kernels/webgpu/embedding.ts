@@ -13,16 +13,12 @@
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { forEachChunk } from "./split.ts";
-import { bindings } from "./wgsl.ts";
+import { bindings, linearMain } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
 const WG = 256;
 
-const INDEX = /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let e = (wid.y * nwg.x + wid.x) * ${WG}u + l;`;
+const INDEX = linearMain(WG);
 
 // out[i·C + j] = w[ids[i]·C + j] for the ids in this chunk of table rows [v0, v0 + nv)
 const FORWARD = /* wgsl */ `
@@ -94,6 +90,9 @@ export function embeddingForwardGpu(
   C: number,
 ): void {
   const V = weight.length / C, pipeline = gpu.pipeline(FORWARD);
+  if (!Number.isInteger(V)) {
+    throw new Error(`embeddingForwardGpu: a table of ${weight.length} is not rows of ${C}`);
+  }
   forEachChunk(gpu, V, C, (c, view) => {
     const params = gpu.params().u32(n, C, c.r0, c.nr, c.skip);
     gpu.dispatch(pipeline, [ids, view(weight), out], grid(Math.ceil((n * C) / WG)), params);

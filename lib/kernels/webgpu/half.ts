@@ -15,9 +15,8 @@
  *
  * @module
  */
-import { bindingElements, part, pieces } from "./chunks.ts";
-import { grid } from "./runtime.ts";
-import type { Gpu, GpuArray } from "./runtime.ts";
+import { bindingElements, dispatchWindows, part, type Piece, pieces } from "./chunks.ts";
+import type { Gpu, GpuArray, Params } from "./runtime.ts";
 import { LINEAR_ARGS, LINEAR_WG } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
@@ -51,8 +50,8 @@ fn fp16Bits(b: u32) -> u32 {
     let shift = 126u - e;
     var r = full >> shift;
     let rem = full & ((1u << shift) - 1u);
-    let half = 1u << (shift - 1u);
-    if (rem > half || (rem == half && (r & 1u) == 1u)) { r = r + 1u; }
+    let halfway = 1u << (shift - 1u);
+    if (rem > halfway || (rem == halfway && (r & 1u) == 1u)) { r = r + 1u; }
     return sign | r;
   }
   var h = (((abs >> 23u) - 112u) << 10u) | ((abs >> 13u) & 0x3ffu);
@@ -74,15 +73,15 @@ fn fp16Value(h: u32) -> u32 {
 
 // float32 (as bits) → packed 16-bit words: word i holds elements 2i and 2i + 1 (0 past n).
 const encode = (fn: string) => /* wgsl */ `
-struct P { words: u32, n: u32 }
+struct P { lo: u32, hi: u32, n: u32 }
 @group(0) @binding(0) var<storage, read> x: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> u: P;
 ${HALF_WGSL}
 @compute @workgroup_size(${WG})
 fn main(${LINEAR_ARGS}) {
-  let i = ${LINEAR_WG} * ${WG}u + lid;
-  if (i >= u.words) { return; }
+  let i = u.lo + ${LINEAR_WG} * ${WG}u + lid;
+  if (i >= u.hi) { return; }
   let lo = ${fn}(x[2u * i]);
   var hi = 0u;
   if (2u * i + 1u < u.n) { hi = ${fn}(x[2u * i + 1u]); }
@@ -91,15 +90,15 @@ fn main(${LINEAR_ARGS}) {
 
 // packed 16-bit words → float32 (as bits).
 const decode = (fn: string) => /* wgsl */ `
-struct P { words: u32, n: u32 }
+struct P { lo: u32, hi: u32, n: u32 }
 @group(0) @binding(0) var<storage, read> h: array<u32>;
 @group(0) @binding(1) var<storage, read_write> out: array<u32>;
 @group(0) @binding(2) var<uniform> u: P;
 ${HALF_WGSL}
 @compute @workgroup_size(${WG})
 fn main(${LINEAR_ARGS}) {
-  let i = ${LINEAR_WG} * ${WG}u + lid;
-  if (i >= u.words) { return; }
+  let i = u.lo + ${LINEAR_WG} * ${WG}u + lid;
+  if (i >= u.hi) { return; }
   let w = h[i];
   out[2u * i] = ${fn}(w & 0xffffu);
   if (2u * i + 1u < u.n) { out[2u * i + 1u] = ${fn}(w >> 16u); }
@@ -126,15 +125,15 @@ function convert(gpu: Gpu, kind: keyof typeof SOURCES, floats: GpuArray, words: 
       `webgpu half: ${n} values need ${n} floats and ${m} words; got ${floats.length} and ${words.length}`,
     );
   }
-  const pipeline = gpu.pipeline(SOURCES[kind]);
   const window = Math.max(64, Math.floor(bindingElements(gpu) / 128) * 64);
-  for (const piece of pieces(gpu, m, 0, m, window)) {
-    const count = Math.min(n - 2 * piece.base, 2 * piece.size);
-    const f = count === floats.length ? floats : floats.view(2 * piece.base, count);
+  const values = (piece: Piece) => Math.min(n - 2 * piece.base, 2 * piece.size); // the window's float32 values
+  const bind = (piece: Piece) => {
+    const f = values(piece) === floats.length ? floats : floats.view(2 * piece.base, values(piece));
     const w = part(words, piece);
-    const params = gpu.params().u32(piece.size, count);
-    gpu.dispatch(pipeline, kind.startsWith("to") ? [f, w] : [w, f], grid(Math.ceil(piece.size / WG)), params);
-  }
+    return kind.startsWith("to") ? [f, w] : [w, f];
+  };
+  const more = (p: Params, piece: Piece) => p.u32(values(piece));
+  dispatchWindows(gpu, gpu.pipeline(SOURCES[kind]), WG, pieces(gpu, m, 0, m, window), bind, more);
 }
 
 /** Rounds the first `n` floats of `x` to bfloat16 into `out` ({@link halfWords}(n) u32 words, packed as above). */

@@ -2,71 +2,66 @@
  * LayerNorm on the GPU, mirroring lib/kernels/layernorm.ts: y = (x − mean) / sqrt(var + eps) · w + b over rows of
  * width C (biased variance), saving mean and 1/std per row; the backward overwrites dx and accumulates dw, db.
  *
- * Launch shapes: the forward and the dx backward run one workgroup of {@link WG} invocations per row (each
- * invocation strides the row, then a fixed-order tree reduction); dw/db are reduced over rows by normgrad.ts
- * (per-block partials, then a fixed-order pass over the blocks). No atomics: two runs give the same bits.
+ * Launch shapes: the forward and the dx backward run one workgroup per row, 32 to 256 invocations by C
+ * (rowWorkgroup), each striding the row, then a fixed-order tree reduction; dw/db are reduced over rows by
+ * normgrad.ts (per-block partials, then a fixed-order pass over the blocks). Arrays larger than one binding are
+ * recorded as several dispatches over chunks of whole rows (split.ts). No atomics: two runs give the same bits.
  *
  * @module
  */
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { normWeightGradsGpu } from "./normgrad.ts";
-import { type Binding, bindings, workgroupReduce } from "./wgsl.ts";
+import { forEachChunk } from "./split.ts";
+import { type Binding, bindings, rowMain, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
 
-/** Invocations per row in the row kernels. */
-const WG = 256;
+// the head of a row kernel of wg invocations over a chunk of rows: r (in the chunk; the row is p.r0 + r), o (its
+// first element in the bound views)
+const row = (wg: number) => rowMain(wg, "p.nr", "p.skip + r * p.C");
 
-const ROW = /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let r = wid.y * nwg.x + wid.x;
-  if (r >= p.rows) { return; }
-  let o = r * p.C;`;
-
-function forwardWgsl(bias: boolean): string {
+function forwardWgsl(bias: boolean, wg: number): string {
   const arrays: Binding[] = [["x", "read"], ["w", "read"]];
   if (bias) arrays.push(["b", "read"]);
   arrays.push(["y", "read_write"], ["mean", "read_write"], ["rstd", "read_write"]);
   return /* wgsl */ `
-${bindings(arrays, "rows: u32, C: u32, eps: f32")}
-${workgroupReduce("wsum", "f32", "a + b", WG)}
-${ROW}
+${bindings(arrays, "nr: u32, C: u32, skip: u32, r0: u32, eps: f32")}
+${workgroupReduce("wsum", "f32", "a + b", wg)}
+${row(wg)}
   var s = 0.0;
-  for (var j = l; j < p.C; j += ${WG}u) { s += x[o + j]; }
-  let m = wsum(s, l) / f32(p.C);
+  for (var j = lid; j < p.C; j += ${wg}u) { s += x[o + j]; }
+  let m = wsum(s, lid) / f32(p.C);
   var v = 0.0;
-  for (var j = l; j < p.C; j += ${WG}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let d = x[o + j] - m;
     v += d * d;
   }
-  let rs = 1.0 / sqrt(wsum(v, l) / f32(p.C) + p.eps);
-  if (l == 0u) {
-    mean[r] = m;
-    rstd[r] = rs;
+  let rs = 1.0 / sqrt(wsum(v, lid) / f32(p.C) + p.eps);
+  if (lid == 0u) {
+    mean[p.r0 + r] = m;
+    rstd[p.r0 + r] = rs;
   }
-  for (var j = l; j < p.C; j += ${WG}u) { y[o + j] = (x[o + j] - m) * rs * w[j]${bias ? " + b[j]" : ""}; }
+  for (var j = lid; j < p.C; j += ${wg}u) { y[o + j] = (x[o + j] - m) * rs * w[j]${bias ? " + b[j]" : ""}; }
 }`;
 }
 
-const BACKWARD_DX = /* wgsl */ `
+const backwardDxWgsl = (wg: number) => /* wgsl */ `
 ${
   bindings(
     [["x", "read"], ["w", "read"], ["mean", "read"], ["rstd", "read"], ["dy", "read"], ["dx", "read_write"]],
-    "rows: u32, C: u32",
+    "nr: u32, C: u32, skip: u32, r0: u32",
   )
 }
-${workgroupReduce("wsum2", "vec2f", "a + b", WG)}
-${ROW}
-  let m = mean[r];
-  let s = rstd[r];
+${workgroupReduce("wsum2", "vec2f", "a + b", wg)}
+${row(wg)}
+  let m = mean[p.r0 + r];
+  let s = rstd[p.r0 + r];
   var acc = vec2f(0.0);
-  for (var j = l; j < p.C; j += ${WG}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let g = dy[o + j] * w[j];
     acc += vec2f(g, g * ((x[o + j] - m) * s));
   }
-  let t = wsum2(acc, l) / f32(p.C);
-  for (var j = l; j < p.C; j += ${WG}u) {
+  let t = wsum2(acc, lid) / f32(p.C);
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let xh = (x[o + j] - m) * s;
     dx[o + j] = s * (dy[o + j] * w[j] - t.x - xh * t.y);
   }
@@ -88,8 +83,11 @@ export function layerNormForwardGpu(
   C: number,
   eps: number,
 ): void {
-  const arrays = b === null ? [x, w, out, mean, rstd] : [x, w, b, out, mean, rstd];
-  gpu.dispatch(gpu.pipeline(forwardWgsl(b !== null)), arrays, grid(rows), gpu.params().u32(rows, C).f32(eps));
+  const pipeline = gpu.pipeline(forwardWgsl(b !== null, rowWorkgroup(C)));
+  forEachChunk(gpu, rows, C, (c, view) => {
+    const arrays = b === null ? [view(x), w, view(out), mean, rstd] : [view(x), w, b, view(out), mean, rstd];
+    gpu.dispatch(pipeline, arrays, grid(c.nr), gpu.params().u32(c.nr, C, c.skip, c.r0).f32(eps));
+  });
 }
 
 /**
@@ -110,12 +108,11 @@ export function layerNormBackwardGpu(
   C: number,
 ): void {
   if (dx !== null) {
-    gpu.dispatch(
-      gpu.pipeline(BACKWARD_DX),
-      [x, w, mean, rstd, dy, dx],
-      grid(rows),
-      gpu.params().u32(rows, C),
-    );
+    const pipeline = gpu.pipeline(backwardDxWgsl(rowWorkgroup(C)));
+    forEachChunk(gpu, rows, C, (c, view) => {
+      const params = gpu.params().u32(c.nr, C, c.skip, c.r0);
+      gpu.dispatch(pipeline, [view(x), w, mean, rstd, view(dy), view(dx)], grid(c.nr), params);
+    });
   }
   normWeightGradsGpu(gpu, x, mean, rstd, dy, dw, db, rows, C);
 }

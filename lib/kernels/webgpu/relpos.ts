@@ -18,49 +18,35 @@ import {
   type GpuMask,
   type RowLayout,
 } from "./attention_core.ts";
+import { WG } from "./attention_wgsl.ts";
 import { type Gpu, type GpuArray, grid } from "./runtime.ts";
-
-const WG = 64;
+import { bindings, LINEAR_ARGS, LINEAR_WG, workgroupReduce } from "./wgsl.ts";
 
 const GATHER = /* wgsl */ `
-struct P { H: u32, n: u32 }
-@group(0) @binding(0) var<storage, read> w: array<f32>;
-@group(0) @binding(1) var<storage, read> buckets: array<i32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
+${bindings([["w", "read"], ["buckets", "read", "i32"], ["out", "read_write"]], "H: u32, n: u32")}
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let t = (wid.y * nwg.x + wid.x) * ${WG}u + l; // h·n + position
+fn main(${LINEAR_ARGS}) {
+  let t = ${LINEAR_WG} * ${WG}u + lid; // h·n + position
   if (t >= p.H * p.n) { return; }
   let h = t / p.n;
   out[t] = w[u32(buckets[t - h * p.n]) * p.H + h];
 }`;
 
 const SCATTER = /* wgsl */ `
-struct P { H: u32, n: u32, buckets: u32 }
-@group(0) @binding(0) var<storage, read> g: array<f32>;
-@group(0) @binding(1) var<storage, read> buckets: array<i32>;
-@group(0) @binding(2) var<storage, read_write> gw: array<f32>;
-@group(0) @binding(3) var<uniform> p: P;
-var<workgroup> red: array<f32, ${WG}>;
+${bindings([["g", "read"], ["buckets", "read", "i32"], ["gw", "read_write"]], "H: u32, n: u32, buckets: u32")}
+${workgroupReduce("total", "f32", "a + b", WG)}
 @compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let cell = wid.y * nwg.x + wid.x; // bucket·H + h
+fn main(${LINEAR_ARGS}) {
+  let cell = ${LINEAR_WG}; // bucket·H + h
   if (cell >= p.buckets * p.H) { return; }
   let bucket = i32(cell / p.H);
   let h = cell % p.H;
   var acc = 0.0;
-  for (var t = l; t < p.n; t += ${WG}u) {
+  for (var t = lid; t < p.n; t += ${WG}u) {
     if (buckets[t] == bucket) { acc += g[h * p.n + t]; }
   }
-  red[l] = acc;
-  for (var s = ${WG / 2}u; s > 0u; s >>= 1u) {
-    workgroupBarrier();
-    if (l < s) { red[l] = red[l] + red[l + s]; }
-  }
-  if (l == 0u) { gw[cell] = gw[cell] + red[0]; }
+  let sum = total(acc, lid);
+  if (lid == 0u) { gw[cell] = gw[cell] + sum; }
 }`;
 
 /**

@@ -2,57 +2,52 @@
  * RMSNorm (LLaMA's norm) on the GPU, mirroring lib/kernels/rmsnorm.ts: y = x / √(mean(x²) + eps) · w over rows
  * of width C, saving rstd per row; the backward overwrites dx and accumulates dw.
  *
- * Launch shapes: the forward and the dx backward run one workgroup of {@link WG} invocations per row (each
- * invocation strides the row, then a fixed-order tree reduction); dw is reduced over rows by normgrad.ts
- * (per-block partials, then a fixed-order pass over the blocks). No atomics: two runs give the same bits.
+ * Launch shapes: the forward and the dx backward run one workgroup per row, 32 to 256 invocations by C
+ * (rowWorkgroup), each striding the row, then a fixed-order tree reduction; dw is reduced over rows by
+ * normgrad.ts (per-block partials, then a fixed-order pass over the blocks). Arrays larger than one binding are
+ * recorded as several dispatches over chunks of whole rows (split.ts). No atomics: two runs give the same bits.
  *
  * @module
  */
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { normWeightGradsGpu } from "./normgrad.ts";
-import { bindings, workgroupReduce } from "./wgsl.ts";
+import { forEachChunk } from "./split.ts";
+import { bindings, rowMain, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
 
-/** Invocations per row. */
-const WG = 256;
+// the head of a row kernel of wg invocations over a chunk of rows: r (in the chunk; the row is p.r0 + r), o (its
+// first element in the bound views)
+const row = (wg: number) =>
+  workgroupReduce("wsum", "f32", "a + b", wg) + rowMain(wg, "p.nr", "p.skip + r * p.C");
 
-const ROW = /* wgsl */ `
-${workgroupReduce("wsum", "f32", "a + b", WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let r = wid.y * nwg.x + wid.x;
-  if (r >= p.rows) { return; }
-  let o = r * p.C;`;
-
-const FORWARD = /* wgsl */ `
+const forwardWgsl = (wg: number) => /* wgsl */ `
 ${
   bindings(
     [["x", "read"], ["w", "read"], ["y", "read_write"], ["rstd", "read_write"]],
-    "rows: u32, C: u32, eps: f32",
+    "nr: u32, C: u32, skip: u32, r0: u32, eps: f32",
   )
 }
-${ROW}
+${row(wg)}
   var ss = 0.0;
-  for (var j = l; j < p.C; j += ${WG}u) { ss += x[o + j] * x[o + j]; }
-  let s = 1.0 / sqrt(wsum(ss, l) / f32(p.C) + p.eps);
-  if (l == 0u) { rstd[r] = s; }
-  for (var j = l; j < p.C; j += ${WG}u) { y[o + j] = x[o + j] * s * w[j]; }
+  for (var j = lid; j < p.C; j += ${wg}u) { ss += x[o + j] * x[o + j]; }
+  let s = 1.0 / sqrt(wsum(ss, lid) / f32(p.C) + p.eps);
+  if (lid == 0u) { rstd[p.r0 + r] = s; }
+  for (var j = lid; j < p.C; j += ${wg}u) { y[o + j] = x[o + j] * s * w[j]; }
 }`;
 
-const BACKWARD_DX = /* wgsl */ `
+const backwardDxWgsl = (wg: number) => /* wgsl */ `
 ${
   bindings(
     [["x", "read"], ["w", "read"], ["rstd", "read"], ["dy", "read"], ["dx", "read_write"]],
-    "rows: u32, C: u32",
+    "nr: u32, C: u32, skip: u32, r0: u32",
   )
 }
-${ROW}
-  let s = rstd[r];
+${row(wg)}
+  let s = rstd[p.r0 + r];
   var d = 0.0;
-  for (var j = l; j < p.C; j += ${WG}u) { d += dy[o + j] * w[j] * x[o + j] * s; }
-  let dot = wsum(d, l) / f32(p.C);
-  for (var j = l; j < p.C; j += ${WG}u) { dx[o + j] = s * (dy[o + j] * w[j] - x[o + j] * s * dot); }
+  for (var j = lid; j < p.C; j += ${wg}u) { d += dy[o + j] * w[j] * x[o + j] * s; }
+  let dot = wsum(d, lid) / f32(p.C);
+  for (var j = lid; j < p.C; j += ${wg}u) { dx[o + j] = s * (dy[o + j] * w[j] - x[o + j] * s * dot); }
 }`;
 
 /**
@@ -69,7 +64,11 @@ export function rmsNormForwardGpu(
   C: number,
   eps: number,
 ): void {
-  gpu.dispatch(gpu.pipeline(FORWARD), [x, w, out, rstd], grid(rows), gpu.params().u32(rows, C).f32(eps));
+  const pipeline = gpu.pipeline(forwardWgsl(rowWorkgroup(C)));
+  forEachChunk(gpu, rows, C, (c, view) => {
+    const params = gpu.params().u32(c.nr, C, c.skip, c.r0).f32(eps);
+    gpu.dispatch(pipeline, [view(x), w, view(out), rstd], grid(c.nr), params);
+  });
 }
 
 /**
@@ -88,7 +87,11 @@ export function rmsNormBackwardGpu(
   C: number,
 ): void {
   if (dx !== null) {
-    gpu.dispatch(gpu.pipeline(BACKWARD_DX), [x, w, rstd, dy, dx], grid(rows), gpu.params().u32(rows, C));
+    const pipeline = gpu.pipeline(backwardDxWgsl(rowWorkgroup(C)));
+    forEachChunk(gpu, rows, C, (c, view) => {
+      const params = gpu.params().u32(c.nr, C, c.skip, c.r0);
+      gpu.dispatch(pipeline, [view(x), w, rstd, view(dy), view(dx)], grid(c.nr), params);
+    });
   }
   normWeightGradsGpu(gpu, x, null, rstd, dy, dw, null, rows, C);
 }

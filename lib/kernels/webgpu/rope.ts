@@ -2,13 +2,15 @@
  * Rotary position embeddings on the GPU, mirroring lib/kernels/rope.ts `ropeRotate`: the q and k parts of each
  * row of the fused projection output (B, T, 3C), heads of D, turn pairs (i, i + D/2) by the angles of positions
  * pos0 … pos0 + T − 1 (sign −1 turns them back: the backward). Launch shape: one invocation per rotated pair
- * (B·T·2·H·D/2 of them), 256 per workgroup over a 1-D grid.
+ * (B·T·2·H·D/2 of them), 256 per workgroup over a 1-D grid; src and out larger than one binding are recorded as
+ * several dispatches over chunks of whole (b, t) rows (split.ts).
  *
  * @module
  */
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
-import { bindings } from "./wgsl.ts";
+import { forEachChunk } from "./split.ts";
+import { bindings, linearMain } from "./wgsl.ts";
 
 /** Invocations per workgroup. */
 const WG = 256;
@@ -17,13 +19,10 @@ const ROTATE = /* wgsl */ `
 ${
   bindings(
     [["src", "read"], ["cosT", "read"], ["sinT", "read"], ["out", "read_write"]],
-    "n: u32, T: u32, H: u32, D: u32, pos0: u32, sign: f32",
+    "n: u32, skip: u32, r0: u32, T: u32, H: u32, D: u32, pos0: u32, sign: f32",
   )
 }
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let e = (wid.y * nwg.x + wid.x) * ${WG}u + l;
+${linearMain(WG)}
   if (e >= p.n) { return; }
   let half = p.D / 2u;
   let i = e % half;
@@ -31,10 +30,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let h = rest % p.H;
   rest = rest / p.H;
   let part = rest % 2u; // q, then k
-  let bt = rest / 2u;
+  let bt = rest / 2u; // the row in the chunk; p.r0 + bt in (B, T)
   let C = p.H * p.D;
-  let o = bt * 3u * C + part * C + h * p.D;
-  let tp = (p.pos0 + bt % p.T) * half + i;
+  let o = p.skip + bt * 3u * C + part * C + h * p.D;
+  let tp = (p.pos0 + (p.r0 + bt) % p.T) * half + i;
   let c = cosT[tp];
   let s = p.sign * sinT[tp];
   let x1 = src[o + i];
@@ -61,7 +60,10 @@ export function ropeRotateGpu(
   sin: GpuArray,
   sign: 1 | -1,
 ): void {
-  const n = B * T * 2 * H * (D / 2);
-  const params = gpu.params().u32(n, T, H, D, pos0).f32(sign);
-  gpu.dispatch(gpu.pipeline(ROTATE), [src, cos, sin, out], grid(Math.ceil(n / WG)), params);
+  const pipeline = gpu.pipeline(ROTATE);
+  forEachChunk(gpu, B * T, 3 * H * D, (c, view) => {
+    const n = c.nr * 2 * H * (D / 2);
+    const params = gpu.params().u32(n, c.skip, c.r0, T, H, D, pos0).f32(sign);
+    gpu.dispatch(pipeline, [view(src), cos, sin, view(out)], grid(Math.ceil(n / WG)), params);
+  });
 }

@@ -214,6 +214,7 @@ export class Gpu {
   #paramSlot = 0;
   #lost: string | null = null;
   #frame: GpuArray[] | null = null;
+  readonly #uploads: GPUBuffer[] = [];
   /** While {@link Gpu.timed} records: whether a compute pass has written the starting timestamp yet. */
   #timing: { begun: boolean } | null = null;
   #queries: { set: GPUQuerySet; resolve: GPUBuffer; read: GPUBuffer } | null = null;
@@ -305,6 +306,27 @@ export class Gpu {
   }
 
   /**
+   * Where the current step stands: a mark for {@link Gpu.releaseSince} (null outside {@link Gpu.step}).
+   */
+  mark(): number | null {
+    return this.#frame === null ? null : this.#frame.length;
+  }
+
+  /**
+   * Gives back the step arrays made since `mark` (from {@link Gpu.mark}), except those in `keep`, which stay
+   * the step's (activation recompute keeps one block's output and drops its intermediates). Work already
+   * recorded on them still runs first. Nothing happens for a null mark.
+   */
+  releaseSince(mark: number | null, keep: readonly GpuArray[] = []): void {
+    if (mark === null || this.#frame === null) return;
+    const made = this.#frame.splice(mark);
+    for (const a of made) {
+      if (keep.includes(a)) this.#frame.push(a);
+      else this.release(a);
+    }
+  }
+
+  /**
    * An array of `length` elements whose contents are undefined (the kernel that receives it must write every
    * element): from the pool when a buffer of that size was released, else new. Inside {@link Gpu.step} it is
    * given back when the step ends, unless `persistent` (parameters, gradients, optimizer state).
@@ -361,8 +383,8 @@ export class Gpu {
   }
 
   /**
-   * Copies `values` into `a` from element `offset` on. The work recorded so far is submitted first, so the write
-   * lands after every dispatch recorded before it, as the program order says.
+   * Copies `values` into `a` from element `offset` on, after every dispatch recorded before it, as the program
+   * order says: while work is being recorded, the copy is recorded with it (through a staging buffer).
    */
   write(
     a: GpuArray,
@@ -380,7 +402,22 @@ export class Gpu {
       : (values instanceof Uint32Array ? values : Uint32Array.from(values));
     // writeBuffer takes no view of shared memory (the WASM kernels' memory is a SharedArrayBuffer): copy it out
     if (!(host.buffer instanceof ArrayBuffer)) host = host.slice();
-    this.flush();
+    if (this.#encoder !== null && host.byteLength > 0) {
+      // work is being recorded: the values go through a staging buffer whose copy is recorded in order, so the
+      // step stays one submission
+      const staging = this.device.createBuffer({
+        size: host.byteLength,
+        usage: USAGE.COPY_SRC,
+        mappedAtCreation: true,
+      });
+      new Uint8Array(staging.getMappedRange()).set(
+        new Uint8Array(host.buffer, host.byteOffset, host.byteLength),
+      );
+      staging.unmap();
+      this.#endPass().copyBufferToBuffer(staging, 0, a.buffer, a.byteOffset + offset * 4, host.byteLength);
+      this.#uploads.push(staging);
+      return;
+    }
     this.device.queue.writeBuffer(
       a.buffer,
       a.byteOffset + offset * 4,
@@ -591,6 +628,8 @@ export class Gpu {
     this.#encoder = null;
     this.device.queue.submit([encoder.finish()]);
     this.submits++;
+    for (const b of this.#uploads) b.destroy(); // freed once the submitted copies are done
+    this.#uploads.length = 0;
   }
 
   /** Submits the recorded work and waits until the GPU has done it all; throws the first error the device reported. */

@@ -3,77 +3,72 @@
  * (rows, cols) f32 arrays. Arrays larger than one binding (GPT-2's logits: rows × 50,257) are recorded as several
  * dispatches over chunks of whole rows (split.ts).
  *
- * Launch shapes: one workgroup of {@link WG} invocations per row (each strides the row; max, sum and dot products
- * by fixed-order tree reductions); the cross-entropy's mean is one workgroup summing the per-row losses in a fixed
- * order. No atomics: two runs give the same bits.
+ * Launch shapes: one workgroup per row, 32 to 256 invocations by the row length (rowWorkgroup), each striding the
+ * row; max, sum and dot products by fixed-order tree reductions. The cross-entropy's mean is one workgroup summing
+ * the per-row losses in a fixed order. No atomics: two runs give the same bits.
  *
  * @module
  */
 import { grid } from "./runtime.ts";
 import type { Gpu, GpuArray } from "./runtime.ts";
 import { forEachChunk } from "./split.ts";
-import { type Binding, bindings, workgroupReduce } from "./wgsl.ts";
+import { type Binding, bindings, rowMain, rowWorkgroup, workgroupReduce } from "./wgsl.ts";
 
-/** Invocations per row. */
-const WG = 256;
-/** The lowest f32: the start of a running max (WGSL has no infinity literal). */
-const LOWEST = "-3.40282347e38";
+/** Invocations of the workgroup that sums the per-row losses. */
+const MEAN_WG = 256;
+/** The lowest f32, exactly (Tint rejects a decimal literal that rounds past it): the start of a running max. */
+const LOWEST = "-0x1.fffffep+127f";
 
 // a row kernel over a chunk of rows: r (in the chunk), o (its first element in the bound views)
-const ROW = /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) l: u32) {
-  let r = wid.y * nwg.x + wid.x;
-  if (r >= p.nr) { return; }
-  let o = p.skip + r * p.C;`;
+const row = (wg: number) => rowMain(wg, "p.nr", "p.skip + r * p.C");
 
-const REDUCE = workgroupReduce("wmax", "f32", "max(a, b)", WG) + workgroupReduce("wsum", "f32", "a + b", WG);
+const reduce = (wg: number) =>
+  workgroupReduce("wmax", "f32", "max(a, b)", wg) + workgroupReduce("wsum", "f32", "a + b", wg);
 
 // y = softmax(x) over the row (the exps are stored, then scaled, as the js kernel does); mx and total are kept
-const SOFTMAX_BODY = /* wgsl */ `
+const softmaxBody = (wg: number) => /* wgsl */ `
   var m = ${LOWEST};
-  for (var j = l; j < p.C; j += ${WG}u) { m = max(m, x[o + j]); }
-  let mx = wmax(m, l);
+  for (var j = lid; j < p.C; j += ${wg}u) { m = max(m, x[o + j]); }
+  let mx = wmax(m, lid);
   var s = 0.0;
-  for (var j = l; j < p.C; j += ${WG}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     let e = exp(x[o + j] - mx);
     y[o + j] = e;
     s += e;
   }
-  let total = wsum(s, l);
+  let total = wsum(s, lid);
   let inv = 1.0 / total;
-  for (var j = l; j < p.C; j += ${WG}u) { y[o + j] = y[o + j] * inv; }`;
+  for (var j = lid; j < p.C; j += ${wg}u) { y[o + j] = y[o + j] * inv; }`;
 
-const SOFTMAX_FORWARD = /* wgsl */ `
+const softmaxForwardWgsl = (wg: number) => /* wgsl */ `
 ${bindings([["x", "read"], ["y", "read_write"]], "nr: u32, C: u32, skip: u32")}
-${REDUCE}
-${ROW}
-${SOFTMAX_BODY}
+${reduce(wg)}
+${row(wg)}
+${softmaxBody(wg)}
 }`;
 
-const SOFTMAX_BACKWARD = /* wgsl */ `
+const softmaxBackwardWgsl = (wg: number) => /* wgsl */ `
 ${bindings([["pr", "read"], ["dy", "read"], ["dx", "read_write"]], "nr: u32, C: u32, skip: u32")}
-${workgroupReduce("wsum", "f32", "a + b", WG)}
-${ROW}
+${workgroupReduce("wsum", "f32", "a + b", wg)}
+${row(wg)}
   var d = 0.0;
-  for (var j = l; j < p.C; j += ${WG}u) { d += dy[o + j] * pr[o + j]; }
-  let dot = wsum(d, l);
-  for (var j = l; j < p.C; j += ${WG}u) { dx[o + j] = pr[o + j] * (dy[o + j] - dot); }
+  for (var j = lid; j < p.C; j += ${wg}u) { d += dy[o + j] * pr[o + j]; }
+  let dot = wsum(d, lid);
+  for (var j = lid; j < p.C; j += ${wg}u) { dx[o + j] = pr[o + j] * (dy[o + j] - dot); }
 }`;
 
 // probs = softmax(logits); rowLoss[r0 + r] = log Σ exp(x − max) − (x_t − max), or 0 for an ignored row
-const CE_FORWARD = /* wgsl */ `
+const ceForwardWgsl = (wg: number) => /* wgsl */ `
 ${
   bindings(
     [["x", "read"], ["targets", "read", "i32"], ["y", "read_write"], ["rowLoss", "read_write"]],
     "nr: u32, C: u32, skip: u32, r0: u32, ignore: i32",
   )
 }
-${REDUCE}
-${ROW}
-${SOFTMAX_BODY}
-  if (l == 0u) {
+${reduce(wg)}
+${row(wg)}
+${softmaxBody(wg)}
+  if (lid == 0u) {
     let t = targets[p.r0 + r];
     var loss = 0.0;
     if (t != p.ignore && t >= 0 && u32(t) < p.C) { loss = log(total) - (x[o + u32(t)] - mx); }
@@ -84,26 +79,26 @@ ${SOFTMAX_BODY}
 // loss[0] = Σ rowLoss / count (0 when count is 0), summed in a fixed order by one workgroup
 const CE_MEAN = /* wgsl */ `
 ${bindings([["rowLoss", "read"], ["loss", "read_write"]], "rows: u32, count: u32")}
-${workgroupReduce("wsum", "f32", "a + b", WG)}
-@compute @workgroup_size(${WG})
-fn main(@builtin(local_invocation_index) l: u32) {
+${workgroupReduce("wsum", "f32", "a + b", MEAN_WG)}
+@compute @workgroup_size(${MEAN_WG})
+fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
-  for (var r = l; r < p.rows; r += ${WG}u) { s += rowLoss[r]; }
-  let total = wsum(s, l);
-  if (l == 0u) { loss[0] = select(0.0, total / f32(p.count), p.count > 0u); }
+  for (var r = lid; r < p.rows; r += ${MEAN_WG}u) { s += rowLoss[r]; }
+  let total = wsum(s, lid);
+  if (lid == 0u) { loss[0] = select(0.0, total / f32(p.count), p.count > 0u); }
 }`;
 
 // dx = scale · (probs − onehot(t)), 0 for an ignored row, scale = dloss[0] / count; in place when dx is probs
-function ceBackwardWgsl(inPlace: boolean): string {
+function ceBackwardWgsl(inPlace: boolean, wg: number): string {
   const arrays: Binding[] = inPlace
     ? [["dx", "read_write"], ["targets", "read", "i32"], ["dloss", "read"]]
     : [["pr", "read"], ["targets", "read", "i32"], ["dloss", "read"], ["dx", "read_write"]];
   return /* wgsl */ `
 ${bindings(arrays, "nr: u32, C: u32, skip: u32, r0: u32, ignore: i32, count: u32")}
-${ROW}
+${row(wg)}
   let t = targets[p.r0 + r];
   let scale = select(0.0, dloss[0] / f32(p.count), p.count > 0u && t != p.ignore);
-  for (var j = l; j < p.C; j += ${WG}u) {
+  for (var j = lid; j < p.C; j += ${wg}u) {
     dx[o + j] = ${inPlace ? "dx" : "pr"}[o + j] * scale - select(0.0, scale, i32(j) == t);
   }
 }`;
@@ -111,7 +106,7 @@ ${ROW}
 
 /** Records y[r,:] = softmax(x[r,:]) for `rows` rows of length `cols` (max-subtracted; y must not share x's buffer). */
 export function softmaxForwardGpu(gpu: Gpu, x: GpuArray, out: GpuArray, rows: number, cols: number): void {
-  const pipeline = gpu.pipeline(SOFTMAX_FORWARD);
+  const pipeline = gpu.pipeline(softmaxForwardWgsl(rowWorkgroup(cols)));
   forEachChunk(gpu, rows, cols, (c, view) => {
     gpu.dispatch(pipeline, [view(x), view(out)], grid(c.nr), gpu.params().u32(c.nr, cols, c.skip));
   });
@@ -126,7 +121,7 @@ export function softmaxBackwardGpu(
   rows: number,
   cols: number,
 ): void {
-  const pipeline = gpu.pipeline(SOFTMAX_BACKWARD);
+  const pipeline = gpu.pipeline(softmaxBackwardWgsl(rowWorkgroup(cols)));
   forEachChunk(gpu, rows, cols, (c, view) => {
     gpu.dispatch(pipeline, [view(p), view(dy), view(dx)], grid(c.nr), gpu.params().u32(c.nr, cols, c.skip));
   });
@@ -152,7 +147,7 @@ export function crossEntropyForwardGpu(
   count: number,
 ): void {
   const rowLoss = gpu.array(rows);
-  const pipeline = gpu.pipeline(CE_FORWARD);
+  const pipeline = gpu.pipeline(ceForwardWgsl(rowWorkgroup(cols)));
   forEachChunk(gpu, rows, cols, (c, view) => {
     const params = gpu.params().u32(c.nr, cols, c.skip, c.r0).i32(ignoreIndex);
     gpu.dispatch(pipeline, [view(logits), targets, view(probs), rowLoss], grid(c.nr), params);
@@ -182,7 +177,7 @@ export function crossEntropyBackwardGpu(
   if (inPlace && probs.byteOffset !== dx.byteOffset) {
     throw new Error("crossEntropyBackwardGpu: dx overlaps probs' buffer at another offset");
   }
-  const pipeline = gpu.pipeline(ceBackwardWgsl(inPlace));
+  const pipeline = gpu.pipeline(ceBackwardWgsl(inPlace, rowWorkgroup(cols)));
   forEachChunk(gpu, rows, cols, (c, view) => {
     const params = gpu.params().u32(c.nr, cols, c.skip, c.r0).i32(ignoreIndex).u32(count);
     const arrays = inPlace ? [view(dx), targets, dloss] : [view(probs), targets, dloss, view(dx)];

@@ -1,31 +1,30 @@
 /**
  * Splitting a (rows, cols) array larger than one storage binding (`gpu.info.maxBinding`) into chunks of whole
- * rows, each bound as a {@link GpuArray.view}: a view must start at a multiple of 64 elements, so a chunk's view
- * starts at the multiple of 64 at or before its first row, and the kernel skips the few elements in front.
+ * rows, each bound by span.ts's {@link bindSpan}: a view from the multiple of 64 at or before the chunk's first
+ * row, the kernel skipping the few elements in front.
  *
  * @module
  */
 import type { Gpu, GpuArray } from "./runtime.ts";
+import { bindingElements, bindSpan } from "./span.ts";
 
-/** Rows [r0, r0 + nr) of a (rows, cols) array, bound from element `at` (a multiple of 64) with `skip` in front. */
+/** Rows [r0, r0 + nr) of a (rows, cols) array, bound with `skip` elements in front of row r0. */
 export interface RowChunk {
   /** First row. */
   readonly r0: number;
   /** Rows in the chunk. */
   readonly nr: number;
-  /** First element of the view (a multiple of 64). */
-  readonly at: number;
-  /** Elements of the view in front of row r0 (< 64). */
+  /** Elements of the bound array in front of row r0 (< 64; 0 when the array is bound whole). */
   readonly skip: number;
 }
 
 /**
- * The chunks of whole rows, in order, each fitting one binding: one chunk `{ r0: 0, nr: rows, at: 0, skip: 0 }`
- * when the array fits. Throws when one row (plus 63 elements of alignment) does not fit a binding.
+ * The chunks of whole rows, in order, each fitting one binding: one chunk `{ r0: 0, nr: rows, skip: 0 }` when the
+ * array fits. Throws when one row (plus 63 elements of alignment) does not fit a binding.
  */
 export function rowChunks(gpu: Gpu, rows: number, cols: number): RowChunk[] {
-  const max = Math.floor(gpu.info.maxBinding / 4);
-  if (rows * cols <= max) return [{ r0: 0, nr: rows, at: 0, skip: 0 }];
+  const max = bindingElements(gpu);
+  if (rows * cols <= max) return [{ r0: 0, nr: rows, skip: 0 }];
   const per = Math.floor((max - 63) / cols);
   if (per < 1) {
     throw new Error(
@@ -34,16 +33,18 @@ export function rowChunks(gpu: Gpu, rows: number, cols: number): RowChunk[] {
   }
   const chunks: RowChunk[] = [];
   for (let r0 = 0; r0 < rows; r0 += per) {
-    const first = r0 * cols, at = first - (first % 64);
-    chunks.push({ r0, nr: Math.min(per, rows - r0), at, skip: first - at });
+    chunks.push({ r0, nr: Math.min(per, rows - r0), skip: (r0 * cols) % 64 });
   }
   return chunks;
 }
 
-/** The part of `a`, a (rows, cols) array, that chunk `c` binds: `a` itself when the chunk is the whole array. */
-export function chunkView(a: GpuArray, c: RowChunk, cols: number, rows: number): GpuArray {
-  if (c.r0 === 0 && c.nr === rows) return a;
-  return a.view(c.at, c.skip + c.nr * cols);
+/** The part of `a`, a (rows, cols) array (or one that fits a binding whole), that chunk `c` binds. */
+export function chunkView(a: GpuArray, c: RowChunk, cols: number): GpuArray {
+  const bound = bindSpan(a, c.r0 * cols, c.nr * cols);
+  if (bound.at !== c.skip) {
+    throw new Error(`chunkView: an array of ${a.length} does not have the chunk's layout`);
+  }
+  return bound.array;
 }
 
 /**
@@ -56,5 +57,5 @@ export function forEachChunk(
   cols: number,
   fn: (c: RowChunk, view: (a: GpuArray) => GpuArray) => void,
 ): void {
-  for (const c of rowChunks(gpu, rows, cols)) fn(c, (a) => chunkView(a, c, cols, rows));
+  for (const c of rowChunks(gpu, rows, cols)) fn(c, (a) => chunkView(a, c, cols));
 }

@@ -67,3 +67,39 @@ fn ${name}(v: ${type}, l: u32) -> ${type} {
   return r;
 }`;
 }
+
+/**
+ * Invocations per workgroup of a row kernel (one workgroup per row) for rows of `cols` elements: the power of two
+ * at or above `cols`, from 32 to 256, so short rows do not leave most of a large workgroup idle.
+ */
+export function rowWorkgroup(cols: number): number {
+  let wg = 32;
+  while (wg < cols && wg < 256) wg *= 2;
+  return wg;
+}
+
+/**
+ * The head of a row kernel's entry point `main` ({@link LINEAR_ARGS}), one workgroup of `wg` invocations per row: it
+ * defines `r` (the row: the linear workgroup index; workgroups past `rows`, a WGSL expression, return) and `o` =
+ * `first` (a WGSL expression of r: the row's first element). The kernel's body and closing brace follow.
+ */
+export function rowMain(wg: number, rows: string, first: string): string {
+  return /* wgsl */ `
+@compute @workgroup_size(${wg})
+fn main(${LINEAR_ARGS}) {
+  let r = ${LINEAR_WG};
+  if (r >= ${rows}) { return; }
+  let o = ${first};`;
+}
+
+/**
+ * The head of a one-invocation-per-item kernel's entry point `main` ({@link LINEAR_ARGS}), `wg` invocations per
+ * workgroup over a launch spread by `grid()`: it defines `e`, the item's index (the kernel bounds it); the body
+ * and closing brace follow.
+ */
+export function linearMain(wg: number): string {
+  return /* wgsl */ `
+@compute @workgroup_size(${wg})
+fn main(${LINEAR_ARGS}) {
+  let e = ${LINEAR_WG} * ${wg}u + lid;`;
+}

@@ -11,6 +11,8 @@ import type { Gpu } from "../../kernels/webgpu/runtime.ts";
 import type { Device } from "../storage.ts";
 
 const devices = new WeakMap<Gpu, GpuDevice>();
+/** The GPUs that hold tensors (few: one per process in practice), for {@link gpuMarks}. */
+const used = new Set<Gpu>();
 
 /** The {@link Device} of the tensors on one GPU. */
 export interface GpuDevice extends Device {
@@ -37,6 +39,12 @@ export function gpuDevice(gpu: Gpu): GpuDevice {
       write: () => hostStorage("write"),
     };
     devices.set(gpu, d);
+    used.add(gpu);
   }
   return d;
+}
+
+/** Where the step of every GPU holding tensors stands now (`Gpu.mark`), for giving back what comes after. */
+export function gpuMarks(): Map<Gpu, number | null> {
+  return new Map([...used].map((gpu) => [gpu, gpu.mark()]));
 }

@@ -1,7 +1,8 @@
 /**
  * Attention masks on the GPU: a causal mask is passed to the kernels as `"causal"` (computed from indices, so
- * nothing is uploaded and fully masked blocks are skipped); any other mask is uploaded once, as one u32 per
- * entry, and kept with the mask object.
+ * nothing is uploaded and fully masked blocks are skipped); any other mask is uploaded as one u32 per entry, a
+ * step array kept with the mask object until its step ends (a mask made per batch, as BERT's padding masks, so
+ * leaves nothing behind; one kept across steps is uploaded again in the next).
  *
  * @module
  */
@@ -20,11 +21,13 @@ function isCausal(mask: AttentionMask): boolean {
   return true;
 }
 
-/** The kernels' form of `mask` on `gpu` (computed once per mask object). */
+/** The kernels' form of `mask` on `gpu` (computed once per mask object and step). */
 export function gpuMask(gpu: Gpu, mask: AttentionMask): GpuMask {
   const kept = uploaded.get(mask);
-  if (kept !== undefined && kept.gpu === gpu) return kept.mask;
-  const m: GpuMask = isCausal(mask) ? "causal" : gpu.upload(Uint32Array.from(mask.data), true);
+  if (kept !== undefined && kept.gpu === gpu && (kept.mask === "causal" || !kept.mask.released)) {
+    return kept.mask;
+  }
+  const m: GpuMask = isCausal(mask) ? "causal" : gpu.upload(Uint32Array.from(mask.data));
   uploaded.set(mask, { gpu, mask: m });
   return m;
 }

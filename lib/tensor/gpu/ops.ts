@@ -13,13 +13,8 @@ import { layerNormBackwardGpu, layerNormForwardGpu } from "../../kernels/webgpu/
 import { gemmGpu } from "../../kernels/webgpu/matmul.ts";
 import type { Gpu, GpuArray } from "../../kernels/webgpu/runtime.ts";
 import { crossEntropyBackwardGpu, crossEntropyForwardGpu } from "../../kernels/webgpu/softmax.ts";
-import {
-  type GpuMask,
-  packedAttentionBackwardGpu,
-  packedAttentionForwardGpu,
-} from "../../kernels/webgpu/attention.ts";
-import type { PackedAttentionDims } from "../../kernels/attention.ts";
 import { isGradEnabled } from "../grad.ts";
+import { getPrecision } from "../precision.ts";
 import { Tensor } from "../tensor.ts";
 import { accumulateGpuGrad, accumulateGpuSharedGrad, gpuGradBuffer } from "./grad.ts";
 
@@ -34,7 +29,10 @@ export function gpuArrayOf(t: Tensor, op: string): GpuArray {
   return t.gpu;
 }
 
-/** The output of an op on the GPU: records a tape node with `backwardGpu` when an input needs a gradient. */
+/**
+ * The output of an op on the GPU: records a tape node with `backwardGpu` when an input needs a gradient. Ops on the
+ * GPU compute in fp32 only: under a 16-bit precision (`setPrecision`) this throws, naming the op.
+ */
 export function gpuResult(
   array: GpuArray,
   shape: readonly number[],
@@ -42,6 +40,10 @@ export function gpuResult(
   parents: readonly Tensor[],
   backwardGpu: (grad: GpuArray) => void,
 ): Tensor {
+  const precision = getPrecision();
+  if (precision !== "fp32") {
+    throw new Error(`${op}: train.precision "${precision}" is not on webgpu yet (use fp32)`);
+  }
   const needs = isGradEnabled() && parents.some((p) => p.requiresGrad);
   const out = new Tensor(array, shape, needs);
   out.device = parents[0].device;
@@ -163,24 +165,6 @@ export function geluGpu(x: Tensor): Tensor {
     const dx = gpu.array(x.size);
     geluBackwardGpu(gpu, xa, g, dx, x.size);
     accumulateGpuGrad(x, dx);
-  });
-}
-
-/** Self-attention on the fused projection output (checked by `selfAttention`), without dropout. */
-export function selfAttentionGpu(
-  qkv: Tensor,
-  shape: readonly number[],
-  dims: PackedAttentionDims,
-  mask: GpuMask,
-): Tensor {
-  const q = gpuArrayOf(qkv, "selfAttention"), gpu = q.gpu;
-  const probs = gpu.array(dims.BH * dims.Tq * dims.Tk);
-  const y = gpu.array(qkv.size / 3);
-  packedAttentionForwardGpu(gpu, q, mask, probs, y, dims, null, 1);
-  return gpuResult(y, shape, "selfAttention", [qkv], (g) => {
-    const dqkv = gpu.array(qkv.size);
-    packedAttentionBackwardGpu(gpu, q, probs, g, dqkv, dims, null, 1, mask);
-    accumulateGpuGrad(qkv, dqkv);
   });
 }
 

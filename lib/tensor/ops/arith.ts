@@ -12,6 +12,7 @@ import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad, accumulateSharedGrad, gradBuffer } from "../grad.ts";
 import { type Float, result, type Tensor } from "../tensor.ts";
 import { addGpu, linearGpu } from "../gpu/ops.ts";
+import { matmulGpu, mulOnGpu, scaleOnGpu, sumOnGpu } from "../gpu/arith.ts";
 
 function isSuffix(small: readonly number[], big: readonly number[]): boolean {
   if (small.length > big.length) return false;
@@ -52,6 +53,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
 /** Element-wise a · b with suffix broadcasting. */
 export function mul(a: Tensor, b: Tensor): Tensor {
   const [big, small] = broadcastPair(a, b, "mul");
+  if (big.gpu !== null || small.gpu !== null) return mulOnGpu(big, small);
   const n = small.size, out = allocate(big.dtype, big.size);
   const x = big.data, y = small.data;
   for (let o = 0; o < out.length; o += n) for (let j = 0; j < n; j++) out[o + j] = x[o + j] * y[j];
@@ -71,6 +73,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 
 /** x · s for a constant s. */
 export function scale(x: Tensor, s: number): Tensor {
+  if (x.gpu !== null) return scaleOnGpu(x, s);
   const out = allocate(x.dtype, x.size);
   for (let i = 0; i < out.length; i++) out[i] = x.data[i] * s;
   return result(out, x.shape, "scale", [x], (g) => {
@@ -82,6 +85,7 @@ export function scale(x: Tensor, s: number): Tensor {
 
 /** Sum of all elements (a one-element tensor of shape []). */
 export function sum(x: Tensor): Tensor {
+  if (x.gpu !== null) return sumOnGpu(x);
   let s = 0;
   for (let i = 0; i < x.size; i++) s += x.data[i];
   const out = allocate(x.dtype, 1);
@@ -113,6 +117,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (K !== K2 || (!shared && (b.ndim !== a.ndim || b.size / (K * N) !== batch))) {
     throw new Error(`matmul: shapes [${a.shape}] and [${b.shape}] do not match`);
   }
+  const shape = [...a.shape.slice(0, -1), N];
+  if (a.gpu !== null || b.gpu !== null) return matmulGpu(a, b, M, K, N, shape);
   const out = allocateForWrite(a.dtype, batch * M * N); // every product overwrites its part
   for (let i = 0; i < batch; i++) {
     gemm({
@@ -130,7 +136,6 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       accumulate: false,
     });
   }
-  const shape = [...a.shape.slice(0, -1), N];
   return result(out, shape, "matmul", [a, b], (g) => {
     if (a.requiresGrad) {
       // da = g · bᵀ

@@ -10,6 +10,8 @@ import { allocate } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 import { type AttentionMask, checkPackedQkv } from "./nn.ts";
+import { flashSelfAttentionGpu } from "../gpu/attention.ts";
+import { gpuMask } from "../gpu/mask.ts";
 
 /** Rows (queries) and columns (keys) per tile. */
 export const FLASH_TILE = 32;
@@ -25,6 +27,7 @@ export function flashSelfAttention(
   tile = FLASH_TILE,
 ): Tensor {
   const { B, T, C, D } = checkPackedQkv("flashSelfAttention", qkv, nHead, mask);
+  if (qkv.gpu !== null) return flashSelfAttentionGpu(qkv, nHead, gpuMask(qkv.gpu.gpu, mask), tile);
   const H = nHead, x = qkv.data;
   const y = allocate(qkv.dtype, B * T * C); // (B, T, C)
   const lse = new Float64Array(B * H * T); // (B, H, T): log Σ exp of each row's scores, saved for the backward

@@ -9,6 +9,7 @@
 import { allocate } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { type Float, result, type Tensor } from "../tensor.ts";
+import { repeatHeadsOnGpu, repeatKvHeadsOnGpu } from "../gpu/attention.ts";
 
 /**
  * Layout of the grouped fused projection, per row: [q (nHead·D) | k (nKvHead·D) | v (nKvHead·D)], heads side by
@@ -24,6 +25,7 @@ export function repeatKvHeads(qkv: Tensor, nHead: number, nKvHead: number): Tens
         `n_kv_head`,
     );
   }
+  if (qkv.gpu !== null) return repeatKvHeadsOnGpu(qkv, nHead, nKvHead, D);
   const C = nHead * D, rows = B * T;
   const out = allocate(qkv.dtype, rows * 3 * C);
   copyGroups(qkv.data, out, rows, nHead, nKvHead, D, 1);
@@ -70,6 +72,7 @@ export function repeatHeads(x: Tensor, nHead: number): Tensor {
   if (x.ndim !== 4 || nHead % Hkv !== 0) {
     throw new Error(`repeatHeads: x [${x.shape}] must be (B, H, T, D) with H dividing ${nHead}`);
   }
+  if (x.gpu !== null) return repeatHeadsOnGpu(x, nHead);
   const n = T * D, group = nHead / Hkv;
   const out = allocate(x.dtype, B * nHead * n);
   for (let bh = 0; bh < B * nHead; bh++) {

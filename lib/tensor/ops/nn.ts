@@ -25,7 +25,9 @@ import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 import { gpuMask } from "../gpu/mask.ts";
-import { crossEntropyGpu, embeddingGpu, geluGpu, layerNormGpu, selfAttentionGpu } from "../gpu/ops.ts";
+import { dropoutOnGpu, softmaxGpu } from "../gpu/layers.ts";
+import { attentionGpu, selfAttentionGpu } from "../gpu/attention.ts";
+import { crossEntropyGpu, embeddingGpu, geluGpu, layerNormGpu } from "../gpu/ops.ts";
 
 /** Rows of the weight table picked by integer ids: ids (shape S) → (S..., C). */
 export function embedding(ids: Int32Array, idsShape: readonly number[], weight: Tensor): Tensor {
@@ -88,6 +90,7 @@ export function gelu(x: Tensor): Tensor {
 
 /** Softmax over the last dimension. */
 export function softmax(x: Tensor): Tensor {
+  if (x.gpu !== null) return softmaxGpu(x);
   const C = x.shape[x.ndim - 1], rows = x.size / C;
   const out = allocateForWrite(x.dtype, x.size);
   softmaxForward(x.data, out, rows, C);
@@ -112,8 +115,8 @@ export function dropoutMask(n: number, p: number, rng: Rng): Uint8Array {
 export function dropout(x: Tensor, p: number, rng: Rng, training = true): Tensor {
   if (!training || p === 0) return x;
   if (!(p > 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
-  if (x.gpu !== null) throw new Error("dropout: not on webgpu yet (set model.dropout to 0)");
   const keep = dropoutMask(x.size, p, rng), s = 1 / (1 - p);
+  if (x.gpu !== null) return dropoutOnGpu(x, keep, s);
   const out = allocate(x.dtype, x.size);
   for (let i = 0; i < out.length; i++) out[i] = keep[i] ? x.data[i] * s : 0;
   return result(out, x.shape, "dropout", [x], (g) => {
@@ -142,7 +145,9 @@ export interface AttentionMask {
  */
 export function causalMask(Tq: number, Tk = Tq): AttentionMask {
   const data = new Uint8Array(Tq * Tk), off = Tk - Tq;
-  for (let i = 0; i < Tq; i++) data.fill(1, i * Tk, Math.min(Tk, i + off + 1) + i * Tk);
+  // (clamped at 0: with more queries than keys, the first rows see none — and a negative end would count back
+  // from the end of the array)
+  for (let i = 0; i < Tq; i++) data.fill(1, i * Tk, Math.max(0, Math.min(Tk, i + off + 1)) + i * Tk);
   return { Tq, Tk, data };
 }
 
@@ -189,6 +194,10 @@ export function attention(
   }
   const dims = { BH: B * H, Tq, Tk, D, scale: 1 / Math.sqrt(D) };
   const { keep, keepScale } = attentionDropout(B * H * Tq * Tk, opts);
+  if (q.gpu !== null) {
+    if (opts.onProbs !== undefined) throw new Error("attention: onProbs is not on webgpu yet");
+    return attentionGpu(q, k, v, gpuMask(q.gpu.gpu, mask), dims, { keep, scale: keepScale });
+  }
   const probs = allocateSaved(q.dtype, B * H * Tq * Tk);
   const y = allocate(q.dtype, B * H * Tq * D);
   attentionForward(q.data, k.data, v.data, mask.data, probs, y, dims, keep, keepScale);
@@ -227,13 +236,11 @@ export function selfAttention(
 ): Tensor {
   const { B, T, C, D } = checkPackedQkv("selfAttention", qkv, nHead, mask);
   const dims = { BH: B * nHead, H: nHead, Tq: T, Tk: T, D, scale: 1 / Math.sqrt(D) };
-  if (qkv.gpu !== null) {
-    if ((opts.dropout ?? 0) > 0 || opts.onProbs !== undefined) {
-      throw new Error("selfAttention: attention dropout and onProbs are not on webgpu yet");
-    }
-    return selfAttentionGpu(qkv, [B, T, C], dims, gpuMask(qkv.gpu.gpu, mask));
-  }
   const { keep, keepScale } = attentionDropout(B * nHead * T * T, opts);
+  if (qkv.gpu !== null) {
+    if (opts.onProbs !== undefined) throw new Error("selfAttention: onProbs is not on webgpu yet");
+    return selfAttentionGpu(qkv, [B, T, C], dims, gpuMask(qkv.gpu.gpu, mask), { keep, scale: keepScale });
+  }
   const probs = allocateSaved(qkv.dtype, B * nHead * T * T);
   const y = allocate(qkv.dtype, B * T * C);
   packedAttentionForward(qkv.data, mask.data, probs, y, dims, keep, keepScale);

@@ -12,6 +12,8 @@ import { allocate } from "../storage.ts";
 import { gradBuffer } from "../grad.ts";
 import { result, Tensor } from "../tensor.ts";
 import { isGradEnabled, noGrad } from "../grad.ts";
+import { gpuMarks } from "../gpu/device.ts";
+import { checkpointGpu, keepGpuResult } from "../gpu/recompute.ts";
 
 /** Options of {@link checkpoint}. */
 export interface CheckpointOptions {
@@ -30,6 +32,7 @@ export interface CheckpointOptions {
  */
 export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, opts: CheckpointOptions): Tensor {
   if (!isGradEnabled()) return fn(x);
+  if (x.gpu !== null) return checkpointGpu(fn, x, opts.params, opts.rng);
   const saved = opts.rng?.state();
   const mark = arenaMark();
   const y = noGrad(() => fn(x));
@@ -74,8 +77,9 @@ export function checkpoint(fn: (x: Tensor) => Tensor, x: Tensor, opts: Checkpoin
  */
 export function keepOnlyResult(fn: () => Tensor): Tensor {
   if (isGradEnabled()) return fn();
-  const mark = arenaMark();
+  const mark = arenaMark(), marks = gpuMarks();
   const y = fn();
+  if (y.gpu !== null) return keepGpuResult(y, marks);
   if (mark === null) return y;
   const copy = y.data.slice();
   arenaResetTo(mark);

@@ -21,6 +21,8 @@ import { allocate } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
 import { type AttentionMask, dropoutMask } from "./nn.ts";
+import { attentionWithBiasGpu, relativePositionBiasGpu } from "../gpu/attention.ts";
+import { gpuMask } from "../gpu/mask.ts";
 
 /**
  * Gathers a learned table (numBuckets, H) into a bias (H, Tq, Tk): bias[h, i, j] = table[buckets[i·Tk + j], h].
@@ -38,6 +40,7 @@ export function relativePositionBias(table: Tensor, buckets: Int32Array, Tq: num
       throw new Error(`relativePositionBias: bucket ${buckets[p]} is outside the table of ${NB} rows`);
     }
   }
+  if (table.gpu !== null) return relativePositionBiasGpu(table, buckets, Tq, Tk);
   const n = Tq * Tk, w = table.data;
   const out = allocate(table.dtype, H * n); // (H, Tq, Tk)
   relativeBiasGather(w, buckets, out, H, n);
@@ -104,10 +107,14 @@ export function attentionWithBias(
     keep = dropoutMask(B * H * Tq * Tk, p, opts.rng);
     ks = 1 / (1 - p);
   }
+  const dims = { B, H, Tq, Tk, D, scale };
+  if (q.gpu !== null) {
+    const m = mask === null ? null : gpuMask(q.gpu.gpu, mask);
+    return attentionWithBiasGpu(q, k, v, bias, m, lengths, dims, { keep, scale: ks });
+  }
   const qd = q.data, kd = k.data, vd = v.data, bd = bias?.data ?? null, md = mask?.data ?? null;
   const probs = allocate(q.dtype, B * H * Tq * Tk); // (B, H, Tq, Tk), before dropout
   const y = allocate(q.dtype, B * H * Tq * D); // (B, H, Tq, D)
-  const dims = { B, H, Tq, Tk, D, scale };
   biasedAttentionForward(qd, kd, vd, bd, md, lengths, probs, y, dims, keep, ks);
   const parents = bias === null ? [q, k, v] : [q, k, v, bias];
   return result(y, [B, H, Tq, D], "attentionWithBias", parents, (g) => {

@@ -8,6 +8,7 @@ import { rmsNormBackward, rmsNormForward } from "../../kernels/rmsnorm.ts";
 import { allocate, allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
+import { rmsNormGpu } from "../gpu/layers.ts";
 
 /**
  * RMSNorm over the last dimension: y = x / √(mean(x²) + eps) · w (no mean subtraction, no bias), as in LLaMA.
@@ -18,6 +19,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   if (weight.size !== C) {
     throw new Error(`rmsNorm: input [${x.shape}] does not match weight [${weight.shape}]`);
   }
+  if (x.gpu !== null) return rmsNormGpu(x, weight, eps);
   const rows = x.size / C;
   const out = allocateForWrite(x.dtype, x.size), rstd = allocateForWrite(x.dtype, rows);
   rmsNormForward(x.data, weight.data, out, rstd, rows, C, eps);

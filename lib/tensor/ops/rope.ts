@@ -9,6 +9,7 @@ import { residentFloat32 } from "../../kernels/wasm/runtime.ts";
 import { allocate } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
+import { ropeGpu } from "../gpu/layers.ts";
 
 /**
  * cos and sin of the rotary angles pos · θ_i, θ_i = base^(−2i/D) for i < D/2, for positions 0 … maxPos−1
@@ -60,6 +61,7 @@ export function rope(qkv: Tensor, nHead: number, pos0: number, table: RopeTable)
   if (pos0 + T > table.maxPos) {
     throw new Error(`rope: positions up to ${pos0 + T} exceed the table's ${table.maxPos}`);
   }
+  if (qkv.gpu !== null) return ropeGpu(qkv, nHead, pos0, table);
   const out = allocate(qkv.dtype, qkv.size);
   out.set(qkv.data); // v, and the q/k parts that rotate overwrites
   ropeRotate(qkv.data, out, B, T, nHead, D, pos0, table, 1);

@@ -8,6 +8,7 @@ import { accumulateGrad, accumulateSharedGrad } from "../grad.ts";
 import { type Float, numel, result, type Tensor } from "../tensor.ts";
 import { accumulateGpuSharedGrad } from "../gpu/grad.ts";
 import { gpuResult } from "../gpu/ops.ts";
+import { catGpu, narrowGpu, permuteOnGpu } from "../gpu/shape.ts";
 
 /** Same storage order, new shape (one dimension may be -1 and is inferred). The data is shared, not copied. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -62,11 +63,12 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (perm.length !== n || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
     throw new Error(`permute: [${perm}] is not a permutation of ${n} dimensions`);
   }
+  const inv = new Array<number>(n);
+  perm.forEach((p, i) => inv[p] = i);
+  if (x.gpu !== null) return permuteOnGpu(x, perm, inv);
   const out = allocate(x.dtype, x.size);
   permuteCopy(x.data, x.shape, perm, out);
   const outShape = perm.map((p) => x.shape[p]);
-  const inv = new Array<number>(n);
-  perm.forEach((p, i) => inv[p] = i);
   return result(out, outShape, "permute", [x], (g) => {
     const gx = allocate(x.dtype, x.size);
     permuteCopy(g, outShape, inv, gx);
@@ -93,6 +95,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const outer = numel(x.shape.slice(0, d)), inner = numel(x.shape.slice(d + 1));
   const outShape = [...x.shape];
   outShape[d] = length;
+  if (x.gpu !== null) return narrowGpu(x, outShape, outer, size, inner, start, length);
   const out = allocate(x.dtype, outer * length * inner);
   const chunk = length * inner;
   for (let o = 0; o < outer; o++) {
@@ -125,6 +128,7 @@ export function cat(parts: readonly Tensor[]): Tensor {
     size += p.size;
     rows += p.shape[0];
   }
+  if (parts.some((p) => p.gpu !== null)) return catGpu(parts, [rows, ...inner], offsets);
   const out = allocate(parts[0].dtype, size);
   parts.forEach((p, i) => out.set(p.data, offsets[i]));
   return result(out, [rows, ...inner], "cat", parts, (g) => {

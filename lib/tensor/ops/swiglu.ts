@@ -8,6 +8,7 @@ import { swigluBackward, swigluForward } from "../../kernels/swiglu.ts";
 import { allocateForWrite } from "../storage.ts";
 import { accumulateGrad } from "../grad.ts";
 import { result, type Tensor } from "../tensor.ts";
+import { swigluGpu } from "../gpu/layers.ts";
 
 /**
  * The SwiGLU gate: silu(gate) ⊙ up, with silu(g) = g·σ(g). gate and up have the same shape (the outputs of the
@@ -17,6 +18,7 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   if (gate.size !== up.size || gate.ndim !== up.ndim || gate.shape.some((d, i) => d !== up.shape[i])) {
     throw new Error(`swiglu: gate [${gate.shape}] and up [${up.shape}] must have the same shape`);
   }
+  if (gate.gpu !== null) return swigluGpu(gate, up);
   const n = gate.size;
   const out = allocateForWrite(gate.dtype, n);
   swigluForward(gate.data, up.data, out, n);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  accumulateGpu,
   fillFromGpu,
   fillGpu,
   mulGpu,
@@ -60,10 +61,25 @@ gpuTest("webgpu arith: scale (also in place), fill and fill from a one-element a
   fillGpu(gpu, out, 1.5, 700);
   const filled = await gpu.read(out);
   assert.ok(filled.subarray(0, 700).every((v) => v === 1.5) && filled[700] !== 1.5);
-  const one = gpu.upload([-0.25]);
+  const one = gpu.upload([-0.25, 3]);
   fillFromGpu(gpu, one, out);
   assert.ok((await gpu.read(out)).every((v) => v === -0.25));
+  fillFromGpu(gpu, one, out, 10, 1);
+  const seeded = await gpu.read(out);
+  assert.ok(seeded.subarray(0, 10).every((v) => v === 3) && seeded[10] === -0.25);
   for (const a of [gx, out, one]) gpu.release(a);
+});
+
+gpuTest("webgpu arith: accumulate in place", async (gpu) => {
+  const rng = new Rng(5);
+  const a = rand(rng, 777), b = rand(rng, 777);
+  const [ga, gb] = [a, b].map((x) => gpu.upload(x));
+  accumulateGpu(gpu, ga, gb, 700);
+  const got = await gpu.read(ga);
+  const ref = a.map((x, i) => (i < 700 ? Math.fround(x + b[i]) : x));
+  assert.deepEqual(got, ref);
+  gpu.release(ga);
+  gpu.release(gb);
 });
 
 gpuTest("webgpu arith: sum in one, two and three passes; two runs give identical bits", async (gpu) => {
@@ -110,6 +126,8 @@ gpuTest("webgpu arith: arrays larger than one binding go window by window", asyn
     assert.ok(relErr(await small.read(s), [x.reduce((a, b) => a + b, 0)]) <= 1e-5);
     fillGpu(small, out, 2);
     assert.ok((await small.read(out)).every((v) => v === 2));
+    accumulateGpu(small, out, gx);
+    assert.deepEqual(await small.read(out), x.map((v) => Math.fround(v + 2)));
     await small.finish();
   } finally {
     small.destroy();

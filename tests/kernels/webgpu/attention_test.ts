@@ -10,11 +10,14 @@ import {
   attentionForwardGpu,
   cachedAttentionForwardGpu,
   type GpuMask,
+  kvCacheAppendGpu,
   packedAttentionBackwardGpu,
   packedAttentionForwardGpu,
 } from "../../../lib/kernels/webgpu/attention.ts";
 import { Gpu } from "../../../lib/kernels/webgpu/runtime.ts";
 import { Rng } from "../../../lib/random.ts";
+import { KVCache } from "../../../lib/tensor/ops/kvcache.ts";
+import { Tensor } from "../../../lib/tensor/tensor.ts";
 import { withBackend } from "../../_helpers/backend.ts";
 import { gpuTest, relErr } from "../../_helpers/webgpu.ts";
 
@@ -60,7 +63,7 @@ const packedCases: PackedCase[] = [
   [2, 2, 5, 8, "random", true],
   [1, 3, 70, 16, "causal", true],
   [2, 1, 67, 64, "random", false],
-  [1, 2, 9, 128, "causal", false],
+  [1, 2, 9, 10, "causal", false], // D not a multiple of 4: rows padded to vec4s
   [1, 1, 33, 24, "causal", false],
 ];
 
@@ -198,4 +201,19 @@ gpuTest("webgpu cached attention: new positions over a KV cache", async (gpu) =>
     }
   }
   check("y", got, y);
+});
+
+gpuTest("webgpu KV cache append: new positions from qkv, as KVCache.appendPacked", async (gpu) => {
+  const rng = new Rng(8);
+  const B = 2, H = 3, D = 5, capacity = 7, C = H * D;
+  const cache = new KVCache(B, H, capacity, D, "float32");
+  const gk = gpu.zeros(B * H * capacity * D), gv = gpu.zeros(B * H * capacity * D);
+  for (const T of [3, 1, 2]) {
+    const qkv = randn(B * T * 3 * C, rng);
+    kvCacheAppendGpu(gpu, gpu.upload(qkv), gk, gv, B, T, H, D, capacity, cache.length);
+    cache.appendPacked(new Tensor(qkv, [B, T, 3 * C]));
+  }
+  assert.deepEqual(await gpu.read(gk), cache.k);
+  assert.deepEqual(await gpu.read(gv), cache.v);
+  assert.throws(() => kvCacheAppendGpu(gpu, gk, gk, gv, B, 2, H, D, capacity, 6), /KV cache full/);
 });

@@ -25,7 +25,8 @@ const cases: [number, number, number, number, number, "causal" | "random"][] = [
   [2, 1, 2, 8, 16, "causal"],
   [2, 70, 2, 16, 16, "random"], // the first row sees nothing
   [1, 37, 3, 24, 8, "causal"],
-  [1, 20, 1, 128, 64, "random"],
+  [1, 70, 1, 64, 64, "random"], // tile capped at 31 rows
+  [1, 9, 2, 6, 4, "causal"], // D not a multiple of 4
   [1, 1024, 1, 16, 64, "causal"],
 ];
 

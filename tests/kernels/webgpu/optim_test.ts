@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { setBackend } from "../../../lib/kernels/backend.ts";
 import { adamwUpdate, sgdMomentumUpdate, sgdUpdate } from "../../../lib/kernels/optim.ts";
 import { adamwUpdateGpu, sgdMomentumUpdateGpu, sgdUpdateGpu } from "../../../lib/kernels/webgpu/optim.ts";
+import { CONTROL, CONTROL_LENGTH } from "../../../lib/kernels/webgpu/reduce.ts";
 import { Gpu, type GpuArray } from "../../../lib/kernels/webgpu/runtime.ts";
 import { Rng } from "../../../lib/random.ts";
 import { gpuTest, relErr } from "../../_helpers/webgpu.ts";
@@ -57,8 +58,17 @@ const CASES: Case[] = [
   },
 ];
 
+// A control array at rest but for the gradient coefficient and the count of skipped steps.
+function controlOf(gpu: Gpu, coef: number, skipped = 0): GpuArray {
+  const values = new Float32Array(CONTROL_LENGTH);
+  values[CONTROL.coef] = coef;
+  values[CONTROL.skipped] = skipped;
+  return gpu.upload(values);
+}
+
 // `steps` updates of elements [start, end) of `n`, on the GPU and the CPU (the CPU on the same range), with a fresh
-// gradient each step, the gradient multiplied by `coef` (through a control array when coef is not null).
+// gradient each step, the gradient multiplied by `coef` (through a control array when coef is not null) and the
+// steps numbered from `first` on the GPU, `skipped` fewer on the CPU (control's count of skipped steps).
 async function compare(
   gpu: Gpu,
   c: Case,
@@ -67,17 +77,19 @@ async function compare(
   end: number,
   steps: number,
   coef: number | null,
+  skipped = 0,
+  first = 1,
 ) {
   const rng = new Rng(n + steps);
   const ref = c.state(rng, n);
   const arrays = ref.map((a) => gpu.upload(a));
-  const control = coef === null ? null : gpu.upload([coef, 0, 0, 0]);
-  for (let step = 1; step <= steps; step++) {
+  const control = coef === null ? null : controlOf(gpu, coef, skipped);
+  for (let step = first; step < first + steps; step++) {
     const g = rand(rng, n);
     const gArr = gpu.upload(g);
     c.gpu(gpu, arrays, gArr, step, start, end, control);
     const scaled = g.map((x) => x * (coef ?? 1));
-    c.cpu(ref.map((a) => a.subarray(start, end)), scaled.subarray(start, end), step);
+    c.cpu(ref.map((a) => a.subarray(start, end)), scaled.subarray(start, end), step - skipped);
     gpu.release(gArr);
   }
   for (let k = 0; k < ref.length; k++) {
@@ -102,8 +114,11 @@ for (const c of CASES) {
     }
   });
 
-  gpuTest(`webgpu optim: ${c.name} reads the clip coefficient from control`, async (gpu) => {
-    await compare(gpu, c, 777, 0, 777, 3, 0.37);
+  gpuTest(`webgpu optim: ${c.name} reads the coefficient and the skipped steps from control`, async (gpu) => {
+    await compare(gpu, c, 777, 0, 777, 10, 0.37);
+    await compare(gpu, c, 500, 0, 500, 3, 1, 2, 5); // steps 5, 6, 7 after 2 skipped: bias-corrected as 3, 4, 5
+    await compare(gpu, c, 300, 0, 300, 2, 0.9, 990, 1000);
+    await compare(gpu, c, 300, 0, 300, 2, 1, 0, 5000);
   });
 }
 
@@ -114,7 +129,8 @@ gpuTest("webgpu optim: a flagged step leaves every array bit-identical", async (
     const init = c.state(rng, n);
     const arrays = init.map((a) => gpu.upload(a));
     const g = gpu.upload(rand(rng, n));
-    const control = gpu.upload([0.5, 1, 0, 0]);
+    const control = controlOf(gpu, 0.5);
+    gpu.write(control, [1], CONTROL.flag);
     c.gpu(gpu, arrays, g, 1, 0, n, control);
     for (let k = 0; k < init.length; k++) {
       const got = new Uint32Array((await gpu.read(arrays[k])).buffer);

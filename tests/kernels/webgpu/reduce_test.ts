@@ -182,11 +182,53 @@ gpuTest(
       }
       assert.equal(got[CONTROL.scale], mp.scale, at);
       assert.equal(got[CONTROL.goodSteps], mp.goodSteps, at);
+      assert.equal(got[CONTROL.skipped], plan.slice(0, k + 1).filter((o) => o).length, at);
     }
     assert.ok(mp.scale === 256 && !mp.canSkip()); // the plan reached the minimum
     gpu.release(control);
   },
 );
+
+gpuTest("webgpu reduce: gradients laid out in one flat array, across binding windows", async () => {
+  const small = await Gpu.open({ maxBinding: 4096 }); // 1,024 elements per binding: tensors straddle windows
+  assert.ok(small !== null);
+  try {
+    const host = gradients(13);
+    host[2][2000] = Infinity;
+    host[3][10] = NaN;
+    host[3][3] = -Infinity;
+    const flat = new Float32Array(host.reduce((n, g) => n + g.length, 0));
+    host.reduce((at, g) => (flat.set(g, at), at + g.length), 0);
+    const stats = new GradStats(small, LENGTHS, true);
+    const runs: Uint32Array[] = [];
+    for (let r = 0; r < 2; r++) {
+      const g = small.upload(flat),
+        sums = small.array(LENGTHS.length),
+        bad = small.array(2 * LENGTHS.length, "u32");
+      stats.record(g, sums, bad);
+      const got = await small.read(sums);
+      const where: Uint32Array = new Uint32Array((await small.readInts(bad)).buffer);
+      host.forEach((h, t) => {
+        const first = h.findIndex((x) => !Number.isFinite(x));
+        assert.equal(where[2 * t], first < 0 ? NONE : first, `tensor ${t}`);
+        if (first < 0) assert.ok(relErr([got[t]], [h.reduce((s, x) => s + x * x, 0)]) <= 1e-5, `tensor ${t}`);
+      });
+      assert.equal(f32Of(where[5]), Infinity);
+      assert.equal(f32Of(where[7]), -Infinity);
+      runs.push(Uint32Array.from([...new Uint32Array(got.buffer), ...where]));
+      for (const a of [g, sums, bad]) small.release(a);
+    }
+    assert.deepEqual(runs[0], runs[1]);
+    assert.throws(
+      () => stats.record([small.array(1)], small.array(5), small.array(10, "u32")),
+      /prepared for/,
+    );
+    stats.release();
+    await small.finish();
+  } finally {
+    small.destroy();
+  }
+});
 
 gpuTest("webgpu reduce: two runs give identical bits", async (gpu) => {
   const host = gradients(11);

@@ -119,3 +119,22 @@ gpuTest("webgpu runtime: a step gives back the arrays made inside it, except per
   assert.equal(kept.param.released, false);
   gpu.release(kept.param);
 });
+
+gpuTest(
+  "webgpu runtime: releaseSince gives back a step's arrays made after a mark, except the kept ones",
+  (gpu) => {
+    assert.equal(gpu.mark(), null);
+    const made = gpu.step(() => {
+      const before = gpu.array(64);
+      const mark = gpu.mark();
+      const dropped = gpu.array(64), kept = gpu.array(64);
+      gpu.releaseSince(mark, [kept]);
+      assert.equal(before.released, false);
+      assert.equal(dropped.released, true);
+      assert.equal(kept.released, false);
+      return { before, kept };
+    });
+    assert.equal(made.before.released, true);
+    assert.equal(made.kept.released, true); // still the step's
+  },
+);

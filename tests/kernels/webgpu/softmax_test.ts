@@ -85,6 +85,7 @@ gpuTest(
     await checkCrossEntropy(gpu, 9, 50, -100, (r) => r === 0, true);
     await checkCrossEntropy(gpu, 1, 3, -1, () => false, true);
     await checkCrossEntropy(gpu, 300, 17, 5, (r) => r % 3 === 0, true); // a class id as the ignore index
+    await checkCrossEntropy(gpu, 3, 50257, -1, () => false, true); // GPT-2's vocabulary
   },
 );
 
