@@ -27,7 +27,15 @@ import type { T5 } from "../nn/models/t5.ts";
 import { Rng } from "../random.ts";
 import { noGrad } from "../tensor/grad.ts";
 import type { Config } from "./config.ts";
-import { bertScores, type FamilyModel, sameIds, t5Decodings, t5Run, t5Text, t5Vocab } from "./families.ts";
+import {
+  bertScoresAsync,
+  type FamilyModel,
+  sameIds,
+  t5DecodingsAsync,
+  t5Run,
+  t5Text,
+  t5Vocab,
+} from "./families.ts";
 
 /** The metrics `deno task eval` can compute. */
 export type MetricName = "ppl" | "bpb" | "bleu" | "rouge";
@@ -221,8 +229,8 @@ export function textScores(
 
 /**
  * Evaluates a run's model on a text (the ids of `tokens`, from `tokenizer`) with the metrics that apply to its
- * family: see the module notes. A GPT is evaluated on the device its weights live on (the CPU, or the GPU after
- * `model.toGpu`); bert and t5 runs on the CPU only, for now.
+ * family: see the module notes. The model is evaluated on the device its weights live on (the CPU, or the GPU
+ * after `model.toGpu`).
  */
 export async function evaluateText(
   config: Config,
@@ -233,9 +241,6 @@ export async function evaluateText(
 ): Promise<EvalResult> {
   const metrics = new Set(o.metrics ?? ALL);
   const family = config.model.family;
-  if (!(model instanceof GPT) && model.namedParameters("", true).some((p) => p.tensor.gpu !== null)) {
-    throw new Error(`evaluating a ${family} run: not on webgpu yet (gpt runs are); evaluate it on the CPU`);
-  }
   if (model instanceof GPT) {
     const out: EvalResult = { family };
     if (metrics.has("ppl") || metrics.has("bpb")) {
@@ -266,22 +271,22 @@ export async function evaluateText(
     const report = (done: number) =>
       o.onProgress?.({ phase: "scoring", done, total: batches.length, unit: "batches" });
     report(0);
-    const { loss, accuracy, masked } = bertScores(model, batches, T);
+    const { loss, accuracy, masked } = await bertScoresAsync(model, batches, T);
     report(batches.length);
     if (masked === 0) throw new Error("eval: no masked positions (the text is shorter than one window)");
     return { family, tokens: masked, loss, ppl: Math.exp(loss), masked_accuracy: accuracy };
   }
-  return seq2seqScores(config, model, tokenizer, tokens, o);
+  return await seq2seqScores(config, model, tokenizer, tokens, o);
 }
 
 // t5: the run's own held-out batches (span corruption of this text, or its generated task), decoded greedily
-function seq2seqScores(
+async function seq2seqScores(
   config: Config,
   model: T5,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   o: EvaluateOptions,
-): EvalResult {
+): Promise<EvalResult> {
   const vocab = t5Vocab(config, tokenizer.vocabSize);
   const run = t5Run(config, model, tokenizer, tokens, tokens, {
     data: new Rng(config.train.seed),
@@ -290,7 +295,7 @@ function seq2seqScores(
   const report = (done: number) =>
     o.onProgress?.({ phase: "decoding", done, total: run.evalBatches.length, unit: "batches" });
   report(0);
-  const rows = t5Decodings(model, vocab, run.evalBatches);
+  const rows = await t5DecodingsAsync(model, vocab, run.evalBatches);
   report(run.evalBatches.length);
   const refs = rows.map((d) => t5Text(tokenizer, vocab, d.want));
   const hyps = rows.map((d) => t5Text(tokenizer, vocab, d.got));
