@@ -19,15 +19,23 @@ import type { Tokenizer } from "../data/tokenizer.ts";
 import { corpusBleu, type SmoothingMethod, whitespaceTokenize } from "../eval/bleu.ts";
 import { bitsPerByte, utf8ByteLength } from "../eval/perplexity.ts";
 import { corpusRouge } from "../eval/rouge.ts";
-import { generate } from "../generate/generate.ts";
-import { withStep } from "../tensor/storage.ts";
+import { stepOn } from "../generate/device.ts";
+import { generateAsync } from "../generate/generate.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT } from "../nn/models/gpt.ts";
 import type { T5 } from "../nn/models/t5.ts";
 import { Rng } from "../random.ts";
 import { noGrad } from "../tensor/grad.ts";
 import type { Config } from "./config.ts";
-import { bertScores, type FamilyModel, sameIds, t5Decodings, t5Run, t5Text, t5Vocab } from "./families.ts";
+import {
+  bertScoresAsync,
+  type FamilyModel,
+  sameIds,
+  t5DecodingsAsync,
+  t5Run,
+  t5Text,
+  t5Vocab,
+} from "./families.ts";
 
 /** The metrics `deno task eval` can compute. */
 export type MetricName = "ppl" | "bpb" | "bleu" | "rouge";
@@ -107,14 +115,17 @@ function bytesOf(tok: Tokenizer, ids: Int32Array): number {
   return typeof byteLength === "function" ? byteLength.call(tok, ids) : utf8ByteLength(tok.decode(ids));
 }
 
-/** Loss, perplexity and bits per byte of a GPT over `tokens` (windows of block_size, stride block_size). */
-export function languageModelScores(
+/**
+ * Loss, perplexity and bits per byte of a GPT over `tokens` (windows of block_size, stride block_size), on the
+ * device its weights live on (the GPU's losses are read back once per batch of windows).
+ */
+export async function languageModelScores(
   model: GPT,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   maxTokens = 200_000,
   onProgress?: (p: EvalProgress) => void,
-): { tokens: number; bytes: number; loss: number; ppl: number; bpb: number } {
+): Promise<{ tokens: number; bytes: number; loss: number; ppl: number; bpb: number }> {
   const T = model.config.blockSize, B = 8;
   const n = Math.min(tokens.length, maxTokens + 1);
   const windows = Math.floor((n - 1) / T);
@@ -125,6 +136,13 @@ export function languageModelScores(
   model.eval();
   const report = (done: number) => onProgress?.({ phase: "scoring", done, total: windows, unit: "windows" });
   report(0);
+  // one batch in flight: the next batch is recorded before the previous loss is awaited (summed in order)
+  let pending: { loss: Promise<number>; tokens: number; done: number } | null = null;
+  const settle = async () => {
+    if (pending === null) return;
+    nats += (await pending.loss) * pending.tokens;
+    report(pending.done);
+  };
   for (let w0 = 0; w0 < windows; w0 += B) {
     const rows = Math.min(B, windows - w0), x = new Int32Array(rows * T), y = new Int32Array(rows * T);
     for (let r = 0; r < rows; r++) {
@@ -132,9 +150,13 @@ export function languageModelScores(
       x.set(tokens.subarray(at, at + T), r * T);
       y.set(tokens.subarray(at + 1, at + T + 1), r * T);
     }
-    nats += noGrad(() => withStep(() => model.forward(x, rows, T, { targets: y }).loss!.item())) * rows * T;
-    report(w0 + rows);
+    const loss = noGrad(() =>
+      stepOn(model.wte.weight, () => model.forward(x, rows, T, { targets: y }).loss!.itemAsync())
+    );
+    await settle();
+    pending = { loss, tokens: rows * T, done: w0 + rows };
   }
+  await settle();
   const scored = windows * T, bytes = bytesOf(tokenizer, tokens.subarray(1, scored + 1));
   return {
     tokens: scored,
@@ -145,13 +167,13 @@ export function languageModelScores(
   };
 }
 
-/** BLEU and ROUGE of greedy continuations of evenly spaced prompts from `tokens`. */
-export function continuationScores(
+/** BLEU and ROUGE of greedy continuations of evenly spaced prompts from `tokens` (on the model's device). */
+export async function continuationScores(
   model: GPT,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   o: EvaluateOptions = {},
-): Pick<EvalResult, "bleu" | "rouge1" | "rouge2" | "rougeL" | "generation" | "example"> {
+): Promise<Pick<EvalResult, "bleu" | "rouge1" | "rouge2" | "rougeL" | "generation" | "example">> {
   const T = model.config.blockSize;
   const P = o.promptTokens ?? Math.min(64, T >> 1), L = o.continuationTokens ?? Math.min(32, T - P);
   const n = o.prompts ?? 40;
@@ -168,7 +190,11 @@ export function continuationScores(
   for (let i = 0; i < n; i++) {
     const at = Math.floor((i * span) / n);
     const prompt = tokens.slice(at, at + P), reference = tokens.subarray(at + P, at + P + L);
-    const out = generate(model, prompt, { maxNewTokens: L, sampling: { greedy: true }, rng: new Rng(i) });
+    const out = await generateAsync(model, prompt, {
+      maxNewTokens: L,
+      sampling: { greedy: true },
+      rng: new Rng(i),
+    });
     refs.push(tokenizer.decode(reference));
     hyps.push(tokenizer.decode(out.subarray(P)));
     example ??= { prompt: tokenizer.decode(prompt), reference: refs[0], hypothesis: hyps[0] };
@@ -203,27 +229,28 @@ export function textScores(
 
 /**
  * Evaluates a run's model on a text (the ids of `tokens`, from `tokenizer`) with the metrics that apply to its
- * family: see the module notes.
+ * family: see the module notes. The model is evaluated on the device its weights live on (the CPU, or the GPU
+ * after `model.toGpu`).
  */
-export function evaluateText(
+export async function evaluateText(
   config: Config,
   model: FamilyModel,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   o: EvaluateOptions = {},
-): EvalResult {
+): Promise<EvalResult> {
   const metrics = new Set(o.metrics ?? ALL);
   const family = config.model.family;
   if (model instanceof GPT) {
     const out: EvalResult = { family };
     if (metrics.has("ppl") || metrics.has("bpb")) {
-      const s = languageModelScores(model, tokenizer, tokens, o.maxTokens, o.onProgress);
+      const s = await languageModelScores(model, tokenizer, tokens, o.maxTokens, o.onProgress);
       Object.assign(out, { tokens: s.tokens, bytes: s.bytes, loss: s.loss });
       if (metrics.has("ppl")) out.ppl = s.ppl;
       if (metrics.has("bpb")) out.bpb = s.bpb;
     }
     if (metrics.has("bleu") || metrics.has("rouge")) {
-      const s = continuationScores(model, tokenizer, tokens, o);
+      const s = await continuationScores(model, tokenizer, tokens, o);
       if (!metrics.has("bleu")) delete s.bleu;
       if (!metrics.has("rouge")) (delete s.rouge1, delete s.rouge2, delete s.rougeL);
       Object.assign(out, s);
@@ -244,22 +271,22 @@ export function evaluateText(
     const report = (done: number) =>
       o.onProgress?.({ phase: "scoring", done, total: batches.length, unit: "batches" });
     report(0);
-    const { loss, accuracy, masked } = bertScores(model, batches, T);
+    const { loss, accuracy, masked } = await bertScoresAsync(model, batches, T);
     report(batches.length);
     if (masked === 0) throw new Error("eval: no masked positions (the text is shorter than one window)");
     return { family, tokens: masked, loss, ppl: Math.exp(loss), masked_accuracy: accuracy };
   }
-  return seq2seqScores(config, model, tokenizer, tokens, o);
+  return await seq2seqScores(config, model, tokenizer, tokens, o);
 }
 
 // t5: the run's own held-out batches (span corruption of this text, or its generated task), decoded greedily
-function seq2seqScores(
+async function seq2seqScores(
   config: Config,
   model: T5,
   tokenizer: Tokenizer,
   tokens: Int32Array,
   o: EvaluateOptions,
-): EvalResult {
+): Promise<EvalResult> {
   const vocab = t5Vocab(config, tokenizer.vocabSize);
   const run = t5Run(config, model, tokenizer, tokens, tokens, {
     data: new Rng(config.train.seed),
@@ -268,7 +295,7 @@ function seq2seqScores(
   const report = (done: number) =>
     o.onProgress?.({ phase: "decoding", done, total: run.evalBatches.length, unit: "batches" });
   report(0);
-  const rows = t5Decodings(model, vocab, run.evalBatches);
+  const rows = await t5DecodingsAsync(model, vocab, run.evalBatches);
   report(run.evalBatches.length);
   const refs = rows.map((d) => t5Text(tokenizer, vocab, d.want));
   const hyps = rows.map((d) => t5Text(tokenizer, vocab, d.got));

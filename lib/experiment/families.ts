@@ -34,7 +34,14 @@ import {
   type SymbolTaskOptions,
   symbolTaskVocab,
 } from "../data/seq2seq.ts";
-import { beamSearch, greedyDecode } from "../generate/seq2seq.ts";
+import {
+  beamSearch,
+  greedyDecode,
+  greedyDecodeAsync,
+  type GreedyDecodeOptions,
+} from "../generate/seq2seq.ts";
+import { stepOn } from "../generate/device.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import { T5 } from "../nn/models/t5.ts";
 import { CharTokenizer } from "../data/char_tokenizer.ts";
 import { BpeTokenizer } from "../data/bpe.ts";
@@ -326,46 +333,100 @@ function wanted(b: Seq2SeqBatch, r: number, eos: number): Int32Array {
   return row.slice(0, end < 0 ? row.length : end);
 }
 
+/** A Bert's figures over masked batches, each batch weighted by its masked positions (NaN figures for none). */
+class MaskedTally {
+  #nats = 0;
+  #hits = 0;
+  #masked = 0;
+
+  /** Adds a batch of `n` masked positions with its mean loss and accuracy. */
+  add(n: number, loss: number, accuracy: number): void {
+    this.#nats += loss * n;
+    this.#hits += accuracy * n;
+    this.#masked += n;
+  }
+
+  /** The weighted figures so far. */
+  get result(): { loss: number; accuracy: number; masked: number } {
+    const m = this.#masked;
+    return { loss: m === 0 ? NaN : this.#nats / m, accuracy: m === 0 ? NaN : this.#hits / m, masked: m };
+  }
+}
+
+// The masked positions of a batch (targets that are not −1).
+function maskedCount(b: Batch): number {
+  return b.y.reduce((k, v) => k + (v >= 0 ? 1 : 0), 0);
+}
+
 /**
  * A Bert's masked-LM loss (nats per masked token) and masked-token accuracy over fixed (masked input, targets)
  * batches of rows of T tokens, weighted by each batch's masked positions; `masked` counts them (NaN figures when
- * there are none). Eval mode and no tape; the training flag is put back.
+ * there are none). Eval mode and no tape; the training flag is put back. The model's values must be readable
+ * synchronously (the CPU): {@link bertScoresAsync} runs on every device.
  */
 export function bertScores(
   model: Bert,
   batches: readonly Batch[],
   T: number,
 ): { loss: number; accuracy: number; masked: number } {
-  let nats = 0, hits = 0, masked = 0;
+  const tally = new MaskedTally();
   const wasTraining = model.training;
   model.eval();
   try {
     for (const b of batches) {
-      const n = b.y.reduce((k, v) => k + (v >= 0 ? 1 : 0), 0);
+      const n = maskedCount(b);
       if (n === 0) continue;
       noGrad(() =>
         withStep(() => {
           const { logits, loss } = model.forward(b.x, b.x.length / T, T, { targets: b.y });
-          nats += loss!.item() * n;
-          hits += maskedAccuracy(logits, b.y) * n;
+          tally.add(n, loss!.item(), maskedAccuracy(logits, b.y));
         })
       );
-      masked += n;
     }
   } finally {
     model.train(wasTraining);
   }
-  return { loss: masked === 0 ? NaN : nats / masked, accuracy: masked === 0 ? NaN : hits / masked, masked };
+  return tally.result;
+}
+
+/**
+ * {@link bertScores} on the device the model's weights live on (the GPU's loss and logits read back once per
+ * batch); on the CPU the same figures.
+ */
+export async function bertScoresAsync(
+  model: Bert,
+  batches: readonly Batch[],
+  T: number,
+): Promise<{ loss: number; accuracy: number; masked: number }> {
+  const tally = new MaskedTally();
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    for (const b of batches) {
+      const n = maskedCount(b);
+      if (n === 0) continue;
+      const [loss, values, shape] = noGrad(() =>
+        stepOn(model.wte.weight, () => {
+          const { logits, loss } = model.forward(b.x, b.x.length / T, T, { targets: b.y });
+          return [loss!.itemAsync(), logits.read(), logits.shape] as const;
+        })
+      );
+      tally.add(n, await loss, maskedAccuracy(new Tensor(await values, shape), b.y));
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return tally.result;
+}
+
+// The options of a T5's greedy decoding of batch `b`.
+function greedyOptions(vocab: Seq2SeqVocab, b: Seq2SeqBatch): GreedyDecodeOptions {
+  return { maxLen: b.Tt, bosId: vocab.bos, eosId: vocab.eos, srcLengths: b.srcLengths };
 }
 
 /** Greedy decodings of a batch of T5 sources (the end token ends each; the row's source length is respected). */
 export function t5Greedy(model: T5, vocab: Seq2SeqVocab, b: Seq2SeqBatch): Int32Array[] {
-  return greedyDecode(model, b.src, b.B, b.Ts, {
-    maxLen: b.Tt,
-    bosId: vocab.bos,
-    eosId: vocab.eos,
-    srcLengths: b.srcLengths,
-  });
+  return greedyDecode(model, b.src, b.B, b.Ts, greedyOptions(vocab, b));
 }
 
 /** Every row of the batches: its target (up to the end token) and the model's greedy decoding of its source. */
@@ -377,6 +438,20 @@ export function t5Decodings(
   return batches.flatMap((b) =>
     t5Greedy(model, vocab, b).map((got, r) => ({ want: wanted(b, r, vocab.eos), got }))
   );
+}
+
+/** {@link t5Decodings} on the device the model's weights live on (greedyDecodeAsync); on the CPU the same rows. */
+export async function t5DecodingsAsync(
+  model: T5,
+  vocab: Seq2SeqVocab,
+  batches: readonly Seq2SeqBatch[],
+): Promise<{ want: Int32Array; got: Int32Array }[]> {
+  const rows: { want: Int32Array; got: Int32Array }[] = [];
+  for (const b of batches) {
+    const got = await greedyDecodeAsync(model, b.src, b.B, b.Ts, greedyOptions(vocab, b));
+    got.forEach((g, r) => rows.push({ want: wanted(b, r, vocab.eos), got: g }));
+  }
+  return rows;
 }
 
 /** Whether two id sequences are equal. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-export { generate, type GenerateOptions } from "./generate.ts";
+export { generate, generateAsync, type GenerateOptions } from "./generate.ts";
 export {
   argmax,
   sampleToken,
@@ -14,13 +14,16 @@ export {
 } from "./sampling.ts";
 export {
   beamSearch,
+  beamSearchAsync,
   type BeamSearchOptions,
   greedyDecode,
+  greedyDecodeAsync,
   type GreedyDecodeOptions,
   type Hypothesis,
 } from "./seq2seq.ts";
 export {
   fillMask,
+  fillMaskAsync,
   type FillMaskCandidate,
   type FillMaskOptions,
   type FillMaskPrediction,

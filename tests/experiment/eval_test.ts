@@ -18,7 +18,7 @@ Deno.test("eval (gpt, char): ppl = exp(loss), bits per byte = loss / ln 2 on ASC
   const { model, tokenizer } = await loadRun(r.runDir);
   const text = "export function add(a: number, b: number): number {\n  return a + b;\n}\n".repeat(8);
   const ids = tokenizer.encode(text);
-  const e = evaluateText(config, model, tokenizer, ids, { prompts: 4 });
+  const e = await evaluateText(config, model, tokenizer, ids, { prompts: 4 });
   assertClose(e.ppl!, Math.exp(e.loss!), 1e-9);
   assertEquals(e.bytes, e.tokens, "ASCII: one byte per character");
   assertClose(e.bpb!, e.loss! / Math.LN2, 1e-9);
@@ -27,14 +27,14 @@ Deno.test("eval (gpt, char): ppl = exp(loss), bits per byte = loss / ln 2 on ASC
   }
   assertEquals(e.generation?.prompts, 4);
   // the loss is the model's mean over the same windows
-  const s = languageModelScores(model as GPT, tokenizer, ids, 1e9);
+  const s = await languageModelScores(model as GPT, tokenizer, ids, 1e9);
   assertEquals(s.tokens, Math.floor((ids.length - 1) / config.model.block_size) * config.model.block_size);
 });
 
 Deno.test("eval (bert, t5): masked accuracy, and exact match with BLEU/ROUGE on decodings", async () => {
   const bert = loadConfig({ path: "configs/tiny.jsonc", sets: sets(["model.family=bert"]) }).config;
   const b = await loadRun((await runExperiment({ config: bert, noReport: true })).runDir);
-  const eb = evaluateText(bert, b.model, b.tokenizer, b.tokenizer.encode("let x = 1;\n".repeat(60)));
+  const eb = await evaluateText(bert, b.model, b.tokenizer, b.tokenizer.encode("let x = 1;\n".repeat(60)));
   assertTrue(eb.masked_accuracy! >= 0 && eb.masked_accuracy! <= 1 && eb.tokens! > 0);
   assertClose(eb.ppl!, Math.exp(eb.loss!), 1e-9);
   const t5 = loadConfig({
@@ -42,7 +42,7 @@ Deno.test("eval (bert, t5): masked accuracy, and exact match with BLEU/ROUGE on 
     sets: sets(["model.family=t5", "model.position=relative", "data.task=reverse", "model.block_size=16"]),
   }).config;
   const t = await loadRun((await runExperiment({ config: t5, noReport: true })).runDir);
-  const et = evaluateText(t5, t.model, t.tokenizer, new Int32Array(0));
+  const et = await evaluateText(t5, t.model, t.tokenizer, new Int32Array(0));
   assertTrue(et.exact_match! >= 0 && et.exact_match! <= 1 && et.bleu! >= 0 && et.rougeL! <= 1);
 });
 

@@ -1,10 +1,10 @@
 import { tinyConfig } from "../_helpers/models.ts";
-import { generate, type GenerateOptions } from "../../lib/generate/generate.ts";
+import { generate, generateAsync, type GenerateOptions } from "../../lib/generate/generate.ts";
 import { sampleToken, type SamplingOptions } from "../../lib/generate/sampling.ts";
 import { GPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
 import { Rng } from "../../lib/random.ts";
 import { isGradEnabled, noGrad } from "../../lib/tensor/grad.ts";
-import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
+import { assertAllClose, assertEquals, assertRejects, assertThrows, assertTrue } from "../_helpers/assert.ts";
 
 const CONFIG: GPTConfig = tinyConfig();
 
@@ -70,6 +70,29 @@ Deno.test("cache and full recompute give exactly the reference tokens, past bloc
       assertEquals(run(model, prompt, 20, sampling, seed, false), expected, `no cache, ${label}`);
     }
   }
+});
+
+Deno.test("generateAsync on the CPU gives generate's tokens, with and without the cache", async () => {
+  const model = tinyGPT();
+  for (const [i, sampling] of SAMPLINGS.entries()) {
+    for (const useCache of [true, false]) {
+      const opts = (seed: number): GenerateOptions => ({
+        maxNewTokens: 12,
+        sampling,
+        rng: new Rng(seed),
+        useCache,
+      });
+      const sync = generate(model, Int32Array.from([1, 4, 1, 5]), opts(200 + i));
+      assertEquals(
+        Array.from(await generateAsync(model, Int32Array.from([1, 4, 1, 5]), opts(200 + i))),
+        Array.from(sync),
+      );
+    }
+  }
+  await assertRejects(
+    () => generateAsync(model, new Int32Array(0), { maxNewTokens: 1, sampling: {}, rng: new Rng(0) }),
+    "the prompt is empty",
+  );
 });
 
 Deno.test("the cache feeds one token at a time inside block_size, and its logits match the full window", () => {

@@ -17,6 +17,7 @@ import { writeReport } from "../../report/report.ts";
 import { loadRun } from "../load.ts";
 import { type HeldLock, lockRun } from "../../io/lock.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
+import { BACKEND_FLAG, useBackend } from "./_device.ts";
 import { type Command, parseOrExit } from "./_command.ts";
 import { checkWritable, existingPath, onlyUnderRuns } from "./_paths.ts";
 
@@ -64,6 +65,7 @@ export const EVAL = {
       description: "score at most N tokens for ppl/bpb",
     },
     prompts: { type: "integer", min: 1, default: 40, description: "continuations compared for BLEU/ROUGE" },
+    backend: BACKEND_FLAG,
     threads: THREADS_FLAG,
   },
   examples: [
@@ -127,6 +129,8 @@ async function main(args: string[]): Promise<void> {
   try {
     lock = await lockRun(runDir, (line) => console.error(line));
     const { config, tokenizer, model, step } = await loadRun(runDir);
+    const where = await useBackend(values.backend, config.run.backend, model);
+    if (where !== null) console.log(where);
     let text: string, key: string;
     if (config.model.family === "t5" && config.data.task !== "corpus") {
       // a generated task: its held-out strings come from the task's own generator, not from a text
@@ -161,7 +165,7 @@ async function main(args: string[]): Promise<void> {
     if (tokenizer instanceof CharTokenizer) ({ text, dropped } = tokenizer.keepKnown(text));
     const t0 = performance.now();
     const progress = progressLines(Deno.stdout.isTerminal());
-    const result = evaluateText(config, model, tokenizer, tokenizer.encode(text), {
+    const result = await evaluateText(config, model, tokenizer, tokenizer.encode(text), {
       metrics: metrics as MetricName[],
       maxTokens,
       prompts,

@@ -5,17 +5,18 @@
  *
  * @module
  */
-import { fillMask } from "../../generate/fill_mask.ts";
-import { generate } from "../../generate/generate.ts";
+import { fillMaskAsync } from "../../generate/fill_mask.ts";
+import { generateAsync } from "../../generate/generate.ts";
 import { Bert } from "../../nn/models/bert.ts";
 import { T5 } from "../../nn/models/t5.ts";
-import { beamSearch, greedyDecode } from "../../generate/seq2seq.ts";
+import { beamSearchAsync, greedyDecodeAsync } from "../../generate/seq2seq.ts";
 import { sentinelId, type Seq2SeqVocab } from "../../data/seq2seq.ts";
 import { t5Text, t5Vocab } from "../families.ts";
 import { Rng } from "../../random.ts";
 import { loadRun } from "../load.ts";
 import type { Tokenizer } from "../../data/tokenizer.ts";
 import { failer, THREADS_FLAG, useThreads } from "./_shared.ts";
+import { BACKEND_FLAG, useBackend } from "./_device.ts";
 import { type Command, parseOrExit } from "./_command.ts";
 import { existingPath } from "./_paths.ts";
 
@@ -54,11 +55,13 @@ export const GENERATE = {
     seed: { type: "integer", min: 0, default: 0, description: "seed of the sampling" },
     "no-cache": { type: "boolean", description: "recompute every position at each step (no KV cache)" },
     beam: { type: "integer", min: 1, default: 1, description: "beam width of a t5 run's decoding" },
+    backend: BACKEND_FLAG,
     threads: THREADS_FLAG,
   },
   examples: [
     'deno task generate runs/tiny-20260101-120000 --prompt "function " --tokens 100',
     'deno task generate runs/tiny-20260101-120000 --prompt "let x" --top-k 5 --temperature 0.8',
+    'deno task generate runs/tiny-20260101-120000 --prompt "let x" --backend webgpu',
   ],
 } as const satisfies Command;
 
@@ -88,9 +91,11 @@ async function main(args: string[]): Promise<void> {
   await useThreads(values.threads);
   try {
     const { tokenizer, model, config } = await loadRun(existingPath(positionals[0], fail));
-    if (model instanceof Bert) return fillMasks(model, tokenizer, values.prompt, sampling.topK ?? 5);
+    const where = await useBackend(values.backend, config.run.backend, model);
+    if (where !== null) console.error(where);
+    if (model instanceof Bert) return await fillMasks(model, tokenizer, values.prompt, sampling.topK ?? 5);
     if (model instanceof T5) {
-      return seq2seq(model, t5Vocab(config, tokenizer.vocabSize), tokenizer, values.prompt, {
+      return await seq2seq(model, t5Vocab(config, tokenizer.vocabSize), tokenizer, values.prompt, {
         beam: values.beam,
         useCache: !values["no-cache"],
       });
@@ -98,7 +103,7 @@ async function main(args: string[]): Promise<void> {
     const prompt = tokenizer.encode(values.prompt);
     const enc = new TextEncoder();
     Deno.stdout.writeSync(enc.encode(values.prompt));
-    generate(model, prompt, {
+    await generateAsync(model, prompt, {
       maxNewTokens: tokens,
       sampling,
       rng: new Rng(seed),
@@ -124,13 +129,13 @@ function withMarks(tokenizer: Tokenizer, text: string, mark: (i: number) => numb
 }
 
 /** The seq2seq mode of a t5 run: `text` is the source, █ marks sentinels. */
-function seq2seq(
+async function seq2seq(
   model: T5,
   vocab: Seq2SeqVocab,
   tokenizer: Tokenizer,
   text: string,
   o: { beam: number; useCache: boolean },
-): void {
+): Promise<void> {
   const src = withMarks(tokenizer, text, (i) => {
     if (i >= vocab.numSentinels) {
       fail(`at most ${vocab.numSentinels} ${MARK} marks: the model has that many sentinels`);
@@ -143,13 +148,13 @@ function seq2seq(
   }
   const opts = { maxLen: model.config.blockSize, bosId: vocab.bos, eosId: vocab.eos };
   const out = o.beam > 1
-    ? beamSearch(model, withEos, { ...opts, beamSize: o.beam })[0].tokens
-    : greedyDecode(model, withEos, 1, withEos.length, { ...opts, useCache: o.useCache })[0];
+    ? (await beamSearchAsync(model, withEos, { ...opts, beamSize: o.beam }))[0].tokens
+    : (await greedyDecodeAsync(model, withEos, 1, withEos.length, { ...opts, useCache: o.useCache }))[0];
   console.log(t5Text(tokenizer, vocab, out));
 }
 
 /** The fill-the-mask mode of a bert run: each █ in `text` is one masked token. */
-function fillMasks(model: Bert, tokenizer: Tokenizer, text: string, topK: number): void {
+async function fillMasks(model: Bert, tokenizer: Tokenizer, text: string, topK: number): Promise<void> {
   const maskId = tokenizer.vocabSize;
   if (!text.includes(MARK)) {
     fail(`a bert run fills masks: mark the tokens to predict with ${MARK} in --prompt`);
@@ -158,7 +163,7 @@ function fillMasks(model: Bert, tokenizer: Tokenizer, text: string, topK: number
   if (ids.length > model.config.blockSize) {
     fail(`the prompt has ${ids.length} tokens; this model reads at most ${model.config.blockSize}`);
   }
-  const predictions = fillMask(model, ids, { maskId, topK });
+  const predictions = await fillMaskAsync(model, ids, { maskId, topK });
   const filled = ids.slice();
   for (const p of predictions) filled[p.position] = p.candidates[0].id;
   console.log(tokenizer.decode(filled));
