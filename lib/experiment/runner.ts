@@ -457,7 +457,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   at.step = start.step;
   const afterEval = async (step: number, valLoss: number) => {
     at.step = step;
-    const sample = gpu === null ? family.sample(step) : null;
+    const sample = await family.sample(step);
     if (sample === null) return;
     const newline = sample.indexOf("\n");
     const text = sample.slice(newline + 1);
@@ -477,8 +477,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
         gradAccumSteps: t.grad_accum_steps,
         precision,
       },
-      // on webgpu without the family's own validation figures (webgpuSkipped says so)
-      data: gpu === null ? family : { ...family, evalMetrics: undefined },
+      data: family,
       intervals: {
         maxSteps: t.max_steps,
         log: t.log_interval,

@@ -41,23 +41,12 @@ export function adapterLabel(gpu: Gpu): string {
   return gpu.info.software ? `${gpu.info.name}, software` : gpu.info.name;
 }
 
-/** The validation figures of a family beyond the loss. */
-const FIGURES: Partial<Record<Config["model"]["family"], string>> = {
-  bert: "masked_accuracy",
-  t5: "exact_match",
-};
-
 /**
  * What a run on webgpu leaves out because it is not on the GPU yet, as one info line (null when the config asks
- * for none of it): samples, the family's own validation figures (bert's masked_accuracy, t5's exact_match: they
- * read the model's outputs synchronously) and the block (activation) statistics of detail lines.
+ * for none of it): the block (activation) statistics of detail lines.
  */
 export function webgpuSkipped(config: Config): string | null {
-  const t = config.train;
-  const skipped = [
-    ...(t.sample_tokens > 0 ? ["samples (train.sample_tokens)"] : []),
-    ...(FIGURES[config.model.family] === undefined ? [] : [`${FIGURES[config.model.family]} in val lines`]),
-    ...(t.log_interval_detail > 0 ? ["block statistics in detail lines (train.log_interval_detail)"] : []),
-  ];
-  return skipped.length === 0 ? null : `webgpu: not on the GPU yet, so skipped: ${skipped.join(", ")}`;
+  return config.train.log_interval_detail > 0
+    ? "webgpu: not on the GPU yet, so skipped: block statistics in detail lines (train.log_interval_detail)"
+    : null;
 }

@@ -94,6 +94,11 @@ export interface TrainData<B> {
   tokens(batch: B): number;
   /** The family's own validation figures (e.g. `masked_accuracy`), computed after the validation loss. */
   evalMetrics?(): Record<string, number>;
+  /**
+   * {@link TrainData.evalMetrics} on any device (the model's outputs read back asynchronously): what a model on the
+   * GPU is evaluated with (there, without it, `evalMetrics` is tried).
+   */
+  evalMetricsAsync?(): Promise<Record<string, number>>;
 }
 
 /** How long the loop runs, and how often it logs, evaluates and checkpoints (each also on the last step). */
@@ -558,7 +563,7 @@ async function validateAsync<B>(
   gpu: Gpu,
 ): Promise<{ loss: number; metrics: Record<string, number> }> {
   const loss = await evaluateAsync(model, data.evalBatches, (b) => data.loss(b), gpu);
-  return { loss, metrics: data.evalMetrics?.() ?? {} };
+  return { loss, metrics: (await data.evalMetricsAsync?.()) ?? data.evalMetrics?.() ?? {} };
 }
 
 // The validation loss and the family's figures.
