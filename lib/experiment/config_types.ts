@@ -210,11 +210,13 @@ export interface RunConfig {
   /** Folder that holds run directories. */
   out_dir: string;
   /**
-   * Kernel backend: "auto" (the fastest available: blas where OpenBLAS is installed, else wasm), "js"
-   * (reference), "wasm" (WebAssembly SIMD), "blas" (OpenBLAS matrix products, the rest on wasm; needs
-   * libopenblas0 and FFI, which deno task experiment grants for its library path).
+   * Kernel backend: "auto" (the fastest available CPU backend: blas where OpenBLAS is installed, else wasm),
+   * "js" (reference), "wasm" (WebAssembly SIMD), "blas" (OpenBLAS matrix products, the rest on wasm; needs
+   * libopenblas0 and FFI, which deno task experiment grants for its library path), "webgpu" (the GPU through
+   * WebGPU: Deno's --unstable-webgpu, which the deno tasks pass, and a Vulkan, Metal or Direct3D 12 adapter;
+   * a software one such as Mesa's lavapipe is used since it is asked for by name; see docs/gpu.md).
    */
-  backend: "auto" | "js" | "wasm" | "blas";
+  backend: "auto" | "js" | "wasm" | "blas" | "webgpu";
   /**
    * Kernel threads (the wasm kernels and the blocks of OpenBLAS products are split over them); 0 = every
    * core.

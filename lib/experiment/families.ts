@@ -17,8 +17,8 @@
  */
 import { type Batch, Batcher, evalWindows } from "../data/batcher.ts";
 import { maskedAccuracy, maskEvalBatches, MlmBatcher } from "../data/mlm.ts";
-import { fillMask } from "../generate/fill_mask.ts";
-import { generate } from "../generate/generate.ts";
+import { fillMaskAsync } from "../generate/fill_mask.ts";
+import { generateAsync } from "../generate/generate.ts";
 import { withStep } from "../tensor/storage.ts";
 import { Bert } from "../nn/models/bert.ts";
 import { GPT, type GPTConfig } from "../nn/models/gpt.ts";
@@ -35,7 +35,7 @@ import {
   symbolTaskVocab,
 } from "../data/seq2seq.ts";
 import {
-  beamSearch,
+  beamSearchAsync,
   greedyDecode,
   greedyDecodeAsync,
   type GreedyDecodeOptions,
@@ -72,8 +72,8 @@ export type FamilyBatch = Batch | Seq2SeqBatch;
  * runner writes after each evaluation.
  */
 export interface FamilyRun<B = FamilyBatch> extends TrainData<B> {
-  /** Text for samples.txt after an evaluation at `step` (null: none). */
-  sample(step: number): string | null;
+  /** Text for samples.txt after an evaluation at `step` (null: none), on the device the model lives on. */
+  sample(step: number): Promise<string | null>;
 }
 
 /** The model's vocabulary: the tokenizer's ids plus the family's special ids. */
@@ -213,11 +213,14 @@ export function familyRun(
     return {
       ...languageModelData(model, batcher, evalBatches),
       evalMetrics: () => ({ masked_accuracy: bertScores(model, evalBatches, T).accuracy }),
+      evalMetricsAsync: async () => ({
+        masked_accuracy: (await bertScoresAsync(model, evalBatches, T)).accuracy,
+      }),
       // a window from the middle of the held-out text (its start is often a licence header)
-      sample: () => {
+      sample: async () => {
         const mid = Math.max(0, (valTokens.length >> 1) - (T >> 1));
         return t.sample_tokens > 0 && valTokens.length >= T
-          ? fillSample(model, readTokens(asTokenSource(valTokens), mid, T))
+          ? await fillSample(model, readTokens(asTokenSource(valTokens), mid, T))
           : null;
       },
     };
@@ -225,9 +228,9 @@ export function familyRun(
   const prompt = t.sample_tokens > 0 ? encodePrompt(tokenizer, t.sample_prompt) : null;
   return {
     ...languageModelData(model, windows, evalLm),
-    sample: (step) => {
+    sample: async (step) => {
       if (prompt === null) return null;
-      const ids = generate(model, prompt, {
+      const ids = await generateAsync(model, prompt, {
         maxNewTokens: t.sample_tokens,
         sampling: { temperature: 0.8, topK: 40 },
         rng: new Rng(t.seed * 1000003 + step), // the same samples for a resumed run
@@ -237,11 +240,13 @@ export function familyRun(
   };
 
   // every 7th token of a held-out window masked, filled with the model's most likely token
-  function fillSample(bert: Bert, window: Int32Array): string {
+  async function fillSample(bert: Bert, window: Int32Array): Promise<string> {
     const maskId = tokenizer.vocabSize, ids = window.slice();
     for (let i = 3; i < ids.length; i += 7) ids[i] = maskId;
     const filled = window.slice();
-    for (const p of fillMask(bert, ids, { maskId, topK: 1 })) filled[p.position] = p.candidates[0].id;
+    for (const p of await fillMaskAsync(bert, ids, { maskId, topK: 1 })) {
+      filled[p.position] = p.candidates[0].id;
+    }
     const shown = (xs: Int32Array) =>
       Array.from(xs, (id) => id === maskId ? "\u2588" : tokenizer.decode([id])).join("");
     const hits = Array.from(ids).filter((id, i) => id === maskId && filled[i] === window[i]).length;
@@ -281,25 +286,21 @@ export function t5Run(
     loss: (b) =>
       model.forward(b.src, b.B, b.Ts, b.tgtIn, b.Tt, { targets: b.tgtOut, srcLengths: b.srcLengths }).loss!,
     tokens: (b) => b.B * (b.Ts + b.Tt),
-    evalMetrics: () => {
-      const rows = t5Decodings(model, vocab, evalBatches);
-      return {
-        exact_match: rows.length === 0
-          ? NaN
-          : rows.filter((d) => sameIds(d.got, d.want)).length / rows.length,
-      };
-    },
-    sample: () => {
+    evalMetrics: () => ({ exact_match: exactMatch(t5Decodings(model, vocab, evalBatches)) }),
+    evalMetricsAsync: async () => ({
+      exact_match: exactMatch(await t5DecodingsAsync(model, vocab, evalBatches)),
+    }),
+    sample: async () => {
       if (t.sample_tokens === 0 || evalBatches.length === 0) return null;
       const b = evalBatches[0],
         rows = Math.min(4, b.B),
-        greedy = t5Greedy(model, vocab, b),
+        greedy = await greedyDecodeAsync(model, b.src, b.B, b.Ts, greedyOptions(vocab, b)),
         lines: string[] = [];
       for (let r = 0; r < rows; r++) {
         // the model reads sources with their end token (as greedy decoding does); the display leaves it out
         const withEos = b.src.subarray(r * b.Ts, r * b.Ts + b.srcLengths[r]), src = withEos.subarray(0, -1);
-        const beam =
-          beamSearch(model, withEos, { beamSize: 4, maxLen: b.Tt, bosId: vocab.bos, eosId: vocab.eos })[0];
+        const beamOptions = { beamSize: 4, maxLen: b.Tt, bosId: vocab.bos, eosId: vocab.eos };
+        const beam = (await beamSearchAsync(model, withEos, beamOptions))[0];
         lines.push(
           `source: ${text(src)}\nwanted: ${text(wanted(b, r, vocab.eos))}\ngreedy: ${text(greedy[r])}\n` +
             `beam 4: ${text(beam.tokens)}`,
@@ -452,6 +453,11 @@ export async function t5DecodingsAsync(
     got.forEach((g, r) => rows.push({ want: wanted(b, r, vocab.eos), got: g }));
   }
   return rows;
+}
+
+/** The share of rows decoded exactly as wanted (NaN for no rows). */
+function exactMatch(rows: readonly { want: Int32Array; got: Int32Array }[]): number {
+  return rows.length === 0 ? NaN : rows.filter((d) => sameIds(d.got, d.want)).length / rows.length;
 }
 
 /** Whether two id sequences are equal. */

@@ -35,6 +35,8 @@ import { checkTokenizerAgrees, loadOptimizerAgreeing, loadWeightsAgreeing } from
 import { pathExists } from "../io/exists.ts";
 import { configWarnings } from "./warnings.ts";
 import { gitCommit, type LibraryInfo, libraryInfo, runtimeVersions } from "./provenance.ts";
+import { adapterLabel, openRunGpu, webgpuSkipped } from "./webgpu.ts";
+import type { Gpu } from "../kernels/webgpu/runtime.ts";
 
 export { gptConfigOf } from "./families.ts";
 
@@ -92,7 +94,7 @@ export interface RunRuntime {
   /** The backend the config asked for (`run.backend`). */
   backend_requested: Config["run"]["backend"];
   /** The backend that ran (an unavailable `blas` falls back to wasm or js). */
-  backend_used: BackendName;
+  backend_used: BackendName | "webgpu";
   /** Why: `requested`, or what `auto` found (`auto: OpenBLAS at <path>`, or why not and the fallback). */
   backend_reason?: string;
   /** Kernel threads in use (the wasm thread pool, the calling thread included). */
@@ -224,6 +226,8 @@ interface RunPlace {
   step?: number;
   /** Closes the token shards. */
   closeTokens?: () => void;
+  /** The GPU of a run on webgpu (destroyed when the run ends). */
+  gpu?: Gpu;
 }
 
 /**
@@ -257,6 +261,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     throw e;
   } finally {
     at.closeTokens?.();
+    at.gpu?.destroy();
     await at.lock?.release();
   }
 }
@@ -278,6 +283,9 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
     config = loadConfig({ config: opts.config, sets: opts.sets }).config;
   }
   for (const w of configWarnings(config)) warn(`warning: ${w}`);
+  // webgpu: the GPU is opened first, so that a machine without one fails before anything is written
+  const gpu = config.run.backend === "webgpu" ? await openRunGpu(config) : null;
+  if (gpu !== null) at.gpu = gpu;
   // a t5 generated task draws its own strings: the corpus is not its data (and need not be installed)
   const generated = config.model.family === "t5" && config.data.task !== "corpus";
   const d = config.data;
@@ -327,20 +335,28 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
         `vocab ${tokenizer.vocabSize}`,
   );
 
-  const backend = setBackend(config.run.backend);
+  // on webgpu, what stays on the CPU (data, initialisation) runs on auto's CPU backend
+  const backend = setBackend(config.run.backend === "webgpu" ? "auto" : config.run.backend);
   // blas: the pool hands blocks of each large product to OpenBLAS (one thread each)
   const threads = setThreads(backend === "js" ? 1 : config.run.threads || defaultThreads());
   await whenThreadsReady();
+  const cpuSide = `${backend}, ${threads} thread${threads > 1 ? "s" : ""} (${backendReason()})`;
   const runtime: RunRuntime = {
     backend_requested: config.run.backend,
-    backend_used: backend,
-    backend_reason: backendReason(),
+    backend_used: gpu === null ? backend : "webgpu",
+    backend_reason: gpu === null ? backendReason() : `requested; on the CPU: ${cpuSide}`,
     threads,
-    adapter: null,
+    adapter: gpu === null ? null : adapterLabel(gpu),
   };
-  info(`backend: ${backend}, ${threads} thread${threads > 1 ? "s" : ""} (${backendReason()})`);
+  info(
+    gpu === null ? `backend: ${cpuSide}` : `backend: webgpu (${adapterLabel(gpu)}); on the CPU: ${cpuSide}`,
+  );
+  const notOnGpu = gpu === null ? null : webgpuSkipped(config);
+  if (notOnGpu !== null) info(notOnGpu);
   const rngs = streams(config.train.seed);
   const model = buildModel(config, tokenizer.vocabSize, rngs.init);
+  // on webgpu the parameters move to the GPU before the optimizer is made (its state is made beside them)
+  if (gpu !== null) model.toGpu(gpu);
   const params = uniqueParams(model.namedParameters());
   const optimizer = buildOptimizer(config, params);
   // after the optimizer: it moves the parameters into its flat buffer, which holds the float32 master weights
@@ -441,7 +457,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
   at.step = start.step;
   const afterEval = async (step: number, valLoss: number) => {
     at.step = step;
-    const sample = family.sample(step);
+    const sample = await family.sample(step);
     if (sample === null) return;
     const newline = sample.indexOf("\n");
     const text = sample.slice(newline + 1);
@@ -472,7 +488,7 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
       hooks: {
         log: (e) => appendJsonLine(metricsPath, e),
         checkpoint: async (s) => {
-          await saveCheckpoint(runDir, model, optimizer.stateDict(), {
+          await saveCheckpoint(runDir, model, await optimizer.stateDictAsync(), {
             step: s.step,
             rng: { trainer: s },
             tokens_seen: s.tokensSeen,
@@ -485,6 +501,8 @@ async function runLocked(opts: RunOptions, at: RunPlace): Promise<RunResult> {
         memoryMb: () => process.memoryUsage().rss / 2 ** 20,
       },
     }, start);
+    // an error the device reported (after its last check) fails the run rather than passing unseen
+    await gpu?.finish();
     const trainLoss = out.trainLoss ?? reached?.train_loss ?? null;
     const valLoss = out.valLoss ?? reached?.val_loss ?? null;
     manifest.status = out.interrupted ? "interrupted" : "completed";

@@ -258,10 +258,12 @@ const RunSchema = group({
   out_dir: expect(z.string().min(1), "a non-empty string").default("runs").describe(
     "Folder that holds run directories.",
   ),
-  backend: oneOf(["auto", "js", "wasm", "blas"], "auto").describe(
-    'Kernel backend: "auto" (the fastest available: blas where OpenBLAS is installed, else wasm), "js" ' +
-      '(reference), "wasm" (WebAssembly SIMD), "blas" (OpenBLAS matrix products, the rest on wasm; needs ' +
-      "libopenblas0 and FFI, which deno task experiment grants for its library path).",
+  backend: oneOf(["auto", "js", "wasm", "blas", "webgpu"], "auto").describe(
+    'Kernel backend: "auto" (the fastest available CPU backend: blas where OpenBLAS is installed, else wasm), ' +
+      '"js" (reference), "wasm" (WebAssembly SIMD), "blas" (OpenBLAS matrix products, the rest on wasm; needs ' +
+      'libopenblas0 and FFI, which deno task experiment grants for its library path), "webgpu" (the GPU ' +
+      "through WebGPU: Deno's --unstable-webgpu, which the deno tasks pass, and a Vulkan, Metal or Direct3D " +
+      "12 adapter; a software one such as Mesa's lavapipe is used since it is asked for by name; see docs/gpu.md).",
   ),
   threads: nonNegInt(0).describe(
     "Kernel threads (the wasm kernels and the blocks of OpenBLAS products are split over them); 0 = every core.",

@@ -78,12 +78,13 @@ const REPORT_CLI = fileURLToPath(new URL("./cli/report.ts", import.meta.url));
 /**
  * The Deno arguments that run trial `index` (a number, or the shell text `"$SLURM_ARRAY_TASK_ID"`); the
  * permissions are the narrowest that work: reads, writes under the sweep folder only, and FFI for OpenBLAS's
- * paths only (the `blas` backend).
+ * paths only (the `blas` backend), and WebGPU (`run.backend: "webgpu"`).
  */
 export function trialArgs(sweepDir: string, index: string, threads: number, executor: string): string[] {
   return [
     "run",
     `--config=${DENO_JSON}`,
+    "--unstable-webgpu", // a trial may train on run.backend "webgpu"
     "--allow-read",
     `--allow-write=${resolve(sweepDir)}`,
     "--allow-env",

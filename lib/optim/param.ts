@@ -40,8 +40,10 @@ export interface Optimizer {
   zeroGrad(): void;
   /** Number of `step()` calls made so far. */
   readonly stepCount: number;
-  /** A copy of the optimizer state. */
+  /** A copy of the optimizer state (host memory only: on the GPU, {@link Optimizer.stateDictAsync}). */
   stateDict(): OptimizerState;
+  /** A copy of the optimizer state on any device (state on the GPU is read back). */
+  stateDictAsync(): Promise<OptimizerState>;
   /** Restores a state from {@link Optimizer.stateDict}; throws (changing nothing) if it does not fit. */
   loadStateDict(s: OptimizerState): void;
   /** The per-parameter learning-rate multiplier (layer-wise rates), when the optimizer has one. */

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { sgdMomentumUpdateGpu, sgdUpdateGpu } from "../kernels/webgpu/optim.ts";
+import type { Gpu, GpuArray } from "../kernels/webgpu/runtime.ts";
 import { sgdParam } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
 import type { Float, Tensor } from "../tensor/tensor.ts";
@@ -14,6 +16,7 @@ import {
   type OptimizerState,
   uniqueParams,
 } from "./param.ts";
+import { gpuState, paramsGpu } from "./gpu.ts";
 
 export type { Optimizer, OptimizerState } from "./param.ts";
 
@@ -34,15 +37,19 @@ export interface SGDOptions {
 interface Slot {
   name: string;
   tensor: Tensor;
-  /** Momentum buffer (parameter dtype), or null without momentum. */
+  /** Momentum buffer (parameter dtype), or null without momentum or on the GPU. */
   buf: Float | null;
+  /** The momentum buffer on the GPU, for a parameter there (with momentum). */
+  gpuBuf: GpuArray | null;
   /** Learning-rate multiplier. */
   scale: number;
 }
 
 /**
  * Stochastic gradient descent. With momentum μ: d = g + wd·p, buf = μ·buf + d, p -= lr·(nesterov ? d + μ·buf : buf).
- * Tied tensors are updated once (under their first name).
+ * Tied tensors are updated once (under their first name). With every parameter on the GPU (`model.toGpu` before the
+ * optimizer is made), the momentum buffers live there and a step records the update kernels
+ * (lib/kernels/webgpu/optim.ts), which read the step's guard (`step(lr, control)`).
  */
 export class SGD implements Optimizer {
   /** Base learning rate, used when `step()` is called without one. */
@@ -76,24 +83,47 @@ export class SGD implements Optimizer {
       }
     }
     if (this.nesterov && this.momentum <= 0) throw new Error("SGD: nesterov momentum needs momentum > 0");
-    this.#slots = uniqueParams(params).map((p) => ({
+    const unique = uniqueParams(params);
+    const gpu = paramsGpu("SGD", unique);
+    this.#gpu = gpu;
+    this.#slots = unique.map((p) => ({
       name: p.name,
       tensor: p.tensor,
-      buf: this.momentum > 0 ? allocatePersistent(p.tensor.dtype, p.tensor.size) : null,
+      buf: this.momentum > 0 && gpu === null ? allocatePersistent(p.tensor.dtype, p.tensor.size) : null,
+      gpuBuf: this.momentum > 0 && gpu !== null ? gpuState(gpu, p.tensor) : null,
       scale: opts.lrScale?.(p) ?? 1,
     }));
   }
+
+  /** The GPU the parameters and momentum buffers live on, or null. */
+  readonly #gpu: Gpu | null;
 
   /** Number of `step()` calls made so far. */
   get stepCount(): number {
     return this.#step;
   }
 
-  /** One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). */
-  step(lr: number = this.lr): void {
+  /**
+   * One update of every parameter whose gradient is not null, at learning rate `lr` (default: `this.lr`). On the
+   * GPU, `control` is the step's guard (GpuGuard.control): the update multiplies each gradient by its coefficient
+   * (clipping) and changes nothing when it flags a non-finite gradient.
+   */
+  step(lr: number = this.lr, control?: GpuArray): void {
     this.#step++;
+    const gpu = this.#gpu;
     for (const s of this.#slots) {
-      sgdParam(s.name, s.tensor, s.buf, lr * s.scale, this.momentum, this.weightDecay, this.nesterov);
+      const scaled = lr * s.scale;
+      if (gpu === null) {
+        sgdParam(s.name, s.tensor, s.buf, scaled, this.momentum, this.weightDecay, this.nesterov);
+        continue;
+      }
+      const p = s.tensor.gpu!, g = s.tensor.gpuGrad, n = s.tensor.size;
+      if (g === null) continue;
+      if (s.gpuBuf === null) sgdUpdateGpu(gpu, p, g, scaled, this.weightDecay, 0, n, control ?? null);
+      else {
+        const { momentum: mu, weightDecay: wd, nesterov } = this;
+        sgdMomentumUpdateGpu(gpu, p, g, s.gpuBuf, scaled, mu, wd, nesterov, 0, n, control ?? null);
+      }
     }
   }
 
@@ -104,9 +134,23 @@ export class SGD implements Optimizer {
 
   /** A copy of the state: `momentum_buffer.<name>` per parameter (Float32Array copies; none without momentum). */
   stateDict(): OptimizerState {
+    if (this.#gpu !== null) {
+      throw new Error("SGD.stateDict: the momentum buffers are on the GPU: use await stateDictAsync()");
+    }
     const tensors: Record<string, Float32Array> = {};
     for (const s of this.#slots) {
       if (s.buf !== null) tensors[`momentum_buffer.${s.name}`] = new Float32Array(s.buf);
+    }
+    return { step: this.#step, tensors };
+  }
+
+  /** {@link SGD.stateDict} on any device: the momentum buffers of a GPU run are read back. */
+  async stateDictAsync(): Promise<OptimizerState> {
+    const gpu = this.#gpu;
+    if (gpu === null) return this.stateDict();
+    const tensors: Record<string, Float32Array> = {};
+    for (const s of this.#slots) {
+      if (s.gpuBuf !== null) tensors[`momentum_buffer.${s.name}`] = await gpu.read(s.gpuBuf);
     }
     return { step: this.#step, tensors };
   }
@@ -117,9 +161,15 @@ export class SGD implements Optimizer {
    */
   loadStateDict(sd: OptimizerState): void {
     const expected = new Map<string, number>();
-    for (const s of this.#slots) if (s.buf !== null) expected.set(`momentum_buffer.${s.name}`, s.tensor.size);
+    for (const s of this.#slots) {
+      if (s.buf !== null || s.gpuBuf !== null) expected.set(`momentum_buffer.${s.name}`, s.tensor.size);
+    }
     checkStateDict("SGD", sd, expected);
     this.#step = sd.step;
-    for (const s of this.#slots) if (s.buf !== null) s.buf.set(sd.tensors[`momentum_buffer.${s.name}`]);
+    for (const s of this.#slots) {
+      const values = sd.tensors[`momentum_buffer.${s.name}`];
+      if (s.gpuBuf !== null) this.#gpu!.write(s.gpuBuf, values);
+      else s.buf?.set(values);
+    }
   }
 }

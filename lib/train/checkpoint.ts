@@ -12,7 +12,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { asWriteError, writeFileAtomic } from "../io/atomic.ts";
 import type { Module } from "../nn/module.ts";
-import type { OptimizerState } from "../optim/param.ts";
+import type { NamedParam, OptimizerState } from "../optim/param.ts";
 import { decodeSafetensors, encodeSafetensors, type SafetensorsTensor } from "./safetensors.ts";
 import { pathExists } from "../io/exists.ts";
 
@@ -49,17 +49,36 @@ function stepDirName(step: number): string {
 
 /** The model's weights as safetensors records (copies; tied tensors appear under each name). */
 export function modelTensors(model: Module): Record<string, SafetensorsTensor> {
+  const params = model.namedParameters();
+  return records(params, params.map(({ tensor }) => tensor.readSync()));
+}
+
+/**
+ * {@link modelTensors} on any device: the weights of a model on the GPU are read back (each copy is taken at the
+ * call, so the snapshot is of the weights as they are now, whatever is recorded after).
+ */
+export async function modelTensorsAsync(model: Module): Promise<Record<string, SafetensorsTensor>> {
+  const params = model.namedParameters();
+  return records(params, await Promise.all(params.map(({ tensor }) => tensor.read())));
+}
+
+// Safetensors records of named tensors and their values (copied).
+function records(
+  params: readonly NamedParam[],
+  values: readonly ArrayLike<number>[],
+): Record<string, SafetensorsTensor> {
   const out: Record<string, SafetensorsTensor> = {};
-  for (const { name, tensor } of model.namedParameters()) {
-    out[name] = { shape: [...tensor.shape], data: Float32Array.from(tensor.readSync()) };
-  }
+  params.forEach(({ name, tensor }, i) => {
+    out[name] = { shape: [...tensor.shape], data: Float32Array.from(values[i]) };
+  });
   return out;
 }
 
 /**
  * Writes a checkpoint for `state.step` under `<runDir>/checkpoints/` and keeps only the newest `keep` of them.
- * Returns the checkpoint folder. A failed write removes the half-written folder and throws (a `WriteError`
- * naming the file and the step, for a write fault); `latest.json` then still names the previous checkpoint.
+ * The model may live on the GPU (its weights are read back). Returns the checkpoint folder. A failed write
+ * removes the half-written folder and throws (a `WriteError` naming the file and the step, for a write fault);
+ * `latest.json` then still names the previous checkpoint.
  */
 export async function saveCheckpoint(
   runDir: string,
@@ -74,13 +93,14 @@ export async function saveCheckpoint(
   const final = join(root, name);
   // the file being written, named by a failure; the half-written folder is removed then
   let writing = root;
+  const weights = await modelTensorsAsync(model);
   try {
     await mkdir(root, { recursive: true });
     await rm(tmp, { recursive: true, force: true });
     await mkdir(writing = tmp);
     await writeFileAtomic(
       writing = join(tmp, "model.safetensors"),
-      encodeSafetensors(modelTensors(model), { format: "pt" }),
+      encodeSafetensors(weights, { format: "pt" }),
     );
     const opt: Record<string, SafetensorsTensor> = {};
     for (const [k, v] of Object.entries(optimizer.tensors)) opt[k] = { shape: [v.length], data: v };

@@ -7,6 +7,7 @@
  */
 import { layerGroup, type NamedParam } from "../optim/param.ts";
 import type { ActivationProbe, BlockStats } from "../nn/probe.ts";
+import type { StepNorms } from "./gpu_meter.ts";
 
 /** One line of `metrics.jsonl`. */
 export type MetricEvent =
@@ -67,20 +68,56 @@ export function detailEvent(
   return {
     step,
     split: "detail",
-    params: params.map((p, i) => {
-      const w = l2(before[i]);
-      return {
-        name: p.name,
-        grad_norm: sig4(gradNorms[i]),
-        weight_norm: sig4(l2(p.tensor.readSync())),
-        update_ratio: w > 0 ? sig4(l2diff(p.tensor.readSync(), before[i]) / w) : 0,
-      };
-    }),
+    params: params.map((p, i) =>
+      paramDetail(
+        p.name,
+        gradNorms[i],
+        l2(p.tensor.readSync()),
+        l2(before[i]),
+        l2diff(p.tensor.readSync(), before[i]),
+      )
+    ),
     blocks: probe.blocks.map((b) => ({
       mean: sig4(b.mean),
       std: sig4(b.std),
       dead_gelu: b.dead_gelu === null ? null : sig4(b.dead_gelu),
     })),
+  };
+}
+
+/**
+ * {@link detailEvent} of a step on the GPU, from the per-tensor squared norms measured there (lib/train/gpu_meter.ts;
+ * `norms.grad` present). No block statistics: the activation probe is not on the GPU yet.
+ */
+export function detailEventFromNorms(
+  step: number,
+  params: readonly NamedParam[],
+  norms: StepNorms,
+): MetricEvent {
+  const grad = norms.grad ?? new Float32Array(params.length);
+  return {
+    step,
+    split: "detail",
+    params: params.map((p, i) =>
+      paramDetail(
+        p.name,
+        Math.sqrt(grad[i]),
+        Math.sqrt(norms.after[i]),
+        Math.sqrt(norms.before[i]),
+        Math.sqrt(norms.diff[i]),
+      )
+    ),
+    blocks: [],
+  };
+}
+
+// One tensor's entry of a detail line from its norms: gradient, weights after and before, update.
+function paramDetail(name: string, grad: number, weight: number, before: number, diff: number) {
+  return {
+    name,
+    grad_norm: sig4(grad),
+    weight_norm: sig4(weight),
+    update_ratio: before > 0 ? sig4(diff / before) : 0,
   };
 }
 
@@ -101,6 +138,27 @@ export function updateRatios(
     }
     sums.set(g, acc);
   });
+  return groupRatios(sums);
+}
+
+/** {@link updateRatios} of a step on the GPU, from the per-tensor squared norms measured there. */
+export function updateRatiosFromNorms(
+  params: readonly NamedParam[],
+  norms: StepNorms,
+): Record<string, number> {
+  const sums = new Map<string, { d: number; w: number }>();
+  params.forEach((p, i) => {
+    const g = layerGroup(p.name);
+    const acc = sums.get(g) ?? { d: 0, w: 0 };
+    acc.d += norms.diff[i];
+    acc.w += norms.before[i];
+    sums.set(g, acc);
+  });
+  return groupRatios(sums);
+}
+
+// √(d / w) per layer group, to 4 significant digits (0 for a group of zero weights).
+function groupRatios(sums: Map<string, { d: number; w: number }>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [g, { d, w }] of sums) out[g] = w > 0 ? Number(Math.sqrt(d / w).toPrecision(4)) : 0;
   return out;

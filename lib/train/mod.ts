@@ -7,6 +7,7 @@
  */
 export {
   evaluate,
+  evaluateAsync,
   type Intervals,
   type Learner,
   NonFiniteError,
@@ -25,6 +26,7 @@ export {
   loadCheckpoint,
   type LoadedCheckpoint,
   modelTensors,
+  modelTensorsAsync,
   saveCheckpoint,
   type TrainState,
 } from "./checkpoint.ts";

@@ -9,11 +9,17 @@
  * (batcher, dropout generator, optimizer moments, loss scale, interval sums) is part of {@link TrainerState}, so
  * a run resumed from a checkpoint logs exactly the metrics of a run that was never stopped.
  *
+ * With every parameter on the GPU (`model.toGpu` before the optimizer is made) a step runs there: the guard
+ * (norm, clip coefficient, non-finite flag: lib/optim/gpu.ts) is recorded after the backward pass and the
+ * optimizer's update reads it, so a bad step is never applied; the host reads back only the losses, the guard
+ * and, on log and detail steps, a few norms per tensor (lib/train/gpu_meter.ts).
+ *
  * @module
  */
 import type { BatchSource } from "../data/batcher.ts";
 import { ActivationProbe, withProbe } from "../nn/probe.ts";
 import { clipGradNorm, firstNonFinite, gradNorm } from "../optim/clip.ts";
+import { GpuGuard, type GuardReading, paramsGpu } from "../optim/gpu.ts";
 import type { NamedParam, Optimizer } from "../optim/param.ts";
 import type { LrSchedule } from "../optim/schedule.ts";
 import type { Rng, RngState } from "../random.ts";
@@ -21,16 +27,20 @@ import { readGradSync } from "../tensor/grad.ts";
 import { getPrecision, setPrecision } from "../tensor/precision.ts";
 import { withStep } from "../tensor/storage.ts";
 import type { Tensor } from "../tensor/tensor.ts";
+import type { Gpu } from "../kernels/webgpu/runtime.ts";
 import { noGrad } from "../tensor/grad.ts";
 import {
   copyWeights,
   detailEvent,
+  detailEventFromNorms,
   l2,
   layerRates,
   type MetricEvent,
   round3,
   updateRatios,
+  updateRatiosFromNorms,
 } from "./metrics.ts";
+import { GpuStepMeter, type StepNorms } from "./gpu_meter.ts";
 import type { LossScaleState, MixedPrecision } from "./precision.ts";
 
 /** What the loop needs of a model: train/eval modes and its dropout generator (part of a checkpoint). */
@@ -84,6 +94,11 @@ export interface TrainData<B> {
   tokens(batch: B): number;
   /** The family's own validation figures (e.g. `masked_accuracy`), computed after the validation loss. */
   evalMetrics?(): Record<string, number>;
+  /**
+   * {@link TrainData.evalMetrics} on any device (the model's outputs read back asynchronously): what a model on the
+   * GPU is evaluated with (there, without it, `evalMetrics` is tried).
+   */
+  evalMetricsAsync?(): Promise<Record<string, number>>;
 }
 
 /** How long the loop runs, and how often it logs, evaluates and checkpoints (each also on the last step). */
@@ -198,6 +213,21 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
   const { model, params, optimizer, schedule, precision: mp } = learner;
   const k = learner.gradAccumSteps ?? 1;
   const now = hooks.now ?? (() => performance.now());
+  // on the GPU (every parameter there): the guard of each step runs there too
+  const gpu = paramsGpu("train", params);
+  if (gpu !== null && mp !== undefined) {
+    throw new Error(`train.precision ${mp.precision}: not on webgpu yet (train in fp32 there)`);
+  }
+  const guard = gpu === null ? null : new GpuGuard(gpu, params, { maxNorm: learner.gradClip });
+  const meter = gpu === null ? null : new GpuStepMeter(gpu, params);
+  const logAt = (step: number) => step % every.log === 0 || step === every.maxSteps;
+  const detailAt = (step: number) => (every.detail ?? 0) > 0 && step % every.detail! === 0;
+  // a step recorded on the GPU (the measured ones with the meter); `ahead`: the next one, recorded early
+  const recordOnGpu = (step: number, lr: number) => {
+    const measure = logAt(step) || detailAt(step) ? { meter: meter!, grads: detailAt(step) } : null;
+    return recordGpuStep(learner, data, guard!, gpu!, step, lr, measure);
+  };
+  let ahead: GpuStep | null = null;
   const outerPrecision = getPrecision();
   if (mp !== undefined) {
     setPrecision(mp.precision);
@@ -212,20 +242,39 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
     model.train();
     while (s.step < every.maxSteps) {
       const step = s.step + 1, lr = schedule(s.step);
-      const logNow = step % every.log === 0 || step === every.maxSteps;
-      const detailNow = (every.detail ?? 0) > 0 && step % every.detail! === 0;
+      const logNow = logAt(step), detailNow = detailAt(step);
+      const evalNow = step % every.eval === 0 || step === every.maxSteps;
+      // whether the caller asked to stop (asked once per step: here when the GPU path needs it early)
+      let stopAsked: boolean | undefined;
 
-      // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
-      const probe = detailNow ? new ActivationProbe() : null;
-      const seed = (mp?.scale ?? 1) / k;
-      const pass = onComputeWeights(mp, () => forwardBackward(data, params, k, seed, step, probe));
+      let pass: { loss: number; tokens: number }, norm: number;
+      // what measures the update: the weights from before (CPU), or their norms (GPU)
+      let before: ArrayLike<number>[] | null = null, norms: StepNorms | null = null;
+      if (guard !== null) {
+        const recorded = ahead?.step === step ? ahead : recordOnGpu(step, lr);
+        ahead = null;
+        // after a step that logs, evaluates or checkpoints nothing, the next one is recorded before this one is
+        // read back, so that the GPU works while the host waits (a non-finite step still fails the run with its
+        // own step's error; the run stops there, with no checkpoint of the step recorded after it)
+        const quiet = !logNow && !detailNow && !evalNow && step % every.checkpoint !== 0;
+        if (quiet && step < every.maxSteps && !(stopAsked = hooks.shouldStop?.() ?? false)) {
+          ahead = recordOnGpu(step + 1, schedule(step));
+        }
+        ({ norm, norms, ...pass } = await settleGpuStep(recorded, params));
+        if (detailNow) await hooks.log(detailEventFromNorms(step, params, norms!));
+      } else {
+        // batch → forward → backward: k micro-batches, on the 16-bit compute weights under mixed precision
+        const probe = detailNow ? new ActivationProbe() : null;
+        const seed = (mp?.scale ?? 1) / k;
+        pass = onComputeWeights(mp, () => forwardBackward(data, params, k, seed, step, probe));
 
-      // guard → clip → step; on log and detail steps the weights from before measure the update
-      const before = logNow || detailNow ? copyWeights(params) : null;
-      const gradNorms = detailNow ? [] : null;
-      const norm = withStep(() => update(learner, lr, step, s, gradNorms));
-      const skipped = Number.isNaN(norm);
-      if (detailNow && !skipped) await hooks.log(detailEvent(step, params, before!, gradNorms!, probe!));
+        // guard → clip → step; on log and detail steps the weights from before measure the update
+        before = logNow || detailNow ? copyWeights(params) : null;
+        const gradNorms = detailNow ? [] : null;
+        norm = withStep(() => update(learner, lr, step, s, gradNorms));
+        const skipped = Number.isNaN(norm);
+        if (detailNow && !skipped) await hooks.log(detailEvent(step, params, before!, gradNorms!, probe!));
+      }
       // the step is done: its loss and tokens count
       s.step = step;
       s.tokensSeen += pass.tokens;
@@ -246,7 +295,9 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
           grad_norm: norm,
           tokens_per_s: Math.round(tokensPerS),
           elapsed_s: round3(elapsedNow()),
-          update_ratio: updateRatios(params, before!),
+          update_ratio: before !== null
+            ? updateRatios(params, before)
+            : updateRatiosFromNorms(params, norms!),
           // with layer-wise rates (the optimizer's lrScale), each layer group's effective rate
           ...(optimizer.lrScale ? { layer_lr: layerRates(params, optimizer.lrScale, lr) } : {}),
           ...(hooks.memoryMb ? { rss_mb: Math.round(hooks.memoryMb()) } : {}),
@@ -268,9 +319,11 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       }
 
       // eval → sample (the afterEval hook); this time is not training time for throughput
-      if (step % every.eval === 0 || step === every.maxSteps) {
+      if (evalNow) {
         const pause = now();
-        const v = onComputeWeights(mp, () => validate(model, data));
+        const v = gpu === null
+          ? onComputeWeights(mp, () => validate(model, data))
+          : await validateAsync(model, data, gpu);
         lastVal = v.loss;
         await hooks.log({
           step,
@@ -285,7 +338,7 @@ export async function train<B>(o: TrainOptions<B>, start: TrainerState): Promise
       }
 
       // checkpoint (also when asked to stop)
-      const stop = hooks.shouldStop?.() ?? false;
+      const stop = stopAsked ?? hooks.shouldStop?.() ?? false;
       if (step % every.checkpoint === 0 || step === every.maxSteps || stop) {
         s.elapsed = elapsedNow();
         t0 = now();
@@ -319,6 +372,120 @@ export function evaluate<B>(model: TrainableModel, batches: readonly B[], loss: 
   } finally {
     model.train(wasTraining);
   }
+}
+
+/**
+ * {@link evaluate} on any device: the losses are read asynchronously (a model on the GPU has no synchronous
+ * reads), each batch in a step of `gpu` (null: host memory) so its arrays go back to the pool. The same sum in
+ * the same order as `evaluate`.
+ */
+export async function evaluateAsync<B>(
+  model: TrainableModel,
+  batches: readonly B[],
+  loss: (b: B) => Tensor,
+  gpu: Gpu | null,
+): Promise<number> {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const values = batches.map((b) => noGrad(() => inStep(gpu, () => loss(b).itemAsync())));
+    let total = 0;
+    for (const v of values) total += await v;
+    return total / batches.length;
+  } finally {
+    model.train(wasTraining);
+  }
+}
+
+// `fn` as one step: its arrays (in host memory, or on `gpu`) are given back when it returns. On the GPU the few
+// host arrays of a step (ids, masks) are plain ones, outside the CPU's step arena.
+function inStep<T>(gpu: Gpu | null, fn: () => T): T {
+  return gpu === null ? withStep(fn) : gpu.step(fn);
+}
+
+/** A step recorded on the GPU: what it drew, and its figures once the GPU gets there. */
+interface GpuStep {
+  /** The 1-based step. */
+  step: number;
+  /** Tokens of its batches. */
+  tokens: number;
+  /** Each micro-batch's loss. */
+  losses: Promise<number>[];
+  /** What its guard found. */
+  reading: Promise<GuardReading>;
+  /** What the meter measured (log and detail steps), else null. */
+  norms: Promise<StepNorms> | null;
+}
+
+/**
+ * Records one step on the GPU, waiting for nothing: batch → forward → backward (k micro-batches, each loss's
+ * read recorded) → the guard (norm, clip coefficient, non-finite flag, lib/optim/gpu.ts) → the optimizer's
+ * update, which reads the guard and changes nothing on a flagged step. With `measure` (log and detail steps)
+ * the meter measures the update (and with `grads` the gradients). Every read is recorded here, before the next
+ * step can overwrite what it reads; {@link settleGpuStep} waits for them.
+ */
+function recordGpuStep<B>(
+  l: Learner,
+  data: TrainData<B>,
+  guard: GpuGuard,
+  gpu: Gpu,
+  step: number,
+  lr: number,
+  measure: { meter: GpuStepMeter; grads: boolean } | null,
+): GpuStep {
+  const k = l.gradAccumSteps ?? 1;
+  const losses: Promise<number>[] = [];
+  let tokens = 0;
+  for (let micro = 0; micro < k; micro++) {
+    const batch = data.batcher.next();
+    tokens += data.tokens(batch);
+    losses.push(inStep(gpu, () => {
+      const loss = data.loss(batch);
+      const value = loss.itemAsync();
+      loss.backward(k === 1 ? undefined : new Float32Array([1 / k]));
+      return value;
+    }));
+  }
+  measure?.meter.beforeUpdate(measure.grads);
+  guard.record();
+  l.optimizer.step(lr, guard.control);
+  measure?.meter.afterUpdate();
+  l.optimizer.zeroGrad();
+  return { step, tokens, losses, reading: guard.read(), norms: measure?.meter.read() ?? null };
+}
+
+/**
+ * Waits for a recorded step's figures: a non-finite loss or gradient throws a {@link NonFiniteError} (the
+ * step's update was not applied). Returns the mean loss, the tokens drawn, the gradient norm before clipping
+ * and what the meter measured.
+ */
+async function settleGpuStep(
+  r: GpuStep,
+  params: readonly NamedParam[],
+): Promise<{ loss: number; tokens: number; norm: number; norms: StepNorms | null }> {
+  let lossSum = 0;
+  for (const p of r.losses) {
+    const value = await p;
+    if (!Number.isFinite(value)) {
+      throw new NonFiniteError(
+        r.step,
+        (await firstNonFiniteWeightAsync(params)) ?? "loss",
+        `loss is ${value}`,
+      );
+    }
+    lossSum += value;
+  }
+  const reading = await r.reading;
+  if (reading.fatal) {
+    const bad = reading.nonFinite;
+    throw new NonFiniteError(
+      r.step,
+      bad === null ? "(unknown)" : `${bad.name}.grad`,
+      bad === null ? "non-finite gradient" : `gradient is ${bad.value} at index ${bad.index}`,
+    );
+  }
+  const norms = r.norms === null ? null : await r.norms;
+  return { loss: lossSum / r.losses.length, tokens: r.tokens, norm: reading.norm, norms };
 }
 
 // Runs `fn` with the parameters pointed at their 16-bit compute copies (directly without mixed precision).
@@ -389,6 +556,16 @@ function update(l: Learner, lr: number, step: number, s: TrainerState, gradNorms
   return norm;
 }
 
+// validate, on the GPU.
+async function validateAsync<B>(
+  model: TrainableModel,
+  data: TrainData<B>,
+  gpu: Gpu,
+): Promise<{ loss: number; metrics: Record<string, number> }> {
+  const loss = await evaluateAsync(model, data.evalBatches, (b) => data.loss(b), gpu);
+  return { loss, metrics: (await data.evalMetricsAsync?.()) ?? data.evalMetrics?.() ?? {} };
+}
+
 // The validation loss and the family's figures.
 function validate<B>(
   model: TrainableModel,
@@ -400,9 +577,17 @@ function validate<B>(
 
 // The first parameter holding a non-finite weight (what a non-finite loss is blamed on), or null.
 function firstNonFiniteWeight(params: readonly NamedParam[]): string | null {
-  for (const { name, tensor } of params) {
-    const values = tensor.readSync();
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return name;
-  }
+  for (const { name, tensor } of params) if (!allFinite(tensor.readSync())) return name;
   return null;
+}
+
+// firstNonFiniteWeight on any device (the weights read back).
+async function firstNonFiniteWeightAsync(params: readonly NamedParam[]): Promise<string | null> {
+  for (const { name, tensor } of params) if (!allFinite(await tensor.read())) return name;
+  return null;
+}
+
+function allFinite(values: ArrayLike<number>): boolean {
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return false;
+  return true;
 }

@@ -41,7 +41,7 @@ export const EXPERIMENT = {
     },
     backend: {
       type: "string",
-      choices: ["auto", "js", "wasm", "blas"],
+      choices: ["auto", "js", "wasm", "blas", "webgpu"],
       value: "NAME",
       defaultText: "the config's run.backend (auto)",
       description: "kernel backend; shorthand for --set run.backend=NAME",
