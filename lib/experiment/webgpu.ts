@@ -8,11 +8,14 @@
 import { Gpu, gpuUnavailableReason } from "../kernels/webgpu/runtime.ts";
 import type { Config } from "./config.ts";
 
-/** The one-line error of a run that asked for webgpu where no GPU can be opened; `reason` says why. */
-export function webgpuUnavailable(reason: string): string {
-  return `run.backend "webgpu": ${reason}; Deno needs --unstable-webgpu (the deno tasks pass it) and a WebGPU ` +
+/**
+ * The one-line error where webgpu was asked for (`asked`: the config path or flag that asked, default
+ * `run.backend "webgpu"`) and no GPU can be opened; `reason` says why.
+ */
+export function webgpuUnavailable(reason: string, asked = 'run.backend "webgpu"'): string {
+  return `${asked}: ${reason}; Deno needs --unstable-webgpu (the deno tasks pass it) and a WebGPU ` +
     "adapter (a Vulkan, Metal or Direct3D 12 driver; Linux without a GPU: apt-get install mesa-vulkan-drivers, " +
-    'a software one), or choose another run.backend ("auto")';
+    'a software one), or choose another backend ("auto")';
 }
 
 /**

@@ -7,6 +7,7 @@
 import { setBackend } from "../../kernels/backend.ts";
 import { Gpu, gpuUnavailableReason } from "../../kernels/webgpu/runtime.ts";
 import type { Module } from "../../nn/module.ts";
+import { adapterLabel, webgpuUnavailable } from "../webgpu.ts";
 import type { Flag } from "./_command.ts";
 
 /** The `--backend NAME` flag. */
@@ -36,12 +37,9 @@ export async function useBackend(
   const gpu = await Gpu.open();
   if (gpu === null) {
     throw new Error(
-      `webgpu: ${
-        gpuUnavailableReason() ??
-          "no WebGPU adapter (on Linux without a GPU: apt-get install mesa-vulkan-drivers)"
-      }`,
+      webgpuUnavailable(gpuUnavailableReason() ?? "no WebGPU adapter found", "--backend webgpu"),
     );
   }
   model.toGpu(gpu);
-  return `backend: webgpu (${gpu.info.name}${gpu.info.software ? ", software" : ""})`;
+  return `backend: webgpu (${adapterLabel(gpu)})`;
 }
