@@ -66,7 +66,8 @@ export const TRAIN_THROUGHPUT = {
     backend: {
       ...MODEL_FLAGS.backend,
       choices: [...MODEL_FLAGS.backend.choices, "webgpu"],
-      description: "kernel backend (blas needs --allow-ffi; webgpu needs --unstable-webgpu)",
+      description:
+        "kernel backend (blas needs --allow-ffi; webgpu: Deno 2.9.6 has WebGPU, older versions need --unstable-webgpu)",
     },
     "batch-size": { type: "integer", min: 1, default: 8, description: "sequences per step" },
     steps: { type: "integer", min: 1, default: 5, description: "timed steps" },
@@ -103,7 +104,7 @@ export const TRAIN_THROUGHPUT = {
   examples: [
     "deno run --allow-read --allow-env bench/train_throughput.ts --n-layer 4 --n-embd 256 --batch-size 8",
     "deno run --allow-read --allow-env bench/train_throughput.ts --gen 200 --threads 0",
-    "deno run --unstable-webgpu --allow-read --allow-env bench/train_throughput.ts --backend webgpu --n-embd 768",
+    "deno run --allow-read --allow-env bench/train_throughput.ts --backend webgpu --n-layer 2 --n-embd 64 --block-size 32",
   ],
 } as const satisfies Command;
 

@@ -59,7 +59,7 @@ export const WEBGPU_KERNELS = {
   },
   examples: [
     "deno run --unstable-webgpu -A bench/webgpu_kernels.ts",
-    "deno run --unstable-webgpu -A bench/webgpu_kernels.ts --sizes 4096 --layouts NN,NT,TN --rows 8192",
+    "deno run --unstable-webgpu -A bench/webgpu_kernels.ts --sizes 512 --layouts NT --tile 64",
   ],
 } as const satisfies Command;
 

@@ -13,7 +13,8 @@ import type { Config } from "./config.ts";
  * `run.backend "webgpu"`) and no GPU can be opened; `reason` says why.
  */
 export function webgpuUnavailable(reason: string, asked = 'run.backend "webgpu"'): string {
-  return `${asked}: ${reason}; Deno needs --unstable-webgpu (the deno tasks pass it) and a WebGPU ` +
+  return `${asked}: ${reason}; it needs a Deno with WebGPU (2.9.6 has it; older versions need --unstable-webgpu, ` +
+    "which the deno tasks pass) and a WebGPU " +
     "adapter (a Vulkan, Metal or Direct3D 12 driver; Linux without a GPU: apt-get install mesa-vulkan-drivers, " +
     'a software one), or choose another backend ("auto")';
 }

@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { adamwUpdateGpu } from "../kernels/webgpu/optim.ts";
-import { CONTROL } from "../kernels/webgpu/reduce.ts";
 import type { Gpu, GpuArray } from "../kernels/webgpu/runtime.ts";
 import { adamwParam, FlatParams } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
@@ -17,7 +15,9 @@ import {
   splitDecayGroups,
   uniqueParams,
 } from "./param.ts";
-import { gpuState, paramsGpu } from "./gpu.ts";
+import { paramsGpu } from "./gpu.ts";
+import { adamwParamGpu, gpuState } from "../tensor/gpu/optim.ts";
+import { skippedSteps } from "../tensor/gpu/guard.ts";
 
 /** Options for {@link AdamW}. */
 export interface AdamWOptions {
@@ -202,25 +202,10 @@ export class AdamW implements Optimizer {
     if (this.#gpu !== null) {
       this.#control = control ?? null;
       for (const s of this.#slots) {
-        const g = s.tensor.gpuGrad;
-        if (g === null) continue;
-        const wd = s.decay ? this.weightDecay : 0, p = s.tensor.gpu!, n = s.tensor.size;
-        adamwUpdateGpu(
-          this.#gpu,
-          p,
-          g,
-          s.gpu!.m,
-          s.gpu!.v,
-          lr * s.scale,
-          this.beta1,
-          this.beta2,
-          this.eps,
-          wd,
-          ++s.t,
-          0,
-          n,
-          control ?? null,
-        );
+        const wd = s.decay ? this.weightDecay : 0, { beta1, beta2, eps } = this, { m, v } = s.gpu!;
+        if (adamwParamGpu(s.tensor, m, v, lr * s.scale, beta1, beta2, eps, wd, s.t + 1, control ?? null)) {
+          s.t++;
+        }
       }
       return;
     }
@@ -271,7 +256,7 @@ export class AdamW implements Optimizer {
    */
   async stateDictAsync(): Promise<OptimizerState> {
     if (this.#gpu === null) return this.stateDict();
-    const skipped = this.#control === null ? 0 : (await this.#gpu.read(this.#control, CONTROL.skipped, 1))[0];
+    const skipped = this.#control === null ? 0 : await skippedSteps(this.#control);
     const step = this.#step - skipped;
     const tensors: Record<string, Float32Array> = {};
     for (const s of this.#slots) {

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { sgdMomentumUpdateGpu, sgdUpdateGpu } from "../kernels/webgpu/optim.ts";
 import type { Gpu, GpuArray } from "../kernels/webgpu/runtime.ts";
 import { sgdParam } from "../tensor/ops/optim.ts";
 import { allocatePersistent } from "../tensor/storage.ts";
@@ -16,7 +15,8 @@ import {
   type OptimizerState,
   uniqueParams,
 } from "./param.ts";
-import { gpuState, paramsGpu } from "./gpu.ts";
+import { paramsGpu } from "./gpu.ts";
+import { gpuState, sgdParamGpu } from "../tensor/gpu/optim.ts";
 
 export type { Optimizer, OptimizerState } from "./param.ts";
 
@@ -117,13 +117,15 @@ export class SGD implements Optimizer {
         sgdParam(s.name, s.tensor, s.buf, scaled, this.momentum, this.weightDecay, this.nesterov);
         continue;
       }
-      const p = s.tensor.gpu!, g = s.tensor.gpuGrad, n = s.tensor.size;
-      if (g === null) continue;
-      if (s.gpuBuf === null) sgdUpdateGpu(gpu, p, g, scaled, this.weightDecay, 0, n, control ?? null);
-      else {
-        const { momentum: mu, weightDecay: wd, nesterov } = this;
-        sgdMomentumUpdateGpu(gpu, p, g, s.gpuBuf, scaled, mu, wd, nesterov, 0, n, control ?? null);
-      }
+      sgdParamGpu(
+        s.tensor,
+        s.gpuBuf,
+        scaled,
+        this.momentum,
+        this.weightDecay,
+        this.nesterov,
+        control ?? null,
+      );
     }
   }
 

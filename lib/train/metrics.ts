@@ -7,7 +7,7 @@
  */
 import { layerGroup, type NamedParam } from "../optim/param.ts";
 import type { ActivationProbe, BlockStats } from "../nn/probe.ts";
-import type { StepNorms } from "./gpu_meter.ts";
+import type { StepNorms } from "../tensor/gpu/meter.ts";
 
 /** One line of `metrics.jsonl`. */
 export type MetricEvent =
@@ -86,7 +86,7 @@ export function detailEvent(
 }
 
 /**
- * {@link detailEvent} of a step on the GPU, from the per-tensor squared norms measured there (lib/train/gpu_meter.ts;
+ * {@link detailEvent} of a step on the GPU, from the per-tensor squared norms measured there (lib/tensor/gpu/meter.ts;
  * `norms.grad` present). No block statistics: the activation probe is not on the GPU yet.
  */
 export function detailEventFromNorms(

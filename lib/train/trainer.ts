@@ -12,7 +12,7 @@
  * With every parameter on the GPU (`model.toGpu` before the optimizer is made) a step runs there: the guard
  * (norm, clip coefficient, non-finite flag: lib/optim/gpu.ts) is recorded after the backward pass and the
  * optimizer's update reads it, so a bad step is never applied; the host reads back only the losses, the guard
- * and, on log and detail steps, a few norms per tensor (lib/train/gpu_meter.ts).
+ * and, on log and detail steps, a few norms per tensor (lib/tensor/gpu/meter.ts).
  *
  * @module
  */
@@ -40,7 +40,7 @@ import {
   updateRatios,
   updateRatiosFromNorms,
 } from "./metrics.ts";
-import { GpuStepMeter, type StepNorms } from "./gpu_meter.ts";
+import { GpuStepMeter, type StepNorms } from "../tensor/gpu/meter.ts";
 import type { LossScaleState, MixedPrecision } from "./precision.ts";
 
 /** What the loop needs of a model: train/eval modes and its dropout generator (part of a checkpoint). */

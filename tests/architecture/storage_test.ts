@@ -26,6 +26,9 @@ const KERNEL_MODULES_ALLOWED: ReadonlySet<string> = new Set([
   "lib/kernels/backend.ts", // choosing the backend (js / wasm)
   "lib/kernels/wasm/pool.ts", // the kernel threads
   "lib/kernels/relpos.ts", // relativePositionBuckets: T5's integer bucket table, from shapes alone
+  // the GPU itself: opening it, its adapter, its steps, and the GpuArray type in signatures (what computes on
+  // a tensor's GPU values is lib/tensor/gpu's)
+  "lib/kernels/webgpu/runtime.ts",
 ]);
 
 /** Helpers of lib/tensor that hand out or take raw storage for writing ops: ops belong in lib/tensor. */

@@ -293,7 +293,9 @@ Deno.test({
           join("tests", "artifacts", `playground-${mode}.png`),
         );
         console.log(`${mode}: ${page.autotest}; status "${page.status}"`);
-        assertEquals(messages, [], `${mode}: console messages`);
+        // a browser without a WebGPU adapter says so once when the trainer looks for one (then trains on wasm)
+        const noAdapter = (m: string) => m.startsWith("warning: No available adapters.");
+        assertEquals(messages.filter((m) => !noAdapter(m)), [], `${mode}: console messages`);
         const f = fields(page.autotest);
         assertTrue(f.error === undefined, `${mode}: the page failed: ${page.autotest}`);
         const first = Number(f.first), last = Number(f.last), threads = Number(f.threads);

@@ -23,7 +23,7 @@
  * (the GPU runs them in order). Host writes ({@link Gpu.write}) submit the recorded work first, so they never
  * overtake it; reads ({@link Gpu.read}) record their copy at the call, so the array may be reused right after.
  *
- * In Deno, WebGPU needs `--unstable-webgpu` (or `"unstable": ["webgpu"]` in deno.json); without it, or without an
+ * Deno 2.9.6 has WebGPU (older versions need `--unstable-webgpu`, which the tasks pass); without it, or without an
  * adapter, {@link Gpu.open} resolves to null and {@link gpuUnavailableReason} says why.
  *
  * @module
@@ -194,7 +194,7 @@ export function gpuUnavailableReason(): string | null {
   if (nav?.gpu !== undefined) return null;
   const deno = (globalThis as { Deno?: unknown }).Deno !== undefined;
   return deno
-    ? "navigator.gpu is undefined: run Deno with --unstable-webgpu"
+    ? "navigator.gpu is undefined: this Deno has no WebGPU (older versions need --unstable-webgpu; 2.9.6 has it)"
     : "navigator.gpu is undefined: this runtime has no WebGPU";
 }
 

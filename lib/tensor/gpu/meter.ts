@@ -1,15 +1,23 @@
 /**
  * The figures of a step on the GPU that train and detail lines report — per tensor: the gradient's and the
  * weights' squared norms and the squared norm of the update — reduced there (GradStats: fixed order, f32), so
- * that only a few numbers per tensor are read back. The GPU twin of the copies and loops of `metrics.ts`.
+ * that only a few numbers per tensor are read back. The GPU twin of the copies and loops of lib/train/metrics.ts.
  *
  * @module
  */
-import { scaleGpu } from "../kernels/webgpu/arith.ts";
-import { addVecGpu } from "../kernels/webgpu/bias.ts";
-import { GradStats } from "../kernels/webgpu/reduce.ts";
-import type { Gpu, GpuArray } from "../kernels/webgpu/runtime.ts";
-import type { NamedParam } from "../optim/param.ts";
+import { scaleGpu } from "../../kernels/webgpu/arith.ts";
+import { addVecGpu } from "../../kernels/webgpu/bias.ts";
+import { GradStats } from "../../kernels/webgpu/reduce.ts";
+import type { Gpu, GpuArray } from "../../kernels/webgpu/runtime.ts";
+import type { Tensor } from "../tensor.ts";
+
+/** A parameter tensor with its name (lib/optim's NamedParam). */
+export interface GpuParam {
+  /** Dotted parameter name. */
+  readonly name: string;
+  /** The tensor, on the GPU. */
+  readonly tensor: Tensor;
+}
 
 /** Squared L2 norms per parameter tensor (in the order of the meter's parameters). */
 export interface StepNorms {
@@ -29,7 +37,7 @@ export interface StepNorms {
  */
 export class GpuStepMeter {
   readonly #gpu: Gpu;
-  readonly #params: readonly NamedParam[];
+  readonly #params: readonly GpuParam[];
   readonly #stats: GradStats;
   readonly #bad: GpuArray;
   readonly #sums: { grad: GpuArray; before: GpuArray; diff: GpuArray; after: GpuArray };
@@ -37,7 +45,7 @@ export class GpuStepMeter {
   #withGrads = false;
 
   /** Prepares the meter for `params` (distinct tensors, on `gpu`). */
-  constructor(gpu: Gpu, params: readonly NamedParam[]) {
+  constructor(gpu: Gpu, params: readonly GpuParam[]) {
     this.#gpu = gpu;
     this.#params = params;
     const n = params.length;
