@@ -8,32 +8,10 @@ import assert from "node:assert/strict";
 import { generate, generateAsync } from "../../lib/generate/generate.ts";
 import { beamSearch, beamSearchAsync, greedyDecode, greedyDecodeAsync } from "../../lib/generate/seq2seq.ts";
 import { createGPT, type GPTConfig } from "../../lib/nn/models/gpt.ts";
-import { T5, type T5Config } from "../../lib/nn/models/t5.ts";
 import { Rng } from "../../lib/random.ts";
+import { sharpT5 } from "../_helpers/t5.ts";
 import { withBackend } from "../_helpers/backend.ts";
 import { gpuTest } from "../_helpers/webgpu.ts";
-
-const T5_CONFIG: T5Config = {
-  vocabSize: 11,
-  blockSize: 9,
-  nLayer: 2,
-  nDecoderLayer: 1,
-  nHead: 2,
-  nEmbd: 8,
-  dropout: 0,
-  bias: false,
-  tieWeights: true,
-  numBuckets: 8,
-  maxDistance: 16,
-};
-
-function sharpT5(nKvHead?: number): T5 {
-  const model = new T5({ ...T5_CONFIG, nKvHead }, new Rng(17));
-  for (const { tensor } of model.namedParameters(undefined, true)) {
-    for (let i = 0; i < tensor.size; i++) tensor.data[i] *= 15; // confident enough to end with EOS
-  }
-  return model;
-}
 
 for (const nKvHead of [undefined, 1]) {
   gpuTest(

@@ -4,31 +4,8 @@
  * leave the training flag as they found it.
  */
 import { beamSearch, beamSearchAsync, greedyDecode, greedyDecodeAsync } from "../../lib/generate/seq2seq.ts";
-import { T5, type T5Config } from "../../lib/nn/models/t5.ts";
-import { Rng } from "../../lib/random.ts";
+import { sharpT5 } from "../_helpers/t5.ts";
 import { assertEquals, assertRejects, assertTrue } from "../_helpers/assert.ts";
-
-const CONFIG: T5Config = {
-  vocabSize: 11,
-  blockSize: 9,
-  nLayer: 2,
-  nDecoderLayer: 1,
-  nHead: 2,
-  nEmbd: 8,
-  dropout: 0,
-  bias: false,
-  tieWeights: true,
-  numBuckets: 8,
-  maxDistance: 16,
-};
-
-function sharpT5(nKvHead?: number): T5 {
-  const model = new T5({ ...CONFIG, nKvHead }, new Rng(17));
-  for (const { tensor } of model.namedParameters(undefined, true)) {
-    for (let i = 0; i < tensor.size; i++) tensor.data[i] *= 15; // confident enough to end with EOS
-  }
-  return model;
-}
 
 for (const nKvHead of [undefined, 1]) {
   Deno.test(`async greedy decoding and beam search equal the sync ones${nKvHead ? " (multi-query)" : ""}`, async () => {
