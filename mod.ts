@@ -36,6 +36,17 @@
 
 // randomness
 export { Rng, type RngState } from "./lib/random.ts";
+// the GPU (WebGPU): `await Gpu.open()`, then `model.toGpu(gpu)` (docs/gpu.md)
+export {
+  Gpu,
+  GpuArray,
+  type GpuCache,
+  type GpuInfo,
+  type GpuKind,
+  type GpuOptions,
+  gpuUnavailableReason,
+  Params,
+} from "./lib/tensor/mod.ts";
 // tensor, autograd and the ops a model is written in
 export {
   add,

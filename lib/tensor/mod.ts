@@ -34,3 +34,15 @@ export type { RopeTables } from "../kernels/rope.ts";
 // the kernels' controls: which backend and how many threads (both chosen on first use when never set)
 export { availableBackends, type BackendName, getBackend, setBackend } from "../kernels/backend.ts";
 export { defaultThreads, getThreads, setThreads, whenThreadsReady } from "../kernels/wasm/pool.ts";
+// the GPU (WebGPU): opening it, its arrays; a model moves there with model.toGpu(gpu) (docs/gpu.md)
+export {
+  Gpu,
+  GpuArray,
+  type GpuInfo,
+  type GpuKind,
+  type GpuOptions,
+  gpuUnavailableReason,
+  Params,
+} from "../kernels/webgpu/runtime.ts";
+export { type GpuDevice, gpuDevice } from "./gpu/device.ts";
+export type { GpuCache } from "./gpu/kvcache.ts";

@@ -20,9 +20,13 @@ export interface GpuCache {
   readonly k: GpuArray;
   /** Cached values. */
   readonly v: GpuArray;
+  /** Batch rows. */
   readonly B: number;
+  /** Key/value heads. */
   readonly H: number;
+  /** Positions the arrays hold. */
   readonly capacity: number;
+  /** Head size. */
   readonly D: number;
   /** Positions cached. */
   readonly length: number;
