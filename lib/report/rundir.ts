@@ -38,8 +38,10 @@ export interface Manifest {
     backend_requested?: string;
     /** The backend that ran. */
     backend_used?: string;
-    /** Kernel threads. */
+    /** Kernel threads (the CPU side's, on a GPU). */
     threads?: number;
+    /** The GPU adapter, on the webgpu backend. */
+    adapter?: string;
   };
   /** Runtime versions, e.g. `{deno, v8, typescript}` (older manifests kept them in `runtime`). */
   versions?: Record<string, string>;
@@ -155,6 +157,7 @@ export function toManifest(o: Record<string, unknown>): Manifest {
       backend_requested: pick<string>(rt, "backend_requested", isStr),
       backend_used: rt.backend_used as string,
       threads: pick<number>(rt, "threads", isNum),
+      ...(isStr(rt.adapter) ? { adapter: rt.adapter as string } : {}),
     };
   }
   // older manifests: `runtime` held the versions

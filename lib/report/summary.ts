@@ -103,14 +103,22 @@ function wallClock(run: RunData): Cell {
   return { text: formatDuration(wall), note: `start to end${pauses}` };
 }
 
-/** The backend and threads that ran, noting a different backend asked for (an unavailable blas falls back). */
+/**
+ * The backend and threads that ran (the adapter on a GPU), noting a different backend asked for (an unavailable
+ * blas falls back).
+ */
 function backend(run: RunData): Cell {
   const rt = run.manifest?.runtime;
   if (rt?.backend_used === undefined) return NA;
   const t = rt.threads;
   const asked = rt.backend_requested;
+  const where = rt.adapter !== undefined
+    ? `${rt.backend_used}, ${rt.adapter}`
+    : t === undefined
+    ? rt.backend_used
+    : `${rt.backend_used}, ${t} thread${t > 1 ? "s" : ""}`;
   return {
-    text: t === undefined ? rt.backend_used : `${rt.backend_used}, ${t} thread${t > 1 ? "s" : ""}`,
+    text: where,
     note: asked !== undefined && asked !== "auto" && asked !== rt.backend_used
       ? `${asked} requested`
       : undefined,

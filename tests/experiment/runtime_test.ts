@@ -59,6 +59,16 @@ Deno.test("the report reads older manifests, whose runtime held the versions", (
     versions: { deno: "2.9.6" },
   });
   assertEquals(now.runtime, { backend_requested: "auto", backend_used: "wasm", threads: 2 });
+  // a run on the GPU keeps its adapter (the report's backend row names it)
+  const gpu = toManifest({
+    runtime: {
+      backend_requested: "webgpu",
+      backend_used: "webgpu",
+      threads: 2,
+      adapter: "llvmpipe, software",
+    },
+  });
+  assertEquals(gpu.runtime?.adapter, "llvmpipe, software");
   assertEquals(now.versions, { deno: "2.9.6" });
 });
 
