@@ -20,6 +20,7 @@ import { Tensor } from "../../lib/tensor/tensor.ts";
 import { noGrad } from "../../lib/tensor/grad.ts";
 import { assertAllClose, assertEquals, assertThrows, assertTrue } from "../_helpers/assert.ts";
 import { checkGrad, randn64 } from "../_helpers/gradcheck.ts";
+import { SMALL_T5 } from "../_helpers/t5.ts";
 
 Deno.test("relative position buckets: T5's formula, worked by hand (32 buckets, max distance 128)", () => {
   // rel = key − query. Bidirectional: 16 buckets a side, exact below 8; beyond, 8 + ⌊log(n/8)/log(16)·8⌋ (≤ 15),
@@ -88,19 +89,7 @@ Deno.test("attentionWithBias without a bias equals the attention op; padded keys
   assertThrows(() => attentionWithBias(q, k, v, randn64([2, 5, 4], rng), null), "bias");
 });
 
-const BASE: T5Config = {
-  vocabSize: 11,
-  blockSize: 8,
-  nLayer: 2,
-  nDecoderLayer: 1,
-  nHead: 2,
-  nEmbd: 8,
-  dropout: 0,
-  bias: false,
-  tieWeights: true,
-  numBuckets: 8,
-  maxDistance: 16,
-};
+const BASE: T5Config = { ...SMALL_T5, blockSize: 8 };
 
 Deno.test("gradcheck: cross-attention with padded keys (float64)", () => {
   const rng = new Rng(13);
